@@ -1,0 +1,252 @@
+//! The `rlink` command: dispatch to the link or to a subcommand, and the one place that turns
+//! an [`Error`] into `rlink: error: …` and exit status 1.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::args::{self, Arg, Command, FlagSpec};
+use crate::diag::{Error, Result};
+use crate::format::Formats;
+use crate::input::{archive_members, FileKind, MappedFile};
+use crate::inspect::{name_from_bytes, InspectOptions, Report};
+use crate::{bail, output, plan};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Runs rlink with the process's arguments and the given back ends.
+pub fn main(formats: Formats) -> ExitCode {
+    init_logging();
+    let mut args = Vec::new();
+    for a in std::env::args_os().skip(1) {
+        match a.into_string() {
+            Ok(s) => args.push(s),
+            Err(a) => return report(Error::new(format!("argument is not valid UTF-8: {a:?}"))),
+        }
+    }
+    match run(&args, formats) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(e),
+    }
+}
+
+fn report(e: Error) -> ExitCode {
+    eprintln!("rlink: error: {e}");
+    ExitCode::from(1)
+}
+
+/// `RLINK_LOG=debug` (tracing's env-filter syntax) shows what the phases do.
+fn init_logging() {
+    if let Ok(filter) = std::env::var("RLINK_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
+/// Everything `main` does, minus process plumbing, so tests can call it.
+pub fn run(args: &[String], formats: Formats) -> Result<()> {
+    let args = args::expand_response_files(args)?;
+    match args.first().map(String::as_str) {
+        Some("inspect") => inspect_command(&args[1..], formats),
+        Some("dynimport") => dynimport_command(&args[1..]),
+        _ => link_command(&args),
+    }
+}
+
+pub fn help_text() -> String {
+    format!(
+        "rlink {VERSION}: a linker for Rust programs in the tradition of Go's cmd/link\n\n\
+         usage: rlink [flags] inputs...       link .o, .a, .rlib, .so and directive files\n\
+         \x20      rlink inspect [flags] FILE...  print a canonical dump of ELF, Mach-O and PE/COFF files\n\
+         \x20      rlink dynimport [flags] FILE   print cgo_import_dynamic directives for a linked binary\n\n\
+         Flags take one or two dashes, and -flag=value or -flag value. @FILE reads arguments from FILE.\n\n\
+         link flags:\n{}\n\
+         inspect flags:\n{}\n\
+         dynimport flags:\n{}\n\
+         Status: this build reads and checks inputs and their directives, and provides inspect and\n\
+         dynimport; writing executables (internal and external link modes) is not implemented yet.\n",
+        args::flag_help(args::LINK_FLAGS),
+        args::flag_help(INSPECT_FLAGS),
+        args::flag_help(DYNIMPORT_FLAGS),
+    )
+}
+
+fn link_command(args: &[String]) -> Result<()> {
+    let link = match args::parse_link_command(args)? {
+        Command::Help => return print_stdout(&help_text()),
+        Command::Version => return print_stdout(&format!("rlink {VERSION}\n")),
+        Command::Link(link) => *link,
+    };
+    if let Some(n) = link.threads {
+        // Only the first configuration of the global pool wins; a second run in one process
+        // (tests) keeps the first, which is harmless: the output never depends on it.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    let verbose = link.verbose;
+    let plan = plan::load(link)?;
+    if verbose > 0 {
+        for input in &plan.inputs {
+            eprintln!("rlink: input {} ({})", input.requested_as, input.kind.describe());
+        }
+        for d in &plan.directives {
+            eprintln!("rlink: {}: {}", d.place, d.directive);
+        }
+    }
+    bail!(
+        "cannot write {}: linking is not implemented yet (inputs and directives were read and checked)",
+        plan.args.output.display()
+    )
+}
+
+static INSPECT_FLAGS: &[FlagSpec] = &[
+    FlagSpec { name: "addresses", arity: args::Arity::Bool, value_name: "", help: "also print addresses and file offsets" },
+    FlagSpec { name: "h", arity: args::Arity::Bool, value_name: "", help: "print this help" },
+    FlagSpec { name: "help", arity: args::Arity::Bool, value_name: "", help: "print this help" },
+];
+
+fn inspect_command(args: &[String], formats: Formats) -> Result<()> {
+    let mut opts = InspectOptions::default();
+    let mut files = Vec::new();
+    for arg in args::parse(args, INSPECT_FLAGS)? {
+        match arg {
+            Arg::Positional(p) => files.push(p),
+            Arg::Flag { name: "addresses", value } => opts.addresses = value == "true",
+            Arg::Flag { value, .. } if value == "true" => return print_stdout(&help_text()),
+            Arg::Flag { .. } => {}
+        }
+    }
+    if files.is_empty() {
+        bail!("inspect: no input files (usage: rlink inspect [-addresses] FILE...)");
+    }
+    let mut out = String::new();
+    for (i, path) in files.iter().enumerate() {
+        if files.len() > 1 {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&format!("file: {path}\n"));
+        }
+        let file = MappedFile::open(Path::new(path))?;
+        out.push_str(&inspect_bytes(file.data(), &opts, formats).map_err(|e| e.at(path))?);
+    }
+    print_stdout(&out)
+}
+
+/// The dump of one file's bytes; archives list their members and dump each object member.
+pub fn inspect_bytes(data: &[u8], opts: &InspectOptions, formats: Formats) -> Result<String> {
+    let kind = FileKind::identify(data);
+    if kind == FileKind::Archive {
+        let members = archive_members(data)?;
+        let mut out = format!("archive: {} members\n", members.len());
+        for m in members {
+            let member_kind = FileKind::identify(m.data);
+            let place = |e: Error| e.at(format_args!("({})", m.name));
+            match formats.for_kind(member_kind) {
+                Some(_) => {
+                    out.push_str(&format!("\nmember: {}\n", m.name));
+                    out.push_str(&inspect_object(m.data, member_kind, opts, formats).map_err(place)?);
+                }
+                None => out.push_str(&format!(
+                    "\nmember: {} ({}, {} bytes)\n",
+                    m.name,
+                    member_kind.describe(),
+                    m.data.len()
+                )),
+            }
+        }
+        return Ok(out);
+    }
+    inspect_object(data, kind, opts, formats)
+}
+
+fn inspect_object(data: &[u8], kind: FileKind, opts: &InspectOptions, formats: Formats) -> Result<String> {
+    let Some(format) = formats.for_kind(kind) else {
+        bail!("not an ELF, Mach-O or PE/COFF file (it is {})", kind.describe());
+    };
+    let mut report: Report = format.inspect(data, opts)?;
+    add_directives(&mut report, data)?;
+    Ok(report.render(opts))
+}
+
+/// Directives are read by the directives crate for every format, so back ends need not.
+fn add_directives(report: &mut Report, data: &[u8]) -> Result<()> {
+    let found = rlink_directives::directives_in_file(data).map_err(|e| Error::new(e.to_string()))?;
+    if let Some(f) = found.into_iter().next() {
+        report.directives = Some((f.section.to_string(), f.directives.iter().map(|d| d.to_string()).collect()));
+    }
+    Ok(())
+}
+
+static DYNIMPORT_FLAGS: &[FlagSpec] = &[
+    FlagSpec { name: "dynlinker", arity: args::Arity::Bool, value_name: "", help: "also print the program interpreter (cgo_dynamic_linker)" },
+    FlagSpec { name: "format", arity: args::Arity::Value, value_name: "rlink|go", help: "output syntax: rlink directives (default) or go tool cgo -dynimport's" },
+    FlagSpec { name: "dynpackage", arity: args::Arity::Value, value_name: "NAME", help: "package name for -format=go (default main)" },
+    FlagSpec { name: "o", arity: args::Arity::Value, value_name: "FILE", help: "write to FILE instead of standard output" },
+    FlagSpec { name: "lib", arity: args::Arity::Bool, value_name: "", help: "inputs are shared libraries: list what they export" },
+    FlagSpec { name: "h", arity: args::Arity::Bool, value_name: "", help: "print this help" },
+    FlagSpec { name: "help", arity: args::Arity::Bool, value_name: "", help: "print this help" },
+];
+
+fn dynimport_command(args: &[String]) -> Result<()> {
+    use rlink_dynimport::{OutputFormat, Options};
+    let mut opts = Options::default();
+    let mut files = Vec::new();
+    let mut output_path = None;
+    let mut lib_mode = false;
+    for arg in args::parse(args, DYNIMPORT_FLAGS)? {
+        match arg {
+            Arg::Positional(p) => files.push(p),
+            Arg::Flag { name, value } => match name {
+                "dynlinker" => opts.dynlinker = value == "true",
+                "format" => {
+                    opts.format = match value.as_str() {
+                        "rlink" => OutputFormat::Rlink,
+                        "go" => OutputFormat::Go,
+                        other => bail!("dynimport: -format: unknown format {other:?} (want rlink or go)"),
+                    }
+                }
+                "dynpackage" => opts.package = value,
+                "o" => output_path = Some(value),
+                "lib" => lib_mode = value == "true",
+                _ if value == "true" => return print_stdout(&help_text()),
+                _ => {}
+            },
+        }
+    }
+    let text = if lib_mode {
+        if files.is_empty() {
+            bail!("dynimport: -lib needs at least one shared library");
+        }
+        let mut text = String::new();
+        for path in &files {
+            let file = MappedFile::open(Path::new(path))?;
+            let fallback = Path::new(path).file_name().map(|n| name_from_bytes(n.as_encoded_bytes()));
+            let part = rlink_dynimport::library_exports(file.data(), fallback.as_deref(), &opts)
+                .map_err(|e| Error::new(format!("{path}: {e}")))?;
+            text.push_str(&part);
+        }
+        text
+    } else {
+        let [path] = files.as_slice() else {
+            bail!("dynimport: want exactly one binary (usage: rlink dynimport [flags] BINARY)");
+        };
+        let file = MappedFile::open(Path::new(path))?;
+        rlink_dynimport::dynimport(file.data(), &opts).map_err(|e| Error::new(format!("{path}: {e}")))?
+    };
+    match output_path {
+        Some(p) => output::write_file_atomically(Path::new(&p), text.as_bytes(), 0o644),
+        None => print_stdout(&text),
+    }
+}
+
+fn print_stdout(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`rlink inspect x | head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => bail!("writing to standard output: {e}"),
+    }
+}

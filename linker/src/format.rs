@@ -1,0 +1,33 @@
+//! The seam between the core and the object formats.
+//!
+//! The core never matches on ELF, Mach-O or PE: it asks each registered [`Format`] whether it
+//! reads a file and hands the work over. A fourth format is one new crate implementing this
+//! trait and one line in the binary that lists the back ends; a second CPU lives inside its
+//! format's crate, one file per (format, CPU).
+
+use crate::diag::Result;
+use crate::input::FileKind;
+use crate::inspect::{InspectOptions, Report};
+
+/// One object-file format back end.
+pub trait Format: Sync {
+    /// The name used in messages: `ELF`, `Mach-O`, `PE/COFF`.
+    fn name(&self) -> &'static str;
+
+    /// Whether this back end reads files of this kind.
+    fn reads(&self, kind: FileKind) -> bool;
+
+    /// The canonical dump of one file (an object, an executable or a shared library) for
+    /// `rlink inspect`. The data is hostile: malformed input is an error, never a panic.
+    fn inspect(&self, data: &[u8], opts: &InspectOptions) -> Result<Report>;
+}
+
+/// The registered back ends, in the order they are asked.
+#[derive(Clone, Copy)]
+pub struct Formats(pub &'static [&'static dyn Format]);
+
+impl Formats {
+    pub fn for_kind(&self, kind: FileKind) -> Option<&'static dyn Format> {
+        self.0.iter().copied().find(|f| f.reads(kind))
+    }
+}

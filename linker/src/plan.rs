@@ -1,0 +1,202 @@
+//! The link plan: the command line turned into files on disk, mapped, identified, with the
+//! directives they carry. Every front door (Go-style flags today; cc- and ld-style lines
+//! later) builds a [`LinkArgs`] and ends here, so the phases after it see one shape.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use rlink_directives::Directive;
+
+use crate::args::{InputArg, LinkArgs};
+use crate::bail;
+use crate::diag::{Error, Place, Result};
+use crate::input::{archive_members, FileKind, MappedFile};
+
+/// Directories searched for `-lNAME` after the `-L` ones, as GNU ld's default search path for
+/// x86-64 Debian-style systems (multiarch first).
+pub const SYSTEM_LIBRARY_DIRS: &[&str] = &[
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
+    "/usr/local/lib",
+];
+
+/// One input file, mapped and identified.
+pub struct LoadedInput {
+    pub file: MappedFile,
+    pub kind: FileKind,
+    /// How it got here: a path on the command line, or the `-l` that found it.
+    pub requested_as: String,
+}
+
+/// A directive with the place it came from, for diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcedDirective {
+    /// `file`, `file(member)`.
+    pub place: String,
+    pub directive: Directive,
+}
+
+pub struct LinkPlan {
+    pub args: LinkArgs,
+    pub inputs: Vec<LoadedInput>,
+    /// Directives from every input object, archive member and `-directives` file, in
+    /// command-line order.
+    pub directives: Vec<SourcedDirective>,
+}
+
+/// Finds `-lNAME` the way GNU ld does: `libNAME.so` before `libNAME.a` in each directory, the
+/// `-L` directories before the system ones; `-l:FILE` names the file verbatim. On machines
+/// with runtime libraries only there is no `libNAME.so` development link, so the runtime
+/// library `libNAME.so.N` found in the same directory is taken instead.
+pub fn search_library(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+    let system = SYSTEM_LIBRARY_DIRS.iter().map(PathBuf::from);
+    let all: Vec<PathBuf> = dirs.iter().cloned().chain(system).collect();
+    if let Some(file) = name.strip_prefix(':') {
+        return all.iter().map(|d| d.join(file)).find(|p| p.is_file());
+    }
+    let candidates = [format!("lib{name}.so"), format!("lib{name}.a")];
+    for dir in &all {
+        for c in &candidates {
+            let p = dir.join(c);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    all.iter().find_map(|dir| runtime_library(dir, name))
+}
+
+/// `libNAME.so.N` in `dir`, the lowest N when there are several (the ABI major version a
+/// program built today most likely wants is the only one installed; ties are broken the
+/// same way every time so links are reproducible).
+fn runtime_library(dir: &Path, name: &str) -> Option<PathBuf> {
+    let prefix = format!("lib{name}.so.");
+    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let file_name = e.file_name().into_string().ok()?;
+            let major = file_name.strip_prefix(&prefix)?.parse::<u64>().ok()?;
+            Some((major, e.path()))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next().map(|(_, p)| p)
+}
+
+/// Maps every input in parallel and collects the directives they carry.
+pub fn load(args: LinkArgs) -> Result<LinkPlan> {
+    let mut paths = Vec::with_capacity(args.inputs.len());
+    for input in &args.inputs {
+        match input {
+            InputArg::Path(p) => paths.push((p.clone(), p.display().to_string())),
+            InputArg::Library(name) => match search_library(name, &args.library_dirs) {
+                Some(p) => paths.push((p, format!("-l{name}"))),
+                None => bail!("cannot find -l{name} (searched -L directories and {})", SYSTEM_LIBRARY_DIRS.join(", ")),
+            },
+        }
+    }
+    if paths.is_empty() && args.directive_files.is_empty() {
+        bail!("no input files");
+    }
+
+    let inputs: Vec<LoadedInput> = paths
+        .into_par_iter()
+        .map(|(path, requested_as)| {
+            let file = MappedFile::open(&path)?;
+            let kind = FileKind::identify(file.data());
+            Ok(LoadedInput { file, kind, requested_as })
+        })
+        .collect::<Result<_>>()?;
+
+    let per_input: Vec<Vec<SourcedDirective>> =
+        inputs.par_iter().map(directives_of_input).collect::<Result<_>>()?;
+    let mut directives: Vec<SourcedDirective> = per_input.into_iter().flatten().collect();
+    for path in &args.directive_files {
+        directives.extend(directives_of_text_file(path)?);
+    }
+    Ok(LinkPlan { args, inputs, directives })
+}
+
+fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
+    let name = input.file.display_name();
+    match input.kind {
+        FileKind::Elf | FileKind::MachO | FileKind::Coff | FileKind::Archive => {}
+        FileKind::Text => return directives_of_text(&name, input.file.data()),
+        FileKind::Pe | FileKind::MachOFat | FileKind::Unknown => {
+            bail!("{name}: not an object, archive, shared library or directives file (it is {})", input.kind.describe())
+        }
+    }
+    let found = rlink_directives::directives_in_file(input.file.data()).map_err(|e| {
+        let place = Place { file: &name, member: e.member.as_deref() };
+        Error::new(format!("{place}: {e}"))
+    })?;
+    Ok(found
+        .into_iter()
+        .flat_map(|f| {
+            let place = Place { file: &name, member: f.member.as_deref() }.to_string();
+            f.directives.into_iter().map(move |directive| SourcedDirective { place: place.clone(), directive })
+        })
+        .collect())
+}
+
+/// A text input is either a GNU linker script (read by the ELF loader later) or a directives
+/// file; directives files start with a directive on their first non-blank line.
+fn directives_of_text(name: &str, data: &[u8]) -> Result<Vec<SourcedDirective>> {
+    let text = String::from_utf8_lossy(data);
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let is_directives = ["cgo_", "//go:cgo_", "#pragma dyn"].iter().any(|p| first.starts_with(p));
+    if !is_directives {
+        return Ok(Vec::new());
+    }
+    parse_directive_text(name, data)
+}
+
+fn directives_of_text_file(path: &Path) -> Result<Vec<SourcedDirective>> {
+    let name = path.display().to_string();
+    let data = std::fs::read(path).map_err(|e| Error::new(format!("{name}: {e}")))?;
+    parse_directive_text(&name, &data)
+}
+
+fn parse_directive_text(name: &str, data: &[u8]) -> Result<Vec<SourcedDirective>> {
+    let parsed = rlink_directives::parse_bytes(data).map_err(|e| Error::new(format!("{name}:{e}")))?;
+    Ok(parsed.into_iter().map(|directive| SourcedDirective { place: name.to_string(), directive }).collect())
+}
+
+/// The object members of an archive, for phases that walk them.
+pub fn object_members(input: &LoadedInput) -> Result<Vec<crate::input::Member<'_>>> {
+    let name = input.file.display_name();
+    let members = archive_members(input.file.data()).map_err(|e| e.at(&name))?;
+    Ok(members.into_iter().filter(|m| FileKind::identify(m.data) != FileKind::Unknown).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_libraries_stand_in_for_missing_dev_links() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("libfoo.so.2"), b"x").unwrap();
+        std::fs::write(dir.path().join("libfoo.so.1"), b"x").unwrap();
+        let found = search_library("foo", &[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found, dir.path().join("libfoo.so.1"));
+
+        std::fs::write(dir.path().join("libfoo.a"), b"x").unwrap();
+        let found = search_library("foo", &[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found, dir.path().join("libfoo.a"));
+
+        std::fs::write(dir.path().join("libfoo.so"), b"x").unwrap();
+        let found = search_library("foo", &[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found, dir.path().join("libfoo.so"));
+
+        std::fs::write(dir.path().join("exact.bin"), b"x").unwrap();
+        let found = search_library(":exact.bin", &[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found, dir.path().join("exact.bin"));
+        assert_eq!(search_library("surely-not-a-library-name", &[dir.path().to_path_buf()]), None);
+    }
+}

@@ -1,0 +1,3 @@
+int puts(const char *);
+extern void compress(void) __attribute__((weak_import));
+int main(void) { puts("hi"); if (compress) compress(); return 0; }
