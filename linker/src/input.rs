@@ -67,6 +67,10 @@ pub enum FileKind {
 impl FileKind {
     pub fn identify(data: &[u8]) -> FileKind {
         use object::FileKind as K;
+        // object wants more bytes than an empty archive has before it names a kind.
+        if data.starts_with(b"!<arch>\n") || data.starts_with(b"!<thin>\n") {
+            return FileKind::Archive;
+        }
         match K::parse(data) {
             Ok(K::Elf32 | K::Elf64) => FileKind::Elf,
             Ok(K::MachO32 | K::MachO64) => FileKind::MachO,
