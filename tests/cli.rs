@@ -10,31 +10,64 @@ use common::{rlink, rlink_fails, rlink_ok, run, testdata};
 fn help_lists_every_flag_and_subcommand() {
     let help = rlink_ok(&["--help"]);
     for flag in [
-        "-o FILE", "-linkmode MODE", "-buildmode MODE", "-extld CMD", "-extldflags FLAGS", "-tmpdir DIR", "-I PATH",
-        "-L DIR", "-l NAME", "-directives FILE", "-s ", "-w ", "-v ", "-threads N", "-target TRIPLE", "-version",
-        "-addresses", "-dynlinker", "-format rlink|go", "-dynpackage NAME", "-lib ",
+        "-o FILE",
+        "-linkmode MODE",
+        "-buildmode MODE",
+        "-extld CMD",
+        "-extldflags FLAGS",
+        "-tmpdir DIR",
+        "-I PATH",
+        "-L DIR",
+        "-l NAME",
+        "-directives FILE",
+        "-s ",
+        "-w ",
+        "-v ",
+        "-threads N",
+        "-target TRIPLE",
+        "-version",
+        "-addresses",
+        "-dynlinker",
+        "-format rlink|go",
+        "-dynpackage NAME",
+        "-lib ",
     ] {
         assert!(help.contains(flag), "--help lacks {flag:?}:\n{help}");
     }
-    assert!(help.contains("rlink inspect") && help.contains("rlink dynimport"), "{help}");
+    assert!(
+        help.contains("rlink inspect") && help.contains("rlink dynimport"),
+        "{help}"
+    );
     assert_eq!(rlink_ok(&["-h"]), help);
     assert_eq!(rlink_ok(&["-help"]), help);
 }
 
 #[test]
 fn version() {
-    assert_eq!(rlink_ok(&["--version"]), format!("rlink {}\n", env!("CARGO_PKG_VERSION")));
-    assert_eq!(rlink_ok(&["-version"]), format!("rlink {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        rlink_ok(&["--version"]),
+        format!("rlink {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        rlink_ok(&["-version"]),
+        format!("rlink {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
 fn unknown_flags_are_named() {
     let e = rlink_fails(&["-frobnicate", "a.o"]);
-    assert_eq!(e, "rlink: error: unknown flag -frobnicate (see 'rlink -help')\n");
+    assert_eq!(
+        e,
+        "rlink: error: unknown flag -frobnicate (see 'rlink -help')\n"
+    );
     let e = rlink_fails(&["inspect", "--nope", "x"]);
     assert!(e.contains("unknown flag --nope"), "{e}");
     let e = rlink_fails(&["-linkmode=sideways", "a.o"]);
-    assert!(e.contains("-linkmode: unknown link mode \"sideways\""), "{e}");
+    assert!(
+        e.contains("-linkmode: unknown link mode \"sideways\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -56,17 +89,36 @@ fn malformed_inputs_name_the_file() {
     for len in [20, 64, 100, 1000, 3000] {
         std::fs::write(&truncated, &real[..len]).unwrap();
         let e = rlink_fails(&["inspect".as_ref(), truncated.as_os_str()]);
-        assert!(e.starts_with(&format!("rlink: error: {}: ", truncated.display())), "{len}: {e}");
+        assert!(
+            e.starts_with(&format!("rlink: error: {}: ", truncated.display())),
+            "{len}: {e}"
+        );
         assert!(e.contains("ELF"), "{len}: {e}");
     }
     let garbage = dir.path().join("garbage.o");
     std::fs::write(&garbage, b"\x01\x02\x03 definitely not an object").unwrap();
     let e = rlink_fails(&["inspect".as_ref(), garbage.as_os_str()]);
-    assert_eq!(e, format!("rlink: error: {}: not an ELF, Mach-O or PE/COFF file (it is a file of unknown kind)\n", garbage.display()));
-    let e = rlink_fails(&["-o".as_ref(), dir.path().join("out").as_os_str(), garbage.as_os_str()]);
-    assert!(e.contains("garbage.o: not an object, archive, shared library or directives file"), "{e}");
+    assert_eq!(
+        e,
+        format!(
+            "rlink: error: {}: not an ELF, Mach-O or PE/COFF file (it is a file of unknown kind)\n",
+            garbage.display()
+        )
+    );
+    let e = rlink_fails(&[
+        "-o".as_ref(),
+        dir.path().join("out").as_os_str(),
+        garbage.as_os_str(),
+    ]);
+    assert!(
+        e.contains("garbage.o: not an object, archive, shared library or directives file"),
+        "{e}"
+    );
     let e = rlink_fails(&["dynimport".as_ref(), garbage.as_os_str()]);
-    assert!(e.starts_with(&format!("rlink: error: {}: ", garbage.display())), "{e}");
+    assert!(
+        e.starts_with(&format!("rlink: error: {}: ", garbage.display())),
+        "{e}"
+    );
     let e = rlink_fails(&["inspect", "/nonexistent/x.o"]);
     assert!(e.starts_with("rlink: error: /nonexistent/x.o: "), "{e}");
 }
@@ -75,7 +127,11 @@ fn malformed_inputs_name_the_file() {
 fn bad_directive_lines_name_file_section_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let text = dir.path().join("bad.directives");
-    std::fs::write(&text, "cgo_import_dynamic puts puts#GLIBC_2.2.5 \"libc.so.6\"\ncgo_import_static \"quoted\"\n").unwrap();
+    std::fs::write(
+        &text,
+        "cgo_import_dynamic puts puts#GLIBC_2.2.5 \"libc.so.6\"\ncgo_import_static \"quoted\"\n",
+    )
+    .unwrap();
     let e = rlink_fails(&["-directives".as_ref(), text.as_os_str()]);
     assert_eq!(
         e,
@@ -89,10 +145,18 @@ fn bad_directive_lines_name_file_section_and_line() {
         "#![no_std]\n#[used]\n#[link_section = \".rlink.directives\"]\nstatic D: [u8; 31] = *b\"cgo_import_dynamic a b c d e f\\n\";\n",
     )
     .unwrap();
-    run("rustc", &["--crate-type=lib", "--emit=obj", "-o", "foo.o", "foo.rs"], dir.path());
+    run(
+        "rustc",
+        &["--crate-type=lib", "--emit=obj", "-o", "foo.o", "foo.rs"],
+        dir.path(),
+    );
     run("ar", &["rc", "libfoo.rlib", "foo.o"], dir.path());
     let out = dir.path().join("a.out");
-    let e = rlink_fails(&["-o".as_ref(), out.as_os_str(), dir.path().join("libfoo.rlib").as_os_str()]);
+    let e = rlink_fails(&[
+        "-o".as_ref(),
+        out.as_os_str(),
+        dir.path().join("libfoo.rlib").as_os_str(),
+    ]);
     assert_eq!(
         e,
         format!(
@@ -106,7 +170,10 @@ fn bad_directive_lines_name_file_section_and_line() {
 #[test]
 fn missing_libraries_and_inputs() {
     let e = rlink_fails(&["-lsurely_not_a_library_rlink"]);
-    assert!(e.contains("cannot find -lsurely_not_a_library_rlink"), "{e}");
+    assert!(
+        e.contains("cannot find -lsurely_not_a_library_rlink"),
+        "{e}"
+    );
     let e = rlink_fails::<&str>(&[]);
     assert_eq!(e, "rlink: error: no input files\n");
 }
@@ -115,14 +182,39 @@ fn missing_libraries_and_inputs() {
 fn linking_says_plainly_that_it_is_not_there_yet_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let obj = dir.path().join("x.o");
-    run("rustc", &["--crate-type=lib", "--emit=obj", "-o", "x.o", testdata("inspect/rust_lib.rs").to_str().unwrap()], dir.path());
+    run(
+        "rustc",
+        &[
+            "--crate-type=lib",
+            "--emit=obj",
+            "-o",
+            "x.o",
+            testdata("inspect/rust_lib.rs").to_str().unwrap(),
+        ],
+        dir.path(),
+    );
     let out = dir.path().join("prog");
-    let (code, _, stderr) = rlink(&["-v".as_ref(), "-o".as_ref(), out.as_os_str(), obj.as_os_str(), "-lm".as_ref()]);
+    let (code, _, stderr) = rlink(&[
+        "-v".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        obj.as_os_str(),
+        "-lm".as_ref(),
+    ]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("cgo_import_dynamic my_sqrt sqrt#GLIBC_2.2.5 \"libm.so.6\""), "-v shows directives: {stderr}");
-    assert!(stderr.contains("linking is not implemented yet"), "{stderr}");
+    assert!(
+        stderr.contains("cgo_import_dynamic my_sqrt sqrt#GLIBC_2.2.5 \"libm.so.6\""),
+        "-v shows directives: {stderr}"
+    );
+    assert!(
+        stderr.contains("linking is not implemented yet"),
+        "{stderr}"
+    );
     assert!(!out.exists());
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers.len(), 1, "only the input remains: {leftovers:?}");
 }
 
@@ -131,9 +223,17 @@ fn dynimport_writes_its_output_atomically() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("imports.txt");
     let hello = testdata("dynimport/hello_elf");
-    rlink_ok(&["dynimport".as_ref(), "-o".as_ref(), out.as_os_str(), hello.as_os_str()]);
+    rlink_ok(&[
+        "dynimport".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        hello.as_os_str(),
+    ]);
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.contains("cgo_import_dynamic _ _ \"libc.so.6\"\n"), "{text}");
+    assert!(
+        text.contains("cgo_import_dynamic _ _ \"libc.so.6\"\n"),
+        "{text}"
+    );
     let e = rlink_fails(&["dynimport", "-format=yaml", "x"]);
     assert!(e.contains("unknown format \"yaml\""), "{e}");
 }

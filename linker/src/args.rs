@@ -31,25 +31,59 @@ pub struct FlagSpec {
 }
 
 const fn flag(name: &'static str, value_name: &'static str, help: &'static str) -> FlagSpec {
-    FlagSpec { name, arity: Arity::Value, value_name, help }
+    FlagSpec {
+        name,
+        arity: Arity::Value,
+        value_name,
+        help,
+    }
 }
 
 const fn switch(name: &'static str, help: &'static str) -> FlagSpec {
-    FlagSpec { name, arity: Arity::Bool, value_name: "", help }
+    FlagSpec {
+        name,
+        arity: Arity::Bool,
+        value_name: "",
+        help,
+    }
 }
 
 /// The link command's flags, in the order `--help` lists them.
 pub static LINK_FLAGS: &[FlagSpec] = &[
     flag("o", "FILE", "write the output to FILE (default a.out)"),
-    flag("linkmode", "MODE", "internal, external or auto (default auto)"),
+    flag(
+        "linkmode",
+        "MODE",
+        "internal, external or auto (default auto)",
+    ),
     flag("buildmode", "MODE", "exe or pie (default pie)"),
-    flag("extld", "CMD", "host linker driver for external linking (default $CC, else cc)"),
-    flag("extldflags", "FLAGS", "extra flags for the host linker, split as a shell would"),
+    flag(
+        "extld",
+        "CMD",
+        "host linker driver for external linking (default $CC, else cc)",
+    ),
+    flag(
+        "extldflags",
+        "FLAGS",
+        "extra flags for the host linker, split as a shell would",
+    ),
     flag("tmpdir", "DIR", "keep external-link temporary files in DIR"),
-    flag("I", "PATH", "use PATH as the program interpreter (dynamic linker)"),
-    flag("L", "DIR", "add DIR to the library search path (also -LDIR)"),
+    flag(
+        "I",
+        "PATH",
+        "use PATH as the program interpreter (dynamic linker)",
+    ),
+    flag(
+        "L",
+        "DIR",
+        "add DIR to the library search path (also -LDIR)",
+    ),
     flag("l", "NAME", "link with libNAME (also -lNAME)"),
-    flag("directives", "FILE", "read cgo-style directives from a text file (repeatable)"),
+    flag(
+        "directives",
+        "FILE",
+        "read cgo-style directives from a text file (repeatable)",
+    ),
     switch("s", "omit the symbol table and debug information"),
     switch("w", "omit debug information"),
     switch("v", "print the link's decisions and the phases' timings"),
@@ -91,7 +125,10 @@ pub fn parse(args: &[String], specs: &'static [FlagSpec]) -> Result<Vec<Arg>> {
             None => match glued(body, specs) {
                 // `-lm`, `-L/usr/lib`: Unix linkers' one-letter flags glued to their value.
                 Some((spec, value)) => {
-                    out.push(Arg::Flag { name: spec.name, value: value.to_string() });
+                    out.push(Arg::Flag {
+                        name: spec.name,
+                        value: value.to_string(),
+                    });
                     continue;
                 }
                 None => bail!("unknown flag {arg} (see 'rlink -help')"),
@@ -99,9 +136,12 @@ pub fn parse(args: &[String], specs: &'static [FlagSpec]) -> Result<Vec<Arg>> {
         };
         let value = match (spec.arity, inline) {
             (Arity::Bool, None) => "true".to_string(),
-            (Arity::Bool, Some(v @ ("true" | "false" | "1" | "0"))) => {
-                if v == "true" || v == "1" { "true" } else { "false" }.to_string()
+            (Arity::Bool, Some(v @ ("true" | "false" | "1" | "0"))) => if v == "true" || v == "1" {
+                "true"
+            } else {
+                "false"
             }
+            .to_string(),
             (Arity::Bool, Some(v)) => bail!("invalid boolean value {v:?} for flag -{name}"),
             (Arity::Value, Some(v)) => v.to_string(),
             (Arity::Value, None) => match iter.next() {
@@ -109,7 +149,10 @@ pub fn parse(args: &[String], specs: &'static [FlagSpec]) -> Result<Vec<Arg>> {
                 None => bail!("flag needs an argument: -{name}"),
             },
         };
-        out.push(Arg::Flag { name: spec.name, value });
+        out.push(Arg::Flag {
+            name: spec.name,
+            value,
+        });
     }
     Ok(out)
 }
@@ -121,7 +164,9 @@ fn glued<'a>(body: &'a str, specs: &'static [FlagSpec]) -> Option<(&'static Flag
         return None;
     }
     let first = body.get(..1)?;
-    let spec = specs.iter().find(|s| s.name == first && s.arity == Arity::Value)?;
+    let spec = specs
+        .iter()
+        .find(|s| s.name == first && s.arity == Arity::Value)?;
     Some((spec, &body[1..]))
 }
 
@@ -236,7 +281,9 @@ pub fn parse_link_command(args: &[String]) -> Result<Command> {
                     "internal" => LinkMode::Internal,
                     "external" => LinkMode::External,
                     "auto" => LinkMode::Auto,
-                    other => bail!("-linkmode: unknown link mode {other:?} (want internal, external or auto)"),
+                    other => bail!(
+                        "-linkmode: unknown link mode {other:?} (want internal, external or auto)"
+                    ),
                 }
             }
             "buildmode" => {
@@ -327,10 +374,18 @@ fn expand_into(args: &[String], out: &mut Vec<String>, depth: usize) -> Result<(
 }
 
 fn read_response_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::new(format!("{}: cannot read response file: {e}", path.display())))?;
-    String::from_utf8(bytes)
-        .map_err(|_| Error::new(format!("{}: response file is not valid UTF-8", path.display())))
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::new(format!(
+            "{}: cannot read response file: {e}",
+            path.display()
+        ))
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        Error::new(format!(
+            "{}: response file is not valid UTF-8",
+            path.display()
+        ))
+    })
 }
 
 /// Splits response-file text into arguments (see [`expand_response_files`]).
@@ -393,7 +448,15 @@ mod tests {
 
     #[test]
     fn both_value_spellings_and_dash_counts() {
-        let a = link(&["-o", "x", "--linkmode=internal", "-buildmode", "exe", "--tmpdir", "/t"]);
+        let a = link(&[
+            "-o",
+            "x",
+            "--linkmode=internal",
+            "-buildmode",
+            "exe",
+            "--tmpdir",
+            "/t",
+        ]);
         assert_eq!(a.output, PathBuf::from("x"));
         assert_eq!(a.link_mode, LinkMode::Internal);
         assert_eq!(a.build_mode, BuildMode::Exe);
@@ -424,7 +487,10 @@ mod tests {
                 InputArg::Path("b.rlib".into()),
             ]
         );
-        assert_eq!(a.library_dirs, vec![PathBuf::from("/opt/lib"), PathBuf::from("/x")]);
+        assert_eq!(
+            a.library_dirs,
+            vec![PathBuf::from("/opt/lib"), PathBuf::from("/x")]
+        );
     }
 
     #[test]
@@ -438,7 +504,15 @@ mod tests {
 
     #[test]
     fn bool_flags_and_counts() {
-        let a = link(&["-s", "-w=false", "-v", "-v", "-threads=3", "-I", "/lib/ld.so"]);
+        let a = link(&[
+            "-s",
+            "-w=false",
+            "-v",
+            "-v",
+            "-threads=3",
+            "-I",
+            "/lib/ld.so",
+        ]);
         assert!(a.strip_symbols);
         assert!(!a.strip_debug);
         assert_eq!(a.verbose, 2);
@@ -448,9 +522,18 @@ mod tests {
 
     #[test]
     fn help_and_version() {
-        assert_eq!(parse_link_command(&strings(&["-h"])).unwrap(), Command::Help);
-        assert_eq!(parse_link_command(&strings(&["--help"])).unwrap(), Command::Help);
-        assert_eq!(parse_link_command(&strings(&["--version"])).unwrap(), Command::Version);
+        assert_eq!(
+            parse_link_command(&strings(&["-h"])).unwrap(),
+            Command::Help
+        );
+        assert_eq!(
+            parse_link_command(&strings(&["--help"])).unwrap(),
+            Command::Help
+        );
+        assert_eq!(
+            parse_link_command(&strings(&["--version"])).unwrap(),
+            Command::Version
+        );
     }
 
     #[test]
@@ -496,7 +579,10 @@ mod tests {
         let outer = dir.path().join("outer");
         std::fs::write(&outer, format!("a.o\n@{}\n", inner.display())).unwrap();
         let args = strings(&["-o", "x", &format!("@{}", outer.display()), "b.o"]);
-        assert_eq!(expand_response_files(&args).unwrap(), strings(&["-o", "x", "a.o", "-lm", "b.o"]));
+        assert_eq!(
+            expand_response_files(&args).unwrap(),
+            strings(&["-o", "x", "a.o", "-lm", "b.o"])
+        );
 
         let selfref = dir.path().join("self");
         std::fs::write(&selfref, format!("@{}\n", selfref.display())).unwrap();

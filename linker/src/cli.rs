@@ -82,13 +82,19 @@ fn link_command(args: &[String]) -> Result<()> {
     if let Some(n) = link.threads {
         // Only the first configuration of the global pool wins; a second run in one process
         // (tests) keeps the first, which is harmless: the output never depends on it.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
     }
     let verbose = link.verbose;
     let plan = plan::load(link)?;
     if verbose > 0 {
         for input in &plan.inputs {
-            eprintln!("rlink: input {} ({})", input.requested_as, input.kind.describe());
+            eprintln!(
+                "rlink: input {} ({})",
+                input.requested_as,
+                input.kind.describe()
+            );
         }
         for d in &plan.directives {
             eprintln!("rlink: {}: {}", d.place, d.directive);
@@ -101,9 +107,24 @@ fn link_command(args: &[String]) -> Result<()> {
 }
 
 static INSPECT_FLAGS: &[FlagSpec] = &[
-    FlagSpec { name: "addresses", arity: args::Arity::Bool, value_name: "", help: "also print addresses and file offsets" },
-    FlagSpec { name: "h", arity: args::Arity::Bool, value_name: "", help: "print this help" },
-    FlagSpec { name: "help", arity: args::Arity::Bool, value_name: "", help: "print this help" },
+    FlagSpec {
+        name: "addresses",
+        arity: args::Arity::Bool,
+        value_name: "",
+        help: "also print addresses and file offsets",
+    },
+    FlagSpec {
+        name: "h",
+        arity: args::Arity::Bool,
+        value_name: "",
+        help: "print this help",
+    },
+    FlagSpec {
+        name: "help",
+        arity: args::Arity::Bool,
+        value_name: "",
+        help: "print this help",
+    },
 ];
 
 fn inspect_command(args: &[String], formats: Formats) -> Result<()> {
@@ -112,7 +133,10 @@ fn inspect_command(args: &[String], formats: Formats) -> Result<()> {
     for arg in args::parse(args, INSPECT_FLAGS)? {
         match arg {
             Arg::Positional(p) => files.push(p),
-            Arg::Flag { name: "addresses", value } => opts.addresses = value == "true",
+            Arg::Flag {
+                name: "addresses",
+                value,
+            } => opts.addresses = value == "true",
             Arg::Flag { value, .. } if value == "true" => return print_stdout(&help_text()),
             Arg::Flag { .. } => {}
         }
@@ -146,7 +170,9 @@ pub fn inspect_bytes(data: &[u8], opts: &InspectOptions, formats: Formats) -> Re
             match formats.for_kind(member_kind) {
                 Some(_) => {
                     out.push_str(&format!("\nmember: {}\n", m.name));
-                    out.push_str(&inspect_object(m.data, member_kind, opts, formats).map_err(place)?);
+                    out.push_str(
+                        &inspect_object(m.data, member_kind, opts, formats).map_err(place)?,
+                    );
                 }
                 None => out.push_str(&format!(
                     "\nmember: {} ({}, {} bytes)\n",
@@ -161,36 +187,86 @@ pub fn inspect_bytes(data: &[u8], opts: &InspectOptions, formats: Formats) -> Re
     inspect_object(data, kind, opts, formats)
 }
 
-fn inspect_object(data: &[u8], kind: FileKind, opts: &InspectOptions, formats: Formats) -> Result<String> {
+fn inspect_object(
+    data: &[u8],
+    kind: FileKind,
+    opts: &InspectOptions,
+    formats: Formats,
+) -> Result<String> {
     let Some(format) = formats.for_kind(kind) else {
-        bail!("not an ELF, Mach-O or PE/COFF file (it is {})", kind.describe());
+        bail!(
+            "not an ELF, Mach-O or PE/COFF file (it is {})",
+            kind.describe()
+        );
     };
     let mut report: Report = format.inspect(data, opts)?;
-    add_directives(&mut report, data)?;
+    // Directives live in objects; a PE image keeps none (the section is input-only).
+    if kind != FileKind::Pe {
+        add_directives(&mut report, data)?;
+    }
     Ok(report.render(opts))
 }
 
 /// Directives are read by the directives crate for every format, so back ends need not.
 fn add_directives(report: &mut Report, data: &[u8]) -> Result<()> {
-    let found = rlink_directives::directives_in_file(data).map_err(|e| Error::new(e.to_string()))?;
+    let found =
+        rlink_directives::directives_in_file(data).map_err(|e| Error::new(e.to_string()))?;
     if let Some(f) = found.into_iter().next() {
-        report.directives = Some((f.section.to_string(), f.directives.iter().map(|d| d.to_string()).collect()));
+        report.directives = Some((
+            f.section.to_string(),
+            f.directives.iter().map(|d| d.to_string()).collect(),
+        ));
     }
     Ok(())
 }
 
 static DYNIMPORT_FLAGS: &[FlagSpec] = &[
-    FlagSpec { name: "dynlinker", arity: args::Arity::Bool, value_name: "", help: "also print the program interpreter (cgo_dynamic_linker)" },
-    FlagSpec { name: "format", arity: args::Arity::Value, value_name: "rlink|go", help: "output syntax: rlink directives (default) or go tool cgo -dynimport's" },
-    FlagSpec { name: "dynpackage", arity: args::Arity::Value, value_name: "NAME", help: "package name for -format=go (default main)" },
-    FlagSpec { name: "o", arity: args::Arity::Value, value_name: "FILE", help: "write to FILE instead of standard output" },
-    FlagSpec { name: "lib", arity: args::Arity::Bool, value_name: "", help: "inputs are shared libraries: list what they export" },
-    FlagSpec { name: "h", arity: args::Arity::Bool, value_name: "", help: "print this help" },
-    FlagSpec { name: "help", arity: args::Arity::Bool, value_name: "", help: "print this help" },
+    FlagSpec {
+        name: "dynlinker",
+        arity: args::Arity::Bool,
+        value_name: "",
+        help: "also print the program interpreter (cgo_dynamic_linker)",
+    },
+    FlagSpec {
+        name: "format",
+        arity: args::Arity::Value,
+        value_name: "rlink|go",
+        help: "output syntax: rlink directives (default) or go tool cgo -dynimport's",
+    },
+    FlagSpec {
+        name: "dynpackage",
+        arity: args::Arity::Value,
+        value_name: "NAME",
+        help: "package name for -format=go (default main)",
+    },
+    FlagSpec {
+        name: "o",
+        arity: args::Arity::Value,
+        value_name: "FILE",
+        help: "write to FILE instead of standard output",
+    },
+    FlagSpec {
+        name: "lib",
+        arity: args::Arity::Bool,
+        value_name: "",
+        help: "inputs are shared libraries: list what they export",
+    },
+    FlagSpec {
+        name: "h",
+        arity: args::Arity::Bool,
+        value_name: "",
+        help: "print this help",
+    },
+    FlagSpec {
+        name: "help",
+        arity: args::Arity::Bool,
+        value_name: "",
+        help: "print this help",
+    },
 ];
 
 fn dynimport_command(args: &[String]) -> Result<()> {
-    use rlink_dynimport::{OutputFormat, Options};
+    use rlink_dynimport::{Options, OutputFormat};
     let mut opts = Options::default();
     let mut files = Vec::new();
     let mut output_path = None;
@@ -204,7 +280,9 @@ fn dynimport_command(args: &[String]) -> Result<()> {
                     opts.format = match value.as_str() {
                         "rlink" => OutputFormat::Rlink,
                         "go" => OutputFormat::Go,
-                        other => bail!("dynimport: -format: unknown format {other:?} (want rlink or go)"),
+                        other => {
+                            bail!("dynimport: -format: unknown format {other:?} (want rlink or go)")
+                        }
                     }
                 }
                 "dynpackage" => opts.package = value,
@@ -222,7 +300,9 @@ fn dynimport_command(args: &[String]) -> Result<()> {
         let mut text = String::new();
         for path in &files {
             let file = MappedFile::open(Path::new(path))?;
-            let fallback = Path::new(path).file_name().map(|n| name_from_bytes(n.as_encoded_bytes()));
+            let fallback = Path::new(path)
+                .file_name()
+                .map(|n| name_from_bytes(n.as_encoded_bytes()));
             let part = rlink_dynimport::library_exports(file.data(), fallback.as_deref(), &opts)
                 .map_err(|e| Error::new(format!("{path}: {e}")))?;
             text.push_str(&part);
@@ -233,7 +313,8 @@ fn dynimport_command(args: &[String]) -> Result<()> {
             bail!("dynimport: want exactly one binary (usage: rlink dynimport [flags] BINARY)");
         };
         let file = MappedFile::open(Path::new(path))?;
-        rlink_dynimport::dynimport(file.data(), &opts).map_err(|e| Error::new(format!("{path}: {e}")))?
+        rlink_dynimport::dynimport(file.data(), &opts)
+            .map_err(|e| Error::new(format!("{path}: {e}")))?
     };
     match output_path {
         Some(p) => output::write_file_atomically(Path::new(&p), text.as_bytes(), 0o644),
@@ -243,7 +324,10 @@ fn dynimport_command(args: &[String]) -> Result<()> {
 
 fn print_stdout(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
         Ok(()) => Ok(()),
         // A closed pipe (`rlink inspect x | head`) is the reader's choice, not a failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -17,13 +17,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
-        Error { message: message.into() }
+        Error {
+            message: message.into(),
+        }
     }
 
     /// Prefix the message with where it happened (`foo.o: `), the way every layer adds what
     /// it knows.
     pub fn at(self, place: impl fmt::Display) -> Self {
-        Error { message: format!("{place}: {}", self.message) }
+        Error {
+            message: format!("{place}: {}", self.message),
+        }
     }
 
     pub fn message(&self) -> &str {
@@ -101,9 +105,15 @@ mod tests {
 
     #[test]
     fn place_prints_member_in_parentheses() {
-        let p = Place { file: "libfoo.rlib", member: Some("foo.o") };
+        let p = Place {
+            file: "libfoo.rlib",
+            member: Some("foo.o"),
+        };
         assert_eq!(p.to_string(), "libfoo.rlib(foo.o)");
-        let p = Place { file: "a.o", member: None };
+        let p = Place {
+            file: "a.o",
+            member: None,
+        };
         assert_eq!(p.to_string(), "a.o");
     }
 
@@ -117,7 +127,10 @@ mod tests {
 
     #[test]
     fn rust_names_are_demangled_without_hash() {
-        assert_eq!(demangle("_ZN4core9panicking5panic17h0123456789abcdefE"), "core::panicking::panic");
+        assert_eq!(
+            demangle("_ZN4core9panicking5panic17h0123456789abcdefE"),
+            "core::panicking::panic"
+        );
         assert_eq!(demangle("puts"), "puts");
     }
 }

@@ -20,7 +20,9 @@ pub struct MappedFile {
 impl MappedFile {
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-        let meta = file.metadata().map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
         if meta.is_dir() {
             bail!("{}: is a directory", path.display());
         }
@@ -34,7 +36,10 @@ impl MappedFile {
                 .map_err(|e| Error::new(format!("{}: cannot map: {e}", path.display())))?;
             Some(map)
         };
-        Ok(MappedFile { path: path.to_path_buf(), map })
+        Ok(MappedFile {
+            path: path.to_path_buf(),
+            map,
+        })
     }
 
     pub fn data(&self) -> &[u8] {
@@ -122,7 +127,8 @@ pub struct Member<'a> {
 
 /// The members of an archive in file order, symbol tables and name tables excluded.
 pub fn archive_members(data: &[u8]) -> Result<Vec<Member<'_>>> {
-    let archive = ArchiveFile::parse(data).map_err(|e| Error::new(format!("malformed archive: {e}")))?;
+    let archive =
+        ArchiveFile::parse(data).map_err(|e| Error::new(format!("malformed archive: {e}")))?;
     let mut members = Vec::new();
     for member in archive.members() {
         let member = member.map_err(|e| Error::new(format!("malformed archive member: {e}")))?;
@@ -158,7 +164,9 @@ mod tests {
 
     #[test]
     fn missing_files_and_directories_are_clear_errors() {
-        let e = MappedFile::open(Path::new("/nonexistent/x.o")).err().unwrap();
+        let e = MappedFile::open(Path::new("/nonexistent/x.o"))
+            .err()
+            .unwrap();
         assert!(e.message().starts_with("/nonexistent/x.o: "), "{e}");
         let e = MappedFile::open(Path::new("/")).err().unwrap();
         assert_eq!(e.message(), "/: is a directory");

@@ -101,7 +101,9 @@ impl Report {
                 line(&mut out, format_args!("entry: {place} ({addr:#x})"))
             }
             (Some(place), _) => line(&mut out, format_args!("entry: {place}")),
-            (None, Some(addr)) if opts.addresses => line(&mut out, format_args!("entry: {addr:#x}")),
+            (None, Some(addr)) if opts.addresses => {
+                line(&mut out, format_args!("entry: {addr:#x}"))
+            }
             _ => {}
         }
         if let Some(interp) = &self.interpreter {
@@ -175,7 +177,10 @@ impl Report {
             }
         }
         if let Some((section, lines)) = &self.directives {
-            line(&mut out, format_args!("directives: {} in {section}", lines.len()));
+            line(
+                &mut out,
+                format_args!("directives: {} in {section}", lines.len()),
+            );
             for l in lines {
                 line(&mut out, format_args!("  {l}"));
             }
@@ -248,8 +253,17 @@ mod tests {
             size: 10,
             align: 16,
         });
-        r.imports.push(Import { name: "puts".into(), version: Some("GLIBC_2.2.5".into()), library: Some("libc.so.6".into()), weak: false });
-        r.imports.push(Import { name: "__gmon_start__".into(), weak: true, ..Default::default() });
+        r.imports.push(Import {
+            name: "puts".into(),
+            version: Some("GLIBC_2.2.5".into()),
+            library: Some("libc.so.6".into()),
+            weak: false,
+        });
+        r.imports.push(Import {
+            name: "__gmon_start__".into(),
+            weak: true,
+            ..Default::default()
+        });
         r.count_relocation("R_X86_64_PLT32");
         r.count_relocation("R_X86_64_PLT32");
         r.count_relocation("R_X86_64_64");
@@ -272,7 +286,10 @@ mod tests {
         let text = sample().render(&InspectOptions::default());
         let want = "imports: 2\n  __gmon_start__ weak\n  puts#GLIBC_2.2.5 from libc.so.6\n";
         assert!(text.contains(want), "{text}");
-        assert!(text.contains("relocations: 3\n  R_X86_64_64 1\n  R_X86_64_PLT32 2\n"), "{text}");
+        assert!(
+            text.contains("relocations: 3\n  R_X86_64_64 1\n  R_X86_64_PLT32 2\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -18,13 +18,20 @@ pub fn write_file_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()>
     let mut tmp = tempfile::Builder::new()
         .prefix(".rlink-")
         .tempfile_in(dir)
-        .map_err(|e| Error::new(format!("{name}: cannot create a temporary file in {}: {e}", dir.display())))?;
-    tmp.write_all(bytes).map_err(|e| Error::new(format!("{name}: {e}")))?;
+        .map_err(|e| {
+            Error::new(format!(
+                "{name}: cannot create a temporary file in {}: {e}",
+                dir.display()
+            ))
+        })?;
+    tmp.write_all(bytes)
+        .map_err(|e| Error::new(format!("{name}: {e}")))?;
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(|e| Error::new(format!("{name}: {e}")))?;
     // Dropping `tmp` on any error above deletes it; `persist` renames it into place.
-    tmp.persist(path).map_err(|e| Error::new(format!("{name}: {}", e.error)))?;
+    tmp.persist(path)
+        .map_err(|e| Error::new(format!("{name}: {}", e.error)))?;
     Ok(())
 }
 
@@ -40,7 +47,10 @@ mod tests {
         assert_eq!(std::fs::read(&out).unwrap(), b"hello");
         let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o755);
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out")]);
     }
 

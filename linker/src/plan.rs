@@ -96,7 +96,10 @@ pub fn load(args: LinkArgs) -> Result<LinkPlan> {
             InputArg::Path(p) => paths.push((p.clone(), p.display().to_string())),
             InputArg::Library(name) => match search_library(name, &args.library_dirs) {
                 Some(p) => paths.push((p, format!("-l{name}"))),
-                None => bail!("cannot find -l{name} (searched -L directories and {})", SYSTEM_LIBRARY_DIRS.join(", ")),
+                None => bail!(
+                    "cannot find -l{name} (searched -L directories and {})",
+                    SYSTEM_LIBRARY_DIRS.join(", ")
+                ),
             },
         }
     }
@@ -109,17 +112,27 @@ pub fn load(args: LinkArgs) -> Result<LinkPlan> {
         .map(|(path, requested_as)| {
             let file = MappedFile::open(&path)?;
             let kind = FileKind::identify(file.data());
-            Ok(LoadedInput { file, kind, requested_as })
+            Ok(LoadedInput {
+                file,
+                kind,
+                requested_as,
+            })
         })
         .collect::<Result<_>>()?;
 
-    let per_input: Vec<Vec<SourcedDirective>> =
-        inputs.par_iter().map(directives_of_input).collect::<Result<_>>()?;
+    let per_input: Vec<Vec<SourcedDirective>> = inputs
+        .par_iter()
+        .map(directives_of_input)
+        .collect::<Result<_>>()?;
     let mut directives: Vec<SourcedDirective> = per_input.into_iter().flatten().collect();
     for path in &args.directive_files {
         directives.extend(directives_of_text_file(path)?);
     }
-    Ok(LinkPlan { args, inputs, directives })
+    Ok(LinkPlan {
+        args,
+        inputs,
+        directives,
+    })
 }
 
 fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
@@ -128,18 +141,33 @@ fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
         FileKind::Elf | FileKind::MachO | FileKind::Coff | FileKind::Archive => {}
         FileKind::Text => return directives_of_text(&name, input.file.data()),
         FileKind::Pe | FileKind::MachOFat | FileKind::Unknown => {
-            bail!("{name}: not an object, archive, shared library or directives file (it is {})", input.kind.describe())
+            bail!(
+                "{name}: not an object, archive, shared library or directives file (it is {})",
+                input.kind.describe()
+            )
         }
     }
     let found = rlink_directives::directives_in_file(input.file.data()).map_err(|e| {
-        let place = Place { file: &name, member: e.member.as_deref() };
+        let place = Place {
+            file: &name,
+            member: e.member.as_deref(),
+        };
         Error::new(format!("{place}: {e}"))
     })?;
     Ok(found
         .into_iter()
         .flat_map(|f| {
-            let place = Place { file: &name, member: f.member.as_deref() }.to_string();
-            f.directives.into_iter().map(move |directive| SourcedDirective { place: place.clone(), directive })
+            let place = Place {
+                file: &name,
+                member: f.member.as_deref(),
+            }
+            .to_string();
+            f.directives
+                .into_iter()
+                .map(move |directive| SourcedDirective {
+                    place: place.clone(),
+                    directive,
+                })
         })
         .collect())
 }
@@ -148,8 +176,14 @@ fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
 /// file; directives files start with a directive on their first non-blank line.
 fn directives_of_text(name: &str, data: &[u8]) -> Result<Vec<SourcedDirective>> {
     let text = String::from_utf8_lossy(data);
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    let is_directives = ["cgo_", "//go:cgo_", "#pragma dyn"].iter().any(|p| first.starts_with(p));
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let is_directives = ["cgo_", "//go:cgo_", "#pragma dyn"]
+        .iter()
+        .any(|p| first.starts_with(p));
     if !is_directives {
         return Ok(Vec::new());
     }
@@ -163,15 +197,25 @@ fn directives_of_text_file(path: &Path) -> Result<Vec<SourcedDirective>> {
 }
 
 fn parse_directive_text(name: &str, data: &[u8]) -> Result<Vec<SourcedDirective>> {
-    let parsed = rlink_directives::parse_bytes(data).map_err(|e| Error::new(format!("{name}:{e}")))?;
-    Ok(parsed.into_iter().map(|directive| SourcedDirective { place: name.to_string(), directive }).collect())
+    let parsed =
+        rlink_directives::parse_bytes(data).map_err(|e| Error::new(format!("{name}:{e}")))?;
+    Ok(parsed
+        .into_iter()
+        .map(|directive| SourcedDirective {
+            place: name.to_string(),
+            directive,
+        })
+        .collect())
 }
 
 /// The object members of an archive, for phases that walk them.
 pub fn object_members(input: &LoadedInput) -> Result<Vec<crate::input::Member<'_>>> {
     let name = input.file.display_name();
     let members = archive_members(input.file.data()).map_err(|e| e.at(&name))?;
-    Ok(members.into_iter().filter(|m| FileKind::identify(m.data) != FileKind::Unknown).collect())
+    Ok(members
+        .into_iter()
+        .filter(|m| FileKind::identify(m.data) != FileKind::Unknown)
+        .collect())
 }
 
 #[cfg(test)]
@@ -197,6 +241,9 @@ mod tests {
         std::fs::write(dir.path().join("exact.bin"), b"x").unwrap();
         let found = search_library(":exact.bin", &[dir.path().to_path_buf()]).unwrap();
         assert_eq!(found, dir.path().join("exact.bin"));
-        assert_eq!(search_library("surely-not-a-library-name", &[dir.path().to_path_buf()]), None);
+        assert_eq!(
+            search_library("surely-not-a-library-name", &[dir.path().to_path_buf()]),
+            None
+        );
     }
 }

@@ -20,13 +20,23 @@ pub fn testdata(rel: &str) -> PathBuf {
 
 /// Runs rlink; returns (exit code, stdout, stderr).
 pub fn rlink<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, String, String) {
-    let out = Command::new(rlink_bin()).args(args).output().expect("rlink runs");
+    let out = Command::new(rlink_bin())
+        .args(args)
+        .output()
+        .expect("rlink runs");
     decode(out)
 }
 
 pub fn decode(out: Output) -> (i32, String, String) {
-    let code = out.status.code().expect("exited, not killed by a signal (a panic abort would show here)");
-    (code, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let code = out
+        .status
+        .code()
+        .expect("exited, not killed by a signal (a panic abort would show here)");
+    (
+        code,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Runs rlink and wants success; returns stdout.
@@ -52,7 +62,9 @@ pub fn run(program: &str, args: &[&str], dir: &Path) {
         .args(args)
         .current_dir(dir)
         .output()
-        .unwrap_or_else(|e| panic!("{program} is required by this test (.ci/run installs it): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("{program} is required by this test (.ci/run installs it): {e}")
+        });
     assert!(
         out.status.success(),
         "{program} {args:?} failed:\n{}",

@@ -3,9 +3,14 @@
 //! format-neutral abstraction (versions, dynamic tags, program headers).
 
 use object::elf;
-use object::read::elf::{Dyn as _, FileHeader, ProgramHeader as _, Rel as _, Rela as _, SectionHeader as _, SectionTable, Sym as _};
+use object::read::elf::{
+    Dyn as _, FileHeader, ProgramHeader as _, Rel as _, Rela as _, SectionHeader as _,
+    SectionTable, Sym as _,
+};
 use object::read::SymbolIndex;
-use rlink_linker::inspect::{name_from_bytes, perms, Import, InspectOptions, Report, Section, Segment};
+use rlink_linker::inspect::{
+    name_from_bytes, perms, Import, InspectOptions, Report, Section, Segment,
+};
 use rlink_linker::{bail, Error, Result};
 
 /// Object's messages are terse ("Invalid ELF section header offset"); say which kind of file.
@@ -30,10 +35,21 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
     let names = elf::machine_names(machine);
     let mut r = Report::default();
 
-    let class = if header.is_class_64() { "ELF64" } else { "ELF32" };
-    let order = if header.is_little_endian() { "little-endian" } else { "big-endian" };
+    let class = if header.is_class_64() {
+        "ELF64"
+    } else {
+        "ELF32"
+    };
+    let order = if header.is_little_endian() {
+        "little-endian"
+    } else {
+        "big-endian"
+    };
     r.header("format", format!("{class} {order}"));
-    r.header("machine", strip(names_or_number(machine.name(), machine.0), "EM_"));
+    r.header(
+        "machine",
+        strip(names_or_number(machine.name(), machine.0), "EM_"),
+    );
     let e_type = header.e_type(endian);
     let dynamic = Dynamic::read(&sections, endian, data)?;
     let has_interp = segments.iter().any(|p| p.p_type(endian) == elf::PT_INTERP);
@@ -59,7 +75,7 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
         r.sections.push(Section {
             name: name.clone(),
             kind: strip(names_or_number(names.sht.name(kind), kind.0), "SHT_"),
-            flags: section_flag_letters(s.sh_flags(endian).0.into()),
+            flags: section_flag_letters(s.sh_flags(endian).0),
             address: s.sh_addr(endian).into(),
             size: s.sh_size(endian).into(),
             align: s.sh_addralign(endian).into(),
@@ -75,7 +91,7 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
             .iter()
             .zip(&section_names)
             .filter(|(s, _)| {
-                let flags: u64 = s.sh_flags(endian).0.into();
+                let flags: u64 = s.sh_flags(endian).0;
                 let (addr, size): (u64, u64) = (s.sh_addr(endian).into(), s.sh_size(endian).into());
                 let tls = flags & elf::SHF_TLS.0 != 0;
                 let nobits = s.sh_type(endian) == elf::SHT_NOBITS;
@@ -90,7 +106,11 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
             .collect();
         r.segments.push(Segment {
             kind: strip(names_or_number(names.pt.name(p_type), p_type.0), "PT_"),
-            perms: perms(flags.0 & elf::PF_R.0 != 0, flags.0 & elf::PF_W.0 != 0, flags.0 & elf::PF_X.0 != 0),
+            perms: perms(
+                flags.0 & elf::PF_R.0 != 0,
+                flags.0 & elf::PF_W.0 != 0,
+                flags.0 & elf::PF_X.0 != 0,
+            ),
             address: vaddr,
             file_offset: p.p_offset(endian).into(),
             file_size: p.p_filesz(endian).into(),
@@ -101,9 +121,19 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
     }
 
     let is_object = e_type == elf::ET_REL;
-    let symtab_kind = if is_object { elf::SHT_SYMTAB } else { elf::SHT_DYNSYM };
-    let symbols = sections.symbols(endian, data, symtab_kind).map_err(malformed)?;
-    let versions = if is_object { None } else { sections.versions(endian, data).map_err(malformed)? };
+    let symtab_kind = if is_object {
+        elf::SHT_SYMTAB
+    } else {
+        elf::SHT_DYNSYM
+    };
+    let symbols = sections
+        .symbols(endian, data, symtab_kind)
+        .map_err(malformed)?;
+    let versions = if is_object {
+        None
+    } else {
+        sections.versions(endian, data).map_err(malformed)?
+    };
     for (index, sym) in symbols.symbols().iter().enumerate().skip(1) {
         let bind = sym.st_bind();
         if bind != elf::STB_GLOBAL && bind != elf::STB_WEAK && bind != elf::STB_GNU_UNIQUE {
@@ -119,8 +149,16 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
                     library = ver.file().map(name_from_bytes);
                 }
             }
-            r.imports.push(Import { name, version, library, weak: bind == elf::STB_WEAK });
-        } else if sym.st_visibility() == elf::STV_DEFAULT || sym.st_visibility() == elf::STV_PROTECTED || is_object {
+            r.imports.push(Import {
+                name,
+                version,
+                library,
+                weak: bind == elf::STB_WEAK,
+            });
+        } else if sym.st_visibility() == elf::STV_DEFAULT
+            || sym.st_visibility() == elf::STV_PROTECTED
+            || is_object
+        {
             let hidden_version = versions
                 .as_ref()
                 .is_some_and(|v| v.version_index(endian, SymbolIndex(index)).is_hidden());
@@ -139,7 +177,11 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
     for s in sections.iter() {
         let mut count = |types: &mut dyn Iterator<Item = elf::RelocationType>| {
             for t in types {
-                let name = names.r.name(t).map(str::to_string).unwrap_or_else(|| format!("type {}", t.0));
+                let name = names
+                    .r
+                    .name(t)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("type {}", t.0));
                 r.count_relocation(&name);
             }
         };
@@ -173,7 +215,11 @@ struct Dynamic {
 }
 
 impl Dynamic {
-    fn read<Elf: FileHeader>(sections: &SectionTable<'_, Elf>, endian: Elf::Endian, data: &[u8]) -> Result<Dynamic> {
+    fn read<Elf: FileHeader>(
+        sections: &SectionTable<'_, Elf>,
+        endian: Elf::Endian,
+        data: &[u8],
+    ) -> Result<Dynamic> {
         let mut d = Dynamic::default();
         let table = sections.dynamic_table(endian, data).map_err(malformed)?;
         let strings = table.strings();
@@ -184,8 +230,14 @@ impl Dynamic {
             }
             let val = entry.val(endian);
             let string = || -> Result<String> {
-                let offset = u32::try_from(val).map_err(|_| Error::new("truncated or malformed ELF file: dynamic string offset out of range"))?;
-                strings.get(offset).map(name_from_bytes).map_err(|_| Error::new("truncated or malformed ELF file: dynamic string out of bounds"))
+                let offset = u32::try_from(val).map_err(|_| {
+                    Error::new(
+                        "truncated or malformed ELF file: dynamic string offset out of range",
+                    )
+                })?;
+                strings.get(offset).map(name_from_bytes).map_err(|_| {
+                    Error::new("truncated or malformed ELF file: dynamic string out of bounds")
+                })
             };
             let name = strip(names_or_number(tag.name(), tag.0 as u64), "");
             let line = match tag {
@@ -205,7 +257,12 @@ impl Dynamic {
                     d.flags_1 = val;
                     format!("{name} {val:#x}")
                 }
-                elf::DT_FLAGS | elf::DT_BIND_NOW | elf::DT_PLTREL | elf::DT_RELAENT | elf::DT_RELENT | elf::DT_SYMENT => {
+                elf::DT_FLAGS
+                | elf::DT_BIND_NOW
+                | elf::DT_PLTREL
+                | elf::DT_RELAENT
+                | elf::DT_RELENT
+                | elf::DT_SYMENT => {
                     format!("{name} {val:#x}")
                 }
                 _ => name,
@@ -220,7 +277,9 @@ fn describe_type(e_type: elf::FileType, has_interp: bool, flags_1: u64) -> Strin
     match e_type {
         elf::ET_REL => "relocatable object".to_string(),
         elf::ET_EXEC => "executable".to_string(),
-        elf::ET_DYN if flags_1 & elf::DF_1_PIE.0 as u64 != 0 || has_interp => "PIE executable".to_string(),
+        elf::ET_DYN if flags_1 & elf::DF_1_PIE.0 != 0 || has_interp => {
+            "PIE executable".to_string()
+        }
         elf::ET_DYN => "shared library".to_string(),
         elf::ET_CORE => "core file".to_string(),
         other => format!("type {}", other.0),
@@ -236,13 +295,15 @@ fn place_of<Elf: FileHeader>(
     endian: Elf::Endian,
     data: &[u8],
 ) -> Result<String> {
-    let symtab = sections.symbols(endian, data, elf::SHT_SYMTAB).map_err(malformed)?;
+    let symtab = sections
+        .symbols(endian, data, elf::SHT_SYMTAB)
+        .map_err(malformed)?;
     let symbol = symtab.symbols().iter().find(|s| {
         let value: u64 = s.st_value(endian).into();
         value == addr && s.st_type() == elf::STT_FUNC && !s.is_undefined(endian)
     });
     let section = sections.iter().zip(names).find(|(s, _)| {
-        let flags: u64 = s.sh_flags(endian).0.into();
+        let flags: u64 = s.sh_flags(endian).0;
         let (start, size): (u64, u64) = (s.sh_addr(endian).into(), s.sh_size(endian).into());
         flags & elf::SHF_ALLOC.0 != 0 && addr >= start && addr - start < size
     });
@@ -251,7 +312,9 @@ fn place_of<Elf: FileHeader>(
         format!("{n}+{:#x}", addr - start)
     });
     let sym_name = match symbol {
-        Some(s) => Some(name_from_bytes(s.name(endian, symtab.strings()).map_err(malformed)?)),
+        Some(s) => Some(name_from_bytes(
+            s.name(endian, symtab.strings()).map_err(malformed)?,
+        )),
         None => None,
     };
     Ok(match (sym_name, section_place) {
@@ -279,7 +342,11 @@ fn section_flag_letters(flags: u64) -> String {
         (elf::SHF_GNU_RETAIN.0, 'R'),
         (elf::SHF_EXCLUDE.0, 'E'),
     ];
-    let mut s: String = LETTERS.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, c)| *c).collect();
+    let mut s: String = LETTERS
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, c)| *c)
+        .collect();
     let known = LETTERS.iter().fold(0, |acc, (bit, _)| acc | bit);
     if flags & !known != 0 {
         s.push_str(&format!("+{:#x}", flags & !known));
