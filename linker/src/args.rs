@@ -30,7 +30,7 @@ pub struct FlagSpec {
     pub help: &'static str,
 }
 
-const fn flag(name: &'static str, value_name: &'static str, help: &'static str) -> FlagSpec {
+pub const fn flag(name: &'static str, value_name: &'static str, help: &'static str) -> FlagSpec {
     FlagSpec {
         name,
         arity: Arity::Value,
@@ -39,7 +39,7 @@ const fn flag(name: &'static str, value_name: &'static str, help: &'static str) 
     }
 }
 
-const fn switch(name: &'static str, help: &'static str) -> FlagSpec {
+pub const fn switch(name: &'static str, help: &'static str) -> FlagSpec {
     FlagSpec {
         name,
         arity: Arity::Bool,

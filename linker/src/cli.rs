@@ -107,24 +107,9 @@ fn link_command(args: &[String]) -> Result<()> {
 }
 
 static INSPECT_FLAGS: &[FlagSpec] = &[
-    FlagSpec {
-        name: "addresses",
-        arity: args::Arity::Bool,
-        value_name: "",
-        help: "also print addresses and file offsets",
-    },
-    FlagSpec {
-        name: "h",
-        arity: args::Arity::Bool,
-        value_name: "",
-        help: "print this help",
-    },
-    FlagSpec {
-        name: "help",
-        arity: args::Arity::Bool,
-        value_name: "",
-        help: "print this help",
-    },
+    args::switch("addresses", "also print addresses and file offsets"),
+    args::switch("h", "print this help"),
+    args::switch("help", "print this help"),
 ];
 
 fn inspect_command(args: &[String], formats: Formats) -> Result<()> {
@@ -221,48 +206,24 @@ fn add_directives(report: &mut Report, data: &[u8]) -> Result<()> {
 }
 
 static DYNIMPORT_FLAGS: &[FlagSpec] = &[
-    FlagSpec {
-        name: "dynlinker",
-        arity: args::Arity::Bool,
-        value_name: "",
-        help: "also print the program interpreter (cgo_dynamic_linker)",
-    },
-    FlagSpec {
-        name: "format",
-        arity: args::Arity::Value,
-        value_name: "rlink|go",
-        help: "output syntax: rlink directives (default) or go tool cgo -dynimport's",
-    },
-    FlagSpec {
-        name: "dynpackage",
-        arity: args::Arity::Value,
-        value_name: "NAME",
-        help: "package name for -format=go (default main)",
-    },
-    FlagSpec {
-        name: "o",
-        arity: args::Arity::Value,
-        value_name: "FILE",
-        help: "write to FILE instead of standard output",
-    },
-    FlagSpec {
-        name: "lib",
-        arity: args::Arity::Bool,
-        value_name: "",
-        help: "inputs are shared libraries: list what they export",
-    },
-    FlagSpec {
-        name: "h",
-        arity: args::Arity::Bool,
-        value_name: "",
-        help: "print this help",
-    },
-    FlagSpec {
-        name: "help",
-        arity: args::Arity::Bool,
-        value_name: "",
-        help: "print this help",
-    },
+    args::switch(
+        "dynlinker",
+        "also print the program interpreter (cgo_dynamic_linker)",
+    ),
+    args::flag(
+        "format",
+        "rlink|go",
+        "output syntax: rlink directives (default) or go tool cgo -dynimport's",
+    ),
+    args::flag(
+        "dynpackage",
+        "NAME",
+        "package name for -format=go (default main)",
+    ),
+    args::flag("o", "FILE", "write to FILE instead of standard output"),
+    args::switch("lib", "inputs are shared libraries: list what they export"),
+    args::switch("h", "print this help"),
+    args::switch("help", "print this help"),
 ];
 
 fn dynimport_command(args: &[String]) -> Result<()> {

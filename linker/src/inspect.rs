@@ -236,6 +236,35 @@ pub fn perms(read: bool, write: bool, exec: bool) -> String {
     s
 }
 
+/// The named bits joined by `|` (prefix removed), then any unnamed rest in hex.
+pub fn join_flags<T>(names: &object::FlagNames<T>, value: T, prefix: &str) -> String
+where
+    T: object::Wrap,
+    T::Inner: Copy
+        + Default
+        + PartialEq
+        + std::fmt::LowerHex
+        + std::ops::BitAnd<Output = T::Inner>
+        + std::ops::Not<Output = T::Inner>,
+{
+    let mut parts: Vec<String> = Vec::new();
+    let rest = names.bit_names(value, |_, name| {
+        parts.push(name.strip_prefix(prefix).unwrap_or(name).to_string())
+    });
+    if rest != T::Inner::default() {
+        parts.push(format!("{rest:#x}"));
+    }
+    parts.join("|")
+}
+
+/// A constant's name without its prefix (`SHT_PROGBITS` → `PROGBITS`), or its value in hex.
+pub fn constant_name(name: Option<&str>, prefix: &str, value: impl std::fmt::LowerHex) -> String {
+    match name {
+        Some(n) => n.strip_prefix(prefix).unwrap_or(n).to_string(),
+        None => format!("{value:#x}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

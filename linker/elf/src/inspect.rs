@@ -9,7 +9,7 @@ use object::read::elf::{
 };
 use object::read::SymbolIndex;
 use rlink_linker::inspect::{
-    name_from_bytes, perms, Import, InspectOptions, Report, Section, Segment,
+    constant_name, name_from_bytes, perms, Import, InspectOptions, Report, Section, Segment,
 };
 use rlink_linker::{bail, Error, Result};
 
@@ -46,10 +46,7 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
         "big-endian"
     };
     r.header("format", format!("{class} {order}"));
-    r.header(
-        "machine",
-        strip(names_or_number(machine.name(), machine.0), "EM_"),
-    );
+    r.header("machine", constant_name(machine.name(), "EM_", machine.0));
     let e_type = header.e_type(endian);
     let dynamic = Dynamic::read(&sections, endian, data)?;
     let has_interp = segments.iter().any(|p| p.p_type(endian) == elf::PT_INTERP);
@@ -74,7 +71,7 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
         let kind = s.sh_type(endian);
         r.sections.push(Section {
             name: name.clone(),
-            kind: strip(names_or_number(names.sht.name(kind), kind.0), "SHT_"),
+            kind: constant_name(names.sht.name(kind), "SHT_", kind.0),
             flags: section_flag_letters(s.sh_flags(endian).0),
             address: s.sh_addr(endian).into(),
             size: s.sh_size(endian).into(),
@@ -105,7 +102,7 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
             .map(|(_, n)| n.clone())
             .collect();
         r.segments.push(Segment {
-            kind: strip(names_or_number(names.pt.name(p_type), p_type.0), "PT_"),
+            kind: constant_name(names.pt.name(p_type), "PT_", p_type.0),
             perms: perms(
                 flags.0 & elf::PF_R.0 != 0,
                 flags.0 & elf::PF_W.0 != 0,
@@ -239,7 +236,7 @@ impl Dynamic {
                     Error::new("truncated or malformed ELF file: dynamic string out of bounds")
                 })
             };
-            let name = strip(names_or_number(tag.name(), tag.0 as u64), "");
+            let name = constant_name(tag.name(), "", tag.0 as u64);
             let line = match tag {
                 elf::DT_NEEDED => {
                     d.needed.push(string()?);
@@ -277,9 +274,7 @@ fn describe_type(e_type: elf::FileType, has_interp: bool, flags_1: u64) -> Strin
     match e_type {
         elf::ET_REL => "relocatable object".to_string(),
         elf::ET_EXEC => "executable".to_string(),
-        elf::ET_DYN if flags_1 & elf::DF_1_PIE.0 != 0 || has_interp => {
-            "PIE executable".to_string()
-        }
+        elf::ET_DYN if flags_1 & elf::DF_1_PIE.0 != 0 || has_interp => "PIE executable".to_string(),
         elf::ET_DYN => "shared library".to_string(),
         elf::ET_CORE => "core file".to_string(),
         other => format!("type {}", other.0),
@@ -352,20 +347,6 @@ fn section_flag_letters(flags: u64) -> String {
         s.push_str(&format!("+{:#x}", flags & !known));
     }
     s
-}
-
-fn names_or_number(name: Option<&str>, value: impl Into<u64>) -> String {
-    match name {
-        Some(n) => n.to_string(),
-        None => format!("{:#x}", value.into()),
-    }
-}
-
-fn strip(name: String, prefix: &str) -> String {
-    match name.strip_prefix(prefix) {
-        Some(rest) => rest.to_string(),
-        None => name,
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use object::read::macho::{
 };
 use object::{Endian as _, Endianness};
 use rlink_linker::inspect::{
-    display_name, name_from_bytes, perms, Import, InspectOptions, Report, Section, Segment,
+    constant_name, display_name, join_flags, name_from_bytes, perms, Import, InspectOptions,
+    Report, Section, Segment,
 };
 use rlink_linker::{bail, Error, Result};
 
@@ -506,34 +507,6 @@ fn version(v: macho::Version) -> String {
         format!("{}.{}", v.major(), v.minor())
     } else {
         format!("{}.{}.{}", v.major(), v.minor(), v.update())
-    }
-}
-
-/// The named bits joined by `|` (prefix removed), then any unnamed rest in hex.
-fn join_flags<T>(names: &object::FlagNames<T>, value: T, prefix: &str) -> String
-where
-    T: object::Wrap,
-    T::Inner: Copy
-        + Default
-        + PartialEq
-        + std::fmt::LowerHex
-        + std::ops::BitAnd<Output = T::Inner>
-        + std::ops::Not<Output = T::Inner>,
-{
-    let mut parts: Vec<String> = Vec::new();
-    let rest = names.bit_names(value, |_, name| {
-        parts.push(name.strip_prefix(prefix).unwrap_or(name).to_string())
-    });
-    if rest != T::Inner::default() {
-        parts.push(format!("{rest:#x}"));
-    }
-    parts.join("|")
-}
-
-fn constant_name(name: Option<&str>, prefix: &str, value: impl std::fmt::LowerHex) -> String {
-    match name {
-        Some(n) => n.strip_prefix(prefix).unwrap_or(n).to_string(),
-        None => format!("{value:#x}"),
     }
 }
 

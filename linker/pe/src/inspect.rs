@@ -10,7 +10,8 @@ use object::read::coff::{
 use object::read::pe::{ExportTarget, ImageNtHeaders, ImageOptionalHeader as _, PeFile};
 use object::LittleEndian as LE;
 use rlink_linker::inspect::{
-    display_name, name_from_bytes, Import, InspectOptions, Report, Section,
+    constant_name, display_name, join_flags, name_from_bytes, Import, InspectOptions, Report,
+    Section,
 };
 use rlink_linker::{bail, Error, Result};
 
@@ -509,34 +510,6 @@ fn split_directives(contents: &[u8]) -> Vec<String> {
             }
         })
         .collect()
-}
-
-/// The named bits joined by `|` (prefix removed), then any unnamed rest in hex.
-fn join_flags<T>(names: &object::FlagNames<T>, value: T, prefix: &str) -> String
-where
-    T: object::Wrap,
-    T::Inner: Copy
-        + Default
-        + PartialEq
-        + std::fmt::LowerHex
-        + std::ops::BitAnd<Output = T::Inner>
-        + std::ops::Not<Output = T::Inner>,
-{
-    let mut parts: Vec<String> = Vec::new();
-    let rest = names.bit_names(value, |_, name| {
-        parts.push(name.strip_prefix(prefix).unwrap_or(name).to_string())
-    });
-    if rest != T::Inner::default() {
-        parts.push(format!("{rest:#x}"));
-    }
-    parts.join("|")
-}
-
-fn constant_name(name: Option<&str>, prefix: &str, value: impl std::fmt::LowerHex) -> String {
-    match name {
-        Some(n) => n.strip_prefix(prefix).unwrap_or(n).to_string(),
-        None => format!("{value:#x}"),
-    }
 }
 
 #[cfg(test)]
