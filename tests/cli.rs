@@ -179,7 +179,7 @@ fn missing_libraries_and_inputs() {
 }
 
 #[test]
-fn linking_says_plainly_that_it_is_not_there_yet_and_leaves_nothing() {
+fn failed_links_name_undefined_symbols_and_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let obj = dir.path().join("x.o");
     run(
@@ -207,7 +207,7 @@ fn linking_says_plainly_that_it_is_not_there_yet_and_leaves_nothing() {
         "-v shows directives: {stderr}"
     );
     assert!(
-        stderr.contains("linking is not implemented yet"),
+        stderr.contains("rlink: error: undefined symbol: main\n>>> referenced by rlink-runtime-stubs(start.o)\n"),
         "{stderr}"
     );
     assert!(!out.exists());

@@ -203,6 +203,13 @@ pub fn sections_in_object(data: &[u8]) -> Result<Option<NamedSections<'_>>, Obje
 /// (one entry per object member carrying the section, in member order). Archive members that are
 /// not objects — rustc metadata, symbol tables, text — are skipped.
 pub fn directives_in_file(data: &[u8]) -> Result<Vec<FoundDirectives>, FileError> {
+    // `object` wants more bytes than an empty archive (glibc's libpthread.a) has.
+    if data.starts_with(b"!<arch>\n") || data.starts_with(b"!<thin>\n") {
+        if data.len() == 8 {
+            return Ok(Vec::new());
+        }
+        return directives_in_archive(data);
+    }
     if matches!(FileKind::parse(data), Ok(FileKind::Archive)) {
         return directives_in_archive(data);
     }

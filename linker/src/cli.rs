@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::args::{self, Arg, Command, FlagSpec};
+use crate::args::{self, Arg, Command, FlagSpec, LinkMode};
 use crate::diag::{Error, Result};
 use crate::format::Formats;
 use crate::input::{archive_members, FileKind, MappedFile};
@@ -51,7 +51,7 @@ pub fn run(args: &[String], formats: Formats) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("inspect") => inspect_command(&args[1..], formats),
         Some("dynimport") => dynimport_command(&args[1..]),
-        _ => link_command(&args),
+        _ => link_command(&args, formats),
     }
 }
 
@@ -73,7 +73,7 @@ pub fn help_text() -> String {
     )
 }
 
-fn link_command(args: &[String]) -> Result<()> {
+fn link_command(args: &[String], formats: Formats) -> Result<()> {
     let link = match args::parse_link_command(args)? {
         Command::Help => return print_stdout(&help_text()),
         Command::Version => return print_stdout(&format!("rlink {VERSION}\n")),
@@ -100,10 +100,33 @@ fn link_command(args: &[String]) -> Result<()> {
             eprintln!("rlink: {}: {}", d.place, d.directive);
         }
     }
-    bail!(
-        "cannot write {}: linking is not implemented yet (inputs and directives were read and checked)",
-        plan.args.output.display()
-    )
+    if plan.args.link_mode == LinkMode::External {
+        bail!("-linkmode=external is not implemented yet; use -linkmode=internal");
+    }
+    let kind = target_kind(plan.args.target.as_deref())?;
+    let Some(format) = formats.for_kind(kind) else {
+        bail!("no back end writes {} output", kind.describe());
+    };
+    format.link(&plan)
+}
+
+/// The object format a target triple's executables use; the host (x86-64 Linux) by default.
+fn target_kind(target: Option<&str>) -> Result<FileKind> {
+    let Some(t) = target else {
+        return Ok(FileKind::Elf);
+    };
+    if t.contains("apple") || t.contains("darwin") {
+        Ok(FileKind::MachO)
+    } else if t.contains("windows") {
+        Ok(FileKind::Pe)
+    } else if t.contains("linux") || t.contains("elf") {
+        if !t.starts_with("x86_64") {
+            bail!("-target={t}: rlink links x86-64 only so far");
+        }
+        Ok(FileKind::Elf)
+    } else {
+        bail!("-target={t}: unknown target (want a triple such as x86_64-unknown-linux-gnu)")
+    }
 }
 
 static INSPECT_FLAGS: &[FlagSpec] = &[

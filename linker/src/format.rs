@@ -5,9 +5,11 @@
 //! trait and one line in the binary that lists the back ends; a second CPU lives inside its
 //! format's crate, one file per (format, CPU).
 
+use crate::bail;
 use crate::diag::Result;
 use crate::input::FileKind;
 use crate::inspect::{InspectOptions, Report};
+use crate::plan::LinkPlan;
 
 /// One object-file format back end.
 pub trait Format: Sync {
@@ -20,6 +22,15 @@ pub trait Format: Sync {
     /// The canonical dump of one file (an object, an executable or a shared library) for
     /// `rlink inspect`. The data is hostile: malformed input is an error, never a panic.
     fn inspect(&self, data: &[u8], opts: &InspectOptions) -> Result<Report>;
+
+    /// Links the plan's inputs into an executable, internally (no host linker).
+    fn link(&self, plan: &LinkPlan) -> Result<()> {
+        let _ = plan;
+        bail!(
+            "internal linking of {} output is not implemented yet",
+            self.name()
+        )
+    }
 }
 
 /// The registered back ends, in the order they are asked.

@@ -13,5 +13,6 @@ pub mod input;
 pub mod inspect;
 pub mod output;
 pub mod plan;
+pub mod script;
 
 pub use diag::{Error, Result};

@@ -1,12 +1,27 @@
-//! rlink's ELF back end. Today it reads ELF files for `rlink inspect`; the internal ELF link
-//! (loading, relocation per CPU in `x86_64.rs`, writing) grows here.
+//! rlink's ELF back end: `rlink inspect` for ELF files and the internal x86-64 link.
+//!
+//! The link's phases, one module each: [`object`] (loading relocatable objects in place),
+//! [`shared`] (what shared libraries export), [`resolve`] (archive members, symbol binding,
+//! COMDAT), [`layout`] (sections, GOT/PLT, addresses), [`x86_64`] (relocations), [`write`]
+//! (the output file), with [`link`] telling the story in order. [`eh_frame`] and [`gnu_hash`]
+//! build the unwind search table and the dynamic symbol hash table.
 
 use rlink_linker::format::Format;
 use rlink_linker::input::FileKind;
 use rlink_linker::inspect::{InspectOptions, Report};
+use rlink_linker::plan::LinkPlan;
 use rlink_linker::Result;
 
+pub mod eh_frame;
+pub mod gnu_hash;
 mod inspect;
+pub mod layout;
+mod link;
+pub mod object;
+pub mod resolve;
+pub mod shared;
+mod write;
+pub mod x86_64;
 
 /// The ELF format back end.
 pub struct Elf;
@@ -22,5 +37,9 @@ impl Format for Elf {
 
     fn inspect(&self, data: &[u8], opts: &InspectOptions) -> Result<Report> {
         inspect::inspect(data, opts)
+    }
+
+    fn link(&self, plan: &LinkPlan) -> Result<()> {
+        link::link(plan)
     }
 }

@@ -1,0 +1,1412 @@
+//! Layout: which input sections go where, what the relocations need (GOT slots, PLT entries,
+//! dynamic relocations), the linker-made sections, and every address and file offset.
+//!
+//! The output has four loadable segments, each starting on a fresh page:
+//! `R` (headers, dynamic-linking tables, read-only data, unwind tables), `RX` (code),
+//! `RW` under RELRO (TLS initialisers, init/fini arrays, `.data.rel.ro`, `.dynamic`, `.got`)
+//! and `RW` (data, bss). Bind-now is the default, so the GOT is read-only after start-up and
+//! there is no lazy-binding `.got.plt`.
+
+use std::collections::HashMap;
+
+use indexmap::IndexSet;
+use object::elf;
+use object::read::elf::SectionHeader as _;
+use object::LittleEndian as LE;
+use rayon::prelude::*;
+use rlink_linker::args::BuildMode;
+use rlink_linker::diag::demangle;
+use rlink_linker::{bail, Error, Result};
+
+use crate::object::{InputObject, SymPlace};
+use crate::resolve::{Def, Resolution, SymbolId, LOCAL};
+use crate::shared::ExportKind;
+use crate::x86_64::{self, Need, PlaceInfo, TargetInfo};
+use crate::{eh_frame, gnu_hash::GnuHash};
+
+pub const PAGE: u64 = 0x1000;
+const EXE_BASE: u64 = 0x40_0000;
+
+/// Segment classes, in address order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    ReadOnly,
+    Code,
+    Relro,
+    Data,
+    NonAlloc,
+}
+
+/// Sections rlink writes itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synth {
+    Interp,
+    BuildId,
+    DynSym,
+    DynStr,
+    GnuHash,
+    GnuVersion,
+    GnuVersionR,
+    RelaDyn,
+    EhFrameHdr,
+    Plt,
+    Dynamic,
+    Got,
+    Comment,
+    SymTab,
+    StrTab,
+    ShStrTab,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputSection {
+    pub name: String,
+    pub sh_type: u32,
+    pub flags: u64,
+    pub align: u64,
+    pub size: u64,
+    pub addr: u64,
+    pub offset: u64,
+    pub class: Class,
+    pub synth: Option<Synth>,
+    pub entsize: u64,
+    pub link: u32,
+    pub info: u32,
+}
+
+impl OutputSection {
+    fn new(
+        name: &str,
+        sh_type: elf::SectionType,
+        flags: u64,
+        class: Class,
+        synth: Option<Synth>,
+    ) -> Self {
+        OutputSection {
+            name: name.to_string(),
+            sh_type: sh_type.0,
+            flags,
+            align: 1,
+            size: 0,
+            addr: 0,
+            offset: 0,
+            class,
+            synth,
+            entsize: 0,
+            link: 0,
+            info: 0,
+        }
+    }
+
+    pub fn is_nobits(&self) -> bool {
+        self.sh_type == elf::SHT_NOBITS.0
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.flags & elf::SHF_TLS.0 != 0
+    }
+}
+
+/// Where an input section landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    pub section: u32,
+    pub offset: u64,
+}
+
+/// What a relocation's symbol refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Global(SymbolId),
+    Local { obj: u32, sym: u32 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GotEntry {
+    Address(Target),
+    TpOff(Target),
+}
+
+/// A program header to write.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment {
+    pub p_type: u32,
+    pub flags: u32,
+    pub offset: u64,
+    pub addr: u64,
+    pub filesz: u64,
+    pub memsz: u64,
+    pub align: u64,
+}
+
+/// One imported symbol in `.dynsym`.
+#[derive(Debug, Clone)]
+pub struct DynImport {
+    pub global: SymbolId,
+    pub name_offset: u32,
+    pub version_index: u16,
+    pub kind: ExportKind,
+    pub weak: bool,
+}
+
+/// `.gnu.version_r` contents: per library, its name and the versions needed from it.
+#[derive(Debug, Clone)]
+pub struct VersionNeed {
+    pub file_offset: u32,
+    pub versions: Vec<NeededVersion>,
+}
+
+/// One version needed from a library: name offset in `.dynstr`, ELF hash, version index.
+pub type NeededVersion = (u32, u32, u16);
+
+pub struct Layout<'r, 'a> {
+    pub res: &'r Resolution<'a>,
+    pub pie: bool,
+    pub base: u64,
+    pub sections: Vec<OutputSection>,
+    pub placements: Vec<Vec<Option<Placement>>>,
+    pub segments: Vec<Segment>,
+    pub got: IndexSet<GotEntry>,
+    pub plt: IndexSet<SymbolId>,
+    pub dyn_imports: Vec<DynImport>,
+    /// Global id → its `.dynsym` index.
+    pub dynsym_index: HashMap<SymbolId, u32>,
+    pub dynstr: Vec<u8>,
+    pub needed: Vec<u32>,
+    pub version_needs: Vec<VersionNeed>,
+    pub gnu_hash: GnuHash,
+    pub interp: String,
+    pub runpath: Option<u32>,
+    /// Dynamic relocations the input sections produce, per object (RELATIVE, others).
+    pub dyn_relocs_per_object: Vec<(usize, usize)>,
+    pub common: HashMap<SymbolId, u64>,
+    pub synthetic: HashMap<SymbolId, u64>,
+    /// PT_TLS: start address, memory size, alignment.
+    pub tls: Option<(u64, u64, u64)>,
+    pub entry: u64,
+    pub file_size: u64,
+    pub section_header_offset: u64,
+    pub shstrtab: Vec<u8>,
+    pub section_name_offsets: Vec<u32>,
+    pub comment: Vec<u8>,
+    pub fde_count: usize,
+    pub dynamic_tags: usize,
+    pub strip_debug: bool,
+}
+
+/// Where input sections with these names go; the rest keep their own name.
+fn output_name(name: &str) -> &str {
+    const MERGED: &[&str] = &[
+        ".text",
+        ".rodata",
+        ".data.rel.ro",
+        ".data",
+        ".bss",
+        ".tdata",
+        ".tbss",
+        ".gcc_except_table",
+        ".init_array",
+        ".fini_array",
+        ".preinit_array",
+        ".ldata",
+        ".lrodata",
+        ".lbss",
+    ];
+    for m in MERGED {
+        if let Some(rest) = name.strip_prefix(m) {
+            if rest.is_empty() || rest.starts_with('.') {
+                return m;
+            }
+        }
+    }
+    name
+}
+
+/// Sections that never reach the output.
+fn dropped(name: &str, sh_type: elf::SectionType, flags: u64, strip_debug: bool) -> bool {
+    matches!(
+        sh_type,
+        elf::SHT_NULL
+            | elf::SHT_GROUP
+            | elf::SHT_RELA
+            | elf::SHT_REL
+            | elf::SHT_SYMTAB
+            | elf::SHT_STRTAB
+            | elf::SHT_SYMTAB_SHNDX
+    ) || flags & elf::SHF_EXCLUDE.0 != 0
+        || name == ".note.GNU-stack"
+        || name == ".comment"
+        || name == rlink_directives::ELF_SECTION
+        || name.starts_with(".llvm_addrsig")
+        || name == ".note.gnu.property"
+        || (flags & elf::SHF_ALLOC.0 == 0 && (strip_debug || !name.starts_with(".debug_")))
+}
+
+fn class_of(name: &str, sh_type: elf::SectionType, flags: u64) -> Class {
+    if flags & elf::SHF_ALLOC.0 == 0 {
+        Class::NonAlloc
+    } else if flags & elf::SHF_TLS.0 != 0 {
+        Class::Relro
+    } else if flags & elf::SHF_EXECINSTR.0 != 0 {
+        Class::Code
+    } else if flags & elf::SHF_WRITE.0 != 0 {
+        let relro = matches!(
+            name,
+            ".data.rel.ro" | ".init_array" | ".fini_array" | ".preinit_array"
+        ) || sh_type == elf::SHT_INIT_ARRAY
+            || sh_type == elf::SHT_FINI_ARRAY
+            || sh_type == elf::SHT_PREINIT_ARRAY;
+        if relro {
+            Class::Relro
+        } else {
+            Class::Data
+        }
+    } else {
+        Class::ReadOnly
+    }
+}
+
+/// Order inside a class: well-known sections first, in the order GNU ld and lld use, then
+/// the rest in first-seen order. NOBITS sections end their segment.
+fn rank(name: &str, sh_type: u32, flags: u64) -> u32 {
+    const ORDER: &[&str] = &[
+        ".interp",
+        ".note.gnu.build-id",
+        ".dynsym",
+        ".dynstr",
+        ".gnu.hash",
+        ".gnu.version",
+        ".gnu.version_r",
+        ".rela.dyn",
+        ".rodata",
+        ".gcc_except_table",
+        ".eh_frame_hdr",
+        ".eh_frame",
+        ".text",
+        ".plt",
+        ".tdata",
+        ".tbss",
+        ".preinit_array",
+        ".init_array",
+        ".fini_array",
+        ".data.rel.ro",
+        ".dynamic",
+        ".got",
+        ".data",
+        ".bss",
+    ];
+    let nobits = sh_type == elf::SHT_NOBITS.0 && flags & elf::SHF_TLS.0 == 0;
+    let base = ORDER
+        .iter()
+        .position(|n| *n == name)
+        .map(|p| p as u32)
+        .unwrap_or(100);
+    if nobits {
+        1000 + base
+    } else {
+        base
+    }
+}
+
+/// Key that decides which output section an input section joins.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct OutKey {
+    name: String,
+    sh_type: u32,
+    flags: u64,
+}
+
+pub fn place_and_scan<'r, 'a>(
+    res: &'r Resolution<'a>,
+    build_mode: BuildMode,
+    interp: String,
+    strip_debug: bool,
+    runpath: Option<String>,
+) -> Result<Layout<'r, 'a>> {
+    let pie = build_mode == BuildMode::Pie;
+    let mut sections: Vec<OutputSection> = Vec::new();
+    let mut keys: HashMap<OutKey, u32> = HashMap::new();
+    // init/fini arrays must be ordered by priority (the `.init_array.NNNNN` suffix) across all
+    // inputs, so those input sections are collected first and placed sorted.
+    let mut members: Vec<Vec<(u64, u32, u32)>> = Vec::new(); // per output section: (priority, obj, sec)
+
+    let synth = |name: &str,
+                 t: elf::SectionType,
+                 flags: u64,
+                 class: Class,
+                 s: Synth,
+                 align: u64,
+                 entsize: u64| {
+        let mut o = OutputSection::new(name, t, flags, class, Some(s));
+        o.align = align;
+        o.entsize = entsize;
+        o
+    };
+    let a = elf::SHF_ALLOC.0;
+    let w = elf::SHF_WRITE.0;
+    let x = elf::SHF_EXECINSTR.0;
+    let synthetics = vec![
+        synth(
+            ".interp",
+            elf::SHT_PROGBITS,
+            a,
+            Class::ReadOnly,
+            Synth::Interp,
+            1,
+            0,
+        ),
+        synth(
+            ".note.gnu.build-id",
+            elf::SHT_NOTE,
+            a,
+            Class::ReadOnly,
+            Synth::BuildId,
+            4,
+            0,
+        ),
+        synth(
+            ".dynsym",
+            elf::SHT_DYNSYM,
+            a,
+            Class::ReadOnly,
+            Synth::DynSym,
+            8,
+            24,
+        ),
+        synth(
+            ".dynstr",
+            elf::SHT_STRTAB,
+            a,
+            Class::ReadOnly,
+            Synth::DynStr,
+            1,
+            0,
+        ),
+        synth(
+            ".gnu.hash",
+            elf::SHT_GNU_HASH,
+            a,
+            Class::ReadOnly,
+            Synth::GnuHash,
+            8,
+            0,
+        ),
+        synth(
+            ".gnu.version",
+            elf::SHT_GNU_VERSYM,
+            a,
+            Class::ReadOnly,
+            Synth::GnuVersion,
+            2,
+            2,
+        ),
+        synth(
+            ".gnu.version_r",
+            elf::SHT_GNU_VERNEED,
+            a,
+            Class::ReadOnly,
+            Synth::GnuVersionR,
+            8,
+            0,
+        ),
+        synth(
+            ".rela.dyn",
+            elf::SHT_RELA,
+            a,
+            Class::ReadOnly,
+            Synth::RelaDyn,
+            8,
+            24,
+        ),
+        synth(
+            ".eh_frame_hdr",
+            elf::SHT_PROGBITS,
+            a,
+            Class::ReadOnly,
+            Synth::EhFrameHdr,
+            4,
+            0,
+        ),
+        synth(
+            ".plt",
+            elf::SHT_PROGBITS,
+            a | x,
+            Class::Code,
+            Synth::Plt,
+            16,
+            0,
+        ),
+        synth(
+            ".dynamic",
+            elf::SHT_DYNAMIC,
+            a | w,
+            Class::Relro,
+            Synth::Dynamic,
+            8,
+            16,
+        ),
+        synth(
+            ".got",
+            elf::SHT_PROGBITS,
+            a | w,
+            Class::Relro,
+            Synth::Got,
+            8,
+            8,
+        ),
+        synth(
+            ".comment",
+            elf::SHT_PROGBITS,
+            elf::SHF_MERGE.0 | elf::SHF_STRINGS.0,
+            Class::NonAlloc,
+            Synth::Comment,
+            1,
+            1,
+        ),
+    ];
+    for s in synthetics {
+        members.push(Vec::new());
+        sections.push(s);
+    }
+
+    let mut placements: Vec<Vec<Option<Placement>>> = res
+        .objects
+        .iter()
+        .map(|o| vec![None; o.sections.len()])
+        .collect();
+    for (oi, o) in res.objects.iter().enumerate() {
+        for (si, s) in o.sections.iter().enumerate() {
+            let name = o.section_names[si];
+            let name = std::str::from_utf8(name).unwrap_or("");
+            let sh_type = s.sh_type(LE);
+            let flags = s.sh_flags(LE).0;
+            if si == 0 || res.discarded[oi][si] || dropped(name, sh_type, flags, strip_debug) {
+                continue;
+            }
+            let out_name = output_name(name);
+            let class = class_of(out_name, sh_type, flags);
+            // Group flags and merge/string flags are input concerns.
+            let out_flags = flags
+                & !(elf::SHF_GROUP.0
+                    | elf::SHF_GNU_RETAIN.0
+                    | elf::SHF_MERGE.0
+                    | elf::SHF_STRINGS.0
+                    | elf::SHF_INFO_LINK.0
+                    | elf::SHF_LINK_ORDER.0);
+            let key = OutKey {
+                name: out_name.to_string(),
+                sh_type: sh_type.0,
+                flags: out_flags,
+            };
+            let index = *keys.entry(key).or_insert_with(|| {
+                let mut os = OutputSection::new(out_name, sh_type, out_flags, class, None);
+                if sh_type == elf::SHT_PROGBITS && out_name == ".eh_frame" {
+                    os.sh_type = elf::SHT_X86_64_UNWIND.0;
+                }
+                sections.push(os);
+                members.push(Vec::new());
+                (sections.len() - 1) as u32
+            });
+            let priority = init_priority(name);
+            members[index as usize].push((priority, oi as u32, si as u32));
+        }
+    }
+
+    // Sizes of input-fed sections.
+    for (index, list) in members.iter_mut().enumerate() {
+        if sections[index].synth.is_some() {
+            continue;
+        }
+        if matches!(
+            sections[index].name.as_str(),
+            ".init_array" | ".fini_array" | ".preinit_array"
+        ) {
+            // Sorted by priority; without a suffix a section runs last (65535 + 1).
+            list.sort_by_key(|&(p, obj, sec)| (p, obj, sec));
+        }
+        let mut size = 0u64;
+        let mut align = 1u64;
+        for &(_, obj, sec) in list.iter() {
+            let s = &res.objects[obj as usize].sections[sec as usize];
+            let a = s.sh_addralign(LE).max(1);
+            if !a.is_power_of_two() {
+                bail!(
+                    "{}: section {} has alignment {a}, not a power of two",
+                    res.objects[obj as usize].place,
+                    sec
+                );
+            }
+            size = size.next_multiple_of(a);
+            placements[obj as usize][sec as usize] = Some(Placement {
+                section: index as u32,
+                offset: size,
+            });
+            size += s.sh_size(LE);
+            align = align.max(a);
+        }
+        sections[index].size = size;
+        sections[index].align = align;
+    }
+
+    let mut layout = Layout {
+        res,
+        pie,
+        base: if pie { 0 } else { EXE_BASE },
+        sections,
+        placements,
+        segments: Vec::new(),
+        got: IndexSet::new(),
+        plt: IndexSet::new(),
+        dyn_imports: Vec::new(),
+        dynsym_index: HashMap::new(),
+        dynstr: vec![0],
+        needed: Vec::new(),
+        version_needs: Vec::new(),
+        gnu_hash: GnuHash::new(&[], 1),
+        interp,
+        runpath: None,
+        dyn_relocs_per_object: Vec::new(),
+        common: HashMap::new(),
+        synthetic: HashMap::new(),
+        tls: None,
+        entry: 0,
+        file_size: 0,
+        section_header_offset: 0,
+        shstrtab: Vec::new(),
+        section_name_offsets: Vec::new(),
+        comment: Vec::new(),
+        fde_count: 0,
+        dynamic_tags: 0,
+        strip_debug,
+    };
+    place_commons(&mut layout)?;
+    scan_relocations(&mut layout)?;
+    build_dynamic_tables(&mut layout, runpath);
+    count_fdes(&mut layout)?;
+    size_synthetics(&mut layout);
+    assign_addresses(&mut layout)?;
+    Ok(layout)
+}
+
+/// `.init_array.00099` → 99; no suffix → after every prioritised one.
+fn init_priority(name: &str) -> u64 {
+    for prefix in [".init_array.", ".fini_array.", ".preinit_array."] {
+        if let Some(n) = name.strip_prefix(prefix) {
+            return n.parse().unwrap_or(65536);
+        }
+    }
+    65536
+}
+
+/// Tentative definitions go at the end of `.bss`.
+fn place_commons(l: &mut Layout<'_, '_>) -> Result<()> {
+    let commons: Vec<(SymbolId, u64, u64)> = l
+        .res
+        .globals
+        .iter()
+        .enumerate()
+        .filter_map(|(id, g)| match g.def {
+            Def::Common { obj, sym } => {
+                let s = &l.res.objects[obj as usize].symbols[sym as usize];
+                // For commons st_value holds the alignment.
+                Some((id as SymbolId, s.size, s.value.max(1)))
+            }
+            _ => None,
+        })
+        .collect();
+    if commons.is_empty() {
+        return Ok(());
+    }
+    let index = match l
+        .sections
+        .iter()
+        .position(|s| s.name == ".bss" && s.synth.is_none())
+    {
+        Some(i) => i,
+        None => {
+            l.sections.push(OutputSection::new(
+                ".bss",
+                elf::SHT_NOBITS,
+                elf::SHF_ALLOC.0 | elf::SHF_WRITE.0,
+                Class::Data,
+                None,
+            ));
+            l.sections.len() - 1
+        }
+    };
+    let s = &mut l.sections[index];
+    for (id, size, align) in commons {
+        if !align.is_power_of_two() {
+            bail!(
+                "common symbol {} has alignment {align}",
+                String::from_utf8_lossy(l.res.globals[id as usize].name)
+            );
+        }
+        s.size = s.size.next_multiple_of(align);
+        l.common.insert(id, s.size);
+        s.size += size;
+        s.align = s.align.max(align);
+    }
+    Ok(())
+}
+
+/// The symbol a relocation in object `obj` names.
+pub fn target(res: &Resolution<'_>, obj: usize, sym: u32) -> Target {
+    match res.symbol_ids[obj].get(sym as usize) {
+        Some(&id) if id != LOCAL => Target::Global(id),
+        _ => Target::Local {
+            obj: obj as u32,
+            sym,
+        },
+    }
+}
+
+pub fn target_info(res: &Resolution<'_>, t: Target) -> TargetInfo {
+    match t {
+        Target::Local { obj, sym } => {
+            let s = &res.objects[obj as usize].symbols[sym as usize];
+            TargetInfo {
+                dynamic: false,
+                dynamic_data: false,
+                tls: s.kind == elf::STT_TLS,
+                undefined_weak: false,
+            }
+        }
+        Target::Global(id) => {
+            let g = &res.globals[id as usize];
+            match g.def {
+                Def::Dynamic { import } => {
+                    let kind = res.imports[import as usize].kind;
+                    TargetInfo {
+                        dynamic: true,
+                        dynamic_data: kind == ExportKind::Object,
+                        tls: kind == ExportKind::Tls,
+                        undefined_weak: false,
+                    }
+                }
+                Def::Object { obj, sym, .. } => {
+                    let s = &res.objects[obj as usize].symbols[sym as usize];
+                    TargetInfo {
+                        dynamic: false,
+                        dynamic_data: false,
+                        tls: s.kind == elf::STT_TLS,
+                        undefined_weak: false,
+                    }
+                }
+                Def::Undefined => TargetInfo {
+                    dynamic: false,
+                    dynamic_data: false,
+                    tls: false,
+                    undefined_weak: true,
+                },
+                Def::Common { .. } | Def::Synthetic => TargetInfo {
+                    dynamic: false,
+                    dynamic_data: false,
+                    tls: false,
+                    undefined_weak: false,
+                },
+            }
+        }
+    }
+}
+
+pub fn symbol_display(res: &Resolution<'_>, t: Target) -> String {
+    let name = match t {
+        Target::Global(id) => res.globals[id as usize].name,
+        Target::Local { obj, sym } => {
+            let o = &res.objects[obj as usize];
+            let s = &o.symbols[sym as usize];
+            if s.kind == elf::STT_SECTION {
+                if let SymPlace::Section(sec) = s.place {
+                    return format!("section {}", o.section_name(sec as usize));
+                }
+            }
+            s.name
+        }
+    };
+    demangle(&String::from_utf8_lossy(name))
+}
+
+/// Reads what every relocation of every placed section needs: GOT slots, PLT entries and the
+/// number of dynamic relocations. Objects are scanned in parallel; their needs merge in object
+/// order so slot numbering is the same at any thread count.
+fn scan_relocations(l: &mut Layout<'_, '_>) -> Result<()> {
+    let res = l.res;
+    let pie = l.pie;
+    let sections = &l.sections;
+    let placements = &l.placements;
+    type PerObject = (Vec<GotEntry>, Vec<SymbolId>, usize, usize);
+    let per_object: Vec<PerObject> = res
+        .objects
+        .par_iter()
+        .enumerate()
+        .map(|(oi, o)| -> Result<PerObject> {
+            let mut got = Vec::new();
+            let mut plt = Vec::new();
+            let (mut relative, mut other) = (0usize, 0usize);
+            for (si, relas) in o.relocations.iter().enumerate() {
+                let Some(p) = placements[oi][si] else {
+                    continue;
+                };
+                let out = &sections[p.section as usize];
+                let place = PlaceInfo {
+                    alloc: out.flags & elf::SHF_ALLOC.0 != 0,
+                    writable: out.flags & elf::SHF_WRITE.0 != 0,
+                    pie,
+                };
+                for rela in relas.iter() {
+                    let r_type = rela.r_type(LE, false).0;
+                    let t = target(res, oi, rela.r_sym(LE, false));
+                    let info = target_info(res, t);
+                    let need = x86_64::scan(r_type, info, place).map_err(|why| {
+                        reloc_error(
+                            o,
+                            si,
+                            rela.r_offset(LE),
+                            r_type,
+                            &symbol_display(res, t),
+                            &why,
+                        )
+                    })?;
+                    match need {
+                        Need::Nothing => {}
+                        Need::Got => got.push(GotEntry::Address(t)),
+                        Need::GotTpOff => got.push(GotEntry::TpOff(t)),
+                        Need::Plt => {
+                            if let Target::Global(id) = t {
+                                plt.push(id);
+                            }
+                        }
+                        Need::DynamicAbsolute => {
+                            if info.dynamic {
+                                other += 1
+                            } else {
+                                relative += 1
+                            }
+                        }
+                    }
+                }
+            }
+            Ok((got, plt, relative, other))
+        })
+        .collect::<Result<_>>()?;
+    for (got, plt, relative, other) in per_object {
+        l.got.extend(got);
+        l.plt.extend(plt);
+        l.dyn_relocs_per_object.push((relative, other));
+    }
+    // Every PLT entry jumps through a GOT slot holding the function's address.
+    for &id in l.plt.iter() {
+        l.got.insert(GotEntry::Address(Target::Global(id)));
+    }
+    Ok(())
+}
+
+use object::read::elf::Rela as _;
+
+pub fn reloc_error(
+    o: &InputObject<'_>,
+    section: usize,
+    offset: u64,
+    r_type: u32,
+    symbol: &str,
+    why: &str,
+) -> Error {
+    Error::new(format!(
+        "{}: {}+{offset:#x}: relocation {} against {symbol}: {why}",
+        o.place,
+        o.section_name(section),
+        x86_64::type_name(r_type)
+    ))
+}
+
+fn add_string(table: &mut Vec<u8>, s: &[u8]) -> u32 {
+    let offset = table.len() as u32;
+    table.extend_from_slice(s);
+    table.push(0);
+    offset
+}
+
+/// `.dynsym`, `.dynstr`, versions and DT_NEEDED, from the imports the link uses.
+fn build_dynamic_tables(l: &mut Layout<'_, '_>, runpath: Option<String>) {
+    let res = l.res;
+    let mut used_libraries: Vec<bool> = res.libraries.iter().map(|lib| lib.forced).collect();
+    let mut imports: Vec<(SymbolId, u32)> = Vec::new();
+    for (id, g) in res.globals.iter().enumerate() {
+        if let Def::Dynamic { import } = g.def {
+            if g.referenced {
+                imports.push((id as SymbolId, import));
+                used_libraries[res.imports[import as usize].library as usize] = true;
+            }
+        }
+    }
+    for (i, lib) in res.libraries.iter().enumerate() {
+        if used_libraries[i] {
+            let off = add_string(&mut l.dynstr, lib.soname.as_bytes());
+            l.needed.push(off);
+        }
+    }
+    // Version needs per library, indices from 2 (0 and 1 are local and global).
+    let mut next_index = 2u16;
+    let mut version_index: HashMap<(u32, Vec<u8>), u16> = HashMap::new();
+    let mut needs: Vec<(u32, Vec<NeededVersion>)> = Vec::new();
+    for &(_, import) in &imports {
+        let imp = &res.imports[import as usize];
+        if let Some(v) = &imp.version {
+            let key = (imp.library, v.clone());
+            if version_index.contains_key(&key) {
+                continue;
+            }
+            version_index.insert(key, next_index);
+            let name_off = add_string(&mut l.dynstr, v);
+            let hash = elf::hash(v);
+            match needs.iter_mut().find(|(lib, _)| *lib == imp.library) {
+                Some((_, list)) => list.push((name_off, hash, next_index)),
+                None => needs.push((imp.library, vec![(name_off, hash, next_index)])),
+            }
+            next_index += 1;
+        }
+    }
+    for (lib, versions) in needs {
+        let file_offset = add_string(&mut l.dynstr, res.libraries[lib as usize].soname.as_bytes());
+        l.version_needs.push(VersionNeed {
+            file_offset,
+            versions,
+        });
+    }
+    for (n, &(id, import)) in imports.iter().enumerate() {
+        let imp = &res.imports[import as usize];
+        let name_offset = add_string(&mut l.dynstr, &imp.remote);
+        let version = match &imp.version {
+            Some(v) => version_index[&(imp.library, v.clone())],
+            None => 1,
+        };
+        let g = &res.globals[id as usize];
+        l.dyn_imports.push(DynImport {
+            global: id,
+            name_offset,
+            version_index: version,
+            kind: imp.kind,
+            weak: !g.strong_ref,
+        });
+        l.dynsym_index.insert(id, n as u32 + 1);
+    }
+    l.runpath = runpath.map(|r| add_string(&mut l.dynstr, r.as_bytes()));
+    l.gnu_hash = GnuHash::new(&[], (l.dyn_imports.len() + 1) as u32);
+}
+
+/// FDEs in the input `.eh_frame` sections, for the size of `.eh_frame_hdr`.
+fn count_fdes(l: &mut Layout<'_, '_>) -> Result<()> {
+    let res = l.res;
+    let counts: Vec<usize> = res
+        .objects
+        .par_iter()
+        .enumerate()
+        .map(|(oi, o)| -> Result<usize> {
+            let mut n = 0;
+            for (si, p) in l.placements[oi].iter().enumerate() {
+                let Some(p) = p else { continue };
+                if l.sections[p.section as usize].name != ".eh_frame" {
+                    continue;
+                }
+                let data = o.section_data(si)?;
+                n += eh_frame::count_fdes(data).map_err(|e| e.at(&o.place))?;
+            }
+            Ok(n)
+        })
+        .collect::<Result<_>>()?;
+    l.fde_count = counts.iter().sum();
+    Ok(())
+}
+
+fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
+    // NEEDED…, RUNPATH?, GNU_HASH, STRTAB, SYMTAB, STRSZ, SYMENT, RELA, RELASZ, RELAENT,
+    // RELACOUNT, VERSYM, VERNEED?, VERNEEDNUM?, INIT/FINI(_ARRAY/SZ)?, DEBUG?, FLAGS, FLAGS_1, NULL
+    let mut n = l.needed.len() + l.runpath.is_some() as usize + 14;
+    if !l.version_needs.is_empty() {
+        n += 2;
+    }
+    for name in [".init_array", ".fini_array", ".preinit_array"] {
+        if l.sections.iter().any(|s| s.name == name) {
+            n += 2;
+        }
+    }
+    n
+}
+
+fn size_synthetics(l: &mut Layout<'_, '_>) {
+    let dynsym_count = l.dyn_imports.len() as u64 + 1;
+    let relocs: u64 = l
+        .dyn_relocs_per_object
+        .iter()
+        .map(|(a, b)| (a + b) as u64)
+        .sum::<u64>()
+        + l.got
+            .iter()
+            .filter(|e| got_needs_dynamic_reloc(l, **e))
+            .count() as u64;
+    l.dynamic_tags = dynamic_tag_count(l);
+    let mut comment = format!("rlink {}\0", env!("CARGO_PKG_VERSION")).into_bytes();
+    let mut seen: Vec<&[u8]> = Vec::new();
+    for o in &l.res.objects {
+        for (si, name) in o.section_names.iter().enumerate() {
+            if *name == b".comment" {
+                if let Ok(data) = o.section_data(si) {
+                    for s in data.split(|&b| b == 0).filter(|s| !s.is_empty()) {
+                        if !seen.contains(&s) {
+                            seen.push(s);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for s in seen {
+        comment.extend_from_slice(s);
+        comment.push(0);
+    }
+    l.comment = comment;
+    for s in l.sections.iter_mut() {
+        let Some(kind) = s.synth else { continue };
+        s.size = match kind {
+            Synth::Interp => l.interp.len() as u64 + 1,
+            Synth::BuildId => 16 + BUILD_ID_SIZE as u64,
+            Synth::DynSym => 24 * dynsym_count,
+            Synth::DynStr => l.dynstr.len() as u64,
+            Synth::GnuHash => l.gnu_hash.size() as u64,
+            Synth::GnuVersion => 2 * dynsym_count,
+            Synth::GnuVersionR => l
+                .version_needs
+                .iter()
+                .map(|v| 16 + 16 * v.versions.len() as u64)
+                .sum(),
+            Synth::RelaDyn => 24 * relocs,
+            Synth::EhFrameHdr => eh_frame::eh_frame_hdr_size(l.fde_count) as u64,
+            Synth::Plt => x86_64::PLT_ENTRY_SIZE * l.plt.len() as u64,
+            Synth::Dynamic => 16 * l.dynamic_tags as u64,
+            Synth::Got => 8 * l.got.len() as u64,
+            Synth::Comment => l.comment.len() as u64,
+            Synth::SymTab | Synth::StrTab | Synth::ShStrTab => 0,
+        };
+    }
+}
+
+pub const BUILD_ID_SIZE: usize = 20;
+
+/// Whether a GOT slot needs the dynamic loader: imported symbols always; in a PIE, addresses
+/// of the output's own symbols (RELATIVE). TP offsets of the executable's own TLS are fixed.
+pub fn got_needs_dynamic_reloc(l: &Layout<'_, '_>, e: GotEntry) -> bool {
+    match e {
+        GotEntry::Address(t) => {
+            let info = target_info(l.res, t);
+            info.dynamic || (l.pie && !info.undefined_weak)
+        }
+        GotEntry::TpOff(t) => target_info(l.res, t).dynamic,
+    }
+}
+
+/// Orders the output sections, assigns addresses and offsets page by page, and builds the
+/// program headers.
+fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
+    // Linker-made sections that would be empty are left out (a .plt without imports), except
+    // the dynamic-linking ones the loader always wants. Input-fed sections are always kept, so
+    // placements only need renumbering.
+    let keep = |s: &OutputSection| {
+        s.synth.is_none()
+            || s.size > 0
+            || matches!(
+                s.synth,
+                Some(
+                    Synth::DynSym
+                        | Synth::DynStr
+                        | Synth::GnuHash
+                        | Synth::Dynamic
+                        | Synth::RelaDyn
+                )
+            )
+    };
+    let mut order: Vec<usize> = (0..l.sections.len())
+        .filter(|&i| keep(&l.sections[i]))
+        .collect();
+    order.sort_by_key(|&i| {
+        (
+            l.sections[i].class,
+            rank(
+                &l.sections[i].name,
+                l.sections[i].sh_type,
+                l.sections[i].flags,
+            ),
+            i,
+        )
+    });
+    let mut renumber = vec![u32::MAX; l.sections.len()];
+    for (new, &old) in order.iter().enumerate() {
+        renumber[old] = new as u32;
+    }
+    let mut sorted: Vec<OutputSection> = order.iter().map(|&i| l.sections[i].clone()).collect();
+    for per_obj in l.placements.iter_mut() {
+        for p in per_obj.iter_mut().flatten() {
+            p.section = renumber[p.section as usize];
+        }
+    }
+
+    // PHDR, INTERP, DYNAMIC, GNU_EH_FRAME, GNU_STACK, GNU_RELRO, NOTE, the LOADs and TLS.
+    let n_phdrs = 7
+        + [Class::ReadOnly, Class::Code, Class::Relro, Class::Data]
+            .iter()
+            .filter(|c| sorted.iter().any(|s| s.class == **c))
+            .count()
+        + sorted.iter().any(|s| s.is_tls()) as usize;
+    let headers = 64 + 56 * n_phdrs as u64;
+    let mut addr = l.base + headers;
+    let mut offset = headers;
+    let mut class = Class::ReadOnly;
+    let mut segments: Vec<(Class, u64, u64, u64, u64)> = Vec::new(); // class, offset, addr, filesz, memsz
+    segments.push((Class::ReadOnly, 0, l.base, headers, headers));
+    for s in sorted.iter_mut() {
+        if s.class == Class::NonAlloc {
+            continue;
+        }
+        if s.class != class {
+            class = s.class;
+            offset = offset.next_multiple_of(PAGE);
+            addr = addr.next_multiple_of(PAGE);
+            // Keep address ≡ offset (mod page) so the loader can map the file directly.
+            addr += offset % PAGE;
+            segments.push((class, offset, addr, 0, 0));
+        }
+        addr = addr.next_multiple_of(s.align);
+        if !s.is_nobits() {
+            offset = offset.next_multiple_of(s.align);
+            // Offsets must keep the address's position in the page.
+            let want = addr % PAGE;
+            if offset % PAGE != want {
+                offset += (want + PAGE - offset % PAGE) % PAGE;
+            }
+        }
+        s.addr = addr;
+        s.offset = offset;
+        let seg = segments
+            .last_mut()
+            .ok_or_else(|| Error::new("no segment (linker bug)"))?;
+        let tbss = s.is_nobits() && s.is_tls();
+        if !tbss {
+            addr += s.size;
+        }
+        if !s.is_nobits() {
+            offset += s.size;
+            seg.3 = offset - seg.1;
+        }
+        seg.4 = seg.4.max(s.addr + if tbss { 0 } else { s.size } - seg.2);
+    }
+    // Non-allocated sections follow, then the section headers.
+    for s in sorted.iter_mut().filter(|s| s.class == Class::NonAlloc) {
+        offset = offset.next_multiple_of(s.align);
+        s.offset = offset;
+        s.addr = 0;
+        offset += s.size;
+    }
+
+    // TLS block.
+    let tls_sections: Vec<&OutputSection> = sorted.iter().filter(|s| s.is_tls()).collect();
+    if let (Some(first), Some(last)) = (tls_sections.first(), tls_sections.last()) {
+        let align = tls_sections.iter().map(|s| s.align).max().unwrap_or(1);
+        l.tls = Some((first.addr, last.addr + last.size - first.addr, align));
+    }
+
+    // Program headers.
+    let mut phdrs = Vec::new();
+    let find = |name: &str| sorted.iter().find(|s| s.name == name);
+    let perms = |c: Class| match c {
+        Class::ReadOnly => elf::PF_R.0,
+        Class::Code => elf::PF_R.0 | elf::PF_X.0,
+        _ => elf::PF_R.0 | elf::PF_W.0,
+    };
+    phdrs.push(Segment {
+        p_type: elf::PT_PHDR.0,
+        flags: elf::PF_R.0,
+        offset: 64,
+        addr: l.base + 64,
+        filesz: 56 * n_phdrs as u64,
+        memsz: 56 * n_phdrs as u64,
+        align: 8,
+    });
+    if let Some(i) = find(".interp") {
+        phdrs.push(Segment {
+            p_type: elf::PT_INTERP.0,
+            flags: elf::PF_R.0,
+            offset: i.offset,
+            addr: i.addr,
+            filesz: i.size,
+            memsz: i.size,
+            align: 1,
+        });
+    }
+    for &(c, off, a, filesz, memsz) in &segments {
+        phdrs.push(Segment {
+            p_type: elf::PT_LOAD.0,
+            flags: perms(c),
+            offset: off,
+            addr: a,
+            filesz,
+            memsz,
+            align: PAGE,
+        });
+    }
+    if let Some(d) = find(".dynamic") {
+        phdrs.push(Segment {
+            p_type: elf::PT_DYNAMIC.0,
+            flags: elf::PF_R.0 | elf::PF_W.0,
+            offset: d.offset,
+            addr: d.addr,
+            filesz: d.size,
+            memsz: d.size,
+            align: 8,
+        });
+    }
+    if let Some((start, memsz, align)) = l.tls {
+        let first = tls_sections[0];
+        let filesz: u64 = tls_sections
+            .iter()
+            .filter(|s| !s.is_nobits())
+            .map(|s| s.addr + s.size - first.addr)
+            .max()
+            .unwrap_or(0);
+        phdrs.push(Segment {
+            p_type: elf::PT_TLS.0,
+            flags: elf::PF_R.0,
+            offset: first.offset,
+            addr: start,
+            filesz,
+            memsz,
+            align,
+        });
+    }
+    if let Some(h) = find(".eh_frame_hdr") {
+        phdrs.push(Segment {
+            p_type: elf::PT_GNU_EH_FRAME.0,
+            flags: elf::PF_R.0,
+            offset: h.offset,
+            addr: h.addr,
+            filesz: h.size,
+            memsz: h.size,
+            align: 4,
+        });
+    }
+    phdrs.push(Segment {
+        p_type: elf::PT_GNU_STACK.0,
+        flags: elf::PF_R.0 | elf::PF_W.0,
+        offset: 0,
+        addr: 0,
+        filesz: 0,
+        memsz: 0,
+        align: 16,
+    });
+    if let Some(&(_, off, a, filesz, memsz)) = segments.iter().find(|s| s.0 == Class::Relro) {
+        let _ = memsz;
+        phdrs.push(Segment {
+            p_type: elf::PT_GNU_RELRO.0,
+            flags: elf::PF_R.0,
+            offset: off,
+            addr: a,
+            filesz,
+            memsz: filesz,
+            align: 1,
+        });
+    }
+    if let Some(n) = find(".note.gnu.build-id") {
+        phdrs.push(Segment {
+            p_type: elf::PT_NOTE.0,
+            flags: elf::PF_R.0,
+            offset: n.offset,
+            addr: n.addr,
+            filesz: n.size,
+            memsz: n.size,
+            align: 4,
+        });
+    }
+    if phdrs.len() > n_phdrs {
+        bail!(
+            "program header count {} exceeds the reserved {n_phdrs} (linker bug)",
+            phdrs.len()
+        );
+    }
+    // Unused reserved slots become PT_NULL, which loaders skip.
+    while phdrs.len() < n_phdrs {
+        phdrs.push(Segment {
+            p_type: elf::PT_NULL.0,
+            flags: 0,
+            offset: 0,
+            addr: 0,
+            filesz: 0,
+            memsz: 0,
+            align: 0,
+        });
+    }
+
+    // Section header string table and section headers at the end.
+    let mut shstrtab = vec![0u8];
+    let mut name_offsets = Vec::with_capacity(sorted.len());
+    for s in &sorted {
+        name_offsets.push(add_string(&mut shstrtab, s.name.as_bytes()));
+    }
+    let shstrtab_name = add_string(&mut shstrtab, b".shstrtab");
+    name_offsets.push(shstrtab_name);
+    let mut shstr = OutputSection::new(
+        ".shstrtab",
+        elf::SHT_STRTAB,
+        0,
+        Class::NonAlloc,
+        Some(Synth::ShStrTab),
+    );
+    shstr.offset = offset;
+    shstr.size = shstrtab.len() as u64;
+    offset += shstr.size;
+    sorted.push(shstr);
+    offset = offset.next_multiple_of(8);
+    l.section_header_offset = offset;
+    offset += 64 * (sorted.len() as u64 + 1);
+
+    l.sections = sorted;
+    l.segments = phdrs;
+    l.shstrtab = shstrtab;
+    l.section_name_offsets = name_offsets;
+    l.file_size = offset;
+    // Links between sections (sh_link / sh_info), by name now that indices are final.
+    let index_of = |l: &Layout<'_, '_>, name: &str| {
+        l.sections
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| i as u32 + 1)
+            .unwrap_or(0)
+    };
+    let dynstr = index_of(l, ".dynstr");
+    let dynsym = index_of(l, ".dynsym");
+    let version_r_count = l.version_needs.len() as u32;
+    for s in l.sections.iter_mut() {
+        match s.synth {
+            Some(Synth::DynSym) => {
+                s.link = dynstr;
+                s.info = 1;
+            }
+            Some(Synth::Dynamic) => s.link = dynstr,
+            Some(Synth::GnuVersionR) => {
+                s.link = dynstr;
+                s.info = version_r_count;
+            }
+            Some(Synth::GnuHash | Synth::GnuVersion | Synth::RelaDyn) => s.link = dynsym,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+impl Layout<'_, '_> {
+    pub fn section(&self, name: &str) -> Option<&OutputSection> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// Address of an input section's start in the output, if it was placed.
+    pub fn input_section_addr(&self, obj: usize, sec: usize) -> Option<u64> {
+        let p = self.placements.get(obj)?.get(sec)?.as_ref()?;
+        Some(self.sections[p.section as usize].addr + p.offset)
+    }
+
+    /// Thread-pointer offset of a TLS address (variant II: the block ends at the TP).
+    pub fn tpoff(&self, addr: u64) -> i64 {
+        match self.tls {
+            Some((start, memsz, align)) => {
+                let end = start + memsz.next_multiple_of(align.max(1));
+                addr as i64 - end as i64
+            }
+            None => 0,
+        }
+    }
+}
+
+/// Values of the symbols the linker defines (`__ehdr_start`, `__start_SEC`…), now that every
+/// address is known.
+pub fn define_synthetic_symbols(l: &mut Layout<'_, '_>) {
+    let bounds =
+        |l: &Layout<'_, '_>, name: &str| l.section(name).map(|s| (s.addr, s.addr + s.size));
+    let end_of = |l: &Layout<'_, '_>, class: Class, file_only: bool| {
+        l.sections
+            .iter()
+            .filter(|s| s.class == class && !(file_only && s.is_nobits()) && !s.is_tls())
+            .map(|s| s.addr + s.size)
+            .max()
+    };
+    let relro_start = l
+        .sections
+        .iter()
+        .find(|s| s.class == Class::Relro)
+        .map(|s| s.addr)
+        .unwrap_or(l.base);
+    let mut values = HashMap::new();
+    for (id, g) in l.res.globals.iter().enumerate() {
+        if g.def != Def::Synthetic {
+            continue;
+        }
+        let name = std::str::from_utf8(g.name).unwrap_or("");
+        let array = |n: &str, end: bool| {
+            bounds(l, n)
+                .map(|(s, e)| if end { e } else { s })
+                .unwrap_or(relro_start)
+        };
+        let value = match name {
+            "__ehdr_start" | "__executable_start" | "__dso_handle" => l.base,
+            "_DYNAMIC" => bounds(l, ".dynamic").map(|b| b.0).unwrap_or(0),
+            "_GLOBAL_OFFSET_TABLE_" => bounds(l, ".got").map(|b| b.0).unwrap_or(relro_start),
+            "__init_array_start" => array(".init_array", false),
+            "__init_array_end" => array(".init_array", true),
+            "__fini_array_start" => array(".fini_array", false),
+            "__fini_array_end" => array(".fini_array", true),
+            "__preinit_array_start" => array(".preinit_array", false),
+            "__preinit_array_end" => array(".preinit_array", true),
+            "_etext" | "etext" | "__etext" => end_of(l, Class::Code, false).unwrap_or(l.base),
+            "_edata" | "edata" => end_of(l, Class::Data, true)
+                .or_else(|| end_of(l, Class::Relro, true))
+                .unwrap_or(l.base),
+            "__bss_start" => l
+                .section(".bss")
+                .map(|s| s.addr)
+                .or_else(|| end_of(l, Class::Data, true))
+                .unwrap_or(l.base),
+            "_end" | "end" => l
+                .sections
+                .iter()
+                .filter(|s| s.class != Class::NonAlloc && !s.is_tls())
+                .map(|s| s.addr + s.size)
+                .max()
+                .unwrap_or(l.base),
+            "__GNU_EH_FRAME_HDR" => bounds(l, ".eh_frame_hdr").map(|b| b.0).unwrap_or(0),
+            _ => {
+                if let Some(sec) = name.strip_prefix("__start_") {
+                    bounds(l, sec).map(|b| b.0).unwrap_or(0)
+                } else if let Some(sec) = name.strip_prefix("__stop_") {
+                    bounds(l, sec).map(|b| b.1).unwrap_or(0)
+                } else {
+                    0
+                }
+            }
+        };
+        values.insert(id as SymbolId, value);
+    }
+    l.synthetic = values;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_sections_merge_by_prefix() {
+        assert_eq!(output_name(".text._ZN3foo3barE"), ".text");
+        assert_eq!(output_name(".data.rel.ro.local"), ".data.rel.ro");
+        assert_eq!(output_name(".data.x"), ".data");
+        assert_eq!(output_name(".textual"), ".textual");
+        assert_eq!(output_name("my_section"), "my_section");
+        assert_eq!(init_priority(".init_array.00099"), 99);
+        assert_eq!(init_priority(".init_array"), 65536);
+    }
+}

@@ -1,0 +1,233 @@
+//! The internal ELF link, as a story: load every input (objects, archive members, shared
+//! libraries, the scripts that name them) → resolve symbols → place sections and scan
+//! relocations → assign addresses → write.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use rlink_linker::input::{archive_members, FileKind, MappedFile};
+use rlink_linker::plan::{search_library, LinkPlan};
+use rlink_linker::script::{looks_like_script, parse_script, ScriptInput};
+use rlink_linker::{bail, Error, Result};
+
+use crate::layout;
+use crate::object::InputObject;
+use crate::resolve::{self, Candidate, Def, SharedInput};
+use crate::shared::SharedLibrary;
+use crate::write;
+
+const DEFAULT_INTERPRETER: &str = "/lib64/ld-linux-x86-64.so.2";
+
+/// Files named by linker scripts (`libc.so` → `libc.so.6`, `libc_nonshared.a`), mapped for
+/// the life of the link.
+struct ExtraFile {
+    file: MappedFile,
+    position: usize,
+}
+
+pub fn link(plan: &LinkPlan) -> Result<()> {
+    let timer = std::time::Instant::now();
+    let verbose = plan.args.verbose > 0;
+
+    // Scripts found among the inputs name more files; map them first.
+    let mut extra: Vec<ExtraFile> = Vec::new();
+    for (position, input) in plan.inputs.iter().enumerate() {
+        if input.kind == FileKind::Text {
+            let text = String::from_utf8_lossy(input.file.data());
+            if looks_like_script(&text) {
+                expand_script(&input.file.path, &text, position, plan, &mut extra, 0)?;
+            }
+        }
+    }
+
+    let stub = rlink_runtime_stubs::entry_object();
+    let mut sources: Vec<(String, &[u8], usize, bool)> = Vec::new(); // place, data, position, loose
+    let mut shared_data: Vec<(String, &[u8], usize)> = Vec::new();
+    let files = plan
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| (&input.file, i))
+        .chain(extra.iter().map(|e| (&e.file, e.position)));
+    for (file, position) in files {
+        let name = file.display_name();
+        let data = file.data();
+        match FileKind::identify(data) {
+            FileKind::Elf => {
+                if is_shared_library(data) {
+                    shared_data.push((name, data, position));
+                } else {
+                    sources.push((name, data, position, true));
+                }
+            }
+            FileKind::Archive => {
+                for m in archive_members(data).map_err(|e| e.at(&name))? {
+                    if FileKind::identify(m.data) == FileKind::Elf {
+                        sources.push((format!("{name}({})", m.name), m.data, position, false));
+                    }
+                }
+            }
+            FileKind::Text => {}
+            other => bail!(
+                "{name}: {} cannot be linked into an ELF executable",
+                other.describe()
+            ),
+        }
+    }
+
+    // Parse every object and archive member in parallel, in place.
+    let mut candidates: Vec<Candidate<'_>> = sources
+        .into_par_iter()
+        .map(|(place, data, position, loose)| {
+            Ok(Candidate {
+                object: InputObject::parse(place, data)?,
+                position,
+                loose,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let shared: Vec<SharedInput<'_>> = shared_data
+        .into_par_iter()
+        .map(|(name, data, position)| {
+            let file_name = Path::new(&name)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let library = SharedLibrary::parse(data, &file_name).map_err(|e| e.at(&name))?;
+            Ok(SharedInput { library, position })
+        })
+        .collect::<Result<_>>()?;
+
+    // No startup object defines `_start`: link the bundled entry stub, as Go's linker does.
+    let defines_start = candidates.iter().any(|c| {
+        c.loose
+            && c.object.symbols.iter().any(|s| {
+                s.name == b"_start"
+                    && !s.is_local()
+                    && !matches!(s.place, crate::object::SymPlace::Undefined)
+            })
+    });
+    if !defines_start {
+        let object = InputObject::parse(rlink_runtime_stubs::ENTRY_OBJECT_NAME.to_string(), &stub)?;
+        candidates.insert(
+            0,
+            Candidate {
+                object,
+                position: 0,
+                loose: true,
+            },
+        );
+    }
+    let loaded = timer.elapsed();
+
+    let resolution = resolve::resolve(candidates, &shared, &plan.directives)?;
+    let resolved = timer.elapsed();
+
+    let interp = plan
+        .args
+        .interpreter
+        .clone()
+        .or_else(|| dynamic_linker_directive(plan))
+        .unwrap_or_else(|| DEFAULT_INTERPRETER.to_string());
+    let mut layout = layout::place_and_scan(
+        &resolution,
+        plan.args.build_mode,
+        interp,
+        plan.args.strip_debug || plan.args.strip_symbols,
+        None,
+    )?;
+    layout::define_synthetic_symbols(&mut layout);
+    layout.entry = match resolution.global(b"_start").map(|g| g.def) {
+        Some(Def::Object { obj, sym, .. }) => {
+            let o = &resolution.objects[obj as usize];
+            let s = &o.symbols[sym as usize];
+            match s.place {
+                crate::object::SymPlace::Section(sec) => {
+                    layout
+                        .input_section_addr(obj as usize, sec as usize)
+                        .unwrap_or(0)
+                        + s.value
+                }
+                _ => s.value,
+            }
+        }
+        _ => bail!("no entry point: _start is not defined"),
+    };
+    let laid_out = timer.elapsed();
+    write::write(&layout, &plan.args.output)?;
+    if verbose {
+        eprintln!(
+            "rlink: {} objects, {} shared libraries, {} sections; load {:?}, resolve {:?}, layout {:?}, write {:?}",
+            resolution.objects.len(),
+            shared.len(),
+            layout.sections.len(),
+            loaded,
+            resolved - loaded,
+            laid_out - resolved,
+            timer.elapsed() - laid_out
+        );
+    }
+    Ok(())
+}
+
+fn is_shared_library(data: &[u8]) -> bool {
+    // e_type at offset 16: ET_DYN.
+    data.get(16..18) == Some(&[3, 0][..])
+}
+
+fn dynamic_linker_directive(plan: &LinkPlan) -> Option<String> {
+    plan.directives
+        .iter()
+        .find_map(|d| match &d.directive.kind {
+            rlink_directives::DirectiveKind::DynamicLinker { path } => Some(path.clone()),
+            _ => None,
+        })
+}
+
+/// Maps the files a GNU linker script names. Relative names are looked up next to the script
+/// and on the library path; `-lNAME` inside a script is searched like one on the command line.
+fn expand_script(
+    script_path: &Path,
+    text: &str,
+    position: usize,
+    plan: &LinkPlan,
+    extra: &mut Vec<ExtraFile>,
+    depth: usize,
+) -> Result<()> {
+    let name = script_path.display().to_string();
+    if depth > 8 {
+        bail!("{name}: linker scripts nested too deep");
+    }
+    let script = parse_script(text).map_err(|e| e.at(&name))?;
+    for input in script.inputs {
+        let path: PathBuf = match &input {
+            ScriptInput::File { path, .. } => {
+                let p = PathBuf::from(path);
+                if p.is_absolute() {
+                    p
+                } else {
+                    let beside = script_path.parent().map(|d| d.join(&p));
+                    match beside.filter(|b| b.is_file()) {
+                        Some(b) => b,
+                        None => search_library(&format!(":{path}"), &plan.args.library_dirs)
+                            .ok_or_else(|| Error::new(format!("{name}: cannot find {path}")))?,
+                    }
+                }
+            }
+            ScriptInput::Library { name: lib, .. } => {
+                match search_library(lib, &plan.args.library_dirs) {
+                    Some(p) => p,
+                    None => bail!("{name}: cannot find -l{lib}"),
+                }
+            }
+        };
+        let file = MappedFile::open(&path)?;
+        if FileKind::identify(file.data()) == FileKind::Text {
+            let inner = String::from_utf8_lossy(file.data()).into_owned();
+            expand_script(&path, &inner, position, plan, extra, depth + 1)?;
+        } else {
+            extra.push(ExtraFile { file, position });
+        }
+    }
+    Ok(())
+}

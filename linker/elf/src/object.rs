@@ -1,0 +1,197 @@
+//! Loading ELF relocatable objects (`ET_REL`) in place: section headers, symbols and
+//! relocations are borrowed from the mapped file; only the per-symbol summary the resolver
+//! needs is copied, once per object.
+
+use object::elf::{self, FileHeader64, Rela64, SectionHeader64};
+use object::read::elf::{FileHeader as _, SectionHeader as _, Sym as _};
+use object::read::SymbolIndex;
+use object::LittleEndian as LE;
+use rlink_linker::{bail, Error, Result};
+
+/// Where an input symbol lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymPlace {
+    Undefined,
+    Absolute,
+    /// A tentative definition (`-fcommon`): size and alignment, placed in .bss by the linker.
+    Common,
+    Section(u32),
+}
+
+/// The facts about one input symbol the link needs, decoded once.
+#[derive(Debug, Clone, Copy)]
+pub struct InSym<'a> {
+    pub name: &'a [u8],
+    pub place: SymPlace,
+    pub value: u64,
+    pub size: u64,
+    pub bind: elf::SymbolBind,
+    pub kind: elf::SymbolType,
+    pub visibility: elf::SymbolVisibility,
+}
+
+impl InSym<'_> {
+    pub fn is_local(&self) -> bool {
+        self.bind == elf::STB_LOCAL
+    }
+
+    pub fn is_weak(&self) -> bool {
+        self.bind == elf::STB_WEAK
+    }
+}
+
+/// One loaded relocatable object.
+pub struct InputObject<'a> {
+    /// `file` or `file(member)`, as diagnostics print it.
+    pub place: String,
+    pub data: &'a [u8],
+    pub sections: &'a [SectionHeader64<LE>],
+    pub section_names: Vec<&'a [u8]>,
+    pub symbols: Vec<InSym<'a>>,
+    /// Relocations that apply to each section, indexed by the target section.
+    pub relocations: Vec<&'a [Rela64<LE>]>,
+    /// COMDAT groups: signature and member sections.
+    pub groups: Vec<(&'a [u8], Vec<u32>)>,
+}
+
+fn malformed(place: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(format!("{place}: truncated or malformed ELF object: {e}"))
+}
+
+impl<'a> InputObject<'a> {
+    pub fn parse(place: String, data: &'a [u8]) -> Result<InputObject<'a>> {
+        let header = FileHeader64::<LE>::parse(data).map_err(|e| malformed(&place, e))?;
+        let endian = LE;
+        if !header.is_little_endian() || !header.is_class_64() {
+            bail!("{place}: not a 64-bit little-endian ELF object");
+        }
+        if header.e_type(endian) != elf::ET_REL {
+            bail!(
+                "{place}: not a relocatable object (ELF type {})",
+                header.e_type(endian).0
+            );
+        }
+        if header.e_machine(endian) != elf::EM_X86_64 {
+            bail!(
+                "{place}: object is for machine {} but rlink links x86-64 ELF only",
+                header.e_machine(endian).0
+            );
+        }
+        let table = header
+            .sections(endian, data)
+            .map_err(|e| malformed(&place, e))?;
+        let sections = table.iter().as_slice();
+        let section_names = sections
+            .iter()
+            .map(|s| table.section_name(endian, s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| malformed(&place, e))?;
+
+        let symtab = table
+            .symbols(endian, data, elf::SHT_SYMTAB)
+            .map_err(|e| malformed(&place, e))?;
+        let mut symbols = Vec::with_capacity(symtab.len());
+        for (index, sym) in symtab.symbols().iter().enumerate() {
+            let name = symtab
+                .symbol_name(endian, sym)
+                .map_err(|e| malformed(&place, e))?;
+            let shndx = sym.st_shndx(endian);
+            let place_of = if shndx == elf::SHN_ABS {
+                SymPlace::Absolute
+            } else if shndx == elf::SHN_COMMON {
+                SymPlace::Common
+            } else {
+                match symtab
+                    .symbol_section(endian, sym, SymbolIndex(index))
+                    .map_err(|e| malformed(&place, e))?
+                {
+                    Some(s) if s.0 < sections.len() => SymPlace::Section(s.0 as u32),
+                    Some(s) => bail!(
+                        "{place}: symbol {index} refers to section {} of {}",
+                        s.0,
+                        sections.len()
+                    ),
+                    None => SymPlace::Undefined,
+                }
+            };
+            symbols.push(InSym {
+                name,
+                place: place_of,
+                value: sym.st_value(endian),
+                size: sym.st_size(endian),
+                bind: sym.st_bind(),
+                kind: sym.st_type(),
+                visibility: sym.st_visibility(),
+            });
+        }
+
+        let mut relocations: Vec<&'a [Rela64<LE>]> = vec![&[]; sections.len()];
+        let mut groups = Vec::new();
+        for (index, s) in sections.iter().enumerate() {
+            if s.sh_type(endian) == elf::SHT_REL {
+                bail!("{place}: section {}: SHT_REL relocations are not used on x86-64; rlink reads SHT_RELA", index);
+            }
+            if let Some((relas, _link)) = s.rela(endian, data).map_err(|e| malformed(&place, e))? {
+                let target = s.sh_info(endian) as usize;
+                match relocations.get_mut(target) {
+                    Some(slot) => *slot = relas,
+                    None => bail!(
+                        "{place}: relocation section {index} targets missing section {target}"
+                    ),
+                }
+            }
+            if s.sh_type(endian) == elf::SHT_GROUP {
+                let words: &[object::U32<LE>] = s
+                    .data_as_array(endian, data)
+                    .map_err(|_| malformed(&place, "group section out of bounds"))?;
+                let Some((flag, members)) = words.split_first() else {
+                    continue;
+                };
+                if flag.get(endian) & elf::GRP_COMDAT.0 == 0 {
+                    continue;
+                }
+                let sig = s.sh_info(endian) as usize;
+                let Some(sig_sym) = symbols.get(sig) else {
+                    bail!("{place}: COMDAT group {index} names missing symbol {sig}");
+                };
+                // The signature is the symbol's name, or for a section symbol the section's.
+                let signature = if sig_sym.kind == elf::STT_SECTION {
+                    match sig_sym.place {
+                        SymPlace::Section(s) => section_names[s as usize],
+                        _ => sig_sym.name,
+                    }
+                } else {
+                    sig_sym.name
+                };
+                let members: Vec<u32> = members.iter().map(|m| m.get(endian)).collect();
+                if members.iter().any(|&m| m as usize >= sections.len()) {
+                    bail!("{place}: COMDAT group {index} lists a missing section");
+                }
+                groups.push((signature, members));
+            }
+        }
+        Ok(InputObject {
+            place,
+            data,
+            sections,
+            section_names,
+            symbols,
+            relocations,
+            groups,
+        })
+    }
+
+    /// The bytes of a section (empty for SHT_NOBITS).
+    pub fn section_data(&self, index: usize) -> Result<&'a [u8]> {
+        let s = &self.sections[index];
+        if s.sh_type(LE) == elf::SHT_NOBITS {
+            return Ok(&[]);
+        }
+        s.data(LE, self.data)
+            .map_err(|_| malformed(&self.place, format!("section {index} out of bounds")))
+    }
+
+    pub fn section_name(&self, index: usize) -> String {
+        String::from_utf8_lossy(self.section_names.get(index).copied().unwrap_or(b"?")).into_owned()
+    }
+}

@@ -1,0 +1,542 @@
+//! Symbol resolution: which archive members join the link, which definition every global name
+//! binds to (an object, a shared library, a directive, or the linker itself), and which
+//! COMDAT copies are discarded.
+//!
+//! Archives are searched as one group, repeated until no member is needed any more, so the
+//! order of `.rlib`s on the command line never causes "undefined symbol" surprises. An archive
+//! member is pulled for a name no object defines, or that only a shared library *later* on the
+//! command line defines: the GNU ld rule that makes `compiler_builtins` win over `libgcc_s`.
+
+use std::collections::HashMap;
+
+use object::elf;
+use rayon::prelude::*;
+use rlink_directives::DirectiveKind;
+use rlink_linker::diag::demangle;
+use rlink_linker::plan::SourcedDirective;
+use rlink_linker::{bail, Result};
+
+use crate::object::{InputObject, SymPlace};
+use crate::shared::{ExportKind, SharedLibrary};
+
+pub type SymbolId = u32;
+
+/// What a global name is bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Def {
+    Undefined,
+    /// Defined by symbol `sym` of object `obj`.
+    Object {
+        obj: u32,
+        sym: u32,
+        weak: bool,
+    },
+    /// A tentative definition; the largest wins, placed in .bss.
+    Common {
+        obj: u32,
+        sym: u32,
+    },
+    /// Imported from a shared library at run time.
+    Dynamic {
+        import: u32,
+    },
+    /// Defined by the linker (`__ehdr_start`, `__start_SEC`…), resolved during layout.
+    Synthetic,
+}
+
+#[derive(Debug, Clone)]
+pub struct Global<'a> {
+    pub name: &'a [u8],
+    pub def: Def,
+    /// Referenced by at least one non-weak undefined symbol.
+    pub strong_ref: bool,
+    /// Referenced at all (weak or strong).
+    pub referenced: bool,
+    /// Position on the command line of the shared library that defines it, for the
+    /// archive-before-library rule.
+    pub library_position: usize,
+}
+
+/// A dynamic import: one `.dynsym` entry of the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// The name in the library (differs from the local name under `cgo_import_dynamic`).
+    pub remote: Vec<u8>,
+    pub version: Option<Vec<u8>>,
+    pub library: u32,
+    pub kind: ExportKind,
+}
+
+/// A library named in DT_NEEDED if used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Library {
+    pub soname: String,
+    /// Named by `cgo_import_dynamic _ _ "lib"`: needed even when nothing is imported.
+    pub forced: bool,
+}
+
+/// One relocatable object that may join the link.
+pub struct Candidate<'a> {
+    pub object: InputObject<'a>,
+    /// Command-line position of the file it came from.
+    pub position: usize,
+    /// Loose objects are always in; archive members only when pulled.
+    pub loose: bool,
+}
+
+/// A shared library given to the link.
+pub struct SharedInput<'a> {
+    pub library: SharedLibrary<'a>,
+    pub position: usize,
+}
+
+/// The outcome of resolution: everything layout needs to know about symbols.
+pub struct Resolution<'a> {
+    /// The objects in the link, in a deterministic order (command line, then pull order).
+    pub objects: Vec<InputObject<'a>>,
+    pub globals: Vec<Global<'a>>,
+    pub names: HashMap<&'a [u8], SymbolId>,
+    /// Per object, per symbol index: the global it names (`LOCAL` for locals).
+    pub symbol_ids: Vec<Vec<SymbolId>>,
+    /// Per object, per section: discarded as a duplicate COMDAT copy.
+    pub discarded: Vec<Vec<bool>>,
+    pub imports: Vec<Import>,
+    pub libraries: Vec<Library>,
+}
+
+pub const LOCAL: SymbolId = u32::MAX;
+
+impl<'a> Resolution<'a> {
+    pub fn global(&self, name: &[u8]) -> Option<&Global<'a>> {
+        self.names.get(name).map(|&id| &self.globals[id as usize])
+    }
+}
+
+struct Resolver<'a, 'c> {
+    candidates: &'c [Candidate<'a>],
+    globals: Vec<Global<'a>>,
+    names: HashMap<&'a [u8], SymbolId>,
+    /// The first archive member defining each name.
+    lazy: HashMap<&'a [u8], u32>,
+    in_link: Vec<bool>,
+    /// Candidates in the order they joined.
+    order: Vec<u32>,
+    queue: std::collections::VecDeque<u32>,
+    /// COMDAT signatures already kept, and per candidate the sections dropped as copies.
+    groups_seen: std::collections::HashSet<&'a [u8]>,
+    discarded: Vec<Vec<bool>>,
+}
+
+impl<'a> Resolver<'a, '_> {
+    fn id(&mut self, name: &'a [u8]) -> SymbolId {
+        if let Some(&id) = self.names.get(name) {
+            return id;
+        }
+        let id = self.globals.len() as SymbolId;
+        self.globals.push(Global {
+            name,
+            def: Def::Undefined,
+            strong_ref: false,
+            referenced: false,
+            library_position: 0,
+        });
+        self.names.insert(name, id);
+        id
+    }
+
+    fn pull(&mut self, candidate: u32) {
+        if !self.in_link[candidate as usize] {
+            self.in_link[candidate as usize] = true;
+            self.queue.push_back(candidate);
+        }
+    }
+}
+
+/// Binds every global name, pulling archive members as needed.
+pub fn resolve<'a>(
+    candidates: Vec<Candidate<'a>>,
+    shared: &[SharedInput<'a>],
+    directives: &[SourcedDirective],
+) -> Result<Resolution<'a>> {
+    let mut r = Resolver {
+        candidates: &candidates,
+        globals: Vec::new(),
+        names: HashMap::new(),
+        lazy: HashMap::new(),
+        in_link: vec![false; candidates.len()],
+        order: Vec::new(),
+        queue: Default::default(),
+        groups_seen: Default::default(),
+        discarded: candidates
+            .iter()
+            .map(|c| vec![false; c.object.sections.len()])
+            .collect(),
+    };
+    // Every archive member offers its definitions lazily; the first archive on the command
+    // line that defines a name is the one searched.
+    for (index, c) in candidates.iter().enumerate() {
+        if c.loose {
+            r.pull(index as u32);
+            continue;
+        }
+        for sym in &c.object.symbols {
+            if !sym.is_local() && matches!(sym.place, SymPlace::Section(_) | SymPlace::Absolute) {
+                r.lazy.entry(sym.name).or_insert(index as u32);
+                r.id(sym.name);
+            }
+        }
+    }
+
+    let mut libraries: Vec<Library> = Vec::new();
+    let mut imports: Vec<Import> = Vec::new();
+    let mut shared_bound = false;
+    loop {
+        while let Some(next) = r.queue.pop_front() {
+            r.order.push(next);
+            add_object(&mut r, next)?;
+        }
+        // Shared libraries bind what objects left undefined (once: later objects only add
+        // references, which the loop below offers to archives first).
+        if !shared_bound {
+            bind_shared_libraries(&mut r, shared, &mut imports, &mut libraries);
+            shared_bound = true;
+        }
+        // An archive earlier on the command line than the library wins, as in GNU ld.
+        for id in 0..r.globals.len() {
+            let g = &r.globals[id];
+            if !g.strong_ref || !matches!(g.def, Def::Dynamic { .. }) {
+                continue;
+            }
+            if let Some(&candidate) = r.lazy.get(g.name) {
+                if candidates[candidate as usize].position < g.library_position {
+                    r.pull(candidate);
+                }
+            }
+        }
+        if r.queue.is_empty() {
+            break;
+        }
+    }
+    // Names still unbound after objects and libraries get a last chance at a library bound
+    // later (a reference added by a member pulled in the loop above).
+    bind_shared_libraries(&mut r, shared, &mut imports, &mut libraries);
+    apply_directives(&mut r, directives, &mut imports, &mut libraries)?;
+    mark_synthetic(&mut r);
+    report_undefined(&r)?;
+
+    // Keep only the objects in the link, in the order they joined it.
+    let order = std::mem::take(&mut r.order);
+    let mut renumber = vec![u32::MAX; candidates.len()];
+    for (new, &old) in order.iter().enumerate() {
+        renumber[old as usize] = new as u32;
+    }
+    let Resolver {
+        mut globals,
+        names,
+        mut discarded,
+        ..
+    } = r;
+    for g in &mut globals {
+        if let Def::Object { obj, .. } | Def::Common { obj, .. } = &mut g.def {
+            *obj = renumber[*obj as usize];
+        }
+    }
+    let mut slots: Vec<Option<Candidate<'a>>> = candidates.into_iter().map(Some).collect();
+    let mut objects = Vec::with_capacity(order.len());
+    let mut kept_discarded = Vec::with_capacity(order.len());
+    for &old in &order {
+        if let Some(c) = slots[old as usize].take() {
+            objects.push(c.object);
+            kept_discarded.push(std::mem::take(&mut discarded[old as usize]));
+        }
+    }
+    let symbol_ids: Vec<Vec<SymbolId>> = objects
+        .par_iter()
+        .map(|o| {
+            o.symbols
+                .iter()
+                .map(|s| {
+                    if s.is_local() {
+                        LOCAL
+                    } else {
+                        names.get(s.name).copied().unwrap_or(LOCAL)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Resolution {
+        objects,
+        globals,
+        names,
+        symbol_ids,
+        discarded: kept_discarded,
+        imports,
+        libraries,
+    })
+}
+
+/// Adds one object's definitions and references; references to lazily defined names pull the
+/// defining member. Sections of a COMDAT group already kept are dropped here, in join order,
+/// and the symbols they define become references to the kept copy.
+fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
+    let candidates = r.candidates;
+    let object = &candidates[index as usize].object;
+    for (signature, members) in &object.groups {
+        if !r.groups_seen.insert(signature) {
+            for &m in members {
+                r.discarded[index as usize][m as usize] = true;
+            }
+        }
+    }
+    for (sym_index, sym) in object.symbols.iter().enumerate().skip(1) {
+        if sym.is_local() {
+            continue;
+        }
+        let id = r.id(sym.name);
+        let in_discarded =
+            matches!(sym.place, SymPlace::Section(s) if r.discarded[index as usize][s as usize]);
+        let place = if in_discarded {
+            SymPlace::Undefined
+        } else {
+            sym.place
+        };
+        match place {
+            SymPlace::Undefined => {
+                let g = &mut r.globals[id as usize];
+                g.referenced = true;
+                if !sym.is_weak() || in_discarded {
+                    g.strong_ref = true;
+                    if matches!(g.def, Def::Undefined) {
+                        if let Some(&candidate) = r.lazy.get(sym.name) {
+                            r.pull(candidate);
+                        }
+                    }
+                }
+            }
+            SymPlace::Common => {
+                let g = &mut r.globals[id as usize];
+                match g.def {
+                    Def::Object { weak: false, .. } => {}
+                    Def::Common { obj, sym: other } => {
+                        let other_size =
+                            candidates[obj as usize].object.symbols[other as usize].size;
+                        if sym.size > other_size {
+                            g.def = Def::Common {
+                                obj: index,
+                                sym: sym_index as u32,
+                            };
+                        }
+                    }
+                    _ => {
+                        g.def = Def::Common {
+                            obj: index,
+                            sym: sym_index as u32,
+                        }
+                    }
+                }
+            }
+            SymPlace::Absolute | SymPlace::Section(_) => {
+                let weak = sym.is_weak();
+                let g = &mut r.globals[id as usize];
+                match g.def {
+                    Def::Object {
+                        weak: false, obj, ..
+                    } if !weak => {
+                        bail!(
+                            "duplicate symbol: {}\n>>> defined in {}\n>>> defined in {}",
+                            demangle(&String::from_utf8_lossy(sym.name)),
+                            candidates[obj as usize].object.place,
+                            object.place
+                        );
+                    }
+                    Def::Object { weak: false, .. } | Def::Object { weak: true, .. } if weak => {}
+                    _ => {
+                        g.def = Def::Object {
+                            obj: index,
+                            sym: sym_index as u32,
+                            weak,
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bind_shared_libraries<'a>(
+    r: &mut Resolver<'a, '_>,
+    shared: &[SharedInput<'a>],
+    imports: &mut Vec<Import>,
+    libraries: &mut Vec<Library>,
+) {
+    for g in r.globals.iter_mut() {
+        if g.def != Def::Undefined || !g.referenced {
+            continue;
+        }
+        for lib in shared {
+            if let Some(export) = lib.library.lookup(g.name) {
+                let library = library_index(libraries, &lib.library.soname);
+                imports.push(Import {
+                    remote: g.name.to_vec(),
+                    version: export.version.map(|v| v.to_vec()),
+                    library,
+                    kind: export.kind,
+                });
+                g.def = Def::Dynamic {
+                    import: imports.len() as u32 - 1,
+                };
+                g.library_position = lib.position;
+                break;
+            }
+        }
+    }
+}
+
+fn library_index(libraries: &mut Vec<Library>, soname: &str) -> u32 {
+    match libraries.iter().position(|l| l.soname == soname) {
+        Some(i) => i as u32,
+        None => {
+            libraries.push(Library {
+                soname: soname.to_string(),
+                forced: false,
+            });
+            libraries.len() as u32 - 1
+        }
+    }
+}
+
+/// `cgo_import_dynamic` binds names no object defines, even with no library on the machine;
+/// an explicit directive wins over what a shared library offered.
+fn apply_directives(
+    r: &mut Resolver<'_, '_>,
+    directives: &[SourcedDirective],
+    imports: &mut Vec<Import>,
+    libraries: &mut Vec<Library>,
+) -> Result<()> {
+    for d in directives {
+        match &d.directive.kind {
+            DirectiveKind::NeededLibrary { library } => {
+                let i = library_index(libraries, library);
+                libraries[i as usize].forced = true;
+            }
+            DirectiveKind::ImportDynamic {
+                local,
+                remote,
+                version,
+                library,
+            } => {
+                let Some(&id) = r.names.get(local.as_bytes()) else {
+                    continue;
+                };
+                let g = &mut r.globals[id as usize];
+                if matches!(g.def, Def::Object { .. } | Def::Common { .. }) {
+                    continue;
+                }
+                let Some(library) = library.as_deref().filter(|l| !l.is_empty()) else {
+                    bail!("{}: cgo_import_dynamic {local}: no library named; rlink needs one to import {remote}", d.place);
+                };
+                let library = library_index(libraries, library);
+                let kind = match g.def {
+                    Def::Dynamic { import } => imports[import as usize].kind,
+                    _ => ExportKind::Other,
+                };
+                imports.push(Import {
+                    remote: remote.as_bytes().to_vec(),
+                    version: version.as_ref().map(|v| v.as_bytes().to_vec()),
+                    library,
+                    kind,
+                });
+                g.def = Def::Dynamic {
+                    import: imports.len() as u32 - 1,
+                };
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Names the linker defines when nothing else does (GNU ld's and lld's set).
+pub fn is_synthetic_name(name: &[u8]) -> bool {
+    const NAMES: &[&[u8]] = &[
+        b"__ehdr_start",
+        b"__executable_start",
+        b"_DYNAMIC",
+        b"_GLOBAL_OFFSET_TABLE_",
+        b"__init_array_start",
+        b"__init_array_end",
+        b"__fini_array_start",
+        b"__fini_array_end",
+        b"__preinit_array_start",
+        b"__preinit_array_end",
+        b"_end",
+        b"end",
+        b"_edata",
+        b"edata",
+        b"_etext",
+        b"etext",
+        b"__etext",
+        b"__bss_start",
+        b"__dso_handle",
+        b"__GNU_EH_FRAME_HDR",
+    ];
+    NAMES.contains(&name) || name.starts_with(b"__start_") || name.starts_with(b"__stop_")
+}
+
+fn mark_synthetic(r: &mut Resolver<'_, '_>) {
+    for g in r.globals.iter_mut() {
+        if g.def == Def::Undefined && g.referenced && is_synthetic_name(g.name) {
+            g.def = Def::Synthetic;
+        }
+    }
+}
+
+/// Every undefined non-weak name, demangled, with the objects that reference it.
+fn report_undefined(r: &Resolver<'_, '_>) -> Result<()> {
+    let missing: Vec<&Global<'_>> = r
+        .globals
+        .iter()
+        .filter(|g| g.strong_ref && g.def == Def::Undefined)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut msg = String::new();
+    for (n, g) in missing.iter().enumerate() {
+        if n == 50 {
+            msg.push_str(&format!(
+                "\n... and {} more undefined symbols",
+                missing.len() - 50
+            ));
+            break;
+        }
+        let users: Vec<&str> = r
+            .order
+            .iter()
+            .map(|&i| &r.candidates[i as usize].object)
+            .filter(|o| {
+                o.symbols.iter().any(|s| {
+                    s.name == g.name && !s.is_local() && matches!(s.place, SymPlace::Undefined)
+                })
+            })
+            .map(|o| o.place.as_str())
+            .take(5)
+            .collect();
+        if n > 0 {
+            msg.push('\n');
+        }
+        msg.push_str(&format!(
+            "undefined symbol: {}\n>>> referenced by {}",
+            demangle(&String::from_utf8_lossy(g.name)),
+            users.join("\n>>> referenced by ")
+        ));
+    }
+    bail!("{msg}")
+}
+
+/// Whether a symbol type is thread-local.
+pub fn is_tls(kind: elf::SymbolType) -> bool {
+    kind == elf::STT_TLS
+}

@@ -1,0 +1,14 @@
+// The only way to libm is a cgo_import_dynamic directive: the local name `rlink_cube_root`
+// is bound to libm's versioned `cbrt`, and libm is never named on the command line.
+#[used]
+#[link_section = ".rlink.directives"]
+static IMPORT: [u8; 64] = *b"cgo_import_dynamic rlink_cube_root cbrt#GLIBC_2.2.5 \"libm.so.6\"\n";
+
+extern "C" {
+    fn rlink_cube_root(x: f64) -> f64;
+}
+
+fn main() {
+    let r = unsafe { rlink_cube_root(27.0) };
+    println!("cbrt(27) = {r}");
+}
