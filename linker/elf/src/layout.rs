@@ -21,6 +21,7 @@ use rlink_linker::{bail, Error, Result};
 use crate::object::{InputObject, SymPlace};
 use crate::resolve::{Def, Resolution, SymbolId, LOCAL};
 use crate::shared::ExportKind;
+use crate::symtab::{self, Symtab};
 use crate::x86_64::{self, Need, PlaceInfo, TargetInfo};
 use crate::{eh_frame, gnu_hash::GnuHash};
 
@@ -192,6 +193,7 @@ pub struct Layout<'r, 'a> {
     pub fde_count: usize,
     pub dynamic_tags: usize,
     pub strip_debug: bool,
+    pub symtab: Option<Symtab>,
 }
 
 /// Where input sections with these names go; the rest keep their own name.
@@ -316,13 +318,30 @@ struct OutKey {
     flags: u64,
 }
 
+/// What the command line says about the output's shape.
+#[derive(Debug, Clone)]
+pub struct LayoutOptions {
+    pub build_mode: BuildMode,
+    pub interpreter: String,
+    /// `-w`: no debug sections.
+    pub strip_debug: bool,
+    /// `-s`: no symbol table either.
+    pub strip_symbols: bool,
+    pub runpath: Option<String>,
+}
+
 pub fn place_and_scan<'r, 'a>(
     res: &'r Resolution<'a>,
-    build_mode: BuildMode,
-    interp: String,
-    strip_debug: bool,
-    runpath: Option<String>,
+    opts: LayoutOptions,
 ) -> Result<Layout<'r, 'a>> {
+    let LayoutOptions {
+        build_mode,
+        interpreter: interp,
+        strip_debug,
+        strip_symbols,
+        runpath,
+    } = opts;
+    let strip_debug = strip_debug || strip_symbols;
     let pie = build_mode == BuildMode::Pie;
     let mut sections: Vec<OutputSection> = Vec::new();
     let mut keys: HashMap<OutKey, u32> = HashMap::new();
@@ -464,6 +483,27 @@ pub fn place_and_scan<'r, 'a>(
             1,
         ),
     ];
+    let mut synthetics = synthetics;
+    if !strip_symbols {
+        synthetics.push(synth(
+            ".symtab",
+            elf::SHT_SYMTAB,
+            0,
+            Class::NonAlloc,
+            Synth::SymTab,
+            8,
+            24,
+        ));
+        synthetics.push(synth(
+            ".strtab",
+            elf::SHT_STRTAB,
+            0,
+            Class::NonAlloc,
+            Synth::StrTab,
+            1,
+            0,
+        ));
+    }
     for s in synthetics {
         members.push(Vec::new());
         sections.push(s);
@@ -493,17 +533,21 @@ pub fn place_and_scan<'r, 'a>(
                     | elf::SHF_STRINGS.0
                     | elf::SHF_INFO_LINK.0
                     | elf::SHF_LINK_ORDER.0);
+            // GCC writes .eh_frame as PROGBITS, LLVM as X86_64_UNWIND: one output section.
+            let sh_type = if out_name == ".eh_frame" {
+                elf::SHT_X86_64_UNWIND
+            } else {
+                sh_type
+            };
             let key = OutKey {
                 name: out_name.to_string(),
                 sh_type: sh_type.0,
                 flags: out_flags,
             };
             let index = *keys.entry(key).or_insert_with(|| {
-                let mut os = OutputSection::new(out_name, sh_type, out_flags, class, None);
-                if sh_type == elf::SHT_PROGBITS && out_name == ".eh_frame" {
-                    os.sh_type = elf::SHT_X86_64_UNWIND.0;
-                }
-                sections.push(os);
+                sections.push(OutputSection::new(
+                    out_name, sh_type, out_flags, class, None,
+                ));
                 members.push(Vec::new());
                 (sections.len() - 1) as u32
             });
@@ -526,9 +570,13 @@ pub fn place_and_scan<'r, 'a>(
         }
         let mut size = 0u64;
         let mut align = 1u64;
+        // .eh_frame is a sequence of length-prefixed records: padding between two inputs would
+        // read as a terminator and hide every later FDE from the unwinder, so inputs are
+        // packed back to back (records are 4-byte multiples; x86-64 reads them unaligned).
+        let packed = sections[index].name == ".eh_frame";
         for &(_, obj, sec) in list.iter() {
             let s = &res.objects[obj as usize].sections[sec as usize];
-            let a = s.sh_addralign(LE).max(1);
+            let a = if packed { 1 } else { s.sh_addralign(LE).max(1) };
             if !a.is_power_of_two() {
                 bail!(
                     "{}: section {} has alignment {a}, not a power of two",
@@ -578,10 +626,14 @@ pub fn place_and_scan<'r, 'a>(
         fde_count: 0,
         dynamic_tags: 0,
         strip_debug,
+        symtab: None,
     };
     place_commons(&mut layout)?;
     scan_relocations(&mut layout)?;
     build_dynamic_tables(&mut layout, runpath);
+    if !strip_symbols {
+        layout.symtab = Some(symtab::build(&layout));
+    }
     count_fdes(&mut layout)?;
     size_synthetics(&mut layout);
     assign_addresses(&mut layout)?;
@@ -986,7 +1038,17 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
             Synth::Dynamic => 16 * l.dynamic_tags as u64,
             Synth::Got => 8 * l.got.len() as u64,
             Synth::Comment => l.comment.len() as u64,
-            Synth::SymTab | Synth::StrTab | Synth::ShStrTab => 0,
+            Synth::SymTab => l
+                .symtab
+                .as_ref()
+                .map(|t| 24 * (t.entries.len() as u64 + 1))
+                .unwrap_or(0),
+            Synth::StrTab => l
+                .symtab
+                .as_ref()
+                .map(|t| t.strtab.len() as u64)
+                .unwrap_or(0),
+            Synth::ShStrTab => 0,
         };
     }
 }
@@ -1283,6 +1345,8 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     let dynstr = index_of(l, ".dynstr");
     let dynsym = index_of(l, ".dynsym");
     let version_r_count = l.version_needs.len() as u32;
+    let strtab = index_of(l, ".strtab");
+    let symtab_first_global = l.symtab.as_ref().map(|t| t.first_global).unwrap_or(0);
     for s in l.sections.iter_mut() {
         match s.synth {
             Some(Synth::DynSym) => {
@@ -1295,6 +1359,10 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
                 s.info = version_r_count;
             }
             Some(Synth::GnuHash | Synth::GnuVersion | Synth::RelaDyn) => s.link = dynsym,
+            Some(Synth::SymTab) => {
+                s.link = strtab;
+                s.info = symtab_first_global;
+            }
             _ => {}
         }
     }

@@ -20,6 +20,7 @@ mod link;
 pub mod object;
 pub mod resolve;
 pub mod shared;
+mod symtab;
 mod write;
 pub mod x86_64;
 

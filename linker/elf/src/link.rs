@@ -129,13 +129,14 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         .clone()
         .or_else(|| dynamic_linker_directive(plan))
         .unwrap_or_else(|| DEFAULT_INTERPRETER.to_string());
-    let mut layout = layout::place_and_scan(
-        &resolution,
-        plan.args.build_mode,
-        interp,
-        plan.args.strip_debug || plan.args.strip_symbols,
-        None,
-    )?;
+    let options = layout::LayoutOptions {
+        build_mode: plan.args.build_mode,
+        interpreter: interp,
+        strip_debug: plan.args.strip_debug,
+        strip_symbols: plan.args.strip_symbols,
+        runpath: None,
+    };
+    let mut layout = layout::place_and_scan(&resolution, options)?;
     layout::define_synthetic_symbols(&mut layout);
     layout.entry = match resolution.global(b"_start").map(|g| g.def) {
         Some(Def::Object { obj, sym, .. }) => {

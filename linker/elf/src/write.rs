@@ -480,7 +480,19 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
             Synth::Dynamic => write_dynamic(l, dst, relative_count)?,
             Synth::Comment => dst.copy_from_slice(&l.comment),
             Synth::Got | Synth::RelaDyn | Synth::EhFrameHdr => {}
-            Synth::SymTab | Synth::StrTab => {}
+            Synth::SymTab => {
+                if let Some(t) = &l.symtab {
+                    crate::symtab::write(l, t, dst, |target| {
+                        let v = value(l, target);
+                        v.local.then_some(v.addr)
+                    });
+                }
+            }
+            Synth::StrTab => {
+                if let Some(t) = &l.symtab {
+                    dst.copy_from_slice(&t.strtab);
+                }
+            }
             Synth::ShStrTab => dst.copy_from_slice(&l.shstrtab),
         }
     }

@@ -1,0 +1,163 @@
+//! The output's `.symtab` and `.strtab`: local symbols of every placed input section, then the
+//! global definitions and imports. Debuggers, profilers and std's backtraces name functions
+//! with it when there is no debug information (`-w`); `-s` leaves it out.
+
+use object::elf;
+
+use crate::layout::{Class, Layout, Target};
+use crate::object::SymPlace;
+use crate::resolve::Def;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    pub name: u32,
+    pub target: Target,
+    /// `st_info`.
+    pub info: u8,
+    pub other: u8,
+    pub size: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Symtab {
+    pub entries: Vec<Entry>,
+    pub strtab: Vec<u8>,
+    /// Index of the first global entry (`sh_info`), counting the null symbol.
+    pub first_global: u32,
+}
+
+fn wanted_local(kind: elf::SymbolType, name: &[u8]) -> bool {
+    matches!(
+        kind,
+        elf::STT_FUNC | elf::STT_OBJECT | elf::STT_TLS | elf::STT_NOTYPE
+    ) && !name.is_empty()
+        && !name.starts_with(b".L")
+}
+
+/// Chooses the symbols and builds the string table; values are filled when writing.
+pub fn build(l: &Layout<'_, '_>) -> Symtab {
+    let mut t = Symtab {
+        strtab: vec![0],
+        ..Default::default()
+    };
+    let add = |t: &mut Symtab, name: &[u8], target: Target, info: u8, other: u8, size: u64| {
+        let off = t.strtab.len() as u32;
+        t.strtab.extend_from_slice(name);
+        t.strtab.push(0);
+        t.entries.push(Entry {
+            name: off,
+            target,
+            info,
+            other,
+            size,
+        });
+    };
+    for (oi, o) in l.res.objects.iter().enumerate() {
+        for (si, s) in o.symbols.iter().enumerate().skip(1) {
+            if !s.is_local() || !wanted_local(s.kind, s.name) {
+                continue;
+            }
+            let SymPlace::Section(sec) = s.place else {
+                continue;
+            };
+            if l.placements[oi][sec as usize].is_none() {
+                continue;
+            }
+            let info = (elf::STB_LOCAL.0 << 4) | s.kind.0;
+            add(
+                &mut t,
+                s.name,
+                Target::Local {
+                    obj: oi as u32,
+                    sym: si as u32,
+                },
+                info,
+                0,
+                s.size,
+            );
+        }
+    }
+    t.first_global = t.entries.len() as u32 + 1;
+    for (id, g) in l.res.globals.iter().enumerate() {
+        let (kind, size, weak, visibility) = match g.def {
+            Def::Object { obj, sym, weak } => {
+                let s = &l.res.objects[obj as usize].symbols[sym as usize];
+                if let SymPlace::Section(sec) = s.place {
+                    if l.placements[obj as usize][sec as usize].is_none() {
+                        continue;
+                    }
+                }
+                (s.kind, s.size, weak, s.visibility.0)
+            }
+            Def::Common { obj, sym } => (
+                elf::STT_OBJECT,
+                l.res.objects[obj as usize].symbols[sym as usize].size,
+                false,
+                0,
+            ),
+            Def::Synthetic => (elf::STT_NOTYPE, 0, false, elf::STV_HIDDEN.0),
+            Def::Dynamic { .. } => (elf::STT_NOTYPE, 0, !g.strong_ref, 0),
+            Def::Undefined => {
+                if !g.referenced {
+                    continue;
+                }
+                (elf::STT_NOTYPE, 0, true, 0)
+            }
+        };
+        // Hidden symbols become local in an executable, as every linker writes them.
+        let bind = if weak { elf::STB_WEAK } else { elf::STB_GLOBAL };
+        add(
+            &mut t,
+            g.name,
+            Target::Global(id as u32),
+            (bind.0 << 4) | kind.0,
+            visibility,
+            size,
+        );
+    }
+    t
+}
+
+/// Writes `.symtab`; `value` gives each target's address and whether it is defined here.
+pub fn write(
+    l: &Layout<'_, '_>,
+    t: &Symtab,
+    dst: &mut [u8],
+    value: impl Fn(Target) -> Option<u64>,
+) {
+    let tls_start = l.tls.map(|(start, _, _)| start).unwrap_or(0);
+    for (i, e) in t.entries.iter().enumerate() {
+        let out = &mut dst[24 * (i + 1)..24 * (i + 2)];
+        let addr = value(e.target);
+        let shndx = addr.and_then(|a| section_index_of(l, a, e.info & 0xf == elf::STT_TLS.0));
+        let mut v = addr.unwrap_or(0);
+        // In executables a TLS symbol's value is its offset in the TLS segment (gABI).
+        if e.info & 0xf == elf::STT_TLS.0 {
+            v = v.wrapping_sub(tls_start);
+        }
+        out[0..4].copy_from_slice(&e.name.to_le_bytes());
+        out[4] = e.info;
+        out[5] = e.other;
+        let shndx: u16 = match (addr, shndx) {
+            (Some(_), Some(s)) => s,
+            (Some(_), None) => elf::SHN_ABS.0,
+            (None, _) => 0,
+        };
+        out[6..8].copy_from_slice(&shndx.to_le_bytes());
+        out[8..16].copy_from_slice(&v.to_le_bytes());
+        out[16..24].copy_from_slice(&e.size.to_le_bytes());
+    }
+}
+
+/// The output section (header index) holding an address.
+fn section_index_of(l: &Layout<'_, '_>, addr: u64, tls: bool) -> Option<u16> {
+    l.sections
+        .iter()
+        .position(|s| {
+            s.class != Class::NonAlloc
+                && s.is_tls() == tls
+                && addr >= s.addr
+                && (addr < s.addr + s.size || (s.size == 0 && addr == s.addr))
+        })
+        .and_then(|i| u16::try_from(i + 1).ok())
+}

@@ -1,0 +1,256 @@
+//! The internal ELF link, end to end: Rust programs from testdata/programs are compiled by
+//! rustc (which hands its objects and rlibs to a recording stand-in linker), linked by
+//! `rlink -linkmode=internal` with no C toolchain on PATH, run, and their output and exit
+//! status checked — in release and in debug builds.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{rlink_bin, run, testdata};
+
+/// rustc's link inputs, captured by a stand-in linker that copies the objects away before
+/// rustc deletes its temporary directory.
+const RECORDER: &str = r#"#!/bin/sh
+mkdir -p "$RLINK_RECORD"
+: > "$RLINK_RECORD/args"
+for a in "$@"; do
+  case "$a" in
+    *.o) cp "$a" "$RLINK_RECORD/"; printf '%s\n' "$RLINK_RECORD/$(basename "$a")" >> "$RLINK_RECORD/args" ;;
+    *) printf '%s\n' "$a" >> "$RLINK_RECORD/args" ;;
+  esac
+done
+"#;
+
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    Release,
+    Debug,
+}
+
+/// Compiles a test program and returns rlink's inputs: objects, rlibs and `-l` flags in
+/// rustc's order.
+fn compile(dir: &Path, program: &str, mode: Mode) -> Vec<String> {
+    let recorder = dir.join("record.sh");
+    std::fs::write(&recorder, RECORDER).unwrap();
+    run("chmod", &["+x", recorder.to_str().unwrap()], dir);
+    let record = dir.join("record");
+    let src = testdata(&format!("programs/{program}.rs"));
+    let mut cmd = Command::new("rustc");
+    cmd.args([
+        "--edition=2021",
+        "-C",
+        &format!("linker={}", recorder.display()),
+    ]);
+    match mode {
+        Mode::Release => cmd.args(["-C", "opt-level=2"]),
+        Mode::Debug => cmd.args(["-C", "opt-level=0", "-C", "debuginfo=2"]),
+    };
+    let out = cmd
+        .arg(&src)
+        .arg("-o")
+        .arg(dir.join("unused"))
+        .env("RLINK_RECORD", &record)
+        .current_dir(dir)
+        .output()
+        .expect("rustc runs");
+    assert!(
+        out.status.success(),
+        "rustc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let args = std::fs::read_to_string(record.join("args")).unwrap();
+    args.lines()
+        .filter(|a| a.ends_with(".o") || a.ends_with(".rlib") || a.starts_with("-l"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Links with rlink alone: PATH holds no cc, gcc, clang, ld or lld.
+fn link(dir: &Path, inputs: &[String], extra: &[&str]) -> PathBuf {
+    let out = dir.join("prog");
+    let empty = dir.join("empty-path");
+    std::fs::create_dir_all(&empty).unwrap();
+    let status = Command::new(rlink_bin())
+        .args(["-linkmode=internal", "-o"])
+        .arg(&out)
+        .args(extra)
+        .args(inputs)
+        .env("PATH", &empty)
+        .output()
+        .expect("rlink runs");
+    assert!(
+        status.status.success(),
+        "rlink failed:\n{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    out
+}
+
+struct Expect {
+    program: &'static str,
+    args: &'static [&'static str],
+    stdout: &'static str,
+    code: i32,
+}
+
+fn check(e: &Expect, mode: Mode, extra_inputs: &[String], extra_flags: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = compile(dir.path(), e.program, mode);
+    inputs.extend_from_slice(extra_inputs);
+    let prog = link(dir.path(), &inputs, extra_flags);
+    let out = Command::new(&prog)
+        .args(e.args)
+        .env("RLINK_TEST_VAR", "set")
+        .env("RUST_BACKTRACE", "0")
+        .current_dir(dir.path())
+        .output()
+        .expect("the linked program starts");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout,
+        e.stdout,
+        "{} ({mode:?}) stdout; stderr:\n{}",
+        e.program,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(e.code),
+        "{} ({mode:?}) exit status",
+        e.program
+    );
+}
+
+fn both_modes(e: &Expect) {
+    check(e, Mode::Release, &[], &[]);
+    check(e, Mode::Debug, &[], &[]);
+}
+
+#[test]
+fn hello() {
+    both_modes(&Expect {
+        program: "hello",
+        args: &[],
+        stdout: "hello from rlink\n",
+        code: 0,
+    });
+}
+
+#[test]
+fn args_and_env() {
+    both_modes(&Expect {
+        program: "args_env",
+        args: &["one", "two words"],
+        stdout: "args: [\"one\", \"two words\"]\nRLINK_TEST_VAR=set\ncwd is absolute: true\n",
+        code: 0,
+    });
+}
+
+#[test]
+fn threads_thread_locals_and_channels() {
+    both_modes(&Expect {
+        program: "threads",
+        args: &[],
+        stdout: "thread 0 counted 5050\nthread 1 counted 5050\nthread 2 counted 5050\nthread 3 counted 5050\n\
+                 tls destructor 0\ntls destructor 1\ntls destructor 2\ntls destructor 3\nmain counter 0\ntotal 20200\n",
+        code: 0,
+    });
+}
+
+#[test]
+fn panics_unwind_and_backtraces_name_main() {
+    both_modes(&Expect {
+        program: "panics",
+        args: &[],
+        stdout: "hook saw: boom at the bottom\ndrop innermost\ndrop outer\ndrop outer\ncaught: true\n\
+                 hook saw: thread panic\ndrop thread\nthread joined with error: true\nbacktrace names main: true\n",
+        code: 3,
+    });
+}
+
+#[test]
+fn files_and_processes() {
+    both_modes(&Expect {
+        program: "files_process",
+        args: &[],
+        stdout: "read 2 lines\nchild stdout: child says hi\nchild status: Some(7)\n",
+        code: 0,
+    });
+}
+
+#[test]
+fn trait_objects_tables_statics_and_formatting() {
+    both_modes(&Expect {
+        program: "dispatch",
+        args: &[],
+        stdout: "square 4.0000\ncircle 7.0686\nadd(6, 7) = 13\nmul(6, 7) = 42\nbig sum 6442352640\nzeroed sum 7\n\
+                 i128 -170141183460469231731687303715884105728 -24305883351495604533098186245126300818\n\
+                 u128 55555555555555555555555555555555\n\
+                 floats 0.30000000000000004 1.2345e3 13407807929942595611008317640802934282464207265959107021466054756094376573581619054852612241927956455650759996398703782412109633178814162067569513603268608.000 0.000000000000000000000000000000000000011754944\n",
+        code: 0,
+    });
+}
+
+#[test]
+fn exit_codes() {
+    both_modes(&Expect {
+        program: "exit_code",
+        args: &[],
+        stdout: "exiting with 42\n",
+        code: 42,
+    });
+}
+
+#[test]
+fn libm_only_through_a_directive() {
+    both_modes(&Expect {
+        program: "libm_directive",
+        args: &[],
+        stdout: "cbrt(27) = 3.0000000000000004\n",
+        code: 0,
+    });
+}
+
+#[test]
+fn dlopen_and_dlsym() {
+    both_modes(&Expect {
+        program: "dlopen",
+        args: &[],
+        stdout: "pow(2, 10) = 1024\n",
+        code: 0,
+    });
+}
+
+#[test]
+fn c_object_calls_into_rust_with_thread_locals() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = testdata("programs/c_calls.c");
+    run(
+        "cc",
+        &["-O2", "-c", "-o", "c_calls.o", src.to_str().unwrap()],
+        dir.path(),
+    );
+    let c_object = vec![dir.path().join("c_calls.o").display().to_string()];
+    let e = Expect {
+        program: "c_calls",
+        args: &[],
+        stdout: "C accumulated 30\nother thread accumulated 6\nmain thread counter 30\n",
+        code: 0,
+    };
+    check(&e, Mode::Release, &c_object, &[]);
+    check(&e, Mode::Debug, &c_object, &[]);
+}
+
+#[test]
+fn position_dependent_and_stripped() {
+    let e = Expect {
+        program: "hello",
+        args: &[],
+        stdout: "hello from rlink\n",
+        code: 0,
+    };
+    check(&e, Mode::Release, &[], &["-buildmode=exe"]);
+    check(&e, Mode::Release, &[], &["-s"]);
+}
