@@ -18,6 +18,7 @@ use rlink_linker::args::BuildMode;
 use rlink_linker::diag::demangle;
 use rlink_linker::{bail, Error, Result};
 
+use crate::gc::Live;
 use crate::object::{InputObject, SymPlace};
 use crate::resolve::{Def, Resolution, SymbolId, LOCAL};
 use crate::shared::ExportKind;
@@ -169,6 +170,8 @@ pub struct Layout<'r, 'a> {
     pub segments: Vec<Segment>,
     pub got: IndexSet<GotEntry>,
     pub plt: IndexSet<SymbolId>,
+    /// Imported symbols that live code references: only they reach `.dynsym`.
+    pub used_imports: IndexSet<SymbolId>,
     pub dyn_imports: Vec<DynImport>,
     /// Global id → its `.dynsym` index.
     pub dynsym_index: HashMap<SymbolId, u32>,
@@ -332,6 +335,7 @@ pub struct LayoutOptions {
 
 pub fn place_and_scan<'r, 'a>(
     res: &'r Resolution<'a>,
+    live: &Live,
     opts: LayoutOptions,
 ) -> Result<Layout<'r, 'a>> {
     let LayoutOptions {
@@ -520,7 +524,7 @@ pub fn place_and_scan<'r, 'a>(
             let name = std::str::from_utf8(name).unwrap_or("");
             let sh_type = s.sh_type(LE);
             let flags = s.sh_flags(LE).0;
-            if si == 0 || res.discarded[oi][si] || dropped(name, sh_type, flags, strip_debug) {
+            if si == 0 || !live[oi][si] || dropped(name, sh_type, flags, strip_debug) {
                 continue;
             }
             let out_name = output_name(name);
@@ -605,6 +609,7 @@ pub fn place_and_scan<'r, 'a>(
         segments: Vec::new(),
         got: IndexSet::new(),
         plt: IndexSet::new(),
+        used_imports: IndexSet::new(),
         dyn_imports: Vec::new(),
         dynsym_index: HashMap::new(),
         dynstr: vec![0],
@@ -787,15 +792,22 @@ fn scan_relocations(l: &mut Layout<'_, '_>) -> Result<()> {
     let pie = l.pie;
     let sections = &l.sections;
     let placements = &l.placements;
-    type PerObject = (Vec<GotEntry>, Vec<SymbolId>, usize, usize);
-    let per_object: Vec<PerObject> = res
+    /// What one object's relocations need.
+    #[derive(Default)]
+    struct Needs {
+        got: Vec<GotEntry>,
+        plt: Vec<SymbolId>,
+        /// Imported symbols referenced from live sections.
+        imports: Vec<SymbolId>,
+        relative: usize,
+        other: usize,
+    }
+    let per_object: Vec<Needs> = res
         .objects
         .par_iter()
         .enumerate()
-        .map(|(oi, o)| -> Result<PerObject> {
-            let mut got = Vec::new();
-            let mut plt = Vec::new();
-            let (mut relative, mut other) = (0usize, 0usize);
+        .map(|(oi, o)| -> Result<Needs> {
+            let mut n = Needs::default();
             for (si, relas) in o.relocations.iter().enumerate() {
                 let Some(p) = placements[oi][si] else {
                     continue;
@@ -820,32 +832,31 @@ fn scan_relocations(l: &mut Layout<'_, '_>) -> Result<()> {
                             &why,
                         )
                     })?;
+                    if let (true, Target::Global(id)) = (info.dynamic, t) {
+                        n.imports.push(id);
+                    }
                     match need {
                         Need::Nothing => {}
-                        Need::Got => got.push(GotEntry::Address(t)),
-                        Need::GotTpOff => got.push(GotEntry::TpOff(t)),
+                        Need::Got => n.got.push(GotEntry::Address(t)),
+                        Need::GotTpOff => n.got.push(GotEntry::TpOff(t)),
                         Need::Plt => {
                             if let Target::Global(id) = t {
-                                plt.push(id);
+                                n.plt.push(id);
                             }
                         }
-                        Need::DynamicAbsolute => {
-                            if info.dynamic {
-                                other += 1
-                            } else {
-                                relative += 1
-                            }
-                        }
+                        Need::DynamicAbsolute if info.dynamic => n.other += 1,
+                        Need::DynamicAbsolute => n.relative += 1,
                     }
                 }
             }
-            Ok((got, plt, relative, other))
+            Ok(n)
         })
         .collect::<Result<_>>()?;
-    for (got, plt, relative, other) in per_object {
-        l.got.extend(got);
-        l.plt.extend(plt);
-        l.dyn_relocs_per_object.push((relative, other));
+    for n in per_object {
+        l.got.extend(n.got);
+        l.plt.extend(n.plt);
+        l.used_imports.extend(n.imports);
+        l.dyn_relocs_per_object.push((n.relative, n.other));
     }
     // Every PLT entry jumps through a GOT slot holding the function's address.
     for &id in l.plt.iter() {
@@ -886,7 +897,7 @@ fn build_dynamic_tables(l: &mut Layout<'_, '_>, runpath: Option<String>) {
     let mut imports: Vec<(SymbolId, u32)> = Vec::new();
     for (id, g) in res.globals.iter().enumerate() {
         if let Def::Dynamic { import } = g.def {
-            if g.referenced {
+            if l.used_imports.contains(&(id as SymbolId)) {
                 imports.push((id as SymbolId, import));
                 used_libraries[res.imports[import as usize].library as usize] = true;
             }

@@ -13,6 +13,7 @@ use rlink_linker::plan::LinkPlan;
 use rlink_linker::Result;
 
 pub mod eh_frame;
+mod gc;
 pub mod gnu_hash;
 mod inspect;
 pub mod layout;

@@ -10,11 +10,11 @@ use rlink_linker::plan::{search_library, LinkPlan};
 use rlink_linker::script::{looks_like_script, parse_script, ScriptInput};
 use rlink_linker::{bail, Error, Result};
 
-use crate::layout;
 use crate::object::InputObject;
 use crate::resolve::{self, Candidate, Def, SharedInput};
 use crate::shared::SharedLibrary;
 use crate::write;
+use crate::{gc, layout};
 
 const DEFAULT_INTERPRETER: &str = "/lib64/ld-linux-x86-64.so.2";
 
@@ -136,7 +136,8 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         strip_symbols: plan.args.strip_symbols,
         runpath: None,
     };
-    let mut layout = layout::place_and_scan(&resolution, options)?;
+    let live = gc::collect(&resolution, b"_start")?;
+    let mut layout = layout::place_and_scan(&resolution, &live, options)?;
     layout::define_synthetic_symbols(&mut layout);
     layout.entry = match resolution.global(b"_start").map(|g| g.def) {
         Some(Def::Object { obj, sym, .. }) => {

@@ -1,0 +1,219 @@
+//! Section garbage collection (`--gc-sections`, on by default as rustc asks for it): only
+//! sections reachable through relocations from the roots are laid out.
+//!
+//! Roots: the section defining the entry point, init/fini arrays, sections marked
+//! `SHF_GNU_RETAIN`, and sections whose names are C identifiers (reachable through the linker's
+//! `__start_NAME`/`__stop_NAME`). Non-allocated sections (debug info) are kept but are not
+//! roots. `.eh_frame` is not a
+//! root: a live function keeps its FDE, and the FDE keeps what it names (the LSDA in
+//! `.gcc_except_table`, the personality routine through its CIE).
+
+use object::elf;
+use object::read::elf::{Rela as _, SectionHeader as _};
+use object::LittleEndian as LE;
+use rlink_linker::Result;
+
+use crate::eh_frame::{split_records, RecordKind};
+use crate::object::{InputObject, SymPlace};
+use crate::resolve::{Def, Resolution, LOCAL};
+
+/// Per object, per section: kept.
+pub type Live = Vec<Vec<bool>>;
+
+fn is_c_identifier(name: &[u8]) -> bool {
+    !name.is_empty()
+        && !name[0].is_ascii_digit()
+        && name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+fn is_root(o: &InputObject<'_>, index: usize) -> bool {
+    let s = &o.sections[index];
+    let name = o.section_names[index];
+    let flags = s.sh_flags(LE).0;
+    let t = s.sh_type(LE);
+    flags & elf::SHF_GNU_RETAIN.0 != 0
+        || matches!(
+            t,
+            elf::SHT_INIT_ARRAY | elf::SHT_FINI_ARRAY | elf::SHT_PREINIT_ARRAY | elf::SHT_NOTE
+        )
+        || [
+            &b".init_array"[..],
+            b".fini_array",
+            b".preinit_array",
+            b".ctors",
+            b".dtors",
+            b".init",
+            b".fini",
+        ]
+        .iter()
+        .any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')))
+        || is_c_identifier(name)
+}
+
+/// For each `.eh_frame` section of an object: per FDE, the section its `pc_begin` names and
+/// the relocations (by index range) inside the FDE; plus the CIE relocations per CIE offset.
+struct Frames {
+    fdes: Vec<Fde>,
+}
+
+struct Fde {
+    /// The `.eh_frame` section holding it.
+    eh_frame: usize,
+    /// The (object, section) its `pc_begin` names.
+    target: (usize, usize),
+    /// Its relocations and its CIE's, as index ranges into the section's relocations.
+    relocs: std::ops::Range<usize>,
+    cie_relocs: std::ops::Range<usize>,
+}
+
+fn frames_of(res: &Resolution<'_>, oi: usize) -> Result<Frames> {
+    let o = &res.objects[oi];
+    let mut fdes = Vec::new();
+    for (si, name) in o.section_names.iter().enumerate() {
+        if *name != b".eh_frame" || res.discarded[oi][si] {
+            continue;
+        }
+        let data = o.section_data(si)?;
+        let relas = o.relocations[si];
+        let records = split_records(data).map_err(|e| e.at(&o.place))?;
+        // Relocations are sorted by offset in practice; find each record's range by search.
+        let range_of = |start: usize, len: usize| {
+            let lo = relas.partition_point(|r| (r.r_offset(LE) as usize) < start);
+            let hi = relas.partition_point(|r| (r.r_offset(LE) as usize) < start + len);
+            lo..hi
+        };
+        let cie_ranges: Vec<(usize, std::ops::Range<usize>)> = records
+            .iter()
+            .filter(|r| matches!(r.kind, RecordKind::Cie))
+            .map(|r| (r.offset, range_of(r.offset, r.len)))
+            .collect();
+        for r in &records {
+            let RecordKind::Fde { cie_offset } = r.kind else {
+                continue;
+            };
+            let fde_relocs = range_of(r.offset, r.len);
+            // pc_begin sits right after the length and CIE pointer.
+            let Some(first) = relas.get(fde_relocs.start) else {
+                continue;
+            };
+            if first.r_offset(LE) as usize != r.offset + 8 {
+                continue;
+            }
+            let Some(target) = section_of(res, oi, first.r_sym(LE, false)) else {
+                continue;
+            };
+            let cie_relocs = cie_ranges
+                .iter()
+                .find(|(off, _)| *off == cie_offset)
+                .map(|(_, r)| r.clone())
+                .unwrap_or(0..0);
+            fdes.push(Fde {
+                eh_frame: si,
+                target,
+                relocs: fde_relocs,
+                cie_relocs,
+            });
+        }
+    }
+    Ok(Frames { fdes })
+}
+
+/// The (object, section) a relocation's symbol is defined in, if it is defined in an object.
+fn section_of(res: &Resolution<'_>, oi: usize, sym: u32) -> Option<(usize, usize)> {
+    let id = *res.symbol_ids[oi].get(sym as usize)?;
+    let (obj, sym) = if id == LOCAL {
+        (oi, sym as usize)
+    } else {
+        match res.globals[id as usize].def {
+            Def::Object { obj, sym, .. } => (obj as usize, sym as usize),
+            _ => return None,
+        }
+    };
+    match res.objects[obj].symbols.get(sym)?.place {
+        SymPlace::Section(s) => Some((obj, s as usize)),
+        _ => None,
+    }
+}
+
+/// Marks every section reachable from the roots.
+pub fn collect(res: &Resolution<'_>, entry: &[u8]) -> Result<Live> {
+    let mut live: Live = res
+        .objects
+        .iter()
+        .map(|o| vec![false; o.sections.len()])
+        .collect();
+    let frames: Vec<Frames> = (0..res.objects.len())
+        .map(|oi| frames_of(res, oi))
+        .collect::<Result<_>>()?;
+    // FDEs by the section they describe, so marking a function finds its FDEs at once.
+    let mut fdes_of: std::collections::HashMap<(usize, usize), Vec<(usize, usize)>> =
+        Default::default();
+    for (oi, f) in frames.iter().enumerate() {
+        for (k, fde) in f.fdes.iter().enumerate() {
+            fdes_of.entry(fde.target).or_default().push((oi, k));
+        }
+    }
+    let mut work: Vec<(usize, usize)> = Vec::new();
+    let mark = |live: &mut Live, work: &mut Vec<(usize, usize)>, oi: usize, si: usize| {
+        if si != 0 && !res.discarded[oi][si] && !live[oi][si] {
+            live[oi][si] = true;
+            work.push((oi, si));
+        }
+    };
+    for (oi, o) in res.objects.iter().enumerate() {
+        for si in 1..o.sections.len() {
+            let name = o.section_names[si];
+            if name == b".eh_frame" {
+                continue;
+            }
+            // Debug sections are kept, but what they mention is not kept for them: they name
+            // every function, dead or alive.
+            if o.sections[si].sh_flags(LE).0 & elf::SHF_ALLOC.0 == 0 {
+                live[oi][si] = !res.discarded[oi][si];
+            } else if is_root(o, si) {
+                mark(&mut live, &mut work, oi, si);
+            }
+        }
+    }
+    if let Some(g) = res.global(entry) {
+        if let Def::Object { obj, sym, .. } = g.def {
+            if let SymPlace::Section(s) = res.objects[obj as usize].symbols[sym as usize].place {
+                mark(&mut live, &mut work, obj as usize, s as usize);
+            }
+        }
+    }
+    while let Some((oi, si)) = work.pop() {
+        let o = &res.objects[oi];
+        for rela in o.relocations[si] {
+            if let Some((to, ts)) = section_of(res, oi, rela.r_sym(LE, false)) {
+                mark(&mut live, &mut work, to, ts);
+            }
+        }
+        if let Some(fdes) = fdes_of.get(&(oi, si)) {
+            for &(fo, k) in fdes {
+                let fde = &frames[fo].fdes[k];
+                let relas = res.objects[fo].relocations[fde.eh_frame];
+                // Skip pc_begin itself: it names the function that is already live.
+                let named = relas[fde.relocs.clone()]
+                    .iter()
+                    .skip(1)
+                    .chain(&relas[fde.cie_relocs.clone()]);
+                for rela in named {
+                    if let Some((to, ts)) = section_of(res, fo, rela.r_sym(LE, false)) {
+                        mark(&mut live, &mut work, to, ts);
+                    }
+                }
+            }
+        }
+    }
+    // An .eh_frame section is kept when any of its FDEs describes live code. (Its FDEs for
+    // dead code stay in it, pointing at address 0, where no lookup lands.)
+    for (oi, f) in frames.iter().enumerate() {
+        for fde in &f.fdes {
+            if live[fde.target.0][fde.target.1] {
+                live[oi][fde.eh_frame] = true;
+            }
+        }
+    }
+    Ok(live)
+}
