@@ -69,10 +69,14 @@ fn compile(dir: &Path, program: &str, mode: Mode) -> Vec<String> {
 
 /// Links with rlink alone: PATH holds no cc, gcc, clang, ld or lld.
 fn link(dir: &Path, inputs: &[String], extra: &[&str]) -> PathBuf {
+    link_with(Path::new(rlink_bin()), dir, inputs, extra)
+}
+
+fn link_with(rlink: &Path, dir: &Path, inputs: &[String], extra: &[&str]) -> PathBuf {
     let out = dir.join("prog");
     let empty = dir.join("empty-path");
     std::fs::create_dir_all(&empty).unwrap();
-    let status = Command::new(rlink_bin())
+    let status = Command::new(rlink)
         .args(["-linkmode=internal", "-o"])
         .arg(&out)
         .args(extra)
@@ -96,10 +100,14 @@ struct Expect {
 }
 
 fn check(e: &Expect, mode: Mode, extra_inputs: &[String], extra_flags: &[&str]) {
+    check_with(Path::new(rlink_bin()), e, mode, extra_inputs, extra_flags)
+}
+
+fn check_with(rlink: &Path, e: &Expect, mode: Mode, extra_inputs: &[String], extra_flags: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let mut inputs = compile(dir.path(), e.program, mode);
     inputs.extend_from_slice(extra_inputs);
-    let prog = link(dir.path(), &inputs, extra_flags);
+    let prog = link_with(rlink, dir.path(), &inputs, extra_flags);
     let out = Command::new(&prog)
         .args(e.args)
         .env("RLINK_TEST_VAR", "set")
@@ -253,4 +261,74 @@ fn position_dependent_and_stripped() {
     };
     check(&e, Mode::Release, &[], &["-buildmode=exe"]);
     check(&e, Mode::Release, &[], &["-s"]);
+}
+
+/// rlink links itself: cargo builds rlink's objects with a recording stand-in linker, rlink
+/// links them, and the resulting rlink links and runs the suite's programs.
+#[test]
+fn rlink_links_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = dir.path().join("record.sh");
+    std::fs::write(&recorder, RECORDER).unwrap();
+    run("chmod", &["+x", recorder.to_str().unwrap()], dir.path());
+    let record = dir.path().join("record");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let out = Command::new(cargo)
+        .args(["rustc", "--locked", "--bin", "rlink", "--target-dir"])
+        .arg(common::repo().join("target/self-link"))
+        .args(["--", "-C"])
+        .arg(format!("linker={}", recorder.display()))
+        .env("RLINK_RECORD", &record)
+        .current_dir(common::repo())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo rustc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let args = std::fs::read_to_string(record.join("args")).expect("the recorder ran");
+    let inputs: Vec<String> = args
+        .lines()
+        .filter(|a| a.ends_with(".o") || a.ends_with(".rlib") || a.starts_with("-l"))
+        .map(str::to_string)
+        .collect();
+    let built = link(dir.path(), &inputs, &[]);
+    let rlink_self = dir.path().join("rlink-self");
+    std::fs::rename(&built, &rlink_self).unwrap();
+    let version = Command::new(&rlink_self).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        format!("rlink {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    for e in [
+        Expect { program: "hello", args: &[], stdout: "hello from rlink\n", code: 0 },
+        Expect { program: "exit_code", args: &[], stdout: "exiting with 42\n", code: 42 },
+        Expect {
+            program: "threads",
+            args: &[],
+            stdout: "thread 0 counted 5050\nthread 1 counted 5050\nthread 2 counted 5050\nthread 3 counted 5050\n\
+                     tls destructor 0\ntls destructor 1\ntls destructor 2\ntls destructor 3\nmain counter 0\ntotal 20200\n",
+            code: 0,
+        },
+        Expect { program: "libm_directive", args: &[], stdout: "cbrt(27) = 3.0000000000000004\n", code: 0 },
+    ] {
+        check_with(&rlink_self, &e, Mode::Release, &[], &[]);
+    }
+}
+
+/// The same inputs give the same bytes at any thread count.
+#[test]
+fn output_is_deterministic_across_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = compile(dir.path(), "threads", Mode::Debug);
+    let mut outputs = Vec::new();
+    for threads in ["-threads=1", "-threads=2", "-threads=2"] {
+        let out = link(dir.path(), &inputs, &[threads]);
+        outputs.push(std::fs::read(out).unwrap());
+    }
+    assert!(
+        outputs.windows(2).all(|w| w[0] == w[1]),
+        "outputs differ between runs"
+    );
 }
