@@ -78,6 +78,28 @@ fn artifacts() -> (tempfile::TempDir, Vec<(&'static str, PathBuf)>) {
         d,
     );
     std::fs::write(d.join("lib.rmeta"), b"not an object").unwrap();
+    // A program rlink links itself, from directives alone.
+    run(
+        "rustc",
+        &[
+            "--edition=2021",
+            "-Cpanic=abort",
+            "-Copt-level=2",
+            "--emit=obj",
+            "--crate-type=bin",
+            "-o",
+            "nsd.o",
+            &testdata("programs/nostd_directives.rs")
+                .display()
+                .to_string(),
+        ],
+        d,
+    );
+    common::rlink_ok(&[
+        "-o".as_ref(),
+        d.join("nsd").as_os_str(),
+        d.join("nsd.o").as_os_str(),
+    ]);
     run(
         "ar",
         &[
@@ -97,6 +119,7 @@ fn artifacts() -> (tempfile::TempDir, Vec<(&'static str, PathBuf)>) {
         ("c_object_macho_arm64", d.join("c_arm64.macho.o")),
         ("c_object_coff", d.join("c_x86_64.obj")),
         ("archive_mixed", d.join("libmixed.a")),
+        ("rlink_linked_no_std_executable", d.join("nsd")),
         ("committed_elf_executable", testdata("dynimport/hello_elf")),
         (
             "committed_elf_shared_library",

@@ -332,3 +332,36 @@ fn output_is_deterministic_across_thread_counts() {
         "outputs differ between runs"
     );
 }
+
+/// A no_std program that names no library at all: every import, and the library, come from
+/// directives in the object, with glibc symbol versions.
+#[test]
+fn no_std_program_linked_from_directives_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = testdata("programs/nostd_directives.rs");
+    run(
+        "rustc",
+        &[
+            "--edition=2021",
+            "-Cpanic=abort",
+            "-Copt-level=2",
+            "--emit=obj",
+            "--crate-type=bin",
+            "-o",
+            "nsd.o",
+            src.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let prog = link(
+        dir.path(),
+        &[dir.path().join("nsd.o").display().to_string()],
+        &[],
+    );
+    let out = Command::new(&prog).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello from a no_std program\n"
+    );
+    assert_eq!(out.status.code(), Some(7));
+}

@@ -580,7 +580,8 @@ pub fn place_and_scan<'r, 'a>(
         let packed = sections[index].name == ".eh_frame";
         for &(_, obj, sec) in list.iter() {
             let s = &res.objects[obj as usize].sections[sec as usize];
-            let a = if packed { 1 } else { s.sh_addralign(LE).max(1) };
+            let input_align = s.sh_addralign(LE).max(1);
+            let a = if packed { 1 } else { input_align };
             if !a.is_power_of_two() {
                 bail!(
                     "{}: section {} has alignment {a}, not a power of two",
@@ -594,7 +595,7 @@ pub fn place_and_scan<'r, 'a>(
                 offset: size,
             });
             size += s.sh_size(LE);
-            align = align.max(a);
+            align = align.max(input_align);
         }
         sections[index].size = size;
         sections[index].align = align;
