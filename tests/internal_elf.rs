@@ -363,5 +363,65 @@ fn no_std_program_linked_from_directives_alone() {
         String::from_utf8_lossy(&out.stdout),
         "hello from a no_std program\n"
     );
-    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// Two strong definitions of one name: an error naming both objects, and no output.
+#[test]
+fn duplicate_definitions_name_both_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.c"), "int twice(void) { return 1; }\n").unwrap();
+    std::fs::write(dir.path().join("b.c"), "int twice(void) { return 2; }\n").unwrap();
+    run("cc", &["-c", "a.c", "b.c"], dir.path());
+    let out = dir.path().join("prog");
+    let a = dir.path().join("a.o");
+    let b = dir.path().join("b.o");
+    let (code, _, stderr) =
+        common::rlink(&["-o".as_ref(), out.as_os_str(), a.as_os_str(), b.as_os_str()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "rlink: error: duplicate symbol: twice\n>>> defined in {}\n>>> defined in {}\n",
+            a.display(),
+            b.display()
+        )
+    );
+    assert!(!out.exists());
+}
+
+/// A C program with the C library's own start files (Scrt1.o defines _start, so the bundled
+/// stub stays out), and a run-time library path.
+#[test]
+fn explicit_crt_objects_and_runpath() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hello.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hello from C\"); return 5; }\n",
+    )
+    .unwrap();
+    run("cc", &["-O1", "-c", "hello.c"], dir.path());
+    let crt = |name: &str| {
+        let out = Command::new("cc")
+            .arg(format!("-print-file-name={name}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let inputs: Vec<String> = vec![
+        crt("Scrt1.o"),
+        crt("crti.o"),
+        crt("crtbeginS.o"),
+        dir.path().join("hello.o").display().to_string(),
+        "-lc".to_string(),
+        crt("crtendS.o"),
+        crt("crtn.o"),
+    ];
+    let prog = link(dir.path(), &inputs, &["-r", "/opt/rlink-test/lib"]);
+    let out = Command::new(&prog).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from C\n");
+    assert_eq!(out.status.code(), Some(5));
+    let dump = common::rlink_ok(&["inspect".as_ref(), prog.as_os_str()]);
+    assert!(dump.contains("rpath: 1\n  /opt/rlink-test/lib\n"), "{dump}");
+    assert!(!dump.contains("rlink-runtime-stubs"), "{dump}");
 }

@@ -84,6 +84,11 @@ pub static LINK_FLAGS: &[FlagSpec] = &[
         "FILE",
         "read cgo-style directives from a text file (repeatable)",
     ),
+    flag(
+        "r",
+        "PATH",
+        "set the run-time library search path (DT_RUNPATH), as Go's -r",
+    ),
     switch("s", "omit the symbol table and debug information"),
     switch("w", "omit debug information"),
     switch("v", "print the link's decisions and the phases' timings"),
@@ -157,13 +162,15 @@ pub fn parse(args: &[String], specs: &'static [FlagSpec]) -> Result<Vec<Arg>> {
     Ok(out)
 }
 
-/// Recognises one-letter value flags glued to their value (`-lm`). A body holding `=` is a
-/// misspelt long flag (`-linkmod=internal`), not a library called `inkmod=internal`.
+/// Recognises `-lNAME` and `-LDIR`, the two flags Unix linkers take glued to their value. A
+/// body holding `=` is a misspelt long flag (`-linkmod=internal`), not a library called
+/// `inkmod=internal`; other letters are not glued, so `-rdynamic` is an unknown flag rather
+/// than `-r dynamic`.
 fn glued<'a>(body: &'a str, specs: &'static [FlagSpec]) -> Option<(&'static FlagSpec, &'a str)> {
     if body.contains('=') {
         return None;
     }
-    let first = body.get(..1)?;
+    let first = body.get(..1).filter(|f| *f == "l" || *f == "L")?;
     let spec = specs
         .iter()
         .find(|s| s.name == first && s.arity == Arity::Value)?;
@@ -206,6 +213,8 @@ pub struct LinkArgs {
     pub library_dirs: Vec<PathBuf>,
     pub inputs: Vec<InputArg>,
     pub directive_files: Vec<PathBuf>,
+    /// `-r`: DT_RUNPATH, colon-separated directories.
+    pub runpath: Option<String>,
     pub strip_symbols: bool,
     pub strip_debug: bool,
     pub verbose: u32,
@@ -234,6 +243,7 @@ impl LinkArgs {
             library_dirs: Vec::new(),
             inputs: Vec::new(),
             directive_files: Vec::new(),
+            runpath: None,
             strip_symbols: false,
             strip_debug: false,
             verbose: 0,
@@ -310,6 +320,7 @@ pub fn parse_link_command(args: &[String]) -> Result<Command> {
                 link.inputs.push(InputArg::Library(value))
             }
             "directives" => link.directive_files.push(PathBuf::from(value)),
+            "r" => link.runpath = Some(value),
             "s" => link.strip_symbols = on,
             "w" => link.strip_debug = on,
             "v" => link.verbose = if on { link.verbose + 1 } else { 0 },
@@ -546,6 +557,7 @@ mod tests {
             (&["-o"], "flag needs an argument: -o"),
             (&["-threads=0"], "-threads"),
             (&["-s=maybe"], "invalid boolean value"),
+            (&["-rdynamic"], "unknown flag -rdynamic"),
         ];
         for (args, want) in cases {
             let e = parse_link_command(&strings(args)).unwrap_err();

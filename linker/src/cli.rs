@@ -65,8 +65,8 @@ pub fn help_text() -> String {
          link flags:\n{}\n\
          inspect flags:\n{}\n\
          dynimport flags:\n{}\n\
-         Status: this build reads and checks inputs and their directives, and provides inspect and\n\
-         dynimport; writing executables (internal and external link modes) is not implemented yet.\n",
+         Status: -linkmode=internal (and auto) writes x86-64 Linux ELF executables; external\n\
+         linking and Mach-O/PE output are not implemented yet.\n",
         args::flag_help(args::LINK_FLAGS),
         args::flag_help(INSPECT_FLAGS),
         args::flag_help(DYNIMPORT_FLAGS),

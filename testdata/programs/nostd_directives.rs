@@ -15,7 +15,7 @@ extern "C" {
 #[no_mangle]
 pub extern "C" fn main() -> i32 {
     unsafe { puts(b"hello from a no_std program\0".as_ptr()) };
-    7
+    0
 }
 
 #[panic_handler]

@@ -134,7 +134,7 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         interpreter: interp,
         strip_debug: plan.args.strip_debug,
         strip_symbols: plan.args.strip_symbols,
-        runpath: None,
+        runpath: plan.args.runpath.clone(),
     };
     let live = gc::collect(&resolution, b"_start")?;
     let mut layout = layout::place_and_scan(&resolution, &live, options)?;
