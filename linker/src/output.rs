@@ -2,7 +2,6 @@
 //! the output path: the bytes go to a temporary file in the same directory (same file
 //! system, so the final rename is atomic) that is deleted unless the write completes.
 
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
@@ -10,12 +9,27 @@ use crate::diag::{Error, Result};
 
 /// Writes `bytes` to `path` atomically with the given permission bits.
 pub fn write_file_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    write_mapped_atomically(path, bytes.len() as u64, mode, |out| {
+        out.copy_from_slice(bytes);
+        Ok(())
+    })
+}
+
+/// Creates a `size`-byte temporary file beside `path`, maps it, lets `fill` write it (in
+/// parallel if it likes: the map is plain memory), then renames it to `path` with `mode`.
+/// When `fill` or anything else fails, the temporary file is removed and `path` is untouched.
+pub fn write_mapped_atomically(
+    path: &Path,
+    size: u64,
+    mode: u32,
+    fill: impl FnOnce(&mut [u8]) -> Result<()>,
+) -> Result<()> {
     let name = path.display();
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".rlink-")
         .tempfile_in(dir)
         .map_err(|e| {
@@ -24,11 +38,21 @@ pub fn write_file_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()>
                 dir.display()
             ))
         })?;
-    tmp.write_all(bytes)
-        .map_err(|e| Error::new(format!("{name}: {e}")))?;
+    let io = |e: std::io::Error| Error::new(format!("{name}: {e}"));
+    tmp.as_file().set_len(size).map_err(io)?;
+    if size > 0 {
+        // SAFETY: the file is a fresh private temporary; nothing else maps or truncates it
+        // before it is renamed.
+        let mut map = unsafe { memmap2::MmapMut::map_mut(tmp.as_file()) }
+            .map_err(|e| Error::new(format!("{name}: cannot map: {e}")))?;
+        fill(&mut map)?;
+        map.flush().map_err(io)?;
+    } else {
+        fill(&mut [])?;
+    }
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(|e| Error::new(format!("{name}: {e}")))?;
+        .map_err(io)?;
     // Dropping `tmp` on any error above deletes it; `persist` renames it into place.
     tmp.persist(path)
         .map_err(|e| Error::new(format!("{name}: {}", e.error)))?;

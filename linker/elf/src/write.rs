@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use memmap2::MmapMut;
 use object::elf;
 use object::read::elf::Rela as _;
 use object::LittleEndian as LE;
@@ -127,37 +126,15 @@ impl Out {
 }
 
 pub fn write(l: &Layout<'_, '_>, path: &Path) -> Result<()> {
-    let name = path.display();
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".rlink-")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            Error::new(format!(
-                "{name}: cannot create a temporary file in {}: {e}",
-                dir.display()
-            ))
-        })?;
-    tmp.as_file()
-        .set_len(l.file_size)
-        .map_err(|e| Error::new(format!("{name}: {e}")))?;
-    // SAFETY: the file is private to us (a fresh temporary) until it is renamed.
-    let mut map = unsafe { MmapMut::map_mut(tmp.as_file()) }
-        .map_err(|e| Error::new(format!("{name}: cannot map: {e}")))?;
-    fill(l, &mut map)?;
-    map.flush()
-        .map_err(|e| Error::new(format!("{name}: {e}")))?;
-    drop(map);
-    use std::os::unix::fs::PermissionsExt as _;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| Error::new(format!("{name}: {e}")))?;
-    tmp.persist(path)
-        .map_err(|e| Error::new(format!("{name}: {}", e.error)))?;
-    Ok(())
+    rlink_linker::output::write_mapped_atomically(path, l.file_size, 0o755, |buf| fill(l, buf))
+}
+
+/// The `.dynsym` index of an imported target (0 for anything else).
+fn dynsym_of(l: &Layout<'_, '_>, t: Target) -> u32 {
+    match t {
+        Target::Global(id) => l.dynsym_index.get(&id).copied().unwrap_or(0),
+        Target::Local { .. } => 0,
+    }
 }
 
 fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
@@ -230,10 +207,7 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
                     {
                         let offset = v.p;
                         if info.dynamic {
-                            let sym = match t {
-                                Target::Global(id) => l.dynsym_index.get(&id).copied().unwrap_or(0),
-                                Target::Local { .. } => 0,
-                            };
+                            let sym = dynsym_of(l, t);
                             other.push(DynReloc {
                                 offset,
                                 r_type: elf::R_X86_64_64.0,
@@ -278,10 +252,7 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
                     let sv = value(l, t);
                     let info = target_info(l.res, t);
                     if info.dynamic {
-                        let sym = match t {
-                            Target::Global(id) => l.dynsym_index.get(&id).copied().unwrap_or(0),
-                            Target::Local { .. } => 0,
-                        };
+                        let sym = dynsym_of(l, t);
                         (
                             0,
                             Some(DynReloc {
@@ -308,10 +279,7 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
                 GotEntry::TpOff(t) => {
                     let info = target_info(l.res, t);
                     if info.dynamic {
-                        let sym = match t {
-                            Target::Global(id) => l.dynsym_index.get(&id).copied().unwrap_or(0),
-                            Target::Local { .. } => 0,
-                        };
+                        let sym = dynsym_of(l, t);
                         (
                             0,
                             Some(DynReloc {
