@@ -19,6 +19,7 @@ use rlink_linker::diag::demangle;
 use rlink_linker::{bail, Error, Result};
 
 use crate::gc::Live;
+use crate::merge::{self, Merged, PieceMap};
 use crate::object::{InputObject, SymPlace};
 use crate::resolve::{Def, Resolution, SymbolId, LOCAL};
 use crate::shared::ExportKind;
@@ -197,6 +198,59 @@ pub struct Layout<'r, 'a> {
     pub dynamic_tags: usize,
     pub strip_debug: bool,
     pub symtab: Option<Symtab>,
+    pub merged: MergedSections<'a>,
+}
+
+/// Merged string sections: their contents by output section (index before sorting, fixed up
+/// by `assign_addresses`), and each merged input's piece map.
+#[derive(Default)]
+pub struct MergedSections<'a> {
+    pub contents: Vec<(u32, Merged<'a>)>,
+    pub maps: HashMap<(u32, u32), PieceMap>,
+}
+
+/// The character size of a section whose strings can be merged, or 0. Sections with
+/// relocations of their own are left whole.
+fn mergeable_entsize(o: &InputObject<'_>, si: usize) -> u64 {
+    let s = &o.sections[si];
+    let flags = s.sh_flags(LE).0;
+    let entsize = s.sh_entsize(LE);
+    let wanted = elf::SHF_MERGE.0 | elf::SHF_STRINGS.0;
+    if flags & wanted == wanted && matches!(entsize, 1 | 2 | 4) && o.relocations[si].is_empty() {
+        entsize
+    } else {
+        0
+    }
+}
+
+/// Merges the strings of one output section's inputs; returns its size and alignment.
+fn merge_strings<'a>(
+    res: &Resolution<'a>,
+    index: u32,
+    list: &[(u64, u32, u32)],
+    placements: &mut [Vec<Option<Placement>>],
+    merged: &mut MergedSections<'a>,
+) -> Result<(u64, u64)> {
+    let mut datas = Vec::with_capacity(list.len());
+    let mut align = 1;
+    let mut entsize = 1;
+    for &(_, obj, sec) in list {
+        let o = &res.objects[obj as usize];
+        datas.push(o.section_data(sec as usize)?);
+        align = o.sections[sec as usize].sh_addralign(LE).max(align);
+        entsize = o.sections[sec as usize].sh_entsize(LE);
+    }
+    let (contents, maps) = merge::merge(&datas, entsize as usize)?;
+    for (&(_, obj, sec), map) in list.iter().zip(maps) {
+        placements[obj as usize][sec as usize] = Some(Placement {
+            section: index,
+            offset: 0,
+        });
+        merged.maps.insert((obj, sec), map);
+    }
+    let size = contents.size;
+    merged.contents.push((index, contents));
+    Ok((size, align))
 }
 
 /// Where input sections with these names go; the rest keep their own name.
@@ -319,6 +373,8 @@ struct OutKey {
     name: String,
     sh_type: u32,
     flags: u64,
+    /// Character size of merged string sections; 0 for everything else.
+    merge_entsize: u64,
 }
 
 /// What the command line says about the output's shape.
@@ -529,14 +585,19 @@ pub fn place_and_scan<'r, 'a>(
             }
             let out_name = output_name(name);
             let class = class_of(out_name, sh_type, flags);
-            // Group flags and merge/string flags are input concerns.
-            let out_flags = flags
+            let entsize = mergeable_entsize(o, si);
+            // Group and retain flags are input concerns; merge/string flags stay on merged
+            // string sections only.
+            let mut out_flags = flags
                 & !(elf::SHF_GROUP.0
                     | elf::SHF_GNU_RETAIN.0
                     | elf::SHF_MERGE.0
                     | elf::SHF_STRINGS.0
                     | elf::SHF_INFO_LINK.0
                     | elf::SHF_LINK_ORDER.0);
+            if entsize != 0 {
+                out_flags |= elf::SHF_MERGE.0 | elf::SHF_STRINGS.0;
+            }
             // GCC writes .eh_frame as PROGBITS, LLVM as X86_64_UNWIND: one output section.
             let sh_type = if out_name == ".eh_frame" {
                 elf::SHT_X86_64_UNWIND
@@ -547,11 +608,12 @@ pub fn place_and_scan<'r, 'a>(
                 name: out_name.to_string(),
                 sh_type: sh_type.0,
                 flags: out_flags,
+                merge_entsize: entsize,
             };
             let index = *keys.entry(key).or_insert_with(|| {
-                sections.push(OutputSection::new(
-                    out_name, sh_type, out_flags, class, None,
-                ));
+                let mut os = OutputSection::new(out_name, sh_type, out_flags, class, None);
+                os.entsize = entsize;
+                sections.push(os);
                 members.push(Vec::new());
                 (sections.len() - 1) as u32
             });
@@ -561,6 +623,7 @@ pub fn place_and_scan<'r, 'a>(
     }
 
     // Sizes of input-fed sections.
+    let mut merged: MergedSections<'a> = MergedSections::default();
     for (index, list) in members.iter_mut().enumerate() {
         if sections[index].synth.is_some() {
             continue;
@@ -571,6 +634,13 @@ pub fn place_and_scan<'r, 'a>(
         ) {
             // Sorted by priority; without a suffix a section runs last (65535 + 1).
             list.sort_by_key(|&(p, obj, sec)| (p, obj, sec));
+        }
+        if sections[index].entsize != 0 {
+            let (size, align) =
+                merge_strings(res, index as u32, list, &mut placements, &mut merged)?;
+            sections[index].size = size;
+            sections[index].align = align;
+            continue;
         }
         let mut size = 0u64;
         let mut align = 1u64;
@@ -633,6 +703,7 @@ pub fn place_and_scan<'r, 'a>(
         dynamic_tags: 0,
         strip_debug,
         symtab: None,
+        merged,
     };
     place_commons(&mut layout)?;
     scan_relocations(&mut layout)?;
@@ -1123,6 +1194,9 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
             p.section = renumber[p.section as usize];
         }
     }
+    for (section, _) in l.merged.contents.iter_mut() {
+        *section = renumber[*section as usize];
+    }
 
     // PHDR, INTERP, DYNAMIC, GNU_EH_FRAME, GNU_STACK, GNU_RELRO, NOTE, the LOADs and TLS.
     let n_phdrs = 7
@@ -1384,6 +1458,22 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
 impl Layout<'_, '_> {
     pub fn section(&self, name: &str) -> Option<&OutputSection> {
         self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// Address of byte `offset` of an input section in the output, if it was placed; merged
+    /// string sections are looked up piece by piece.
+    pub fn address_in(&self, obj: usize, sec: usize, offset: u64) -> Option<u64> {
+        let p = self.placements.get(obj)?.get(sec)?.as_ref()?;
+        let base = self.sections[p.section as usize].addr;
+        match self.merged.maps.get(&(obj as u32, sec as u32)) {
+            Some(map) => map.map(offset).map(|o| base + o),
+            None => Some(base + p.offset + offset),
+        }
+    }
+
+    /// Whether an input section's strings were merged (its bytes are not copied as a block).
+    pub fn is_merged(&self, obj: usize, sec: usize) -> bool {
+        self.merged.maps.contains_key(&(obj as u32, sec as u32))
     }
 
     /// Address of an input section's start in the output, if it was placed.

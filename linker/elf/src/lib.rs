@@ -18,6 +18,7 @@ pub mod gnu_hash;
 mod inspect;
 pub mod layout;
 mod link;
+mod merge;
 pub mod object;
 pub mod resolve;
 pub mod shared;

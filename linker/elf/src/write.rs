@@ -45,8 +45,7 @@ fn value_of_object_symbol(l: &Layout<'_, '_>, obj: u32, sym: u32) -> SymValue {
     let s = &o.symbols[sym as usize];
     let addr = match s.place {
         SymPlace::Section(sec) => l
-            .input_section_addr(obj as usize, sec as usize)
-            .map(|a| a + s.value)
+            .address_in(obj as usize, sec as usize, s.value)
             .unwrap_or(0),
         SymPlace::Absolute => s.value,
         SymPlace::Common | SymPlace::Undefined => 0,
@@ -129,6 +128,38 @@ pub fn write(l: &Layout<'_, '_>, path: &Path) -> Result<()> {
     rlink_linker::output::write_mapped_atomically(path, l.file_size, 0o755, |buf| fill(l, buf))
 }
 
+/// A relocation against the section symbol of a merged string section names a string by
+/// its addend, which no longer is an offset from one base. The addend of a PC-relative
+/// reference also carries the -4 that reaches from the field to the next instruction; the
+/// string is at addend + 4 then. Returns the string's address and the bias to keep.
+fn merged_section_target(
+    l: &Layout<'_, '_>,
+    t: Target,
+    r_type: u32,
+    addend: i64,
+) -> Option<(u64, i64)> {
+    let Target::Local { obj, sym } = t else {
+        return None;
+    };
+    let s = &l.res.objects[obj as usize].symbols[sym as usize];
+    let SymPlace::Section(sec) = s.place else {
+        return None;
+    };
+    if s.kind != elf::STT_SECTION || !l.is_merged(obj as usize, sec as usize) {
+        return None;
+    }
+    let bias = match elf::RelocationType(r_type) {
+        elf::R_X86_64_PC32
+        | elf::R_X86_64_PLT32
+        | elf::R_X86_64_GOTPCREL
+        | elf::R_X86_64_GOTPCRELX
+        | elf::R_X86_64_REX_GOTPCRELX => -4,
+        _ => 0,
+    };
+    let offset = u64::try_from(addend - bias).ok()?;
+    Some((l.address_in(obj as usize, sec as usize, offset)?, bias))
+}
+
 /// The `.dynsym` index of an imported target (0 for anything else).
 fn dynsym_of(l: &Layout<'_, '_>, t: Target) -> u32 {
     match t {
@@ -156,7 +187,7 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
             for (si, p) in l.placements[oi].iter().enumerate() {
                 let Some(p) = p else { continue };
                 let os = &l.sections[p.section as usize];
-                if os.is_nobits() {
+                if os.is_nobits() || l.is_merged(oi, si) {
                     continue;
                 }
                 let data = o.section_data(si)?;
@@ -191,10 +222,12 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
                     }
                     .map(|i| got_addr + 8 * i as u64);
                     let tls_addr = sv.addr;
+                    let (s_addr, addend) = merged_section_target(l, t, r_type, rela.r_addend(LE))
+                        .unwrap_or((sv.addr, rela.r_addend(LE)));
                     let v = Values {
                         p: section_addr + r_offset,
-                        s: sv.addr,
-                        a: rela.r_addend(LE),
+                        s: s_addr,
+                        a: addend,
                         size: sv.size,
                         got_slot,
                         got_base: got_addr,
@@ -334,6 +367,16 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         }
     }
 
+    for (section, merged) in &l.merged.contents {
+        let os = &l.sections[*section as usize];
+        // SAFETY: a merged section's bytes are written here only.
+        let dst = unsafe { out.range(os.offset, os.size)? };
+        let mut at = 0;
+        for s in &merged.strings {
+            dst[at..at + s.len()].copy_from_slice(s);
+            at += s.len();
+        }
+    }
     write_synthetics(l, out, relative_count)?;
     write_headers(l, out)?;
 
