@@ -13,6 +13,7 @@ Needs: cargo (network access to the crates registry for the first build), cc, ld
 
 import argparse
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -83,6 +84,18 @@ def host_driver_args(args):
     return out
 
 
+def direct_linker_command(linker_binary, fuse, cc, out, work):
+    """The exact command the C driver would run for this linker (from `cc -###`), so each
+    linker is timed alone, without the driver's start-up in its figure."""
+    probe = subprocess.run(["cc", "-###", f"-fuse-ld={fuse}", "-o", out] + cc,
+                           capture_output=True, text=True, cwd=work)
+    lines = [l for l in probe.stderr.splitlines() if "collect2" in l]
+    if not lines:
+        sys.exit(f"cc -### printed no collect2 line for -fuse-ld={fuse}:\n{probe.stderr}")
+    words = shlex.split(lines[-1])
+    return [linker_binary] + [w for w in words[1:] if not w.startswith("-fuse-ld=")]
+
+
 def rlink_args(args):
     return [a for a in args if a.endswith(".o") or a.endswith(".rlib") or a.startswith("-l")]
 
@@ -123,12 +136,13 @@ def main():
     record = build_corpus(opts.work)
     args = read_args(record)
     cc = host_driver_args(args)
-    linkers = {
-        "rlink": lambda out: [rlink, "-linkmode=internal", "-o", out] + rlink_args(args),
-        "ld.lld": lambda out: ["cc", "-fuse-ld=lld", "-o", out] + cc,
-        "mold": lambda out: ["cc", "-fuse-ld=mold", "-o", out] + cc,
-        "GNU ld": lambda out: ["cc", "-fuse-ld=bfd", "-o", out] + cc,
-    }
+    tools = {"ld.lld": ("ld.lld", "lld"), "mold": ("mold", "mold"), "GNU ld": ("ld.bfd", "bfd")}
+    linkers = {"rlink": lambda out: [rlink, "-linkmode=internal", "-o", out] + rlink_args(args)}
+    for name, (binary, fuse) in tools.items():
+        path = shutil.which(binary)
+        if path is None:
+            sys.exit(f"{binary} not found (apt-get install lld mold binutils)")
+        linkers[name] = (lambda p, f: lambda out: direct_linker_command(p, f, cc, out, opts.work))(path, fuse)
     inputs = rlink_args(args)
     size = sum(os.path.getsize(a) for a in inputs if os.path.exists(a))
     print(f"corpus: ripgrep, {len(inputs)} inputs, {size / 1e6:.1f} MB of objects and rlibs; {opts.runs} runs each")
@@ -136,9 +150,10 @@ def main():
     for name, cmd in linkers.items():
         out = os.path.join(opts.work, "rg-" + name.replace(" ", "-").replace(".", "-"))
         times, rss = [], []
-        timed(cmd(out))  # warm the page cache
+        command = cmd(out)
+        timed(command)  # warm the page cache
         for _ in range(opts.runs):
-            t, m = timed(cmd(out))
+            t, m = timed(command)
             times.append(t)
             rss.append(m)
         check_rg(out, opts.work)

@@ -46,7 +46,8 @@ pub fn write_mapped_atomically(
         let mut map = unsafe { memmap2::MmapMut::map_mut(tmp.as_file()) }
             .map_err(|e| Error::new(format!("{name}: cannot map: {e}")))?;
         fill(&mut map)?;
-        map.flush().map_err(io)?;
+        // No msync: the pages are in the page cache, which is what readers of the file see;
+        // forcing them to disk would only make every link wait for the disk.
     } else {
         fill(&mut [])?;
     }

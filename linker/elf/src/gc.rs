@@ -146,7 +146,7 @@ pub fn collect(res: &Resolution<'_>, entry: &[u8]) -> Result<Live> {
         .map(|oi| frames_of(res, oi))
         .collect::<Result<_>>()?;
     // FDEs by the section they describe, so marking a function finds its FDEs at once.
-    let mut fdes_of: std::collections::HashMap<(usize, usize), Vec<(usize, usize)>> =
+    let mut fdes_of: rustc_hash::FxHashMap<(usize, usize), Vec<(usize, usize)>> =
         Default::default();
     for (oi, f) in frames.iter().enumerate() {
         for (k, fde) in f.fdes.iter().enumerate() {

@@ -7,9 +7,10 @@
 //! and `RW` (data, bss). Bind-now is the default, so the GOT is read-only after start-up and
 //! there is no lazy-binding `.got.plt`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
-use indexmap::IndexSet;
+/// An insertion-ordered set with FxHash: numbering GOT slots and PLT entries in a fixed order.
+pub type IndexSet<T> = indexmap::IndexSet<T, rustc_hash::FxBuildHasher>;
 use object::elf;
 use object::read::elf::SectionHeader as _;
 use object::LittleEndian as LE;
@@ -115,7 +116,11 @@ impl OutputSection {
 pub struct Placement {
     pub section: u32,
     pub offset: u64,
+    /// Index of the piece map for a merged string section, `NOT_MERGED` otherwise.
+    pub merged: u32,
 }
+
+pub const NOT_MERGED: u32 = u32::MAX;
 
 /// What a relocation's symbol refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,7 +211,7 @@ pub struct Layout<'r, 'a> {
 #[derive(Default)]
 pub struct MergedSections<'a> {
     pub contents: Vec<(u32, Merged<'a>)>,
-    pub maps: HashMap<(u32, u32), PieceMap>,
+    pub maps: Vec<PieceMap>,
 }
 
 /// The character size of a section whose strings can be merged, or 0. Sections with
@@ -242,11 +247,13 @@ fn merge_strings<'a>(
     }
     let (contents, maps) = merge::merge(&datas, entsize as usize)?;
     for (&(_, obj, sec), map) in list.iter().zip(maps) {
+        let merged_index = merged.maps.len() as u32;
         placements[obj as usize][sec as usize] = Some(Placement {
             section: index,
             offset: 0,
+            merged: merged_index,
         });
-        merged.maps.insert((obj, sec), map);
+        merged.maps.push(map);
     }
     let size = contents.size;
     merged.contents.push((index, contents));
@@ -404,7 +411,7 @@ pub fn place_and_scan<'r, 'a>(
     let strip_debug = strip_debug || strip_symbols;
     let pie = build_mode == BuildMode::Pie;
     let mut sections: Vec<OutputSection> = Vec::new();
-    let mut keys: HashMap<OutKey, u32> = HashMap::new();
+    let mut keys: HashMap<OutKey, u32> = HashMap::default();
     // init/fini arrays must be ordered by priority (the `.init_array.NNNNN` suffix) across all
     // inputs, so those input sections are collected first and placed sorted.
     let mut members: Vec<Vec<(u64, u32, u32)>> = Vec::new(); // per output section: (priority, obj, sec)
@@ -663,6 +670,7 @@ pub fn place_and_scan<'r, 'a>(
             placements[obj as usize][sec as usize] = Some(Placement {
                 section: index as u32,
                 offset: size,
+                merged: NOT_MERGED,
             });
             size += s.sh_size(LE);
             align = align.max(input_align);
@@ -678,11 +686,11 @@ pub fn place_and_scan<'r, 'a>(
         sections,
         placements,
         segments: Vec::new(),
-        got: IndexSet::new(),
-        plt: IndexSet::new(),
-        used_imports: IndexSet::new(),
+        got: IndexSet::default(),
+        plt: IndexSet::default(),
+        used_imports: IndexSet::default(),
         dyn_imports: Vec::new(),
-        dynsym_index: HashMap::new(),
+        dynsym_index: HashMap::default(),
         dynstr: vec![0],
         needed: Vec::new(),
         version_needs: Vec::new(),
@@ -690,8 +698,8 @@ pub fn place_and_scan<'r, 'a>(
         interp,
         runpath: None,
         dyn_relocs_per_object: Vec::new(),
-        common: HashMap::new(),
-        synthetic: HashMap::new(),
+        common: HashMap::default(),
+        synthetic: HashMap::default(),
         tls: None,
         entry: 0,
         file_size: 0,
@@ -705,15 +713,21 @@ pub fn place_and_scan<'r, 'a>(
         symtab: None,
         merged,
     };
+    let timer = std::time::Instant::now();
+    let step = |what: &str| tracing::debug!(elapsed = ?timer.elapsed(), "layout: {what}");
+    step("sections placed, strings merged");
     place_commons(&mut layout)?;
     scan_relocations(&mut layout)?;
+    step("relocations scanned");
     build_dynamic_tables(&mut layout, runpath);
     if !strip_symbols {
         layout.symtab = Some(symtab::build(&layout));
     }
+    step("symbol tables built");
     count_fdes(&mut layout)?;
     size_synthetics(&mut layout);
     assign_addresses(&mut layout)?;
+    step("addresses assigned");
     Ok(layout)
 }
 
@@ -983,7 +997,7 @@ fn build_dynamic_tables(l: &mut Layout<'_, '_>, runpath: Option<String>) {
     }
     // Version needs per library, indices from 2 (0 and 1 are local and global).
     let mut next_index = 2u16;
-    let mut version_index: HashMap<(u32, Vec<u8>), u16> = HashMap::new();
+    let mut version_index: HashMap<(u32, Vec<u8>), u16> = HashMap::default();
     let mut needs: Vec<(u32, Vec<NeededVersion>)> = Vec::new();
     for &(_, import) in &imports {
         let imp = &res.imports[import as usize];
@@ -1136,7 +1150,7 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
     }
 }
 
-pub const BUILD_ID_SIZE: usize = 20;
+pub const BUILD_ID_SIZE: usize = 16;
 
 /// Whether a GOT slot needs the dynamic loader: imported symbols always; in a PIE, addresses
 /// of the output's own symbols (RELATIVE). TP offsets of the executable's own TLS are fixed.
@@ -1465,7 +1479,7 @@ impl Layout<'_, '_> {
     pub fn address_in(&self, obj: usize, sec: usize, offset: u64) -> Option<u64> {
         let p = self.placements.get(obj)?.get(sec)?.as_ref()?;
         let base = self.sections[p.section as usize].addr;
-        match self.merged.maps.get(&(obj as u32, sec as u32)) {
+        match self.merged.maps.get(p.merged as usize) {
             Some(map) => map.map(offset).map(|o| base + o),
             None => Some(base + p.offset + offset),
         }
@@ -1473,7 +1487,7 @@ impl Layout<'_, '_> {
 
     /// Whether an input section's strings were merged (its bytes are not copied as a block).
     pub fn is_merged(&self, obj: usize, sec: usize) -> bool {
-        self.merged.maps.contains_key(&(obj as u32, sec as u32))
+        matches!(self.placements.get(obj).and_then(|p| p.get(sec)), Some(Some(p)) if p.merged != NOT_MERGED)
     }
 
     /// Address of an input section's start in the output, if it was placed.
@@ -1512,7 +1526,7 @@ pub fn define_synthetic_symbols(l: &mut Layout<'_, '_>) {
         .find(|s| s.class == Class::Relro)
         .map(|s| s.addr)
         .unwrap_or(l.base);
-    let mut values = HashMap::new();
+    let mut values = HashMap::default();
     for (id, g) in l.res.globals.iter().enumerate() {
         if g.def != Def::Synthetic {
             continue;

@@ -137,6 +137,7 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         runpath: plan.args.runpath.clone(),
     };
     let live = gc::collect(&resolution, b"_start")?;
+    tracing::debug!(elapsed = ?timer.elapsed(), "sections collected");
     let mut layout = layout::place_and_scan(&resolution, &live, options)?;
     layout::define_synthetic_symbols(&mut layout);
     layout.entry = match resolution.global(b"_start").map(|g| g.def) {

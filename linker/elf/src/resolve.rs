@@ -7,7 +7,7 @@
 //! member is pulled for a name no object defines, or that only a shared library *later* on the
 //! command line defines: the GNU ld rule that makes `compiler_builtins` win over `libgcc_s`.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
 use object::elf;
 use rayon::prelude::*;
@@ -123,7 +123,7 @@ struct Resolver<'a, 'c> {
     order: Vec<u32>,
     queue: std::collections::VecDeque<u32>,
     /// COMDAT signatures already kept, and per candidate the sections dropped as copies.
-    groups_seen: std::collections::HashSet<&'a [u8]>,
+    groups_seen: FxHashSet<&'a [u8]>,
     discarded: Vec<Vec<bool>>,
 }
 
@@ -161,8 +161,8 @@ pub fn resolve<'a>(
     let mut r = Resolver {
         candidates: &candidates,
         globals: Vec::new(),
-        names: HashMap::new(),
-        lazy: HashMap::new(),
+        names: HashMap::default(),
+        lazy: HashMap::default(),
         in_link: vec![false; candidates.len()],
         order: Vec::new(),
         queue: Default::default(),

@@ -9,7 +9,7 @@
 //! symbol; the high bit hides a version (`name@VER`) from plain references, which then bind to
 //! the default (`name@@VER`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use object::elf;
 use object::read::elf::{Dyn as _, FileHeader, Sym as _, SymbolTable, VersionTable};
@@ -229,7 +229,8 @@ fn exports<'a, Elf: FileHeader<Endian = Endianness>>(
 type NameIndex<'a> = (HashMap<&'a [u8], u32>, Vec<u32>);
 
 fn index_by_name<'a>(exports: &[Export<'a>]) -> Result<NameIndex<'a>> {
-    let mut by_name: HashMap<&'a [u8], u32> = HashMap::with_capacity(exports.len());
+    let mut by_name: HashMap<&'a [u8], u32> =
+        HashMap::with_capacity_and_hasher(exports.len(), Default::default());
     let mut next_same_name = vec![NO_NEXT; exports.len()];
     // Walking backwards and pushing onto the front of each chain leaves chains in `.dynsym`
     // order, so the first definition of a name wins, as in GNU ld.
