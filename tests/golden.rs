@@ -100,6 +100,33 @@ fn artifacts() -> (tempfile::TempDir, Vec<(&'static str, PathBuf)>) {
         d.join("nsd").as_os_str(),
         d.join("nsd.o").as_os_str(),
     ]);
+    // A C program linked by rlink with the C library's start files, position-dependent.
+    run(
+        "gcc",
+        &["-O1", "-c", "-fno-pie", "-o", "hello_c.o", &src("hello.c")],
+        d,
+    );
+    let crt = |name: &str| {
+        let out = std::process::Command::new("gcc")
+            .arg(format!("-print-file-name={name}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let hello_c = d.join("hello_c").display().to_string();
+    let hello_o = d.join("hello_c.o").display().to_string();
+    common::rlink_ok(&[
+        "-buildmode=exe",
+        "-o",
+        &hello_c,
+        &crt("crt1.o"),
+        &crt("crti.o"),
+        &crt("crtbegin.o"),
+        &hello_o,
+        "-lc",
+        &crt("crtend.o"),
+        &crt("crtn.o"),
+    ]);
     run(
         "ar",
         &[
@@ -120,6 +147,7 @@ fn artifacts() -> (tempfile::TempDir, Vec<(&'static str, PathBuf)>) {
         ("c_object_coff", d.join("c_x86_64.obj")),
         ("archive_mixed", d.join("libmixed.a")),
         ("rlink_linked_no_std_executable", d.join("nsd")),
+        ("rlink_linked_c_executable_non_pie", d.join("hello_c")),
         ("committed_elf_executable", testdata("dynimport/hello_elf")),
         (
             "committed_elf_shared_library",

@@ -1080,7 +1080,15 @@ fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
             n += 2;
         }
     }
-    n
+    n + [&b"_init"[..], b"_fini"]
+        .iter()
+        .filter(|name| defines(l.res, name))
+        .count()
+}
+
+/// Whether an object in the link defines `name` (crti.o's `_init`, `_fini`: DT_INIT/DT_FINI).
+pub fn defines(res: &Resolution<'_>, name: &[u8]) -> bool {
+    matches!(res.global(name).map(|g| g.def), Some(Def::Object { .. }))
 }
 
 fn size_synthetics(l: &mut Layout<'_, '_>) {
