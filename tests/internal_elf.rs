@@ -8,64 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{rlink_bin, run, testdata};
-
-/// rustc's link inputs, captured by a stand-in linker that copies the objects away before
-/// rustc deletes its temporary directory.
-const RECORDER: &str = r#"#!/bin/sh
-mkdir -p "$RLINK_RECORD"
-: > "$RLINK_RECORD/args"
-for a in "$@"; do
-  case "$a" in
-    *.o) cp "$a" "$RLINK_RECORD/"; printf '%s\n' "$RLINK_RECORD/$(basename "$a")" >> "$RLINK_RECORD/args" ;;
-    *) printf '%s\n' "$a" >> "$RLINK_RECORD/args" ;;
-  esac
-done
-"#;
-
-#[derive(Clone, Copy, Debug)]
-enum Mode {
-    Release,
-    Debug,
-}
-
-/// Compiles a test program and returns rlink's inputs: objects, rlibs and `-l` flags in
-/// rustc's order.
-fn compile(dir: &Path, program: &str, mode: Mode) -> Vec<String> {
-    let recorder = dir.join("record.sh");
-    std::fs::write(&recorder, RECORDER).unwrap();
-    run("chmod", &["+x", recorder.to_str().unwrap()], dir);
-    let record = dir.join("record");
-    let src = testdata(&format!("programs/{program}.rs"));
-    let mut cmd = Command::new("rustc");
-    cmd.args([
-        "--edition=2021",
-        "-C",
-        &format!("linker={}", recorder.display()),
-    ]);
-    match mode {
-        Mode::Release => cmd.args(["-C", "opt-level=2"]),
-        Mode::Debug => cmd.args(["-C", "opt-level=0", "-C", "debuginfo=2"]),
-    };
-    let out = cmd
-        .arg(&src)
-        .arg("-o")
-        .arg(dir.join("unused"))
-        .env("RLINK_RECORD", &record)
-        .current_dir(dir)
-        .output()
-        .expect("rustc runs");
-    assert!(
-        out.status.success(),
-        "rustc failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let args = std::fs::read_to_string(record.join("args")).unwrap();
-    args.lines()
-        .filter(|a| a.ends_with(".o") || a.ends_with(".rlib") || a.starts_with("-l"))
-        .map(str::to_string)
-        .collect()
-}
+use common::{compile, rlink_bin, run, testdata, Mode, RECORDER};
 
 /// Links with rlink alone: PATH holds no cc, gcc, clang, ld or lld.
 fn link(dir: &Path, inputs: &[String], extra: &[&str]) -> PathBuf {

@@ -65,8 +65,8 @@ pub fn help_text() -> String {
          link flags:\n{}\n\
          inspect flags:\n{}\n\
          dynimport flags:\n{}\n\
-         Status: -linkmode=internal (and auto) writes x86-64 Linux ELF executables; external\n\
-         linking and Mach-O/PE output are not implemented yet.\n",
+         Status: x86-64 Linux ELF executables, linked internally or externally (-extld);\n\
+         Mach-O and PE output are not implemented yet.\n",
         args::flag_help(args::LINK_FLAGS),
         args::flag_help(INSPECT_FLAGS),
         args::flag_help(DYNIMPORT_FLAGS),
@@ -100,14 +100,38 @@ fn link_command(args: &[String], formats: Formats) -> Result<()> {
             eprintln!("rlink: {}: {}", d.place, d.directive);
         }
     }
-    if plan.args.link_mode == LinkMode::External {
-        bail!("-linkmode=external is not implemented yet; use -linkmode=internal");
-    }
     let kind = target_kind(plan.args.target.as_deref())?;
-    let Some(format) = formats.for_kind(kind) else {
+    let format = formats.for_kind(kind);
+    // Internal linking exists for x86-64 ELF only so far.
+    let internal_ok = kind == FileKind::Elf && format.is_some();
+    let mode = match (
+        plan.args.link_mode,
+        crate::external::external_required(&plan, internal_ok),
+    ) {
+        (LinkMode::Internal, Some(reason)) => {
+            bail!("internal linking requested but external linking required: {reason}")
+        }
+        (LinkMode::Auto, Some(reason)) => {
+            if verbose > 0 {
+                eprintln!("rlink: linking externally: {reason}");
+            }
+            LinkMode::External
+        }
+        (LinkMode::Auto, None) => {
+            if verbose > 0 {
+                eprintln!("rlink: linking internally: nothing requires the host linker");
+            }
+            LinkMode::Internal
+        }
+        (mode, _) => mode,
+    };
+    let Some(format) = format else {
         bail!("no back end writes {} output", kind.describe());
     };
-    format.link(&plan)
+    match mode {
+        LinkMode::External => crate::external::link(&plan, format),
+        _ => format.link(&plan),
+    }
 }
 
 /// The object format a target triple's executables use; the host (x86-64 Linux) by default.

@@ -23,6 +23,16 @@ pub trait Format: Sync {
     /// `rlink inspect`. The data is hostile: malformed input is an error, never a panic.
     fn inspect(&self, data: &[u8], opts: &InspectOptions) -> Result<Report>;
 
+    /// External linking's first half: the Rust objects merged into one relocatable object,
+    /// and the inputs the host linker reads itself.
+    fn combine(&self, plan: &LinkPlan) -> Result<Combined> {
+        let _ = plan;
+        bail!(
+            "external linking of {} output is not implemented yet",
+            self.name()
+        )
+    }
+
     /// Links the plan's inputs into an executable, internally (no host linker).
     fn link(&self, plan: &LinkPlan) -> Result<()> {
         let _ = plan;
@@ -31,6 +41,20 @@ pub trait Format: Sync {
             self.name()
         )
     }
+}
+
+/// What external linking hands the host linker besides its own flags.
+pub struct Combined {
+    /// The combined relocatable object.
+    pub object: Vec<u8>,
+    /// Host objects, archives, shared libraries and `-l` names, in command-line order.
+    pub host_inputs: Vec<HostInput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostInput {
+    File(std::path::PathBuf),
+    Library(String),
 }
 
 /// The registered back ends, in the order they are asked.

@@ -8,9 +8,11 @@
 pub mod args;
 pub mod cli;
 pub mod diag;
+pub mod external;
 pub mod format;
 pub mod input;
 pub mod inspect;
+pub mod ldflags;
 pub mod output;
 pub mod plan;
 pub mod script;

@@ -836,7 +836,7 @@ pub fn target_info(res: &Resolution<'_>, t: Target) -> TargetInfo {
                         undefined_weak: false,
                     }
                 }
-                Def::Undefined => TargetInfo {
+                Def::Undefined | Def::Host => TargetInfo {
                     dynamic: false,
                     dynamic_data: false,
                     tls: false,

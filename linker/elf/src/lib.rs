@@ -12,6 +12,7 @@ use rlink_linker::inspect::{InspectOptions, Report};
 use rlink_linker::plan::LinkPlan;
 use rlink_linker::Result;
 
+mod combine;
 pub mod eh_frame;
 mod gc;
 pub mod gnu_hash;
@@ -44,5 +45,9 @@ impl Format for Elf {
 
     fn link(&self, plan: &LinkPlan) -> Result<()> {
         link::link(plan)
+    }
+
+    fn combine(&self, plan: &LinkPlan) -> Result<rlink_linker::format::Combined> {
+        link::combine(plan)
     }
 }

@@ -5,10 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use rlink_directives::DirectiveKind;
+use rlink_linker::format::{Combined, HostInput};
 use rlink_linker::input::{archive_members, FileKind, MappedFile};
 use rlink_linker::plan::{search_library, LinkPlan};
 use rlink_linker::script::{looks_like_script, parse_script, ScriptInput};
 use rlink_linker::{bail, Error, Result};
+use rustc_hash::FxHashSet;
 
 use crate::object::InputObject;
 use crate::resolve::{self, Candidate, Def, SharedInput};
@@ -20,16 +23,20 @@ const DEFAULT_INTERPRETER: &str = "/lib64/ld-linux-x86-64.so.2";
 
 /// Files named by linker scripts (`libc.so` → `libc.so.6`, `libc_nonshared.a`), mapped for
 /// the life of the link.
-struct ExtraFile {
+pub struct ExtraFile {
     file: MappedFile,
     position: usize,
 }
 
-pub fn link(plan: &LinkPlan) -> Result<()> {
-    let timer = std::time::Instant::now();
-    let verbose = plan.args.verbose > 0;
+/// Everything read from the inputs: objects and archive members (parsed, not yet resolved) and
+/// shared libraries.
+pub struct Loaded<'p> {
+    pub candidates: Vec<Candidate<'p>>,
+    pub shared: Vec<SharedInput<'p>>,
+}
 
-    // Scripts found among the inputs name more files; map them first.
+/// Maps the files the linker scripts among the inputs name (`libc.so` → `libc.so.6`, ...).
+pub fn script_inputs(plan: &LinkPlan) -> Result<Vec<ExtraFile>> {
     let mut extra: Vec<ExtraFile> = Vec::new();
     for (position, input) in plan.inputs.iter().enumerate() {
         if input.kind == FileKind::Text {
@@ -39,9 +46,17 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
             }
         }
     }
+    Ok(extra)
+}
 
-    let stub = rlink_runtime_stubs::entry_object();
-    let mut sources: Vec<(String, &[u8], usize, bool)> = Vec::new(); // place, data, position, loose
+/// Reads every object, archive member and shared library, in parallel and in place. Objects
+/// rustc did not produce (C objects, members of archives that are not rlibs) are marked as
+/// host objects: external linking passes them to the host linker as they are.
+pub fn load<'p>(plan: &'p LinkPlan, extra: &'p [ExtraFile]) -> Result<Loaded<'p>> {
+    /// An object to parse: where it is from, its bytes, its command-line position, whether it
+    /// is loose (not an archive member), and for members whether the archive is an rlib.
+    type Source<'d> = (String, &'d [u8], usize, bool, Option<bool>);
+    let mut sources: Vec<Source<'_>> = Vec::new();
     let mut shared_data: Vec<(String, &[u8], usize)> = Vec::new();
     let files = plan
         .inputs
@@ -57,13 +72,24 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
                 if is_shared_library(data) {
                     shared_data.push((name, data, position));
                 } else {
-                    sources.push((name, data, position, true));
+                    sources.push((name, data, position, true, None));
                 }
             }
             FileKind::Archive => {
-                for m in archive_members(data).map_err(|e| e.at(&name))? {
+                let members = archive_members(data).map_err(|e| e.at(&name))?;
+                // An rlib carries rustc's metadata member; its objects are Rust objects.
+                let rlib = members
+                    .iter()
+                    .any(|m| m.name == "lib.rmeta" || m.name.ends_with(".rmeta"));
+                for m in members {
                     if FileKind::identify(m.data) == FileKind::Elf {
-                        sources.push((format!("{name}({})", m.name), m.data, position, false));
+                        sources.push((
+                            format!("{name}({})", m.name),
+                            m.data,
+                            position,
+                            false,
+                            Some(rlib),
+                        ));
                     }
                 }
             }
@@ -74,15 +100,19 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
             ),
         }
     }
-
-    // Parse every object and archive member in parallel, in place.
-    let mut candidates: Vec<Candidate<'_>> = sources
+    let candidates: Vec<Candidate<'_>> = sources
         .into_par_iter()
-        .map(|(place, data, position, loose)| {
+        .map(|(place, data, position, loose, rlib)| {
+            let object = InputObject::parse(place, data)?;
+            let host = match rlib {
+                Some(rlib) => !rlib,
+                None => !object.is_from_rustc(),
+            };
             Ok(Candidate {
-                object: InputObject::parse(place, data)?,
+                object,
                 position,
                 loose,
+                host,
             })
         })
         .collect::<Result<_>>()?;
@@ -97,6 +127,18 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
             Ok(SharedInput { library, position })
         })
         .collect::<Result<_>>()?;
+    Ok(Loaded { candidates, shared })
+}
+
+pub fn link(plan: &LinkPlan) -> Result<()> {
+    let timer = std::time::Instant::now();
+    let verbose = plan.args.verbose > 0;
+    let extra = script_inputs(plan)?;
+    let stub = rlink_runtime_stubs::entry_object();
+    let Loaded {
+        mut candidates,
+        shared,
+    } = load(plan, &extra)?;
 
     // No startup object defines `_start`: link the bundled entry stub, as Go's linker does.
     let defines_start = candidates.iter().any(|c| {
@@ -115,12 +157,13 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
                 object,
                 position: 0,
                 loose: true,
+                host: false,
             },
         );
     }
     let loaded = timer.elapsed();
 
-    let resolution = resolve::resolve(candidates, &shared, &plan.directives)?;
+    let resolution = resolve::resolve(candidates, &shared, &plan.directives, false)?;
     let resolved = timer.elapsed();
 
     let interp = plan
@@ -233,4 +276,60 @@ fn expand_script(
         }
     }
     Ok(())
+}
+
+/// External linking's ELF half: resolve like an internal link (so undefined symbols are
+/// reported before the host linker runs), then merge the Rust objects into one relocatable
+/// object and list what the host linker must read itself, in command-line order.
+pub fn combine(plan: &LinkPlan) -> Result<Combined> {
+    let extra = script_inputs(plan)?;
+    let Loaded { candidates, shared } = load(plan, &extra)?;
+    let resolution = resolve::resolve(candidates, &shared, &plan.directives, true)?;
+    let mut exported: FxHashSet<Vec<u8>> = FxHashSet::default();
+    let mut aliases = Vec::new();
+    for d in &plan.directives {
+        if let DirectiveKind::ExportStatic { local, remote }
+        | DirectiveKind::ExportDynamic { local, remote } = &d.directive.kind
+        {
+            exported.insert(local.as_bytes().to_vec());
+            if local != remote {
+                aliases.push((local.as_bytes().to_vec(), remote.as_bytes().to_vec()));
+            }
+        }
+    }
+    let object = crate::combine::combine(&resolution, &resolution.host, &exported, &aliases)?;
+    let mut host_inputs = Vec::new();
+    for input in &plan.inputs {
+        if let Some(name) = input.requested_as.strip_prefix("-l") {
+            host_inputs.push(HostInput::Library(name.to_string()));
+            continue;
+        }
+        let data = input.file.data();
+        let rust = match input.kind {
+            FileKind::Elf if !is_shared_library(data) => {
+                InputObject::parse(input.file.display_name(), data)?.is_from_rustc()
+            }
+            FileKind::Archive => {
+                let members = archive_members(data).map_err(|e| e.at(input.file.display_name()))?;
+                let rlib = members
+                    .iter()
+                    .any(|m| m.name == "lib.rmeta" || m.name.ends_with(".rmeta"));
+                // An archive without objects (a marker archive) gives the host nothing to read.
+                let objects = members
+                    .iter()
+                    .any(|m| FileKind::identify(m.data) == FileKind::Elf);
+                rlib || !objects
+            }
+            // Directive files are rlink's alone; linker scripts go to the host linker.
+            FileKind::Text => !looks_like_script(&String::from_utf8_lossy(data)),
+            _ => false,
+        };
+        if !rust {
+            host_inputs.push(HostInput::File(input.file.path.clone()));
+        }
+    }
+    Ok(Combined {
+        object,
+        host_inputs,
+    })
 }

@@ -181,6 +181,24 @@ impl<'a> InputObject<'a> {
         })
     }
 
+    /// Whether rustc wrote this object: LLVM records the producer in `.comment`. rustc's
+    /// `symbols.o` has no `.comment` but defines nothing (it only references the symbols a
+    /// crate exports, to keep them), so it belongs with the Rust objects too.
+    pub fn is_from_rustc(&self) -> bool {
+        let from_llvm_for_rustc = self.section_names.iter().enumerate().any(|(i, name)| {
+            *name == b".comment"
+                && self
+                    .section_data(i)
+                    .is_ok_and(|d| d.windows(6).any(|w| w == b"rustc "))
+        });
+        let defines_nothing = self
+            .symbols
+            .iter()
+            .skip(1)
+            .all(|s| s.is_local() || s.place == SymPlace::Undefined);
+        from_llvm_for_rustc || defines_nothing
+    }
+
     /// The bytes of a section (empty for SHT_NOBITS).
     pub fn section_data(&self, index: usize) -> Result<&'a [u8]> {
         let s = &self.sections[index];

@@ -42,6 +42,9 @@ pub enum Def {
     },
     /// Defined by the linker (`__ehdr_start`, `__start_SEC`…), resolved during layout.
     Synthetic,
+    /// Left to the host linker (external linking: `cgo_import_static`, or what the host's own
+    /// libraries provide).
+    Host,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +85,8 @@ pub struct Candidate<'a> {
     pub position: usize,
     /// Loose objects are always in; archive members only when pulled.
     pub loose: bool,
+    /// Not produced by rustc: in external linking, passed to the host linker as it is.
+    pub host: bool,
 }
 
 /// A shared library given to the link.
@@ -102,6 +107,8 @@ pub struct Resolution<'a> {
     pub discarded: Vec<Vec<bool>>,
     pub imports: Vec<Import>,
     pub libraries: Vec<Library>,
+    /// Per object: a host object (external linking passes it to the host linker).
+    pub host: Vec<bool>,
 }
 
 pub const LOCAL: SymbolId = u32::MAX;
@@ -157,6 +164,7 @@ pub fn resolve<'a>(
     candidates: Vec<Candidate<'a>>,
     shared: &[SharedInput<'a>],
     directives: &[SourcedDirective],
+    external: bool,
 ) -> Result<Resolution<'a>> {
     let mut r = Resolver {
         candidates: &candidates,
@@ -220,7 +228,7 @@ pub fn resolve<'a>(
     // Names still unbound after objects and libraries get a last chance at a library bound
     // later (a reference added by a member pulled in the loop above).
     bind_shared_libraries(&mut r, shared, &mut imports, &mut libraries);
-    apply_directives(&mut r, directives, &mut imports, &mut libraries)?;
+    apply_directives(&mut r, directives, &mut imports, &mut libraries, external)?;
     mark_synthetic(&mut r);
     report_undefined(&r)?;
 
@@ -243,9 +251,11 @@ pub fn resolve<'a>(
     }
     let mut slots: Vec<Option<Candidate<'a>>> = candidates.into_iter().map(Some).collect();
     let mut objects = Vec::with_capacity(order.len());
+    let mut host = Vec::with_capacity(order.len());
     let mut kept_discarded = Vec::with_capacity(order.len());
     for &old in &order {
         if let Some(c) = slots[old as usize].take() {
+            host.push(c.host);
             objects.push(c.object);
             kept_discarded.push(std::mem::take(&mut discarded[old as usize]));
         }
@@ -273,6 +283,7 @@ pub fn resolve<'a>(
         discarded: kept_discarded,
         imports,
         libraries,
+        host,
     })
 }
 
@@ -414,12 +425,22 @@ fn apply_directives(
     directives: &[SourcedDirective],
     imports: &mut Vec<Import>,
     libraries: &mut Vec<Library>,
+    external: bool,
 ) -> Result<()> {
     for d in directives {
         match &d.directive.kind {
             DirectiveKind::NeededLibrary { library } => {
                 let i = library_index(libraries, library);
                 libraries[i as usize].forced = true;
+            }
+            // The definition comes from a host object the host linker reads.
+            DirectiveKind::ImportStatic { local } if external => {
+                if let Some(&id) = r.names.get(local.as_bytes()) {
+                    let g = &mut r.globals[id as usize];
+                    if g.def == Def::Undefined {
+                        g.def = Def::Host;
+                    }
+                }
             }
             DirectiveKind::ImportDynamic {
                 local,

@@ -97,7 +97,7 @@ pub fn build(l: &Layout<'_, '_>) -> Symtab {
             ),
             Def::Synthetic => (elf::STT_NOTYPE, 0, false, elf::STV_HIDDEN.0),
             Def::Dynamic { .. } => (elf::STT_NOTYPE, 0, !g.strong_ref, 0),
-            Def::Undefined => {
+            Def::Undefined | Def::Host => {
                 if !g.referenced {
                     continue;
                 }

@@ -91,7 +91,7 @@ fn value(l: &Layout<'_, '_>, t: Target) -> SymValue {
                 size: 0,
                 local: true,
             },
-            Def::Undefined => SymValue {
+            Def::Undefined | Def::Host => SymValue {
                 addr: 0,
                 size: 0,
                 local: false,

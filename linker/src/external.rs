@@ -1,0 +1,232 @@
+//! External linking (`-linkmode=external`), as Go's linker does it: the format back end merges
+//! the Rust objects into one relocatable object; the host C driver (`-extld`, default `$CC`,
+//! else `cc`) links it with the host objects, the libraries and the `cgo_ldflag` flags.
+//!
+//! Which objects are Rust's: every member of an archive holding rustc metadata (an rlib), and
+//! every loose object whose `.comment` names rustc. Everything else — C objects, archives from
+//! the `cc` crate, shared libraries — is a host input, passed to the host linker as it is.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rlink_directives::DirectiveKind;
+
+use crate::args::BuildMode;
+use crate::diag::{Error, Result};
+use crate::format::{Format, HostInput};
+use crate::plan::LinkPlan;
+use crate::{bail, ldflags};
+
+/// The `cgo_ldflag` values in input order, duplicates dropped without reordering, each input's
+/// flags checked against the allowlist first.
+pub fn object_ldflags(plan: &LinkPlan) -> Result<Vec<String>> {
+    let mut by_place: Vec<(String, Vec<String>)> = Vec::new();
+    for d in &plan.directives {
+        if let DirectiveKind::LdFlag { arg } = &d.directive.kind {
+            match by_place.last_mut() {
+                Some((place, flags)) if *place == d.place => flags.push(arg.clone()),
+                _ => by_place.push((d.place.clone(), vec![arg.clone()])),
+            }
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (place, flags) in &by_place {
+        ldflags::check(place, flags)?;
+        for f in flags {
+            if !out.contains(f) {
+                out.push(f.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Where the combined object and copies of host objects go: `-tmpdir` (kept), or a private
+/// directory removed when the link ends, successful or not.
+enum WorkDir {
+    Kept(PathBuf),
+    Private(tempfile::TempDir),
+}
+
+impl WorkDir {
+    fn path(&self) -> &Path {
+        match self {
+            WorkDir::Kept(p) => p,
+            WorkDir::Private(t) => t.path(),
+        }
+    }
+}
+
+pub fn link(plan: &LinkPlan, format: &dyn Format) -> Result<()> {
+    let args = &plan.args;
+    // Refuse bad flags before doing any work.
+    let ldflags = object_ldflags(plan)?;
+    let combined = format.combine(plan)?;
+
+    let work = match &args.tmpdir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::new(format!("-tmpdir {}: {e}", dir.display())))?;
+            WorkDir::Kept(dir.clone())
+        }
+        None => WorkDir::Private(
+            tempfile::Builder::new()
+                .prefix("rlink-external-")
+                .tempdir()
+                .map_err(|e| Error::new(format!("cannot create a temporary directory: {e}")))?,
+        ),
+    };
+    let combined_path = work.path().join("rlink-combined.o");
+    std::fs::write(&combined_path, &combined.object)
+        .map_err(|e| Error::new(format!("{}: {e}", combined_path.display())))?;
+
+    let mut cmd: Vec<String> = args.extld.clone();
+    // The host writes a temporary name beside the output; rename makes it appear whole.
+    let output_dir = match args.output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let staged = tempfile::Builder::new()
+        .prefix(".rlink-")
+        .tempfile_in(&output_dir)
+        .map_err(|e| {
+            Error::new(format!(
+                "{}: cannot create a temporary file: {e}",
+                args.output.display()
+            ))
+        })?
+        .into_temp_path();
+    cmd.push("-o".to_string());
+    cmd.push(staged.display().to_string());
+    cmd.push(match args.build_mode {
+        BuildMode::Pie => "-pie".to_string(),
+        BuildMode::Exe => "-no-pie".to_string(),
+    });
+    cmd.push(combined_path.display().to_string());
+    for dir in &args.library_dirs {
+        cmd.push(format!("-L{}", dir.display()));
+    }
+    for (n, input) in combined.host_inputs.iter().enumerate() {
+        match input {
+            HostInput::Library(name) => cmd.push(format!("-l{name}")),
+            HostInput::File(path) if args.tmpdir.is_some() && !is_shared_object(path) => {
+                // Kept for inspection, like Go's host object copies.
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let copy = work.path().join(format!("{n:06}-{name}"));
+                std::fs::copy(path, &copy)
+                    .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+                cmd.push(copy.display().to_string());
+            }
+            HostInput::File(path) => cmd.push(path.display().to_string()),
+        }
+    }
+    if let Some(interp) = &args.interpreter {
+        cmd.push(format!("-Wl,--dynamic-linker={interp}"));
+    }
+    if let Some(runpath) = &args.runpath {
+        cmd.push(format!("-Wl,-rpath,{runpath}"));
+    }
+    for d in &plan.directives {
+        if let DirectiveKind::ExportDynamic { remote, .. } = &d.directive.kind {
+            cmd.push(format!("-Wl,--export-dynamic-symbol={remote}"));
+        }
+    }
+    if args.strip_symbols {
+        cmd.push("-s".to_string());
+    } else if args.strip_debug {
+        cmd.push("-Wl,--strip-debug".to_string());
+    }
+    cmd.extend(ldflags);
+    cmd.extend(args.extldflags.iter().cloned());
+
+    if args.verbose > 0 {
+        eprintln!("rlink: host link: {}", shell_line(&cmd));
+    }
+    let status = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .status()
+        .map_err(|e| Error::new(format!("cannot run the host linker {}: {e}", cmd[0])))?;
+    if !status.success() {
+        let code = status
+            .code()
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "a signal".to_string());
+        bail!(
+            "host linker failed with exit status {code}: {}",
+            shell_line(&cmd)
+        );
+    }
+    staged
+        .persist(&args.output)
+        .map_err(|e| Error::new(format!("{}: {}", args.output.display(), e.error)))?;
+    Ok(())
+}
+
+fn is_shared_object(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.ends_with(".so") || name.contains(".so.")
+}
+
+/// A command line as a shell would read it back; words made only of characters no shell
+/// treats specially (linker flags such as `-Wl,-z,now`) are left unquoted.
+pub fn shell_line(words: &[String]) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    words
+        .iter()
+        .map(|w| {
+            if !w.is_empty() && w.chars().all(plain) {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Why this link cannot be internal, if it cannot (auto mode's question).
+pub fn external_required(plan: &LinkPlan, target_supported: bool) -> Option<String> {
+    if !target_supported {
+        return Some(format!(
+            "target {} has no internal linker support yet",
+            plan.args.target.as_deref().unwrap_or("?")
+        ));
+    }
+    for input in &plan.inputs {
+        if input.kind != crate::input::FileKind::Archive {
+            continue;
+        }
+        if let Ok(members) = crate::input::archive_members(input.file.data()) {
+            // rlink's marker, and Go's (an empty member left by a failed dynimport step).
+            if let Some(m) = members
+                .iter()
+                .find(|m| m.name == MARKER || m.name == "dynimportfail")
+            {
+                return Some(format!(
+                    "{}({}) asks for external linking",
+                    input.file.display_name(),
+                    m.name
+                ));
+            }
+        }
+    }
+    plan.directives
+        .iter()
+        .find_map(|d| match &d.directive.kind {
+            DirectiveKind::ImportStatic { local } => Some(format!(
+                "{}: cgo_import_static {local}: its definition comes from a host object",
+                d.place
+            )),
+            _ => None,
+        })
+}
+
+/// An archive member with this name makes auto mode link externally (Go's `dynimportfail`
+/// member is honoured too).
+pub const MARKER: &str = "rlink.external";
