@@ -34,6 +34,15 @@ const PROGRAMS: &[Expect] = &[
     Expect { program: "exit_code", stdout: "exiting with 42\n", code: 42 },
     Expect { program: "libm_directive", stdout: "cbrt(27) = 3.0000000000000004\n", code: 0 },
     Expect { program: "dlopen", stdout: "pow(2, 10) = 1024\n", code: 0 },
+    Expect { program: "args_env", stdout: "args: [\"one\", \"two words\"]\nRLINK_TEST_VAR=set\ncwd is absolute: true\n", code: 0 },
+    Expect {
+        program: "dispatch",
+        stdout: "square 4.0000\ncircle 7.0686\nadd(6, 7) = 13\nmul(6, 7) = 42\nbig sum 6442352640\nzeroed sum 7\n\
+                 i128 -170141183460469231731687303715884105728 -24305883351495604533098186245126300818\n\
+                 u128 55555555555555555555555555555555\n\
+                 floats 0.30000000000000004 1.2345e3 13407807929942595611008317640802934282464207265959107021466054756094376573581619054852612241927956455650759996398703782412109633178814162067569513603268608.000 0.000000000000000000000000000000000000011754944\n",
+        code: 0,
+    },
 ];
 
 fn link_external(dir: &Path, inputs: &[String], extld: &str, extra: &[&str]) -> PathBuf {
@@ -55,6 +64,8 @@ fn link_external(dir: &Path, inputs: &[String], extld: &str, extra: &[&str]) -> 
 
 fn run_program(prog: &Path, e: &Expect, what: &str) {
     let out = Command::new(prog)
+        .args(["one", "two words"])
+        .env("RLINK_TEST_VAR", "set")
         .env("RUST_BACKTRACE", "0")
         .output()
         .expect("the linked program starts");
