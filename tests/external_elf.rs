@@ -436,3 +436,20 @@ fn auto_mode_picks_internal_unless_an_input_needs_the_host_linker() {
         "{stderr}"
     );
 }
+
+/// The runtime stubs in a program linked through the host driver.
+#[test]
+fn runtime_stubs_in_an_externally_linked_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let extern_flags = common::runtime_stubs_rlib(dir.path());
+    let inputs = common::compile_with(dir.path(), "system_stack", Mode::Release, &extern_flags);
+    for extld in ["gcc", "clang"] {
+        let prog = link_external(dir.path(), &inputs, extld, &[]);
+        let e = Expect {
+            program: "system_stack",
+            stdout: "deep call from a 16 KiB stack returned 2\npanic resumed in Rust: Some(\"callback panic\"), cleanup ran 1 time(s)\n",
+            code: 0,
+        };
+        run_program(&prog, &e, extld);
+    }
+}

@@ -368,3 +368,22 @@ fn explicit_crt_objects_and_runpath() {
     assert!(dump.contains("rpath: 1\n  /opt/rlink-test/lib\n"), "{dump}");
     assert!(!dump.contains("rlink-runtime-stubs"), "{dump}");
 }
+
+/// The runtime stubs (system-stack calls, callbacks from C) in a program rlink links itself.
+#[test]
+fn runtime_stubs_in_a_program_rlink_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let extern_flags = common::runtime_stubs_rlib(dir.path());
+    for mode in [Mode::Release, Mode::Debug] {
+        let inputs = common::compile_with(dir.path(), "system_stack", mode, &extern_flags);
+        let prog = link(dir.path(), &inputs, &[]);
+        let out = Command::new(&prog).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "deep call from a 16 KiB stack returned 2\npanic resumed in Rust: Some(\"callback panic\"), cleanup ran 1 time(s)\n",
+            "{mode:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0));
+    }
+}

@@ -1,110 +1,38 @@
 //! rlink's bundled runtime stubs.
 //!
-//! [`entry_object`] is the process entry rlink links in when no startup object (crt1.o,
-//! Scrt1.o) defines `_start`: an ordinary ELF relocatable object, built in memory, that the
-//! linker loads like any other input. The transition stubs for calling C on a per-thread
-//! system stack and for callbacks from C (the analogs of Go's `cgocall` and `crosscall2`) come
-//! later.
+//! - [`call_c`]: run a C-ABI function on this thread's **system stack** — a large stack with a
+//!   guard page, allocated on first use — wherever the caller is running. Rust code on small
+//!   stacks (coroutines, green threads) calls C through it the way Go's `cgocall` moves to the
+//!   thread's `g0` stack, because C code assumes megabytes of stack.
+//! - [`rlink_crosscall`]: the C-callable entry (Go's `crosscall2`) through which C calls back
+//!   into Rust. A panic in the callback never unwinds through C frames: it is caught at the
+//!   boundary, the C function returns normally (its cleanup runs), and the panic resumes in the
+//!   Rust caller when [`call_c`] returns.
+//! - [`entry_object`] (feature `entry`, default): the `_start` object rlink links into programs
+//!   when no crt file provides one.
+//!
+//! The stack switch is one small assembly routine per CPU (`src/arch/x86_64.S`,
+//! `src/arch/aarch64.S`); everything else is portable Rust.
+//!
+//! ```
+//! use std::ffi::c_void;
+//!
+//! // A C-ABI function (in real use, one from a C library).
+//! extern "C" fn add_one(arg: *mut c_void) -> *mut c_void {
+//!     (arg as usize + 1) as *mut c_void
+//! }
+//!
+//! let r = unsafe { rlink_runtime_stubs::call_c(add_one, 41 as *mut c_void) };
+//! assert_eq!(r as usize, 42);
+//! ```
 
-use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
-use object::{elf, Architecture, BinaryFormat, Endianness, SymbolFlags, SymbolKind, SymbolScope};
+#[cfg(feature = "entry")]
+mod entry;
+mod stack;
 
-/// The name diagnostics use for the entry stub object.
-pub const ENTRY_OBJECT_NAME: &str = "rlink-runtime-stubs(start.o)";
-
-/// x86-64 `_start` for glibc, as the System V ABI hands a process over: `%rsp` points at
-/// argc, then argv, envp and auxv; `%rdx` holds the dynamic linker's finalizer.
-///
-/// It calls `__libc_start_main(main, argc, argv, init = 0, fini = 0, rtld_fini, stack_end)`;
-/// glibc 2.34+ runs the init arrays itself, so no crt init code is needed. `%ebp` is zeroed
-/// to end frame-pointer walks, and the stack is aligned to 16 bytes before the call, as the
-/// ABI requires at every call (the two pushes keep it aligned and pass `stack_end`).
-const X86_64_GLIBC_START: &[u8] = &[
-    0x31, 0xed, // xor %ebp,%ebp
-    0x49, 0x89, 0xd1, // mov %rdx,%r9            rtld_fini
-    0x5e, // pop %rsi                            argc
-    0x48, 0x89, 0xe2, // mov %rsp,%rdx           argv
-    0x48, 0x83, 0xe4, 0xf0, // and $-16,%rsp
-    0x50, // push %rax                           padding, keeps alignment
-    0x54, // push %rsp                           stack_end
-    0x45, 0x31, 0xc0, // xor %r8d,%r8d           fini
-    0x31, 0xc9, // xor %ecx,%ecx                 init
-    0x48, 0x8b, 0x3d, 0, 0, 0, 0, // mov main@GOTPCREL(%rip),%rdi
-    0xff, 0x15, 0, 0, 0, 0,    // call *__libc_start_main@GOTPCREL(%rip)
-    0xf4, // hlt                                 __libc_start_main never returns
-];
-const MAIN_DISP: u64 = 23;
-const START_MAIN_DISP: u64 = 29;
-
-/// The entry stub for x86-64 Linux with glibc, as the bytes of an ELF relocatable object.
-pub fn entry_object() -> Vec<u8> {
-    let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
-    let text = obj.section_id(StandardSection::Text);
-    let offset = obj.append_section_data(text, X86_64_GLIBC_START, 16);
-    obj.add_symbol(Symbol {
-        name: b"_start".to_vec(),
-        value: offset,
-        size: X86_64_GLIBC_START.len() as u64,
-        kind: SymbolKind::Text,
-        scope: SymbolScope::Linkage,
-        weak: false,
-        section: SymbolSection::Section(text),
-        flags: SymbolFlags::None,
-    });
-    for (name, disp, r_type) in [
-        (&b"main"[..], MAIN_DISP, elf::R_X86_64_REX_GOTPCRELX),
-        (
-            &b"__libc_start_main"[..],
-            START_MAIN_DISP,
-            elf::R_X86_64_GOTPCRELX,
-        ),
-    ] {
-        let symbol = obj.add_symbol(Symbol {
-            name: name.to_vec(),
-            value: 0,
-            size: 0,
-            kind: SymbolKind::Text,
-            scope: SymbolScope::Unknown,
-            weak: false,
-            section: SymbolSection::Undefined,
-            flags: SymbolFlags::None,
-        });
-        let relocation = Relocation {
-            offset: offset + disp,
-            symbol,
-            addend: -4,
-            flags: object::RelocationFlags::Elf { r_type },
-        };
-        obj.add_relocation(text, relocation)
-            .expect("relocation of a fixed stub is valid");
-    }
-    obj.write()
-        .expect("writing a fixed stub object cannot fail")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn displacements_point_at_the_instructions_operands() {
-        // The opcode bytes before each displacement: a REX.W mov from memory, an indirect call.
-        assert_eq!(
-            &X86_64_GLIBC_START[MAIN_DISP as usize - 3..MAIN_DISP as usize],
-            &[0x48, 0x8b, 0x3d]
-        );
-        assert_eq!(
-            &X86_64_GLIBC_START[START_MAIN_DISP as usize - 2..START_MAIN_DISP as usize],
-            &[0xff, 0x15]
-        );
-        assert_eq!(X86_64_GLIBC_START.last(), Some(&0xf4));
-    }
-
-    #[test]
-    fn the_object_parses_and_defines_start() {
-        let bytes = entry_object();
-        assert_eq!(&bytes[..4], b"\x7fELF");
-        assert!(bytes.windows(7).any(|w| w == b"_start\0"));
-        assert!(bytes.windows(18).any(|w| w == b"__libc_start_main\0"));
-    }
-}
+#[cfg(feature = "entry")]
+pub use entry::{entry_object, ENTRY_OBJECT_NAME};
+pub use stack::{
+    call_c, call_on_stack, rlink_crosscall, rlink_panic_pending, set_system_stack_size,
+    system_stack_range, CFunction, DEFAULT_SYSTEM_STACK_SIZE,
+};

@@ -94,6 +94,37 @@ pub enum Mode {
 /// Compiles a test program and returns rlink's inputs: objects, rlibs and `-l` flags in
 /// rustc's order.
 pub fn compile(dir: &Path, program: &str, mode: Mode) -> Vec<String> {
+    compile_with(dir, program, mode, &[])
+}
+
+/// Builds the runtime-stubs crate as an rlib with rustc alone (without its `entry` feature, so
+/// it needs no dependency) and returns the rustc flags that let a program use it.
+pub fn runtime_stubs_rlib(dir: &Path) -> Vec<String> {
+    let src = repo().join("runtime-stubs/src/lib.rs");
+    run(
+        "rustc",
+        &[
+            "--edition=2021",
+            "--crate-type=rlib",
+            "--crate-name=rlink_runtime_stubs",
+            "-Copt-level=2",
+            "--out-dir",
+            ".",
+            src.to_str().unwrap(),
+        ],
+        dir,
+    );
+    vec![
+        "--extern".to_string(),
+        format!(
+            "rlink_runtime_stubs={}",
+            dir.join("librlink_runtime_stubs.rlib").display()
+        ),
+    ]
+}
+
+/// `compile` with extra rustc arguments.
+pub fn compile_with(dir: &Path, program: &str, mode: Mode, extra: &[String]) -> Vec<String> {
     let recorder = dir.join("record.sh");
     std::fs::write(&recorder, RECORDER).unwrap();
     run("chmod", &["+x", recorder.to_str().unwrap()], dir);
@@ -110,6 +141,7 @@ pub fn compile(dir: &Path, program: &str, mode: Mode) -> Vec<String> {
         Mode::Debug => cmd.args(["-C", "opt-level=0", "-C", "debuginfo=2"]),
     };
     let out = cmd
+        .args(extra)
         .arg(&src)
         .arg("-o")
         .arg(dir.join("unused"))
