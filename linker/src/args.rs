@@ -197,6 +197,8 @@ pub enum InputArg {
     Path(PathBuf),
     /// `-lNAME`; `-l:file` names a file to find on the search path verbatim.
     Library(String),
+    /// `-lNAME` after `-Bstatic`: only `libNAME.a` will do.
+    StaticLibrary(String),
 }
 
 /// Everything the Go-style link command line says, before any file is opened.
@@ -230,8 +232,15 @@ pub enum Command {
     Version,
 }
 
+impl Default for LinkArgs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl LinkArgs {
-    fn new() -> Self {
+    /// The defaults every front door starts from.
+    pub fn new() -> Self {
         LinkArgs {
             output: PathBuf::from("a.out"),
             link_mode: LinkMode::Auto,

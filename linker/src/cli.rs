@@ -10,13 +10,17 @@ use crate::diag::{Error, Result};
 use crate::format::Formats;
 use crate::input::{archive_members, FileKind, MappedFile};
 use crate::inspect::{name_from_bytes, InspectOptions, Report};
-use crate::{bail, output, plan};
+use crate::{bail, gnu_args, output, plan};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Runs rlink with the process's arguments and the given back ends.
 pub fn main(formats: Formats) -> ExitCode {
     init_logging();
+    let program = std::env::args_os()
+        .next()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut args = Vec::new();
     for a in std::env::args_os().skip(1) {
         match a.into_string() {
@@ -24,7 +28,7 @@ pub fn main(formats: Formats) -> ExitCode {
             Err(a) => return report(Error::new(format!("argument is not valid UTF-8: {a:?}"))),
         }
     }
-    match run(&args, formats) {
+    match run_as(&program, &args, formats) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(e),
     }
@@ -47,12 +51,26 @@ fn init_logging() {
 
 /// Everything `main` does, minus process plumbing, so tests can call it.
 pub fn run(args: &[String], formats: Formats) -> Result<()> {
+    run_as("rlink", args, formats)
+}
+
+/// As [`run`], for a program invoked as `program` (`ld`, `ld.rlink` and `*-ld` speak GNU ld).
+pub fn run_as(program: &str, args: &[String], formats: Formats) -> Result<()> {
     let args = args::expand_response_files(args)?;
     match args.first().map(String::as_str) {
-        Some("inspect") => inspect_command(&args[1..], formats),
-        Some("dynimport") => dynimport_command(&args[1..]),
-        _ => link_command(&args, formats),
+        Some("inspect") => return inspect_command(&args[1..], formats),
+        Some("dynimport") => return dynimport_command(&args[1..]),
+        _ => {}
     }
+    let mut warn = |w: String| eprintln!("rlink: warning: {w}");
+    let command = match gnu_args::dialect(program, &args) {
+        gnu_args::Dialect::Go => args::parse_link_command(&args)?,
+        gnu_args::Dialect::Cc => {
+            gnu_args::parse_ld(&gnu_args::cc_to_ld(&args, &mut warn), &mut warn)?
+        }
+        gnu_args::Dialect::Ld => gnu_args::parse_ld(&args, &mut warn)?,
+    };
+    link_command(command, formats)
 }
 
 pub fn help_text() -> String {
@@ -73,8 +91,8 @@ pub fn help_text() -> String {
     )
 }
 
-fn link_command(args: &[String], formats: Formats) -> Result<()> {
-    let link = match args::parse_link_command(args)? {
+fn link_command(command: Command, formats: Formats) -> Result<()> {
+    let link = match command {
         Command::Help => return print_stdout(&help_text()),
         Command::Version => return print_stdout(&format!("rlink {VERSION}\n")),
         Command::Link(link) => *link,

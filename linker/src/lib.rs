@@ -10,6 +10,7 @@ pub mod cli;
 pub mod diag;
 pub mod external;
 pub mod format;
+pub mod gnu_args;
 pub mod input;
 pub mod inspect;
 pub mod ldflags;

@@ -70,6 +70,19 @@ pub fn search_library(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
     all.iter().find_map(|dir| runtime_library(dir, name))
 }
 
+/// `-lNAME` under `-Bstatic`: `libNAME.a` only (or `-l:FILE`).
+pub fn search_static_library(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+    let file = match name.strip_prefix(':') {
+        Some(f) => f.to_string(),
+        None => format!("lib{name}.a"),
+    };
+    dirs.iter()
+        .cloned()
+        .chain(SYSTEM_LIBRARY_DIRS.iter().map(PathBuf::from))
+        .map(|d| d.join(&file))
+        .find(|p| p.is_file())
+}
+
 /// `libNAME.so.N` in `dir`, the lowest N when there are several (the ABI major version a
 /// program built today most likely wants is the only one installed; ties are broken the
 /// same way every time so links are reproducible).
@@ -94,6 +107,12 @@ pub fn load(args: LinkArgs) -> Result<LinkPlan> {
     for input in &args.inputs {
         match input {
             InputArg::Path(p) => paths.push((p.clone(), p.display().to_string())),
+            InputArg::StaticLibrary(name) => {
+                match search_static_library(name, &args.library_dirs) {
+                    Some(p) => paths.push((p, format!("-l{name}"))),
+                    None => bail!("cannot find -l{name} (static: libNAME.a only, after -Bstatic)"),
+                }
+            }
             InputArg::Library(name) => match search_library(name, &args.library_dirs) {
                 Some(p) => paths.push((p, format!("-l{name}"))),
                 None => bail!(

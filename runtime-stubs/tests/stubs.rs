@@ -252,7 +252,10 @@ fn eight_threads_each_use_their_own_system_stack() {
                 let where_ = c_function(lib as *mut c_void, c"stack_address");
                 let mut results = Vec::new();
                 for _ in 0..50 {
-                    assert_eq!(unsafe { call_c(deep, std::ptr::without_provenance_mut(1)) } as usize, 2);
+                    assert_eq!(
+                        unsafe { call_c(deep, std::ptr::without_provenance_mut(1)) } as usize,
+                        2
+                    );
                     results.push(unsafe { call_c(where_, std::ptr::null_mut()) } as usize);
                 }
                 barrier.wait();

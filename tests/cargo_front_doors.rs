@@ -1,0 +1,211 @@
+//! rlink under cargo, the three ways users put it there (`../shared/reference/rustc-linker.md`),
+//! and under C compiler drivers: a real project with registry crates (regex, serde_json, a C
+//! helper built by the cc crate) builds, its tests pass, and every binary was linked by rlink.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{repo, rlink_bin, run};
+
+/// Copies the fixture project into `dir` with a `.cargo/config.toml` saying `config`.
+fn project(dir: &Path, config: &str) -> PathBuf {
+    let src = repo().join("testdata/cargo-project");
+    let dst = dir.join("project");
+    for rel in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+        "csrc/helper.c",
+        "src/lib.rs",
+        "src/main.rs",
+    ] {
+        let to = dst.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(rel), &to).unwrap();
+    }
+    std::fs::create_dir_all(dst.join(".cargo")).unwrap();
+    std::fs::write(dst.join(".cargo/config.toml"), config).unwrap();
+    dst
+}
+
+fn cargo(project: &Path, args: &[&str]) -> String {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .arg("--locked")
+        .current_dir(project)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("cargo runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "cargo {args:?} failed:\n{text}");
+    text
+}
+
+/// Every ELF executable cargo produced (the binary, test harnesses, build scripts).
+fn executables(target: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![target.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            use std::os::unix::fs::PermissionsExt as _;
+            let executable = path.metadata().unwrap().permissions().mode() & 0o111 != 0;
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            let is_exe =
+                bytes.len() > 18 && &bytes[..4] == b"\x7fELF" && (bytes[16] == 3 || bytes[16] == 2);
+            let shared_lib = path.extension().is_some_and(|e| e == "so");
+            if executable && is_exe && !shared_lib {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// rlink writes `rlink VERSION` first in `.comment`.
+fn linked_by_rlink(path: &Path) -> bool {
+    let bytes = std::fs::read(path).unwrap();
+    let mark = format!("rlink {}\0", env!("CARGO_PKG_VERSION"));
+    bytes.windows(mark.len()).any(|w| w == mark.as_bytes())
+}
+
+fn build_test_and_check(project: &Path) {
+    cargo(project, &["build"]);
+    let test_output = cargo(project, &["test"]);
+    assert!(
+        test_output.contains("test result: ok. 2 passed"),
+        "{test_output}"
+    );
+    let out = Command::new(project.join("target/debug/rlink-cargo-fixture"))
+        .arg("n7 m8")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"input\":\"n7 m8\",\"sum\":48}\n"
+    );
+    let exes = executables(&project.join("target/debug"));
+    assert!(
+        exes.len() >= 3,
+        "binary, test harness and build scripts: {exes:?}"
+    );
+    for exe in &exes {
+        assert!(
+            linked_by_rlink(exe),
+            "{} was not linked by rlink",
+            exe.display()
+        );
+    }
+}
+
+/// `linker = "rlink"`: rustc's cc-style line, linked internally.
+#[test]
+fn cargo_with_rlink_as_the_linker() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[target.x86_64-unknown-linux-gnu]\nlinker = \"{}\"\n",
+        rlink_bin()
+    );
+    build_test_and_check(&project(dir.path(), &config));
+}
+
+/// `linker = "clang"` with `--ld-path`: clang drives, rlink gets GNU ld's line with crt files.
+#[test]
+fn cargo_with_clang_and_rlink_as_ld_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[target.x86_64-unknown-linux-gnu]\nlinker = \"clang\"\nrustflags = [\"-C\", \"link-arg=--ld-path={}\"]\n",
+        rlink_bin()
+    );
+    build_test_and_check(&project(dir.path(), &config));
+}
+
+/// C programs through `gcc -B DIR` (DIR/ld is rlink) and `clang -fuse-ld=rlink` (ld.rlink on
+/// PATH): thread-locals and constructors, PIE and not.
+#[test]
+fn c_compilers_drive_rlink_as_their_ld() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bin = d.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(rlink_bin(), bin.join("ld")).unwrap();
+    std::os::unix::fs::symlink(rlink_bin(), bin.join("ld.rlink")).unwrap();
+    std::fs::write(
+        d.join("hello.c"),
+        "#include <stdio.h>\nstatic __thread int t = 5;\n__attribute__((constructor)) static void init(void) { t += 1; }\n\
+         int main(void) { printf(\"hello from C, t=%d\\n\", t); return 3; }\n",
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "gcc",
+            &["-B", bin.to_str().unwrap(), "hello.c", "-o", "gcc-pie"],
+        ),
+        (
+            "gcc",
+            &[
+                "-B",
+                bin.to_str().unwrap(),
+                "-no-pie",
+                "hello.c",
+                "-o",
+                "gcc-exe",
+            ],
+        ),
+        ("clang", &["-fuse-ld=rlink", "hello.c", "-o", "clang-pie"]),
+        (
+            "clang",
+            &["-fuse-ld=rlink", "-no-pie", "hello.c", "-o", "clang-exe"],
+        ),
+    ];
+    for (driver, args) in cases {
+        let out = Command::new(driver)
+            .args(*args)
+            .current_dir(d)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{driver} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let prog = d.join(args.last().unwrap());
+        assert!(
+            linked_by_rlink(&prog),
+            "{} was not linked by rlink",
+            prog.display()
+        );
+        let run = Command::new(&prog).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&run.stdout),
+            "hello from C, t=6\n",
+            "{driver} {args:?}"
+        );
+        assert_eq!(run.status.code(), Some(3));
+    }
+    // Build systems probe the linker's version.
+    let v = Command::new(bin.join("ld"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("rlink "));
+    run("true", &[], d);
+}
