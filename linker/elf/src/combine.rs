@@ -18,25 +18,8 @@ use object::{
 use rlink_linker::{Error, Result};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::object::{InputObject, SymPlace};
+use crate::object::{is_input_only, InputObject, SymPlace};
 use crate::resolve::{Def, Resolution, LOCAL};
-
-/// Sections that never go into the combined object.
-fn dropped(name: &[u8], sh_type: elf::SectionType) -> bool {
-    matches!(
-        sh_type,
-        elf::SHT_NULL
-            | elf::SHT_GROUP
-            | elf::SHT_RELA
-            | elf::SHT_REL
-            | elf::SHT_SYMTAB
-            | elf::SHT_STRTAB
-            | elf::SHT_SYMTAB_SHNDX
-    ) || name == rlink_directives::ELF_SECTION.as_bytes()
-        || name.starts_with(b".llvm_addrsig")
-        || name == b".note.GNU-stack"
-        || name == b".comment"
-}
 
 fn is_mangled(name: &[u8]) -> bool {
     name.starts_with(b"_ZN") || name.starts_with(b"_R")
@@ -98,7 +81,7 @@ pub fn combine(
         for (si, header) in o.sections.iter().enumerate().skip(1) {
             let name = o.section_names[si];
             let sh_type = header.sh_type(LE);
-            if res.discarded[oi][si] || dropped(name, sh_type) {
+            if res.discarded[oi][si] || is_input_only(name, sh_type) {
                 continue;
             }
             let mut flags = header.sh_flags(LE).0 & !(elf::SHF_GROUP.0);

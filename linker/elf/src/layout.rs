@@ -21,7 +21,7 @@ use rlink_linker::{bail, Error, Result};
 
 use crate::gc::Live;
 use crate::merge::{self, Merged, PieceMap};
-use crate::object::{InputObject, SymPlace};
+use crate::object::{is_input_only, InputObject, SymPlace};
 use crate::resolve::{Def, Resolution, SymbolId, LOCAL};
 use crate::shared::ExportKind;
 use crate::symtab::{self, Symtab};
@@ -288,22 +288,12 @@ fn output_name(name: &str) -> &str {
     name
 }
 
-/// Sections that never reach the output.
+/// Sections that never reach the output: input-only ones, excluded ones, the GNU property
+/// note (rlink makes no CET promises), and non-allocated ones other than debug info (kept
+/// unless `-w`/`-s`).
 fn dropped(name: &str, sh_type: elf::SectionType, flags: u64, strip_debug: bool) -> bool {
-    matches!(
-        sh_type,
-        elf::SHT_NULL
-            | elf::SHT_GROUP
-            | elf::SHT_RELA
-            | elf::SHT_REL
-            | elf::SHT_SYMTAB
-            | elf::SHT_STRTAB
-            | elf::SHT_SYMTAB_SHNDX
-    ) || flags & elf::SHF_EXCLUDE.0 != 0
-        || name == ".note.GNU-stack"
-        || name == ".comment"
-        || name == rlink_directives::ELF_SECTION
-        || name.starts_with(".llvm_addrsig")
+    is_input_only(name.as_bytes(), sh_type)
+        || flags & elf::SHF_EXCLUDE.0 != 0
         || name == ".note.gnu.property"
         || (flags & elf::SHF_ALLOC.0 == 0 && (strip_debug || !name.starts_with(".debug_")))
 }
@@ -1287,6 +1277,16 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     // Program headers.
     let mut phdrs = Vec::new();
     let find = |name: &str| sorted.iter().find(|s| s.name == name);
+    // A program header that covers exactly one section.
+    let covering = |p_type: elf::ProgramType, flags: u32, align: u64, s: &OutputSection| Segment {
+        p_type: p_type.0,
+        flags,
+        offset: s.offset,
+        addr: s.addr,
+        filesz: s.size,
+        memsz: s.size,
+        align,
+    };
     let perms = |c: Class| match c {
         Class::ReadOnly => elf::PF_R.0,
         Class::Code => elf::PF_R.0 | elf::PF_X.0,
@@ -1302,15 +1302,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
         align: 8,
     });
     if let Some(i) = find(".interp") {
-        phdrs.push(Segment {
-            p_type: elf::PT_INTERP.0,
-            flags: elf::PF_R.0,
-            offset: i.offset,
-            addr: i.addr,
-            filesz: i.size,
-            memsz: i.size,
-            align: 1,
-        });
+        phdrs.push(covering(elf::PT_INTERP, elf::PF_R.0, 1, i));
     }
     for &(c, off, a, filesz, memsz) in &segments {
         phdrs.push(Segment {
@@ -1324,15 +1316,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
         });
     }
     if let Some(d) = find(".dynamic") {
-        phdrs.push(Segment {
-            p_type: elf::PT_DYNAMIC.0,
-            flags: elf::PF_R.0 | elf::PF_W.0,
-            offset: d.offset,
-            addr: d.addr,
-            filesz: d.size,
-            memsz: d.size,
-            align: 8,
-        });
+        phdrs.push(covering(elf::PT_DYNAMIC, elf::PF_R.0 | elf::PF_W.0, 8, d));
     }
     if let Some((start, memsz, align)) = l.tls {
         let first = tls_sections[0];
@@ -1353,15 +1337,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
         });
     }
     if let Some(h) = find(".eh_frame_hdr") {
-        phdrs.push(Segment {
-            p_type: elf::PT_GNU_EH_FRAME.0,
-            flags: elf::PF_R.0,
-            offset: h.offset,
-            addr: h.addr,
-            filesz: h.size,
-            memsz: h.size,
-            align: 4,
-        });
+        phdrs.push(covering(elf::PT_GNU_EH_FRAME, elf::PF_R.0, 4, h));
     }
     phdrs.push(Segment {
         p_type: elf::PT_GNU_STACK.0,
@@ -1372,8 +1348,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
         memsz: 0,
         align: 16,
     });
-    if let Some(&(_, off, a, filesz, memsz)) = segments.iter().find(|s| s.0 == Class::Relro) {
-        let _ = memsz;
+    if let Some(&(_, off, a, filesz, _)) = segments.iter().find(|s| s.0 == Class::Relro) {
         phdrs.push(Segment {
             p_type: elf::PT_GNU_RELRO.0,
             flags: elf::PF_R.0,
@@ -1385,15 +1360,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
         });
     }
     if let Some(n) = find(".note.gnu.build-id") {
-        phdrs.push(Segment {
-            p_type: elf::PT_NOTE.0,
-            flags: elf::PF_R.0,
-            offset: n.offset,
-            addr: n.addr,
-            filesz: n.size,
-            memsz: n.size,
-            align: 4,
-        });
+        phdrs.push(covering(elf::PT_NOTE, elf::PF_R.0, 4, n));
     }
     if phdrs.len() > n_phdrs {
         bail!(
@@ -1402,17 +1369,16 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
         );
     }
     // Unused reserved slots become PT_NULL, which loaders skip.
-    while phdrs.len() < n_phdrs {
-        phdrs.push(Segment {
-            p_type: elf::PT_NULL.0,
-            flags: 0,
-            offset: 0,
-            addr: 0,
-            filesz: 0,
-            memsz: 0,
-            align: 0,
-        });
-    }
+    let null = Segment {
+        p_type: elf::PT_NULL.0,
+        flags: 0,
+        offset: 0,
+        addr: 0,
+        filesz: 0,
+        memsz: 0,
+        align: 0,
+    };
+    phdrs.resize(n_phdrs, null);
 
     // Section header string table and section headers at the end.
     let mut shstrtab = vec![0u8];

@@ -40,6 +40,25 @@ impl InSym<'_> {
     }
 }
 
+/// Sections that only mean something to the linker reading the object (groups, relocations,
+/// symbol tables, address-significance tables, rlink's directives, the stack note): no output
+/// keeps them as they are.
+pub fn is_input_only(name: &[u8], sh_type: elf::SectionType) -> bool {
+    matches!(
+        sh_type,
+        elf::SHT_NULL
+            | elf::SHT_GROUP
+            | elf::SHT_RELA
+            | elf::SHT_REL
+            | elf::SHT_SYMTAB
+            | elf::SHT_STRTAB
+            | elf::SHT_SYMTAB_SHNDX
+    ) || name == rlink_directives::ELF_SECTION.as_bytes()
+        || name.starts_with(b".llvm_addrsig")
+        || name == b".note.GNU-stack"
+        || name == b".comment"
+}
+
 /// One loaded relocatable object.
 pub struct InputObject<'a> {
     /// `file` or `file(member)`, as diagnostics print it.

@@ -159,6 +159,37 @@ fn merged_section_target(
     Some((l.address_in(obj as usize, sec as usize, offset)?, bias))
 }
 
+/// What a GOT slot holds at link time, and the dynamic relocation that completes it: imports
+/// are bound by the loader (GLOB_DAT, TPOFF64); in a PIE the output's own addresses move with
+/// the load address (RELATIVE); thread-pointer offsets of the executable's own TLS are fixed.
+fn got_slot(l: &Layout<'_, '_>, e: GotEntry, slot: u64) -> (u64, Option<DynReloc>) {
+    let reloc = |r_type: elf::RelocationType, sym: u32, addend: i64| {
+        Some(DynReloc {
+            offset: slot,
+            r_type: r_type.0,
+            sym,
+            addend,
+        })
+    };
+    match e {
+        GotEntry::Address(t) if target_info(l.res, t).dynamic => {
+            (0, reloc(elf::R_X86_64_GLOB_DAT, dynsym_of(l, t), 0))
+        }
+        GotEntry::Address(t) => {
+            let addr = value(l, t).addr;
+            if got_needs_dynamic_reloc(l, e) {
+                (addr, reloc(elf::R_X86_64_RELATIVE, 0, addr as i64))
+            } else {
+                (addr, None)
+            }
+        }
+        GotEntry::TpOff(t) if target_info(l.res, t).dynamic => {
+            (0, reloc(elf::R_X86_64_TPOFF64, dynsym_of(l, t), 0))
+        }
+        GotEntry::TpOff(t) => (l.tpoff(value(l, t).addr) as u64, None),
+    }
+}
+
 /// The `.dynsym` index of an imported target (0 for anything else).
 fn dynsym_of(l: &Layout<'_, '_>, t: Target) -> u32 {
     match t {
@@ -281,53 +312,7 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         let dst = unsafe { out.range(got.offset, got.size)? };
         for (i, e) in l.got.iter().enumerate() {
             let slot = got.addr + 8 * i as u64;
-            let (content, reloc) = match *e {
-                GotEntry::Address(t) => {
-                    let sv = value(l, t);
-                    let info = target_info(l.res, t);
-                    if info.dynamic {
-                        let sym = dynsym_of(l, t);
-                        (
-                            0,
-                            Some(DynReloc {
-                                offset: slot,
-                                r_type: elf::R_X86_64_GLOB_DAT.0,
-                                sym,
-                                addend: 0,
-                            }),
-                        )
-                    } else if got_needs_dynamic_reloc(l, *e) {
-                        (
-                            sv.addr,
-                            Some(DynReloc {
-                                offset: slot,
-                                r_type: elf::R_X86_64_RELATIVE.0,
-                                sym: 0,
-                                addend: sv.addr as i64,
-                            }),
-                        )
-                    } else {
-                        (sv.addr, None)
-                    }
-                }
-                GotEntry::TpOff(t) => {
-                    let info = target_info(l.res, t);
-                    if info.dynamic {
-                        let sym = dynsym_of(l, t);
-                        (
-                            0,
-                            Some(DynReloc {
-                                offset: slot,
-                                r_type: elf::R_X86_64_TPOFF64.0,
-                                sym,
-                                addend: 0,
-                            }),
-                        )
-                    } else {
-                        (l.tpoff(value(l, t).addr) as u64, None)
-                    }
-                }
-            };
+            let (content, reloc) = got_slot(l, *e, slot);
             dst[8 * i..8 * i + 8].copy_from_slice(&content.to_le_bytes());
             match reloc {
                 Some(r) if r.r_type == elf::R_X86_64_RELATIVE.0 => got_relative.push(r),
