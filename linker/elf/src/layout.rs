@@ -16,16 +16,18 @@ use object::read::elf::SectionHeader as _;
 use object::LittleEndian as LE;
 use rayon::prelude::*;
 use rlink_linker::args::BuildMode;
-use rlink_linker::diag::demangle;
 use rlink_linker::{bail, Error, Result};
 
+use crate::dynamic::{build_dynamic_tables, dynamic_tag_count};
 use crate::gc::Live;
 use crate::merge::{self, Merged, PieceMap};
-use crate::object::{is_input_only, InputObject, SymPlace};
-use crate::resolve::{Def, Resolution, SymbolId, LOCAL};
+use crate::object::{is_input_only, InputObject};
+use crate::resolve::{Def, Resolution, SymbolId};
+use crate::scan::scan_relocations;
+pub use crate::scan::{reloc_error, symbol_display, target, target_info};
 use crate::shared::ExportKind;
 use crate::symtab::{self, Symtab};
-use crate::x86_64::{self, Need, PlaceInfo, TargetInfo};
+use crate::x86_64;
 use crate::{eh_frame, gnu_hash::GnuHash};
 
 pub const PAGE: u64 = 0x1000;
@@ -783,255 +785,11 @@ fn place_commons(l: &mut Layout<'_, '_>) -> Result<()> {
     Ok(())
 }
 
-/// The symbol a relocation in object `obj` names.
-pub fn target(res: &Resolution<'_>, obj: usize, sym: u32) -> Target {
-    match res.symbol_ids[obj].get(sym as usize) {
-        Some(&id) if id != LOCAL => Target::Global(id),
-        _ => Target::Local {
-            obj: obj as u32,
-            sym,
-        },
-    }
-}
-
-pub fn target_info(res: &Resolution<'_>, t: Target) -> TargetInfo {
-    match t {
-        Target::Local { obj, sym } => {
-            let s = &res.objects[obj as usize].symbols[sym as usize];
-            TargetInfo {
-                dynamic: false,
-                dynamic_data: false,
-                tls: s.kind == elf::STT_TLS,
-                undefined_weak: false,
-            }
-        }
-        Target::Global(id) => {
-            let g = &res.globals[id as usize];
-            match g.def {
-                Def::Dynamic { import } => {
-                    let kind = res.imports[import as usize].kind;
-                    TargetInfo {
-                        dynamic: true,
-                        dynamic_data: kind == ExportKind::Object,
-                        tls: kind == ExportKind::Tls,
-                        undefined_weak: false,
-                    }
-                }
-                Def::Object { obj, sym, .. } => {
-                    let s = &res.objects[obj as usize].symbols[sym as usize];
-                    TargetInfo {
-                        dynamic: false,
-                        dynamic_data: false,
-                        tls: s.kind == elf::STT_TLS,
-                        undefined_weak: false,
-                    }
-                }
-                Def::Undefined | Def::Host => TargetInfo {
-                    dynamic: false,
-                    dynamic_data: false,
-                    tls: false,
-                    undefined_weak: true,
-                },
-                Def::Common { .. } | Def::Synthetic => TargetInfo {
-                    dynamic: false,
-                    dynamic_data: false,
-                    tls: false,
-                    undefined_weak: false,
-                },
-            }
-        }
-    }
-}
-
-pub fn symbol_display(res: &Resolution<'_>, t: Target) -> String {
-    let name = match t {
-        Target::Global(id) => res.globals[id as usize].name,
-        Target::Local { obj, sym } => {
-            let o = &res.objects[obj as usize];
-            let s = &o.symbols[sym as usize];
-            if s.kind == elf::STT_SECTION {
-                if let SymPlace::Section(sec) = s.place {
-                    return format!("section {}", o.section_name(sec as usize));
-                }
-            }
-            s.name
-        }
-    };
-    demangle(&String::from_utf8_lossy(name))
-}
-
-/// Reads what every relocation of every placed section needs: GOT slots, PLT entries and the
-/// number of dynamic relocations. Objects are scanned in parallel; their needs merge in object
-/// order so slot numbering is the same at any thread count.
-fn scan_relocations(l: &mut Layout<'_, '_>) -> Result<()> {
-    let res = l.res;
-    let pie = l.pie;
-    let sections = &l.sections;
-    let placements = &l.placements;
-    /// What one object's relocations need.
-    #[derive(Default)]
-    struct Needs {
-        got: Vec<GotEntry>,
-        plt: Vec<SymbolId>,
-        /// Imported symbols referenced from live sections.
-        imports: Vec<SymbolId>,
-        relative: usize,
-        other: usize,
-    }
-    let per_object: Vec<Needs> = res
-        .objects
-        .par_iter()
-        .enumerate()
-        .map(|(oi, o)| -> Result<Needs> {
-            let mut n = Needs::default();
-            for (si, relas) in o.relocations.iter().enumerate() {
-                let Some(p) = placements[oi][si] else {
-                    continue;
-                };
-                let out = &sections[p.section as usize];
-                let place = PlaceInfo {
-                    alloc: out.flags & elf::SHF_ALLOC.0 != 0,
-                    writable: out.flags & elf::SHF_WRITE.0 != 0,
-                    pie,
-                };
-                for rela in relas.iter() {
-                    let r_type = rela.r_type(LE, false).0;
-                    let t = target(res, oi, rela.r_sym(LE, false));
-                    let info = target_info(res, t);
-                    let need = x86_64::scan(r_type, info, place).map_err(|why| {
-                        reloc_error(
-                            o,
-                            si,
-                            rela.r_offset(LE),
-                            r_type,
-                            &symbol_display(res, t),
-                            &why,
-                        )
-                    })?;
-                    if let (true, Target::Global(id)) = (info.dynamic, t) {
-                        n.imports.push(id);
-                    }
-                    match need {
-                        Need::Nothing => {}
-                        Need::Got => n.got.push(GotEntry::Address(t)),
-                        Need::GotTpOff => n.got.push(GotEntry::TpOff(t)),
-                        Need::Plt => {
-                            if let Target::Global(id) = t {
-                                n.plt.push(id);
-                            }
-                        }
-                        Need::DynamicAbsolute if info.dynamic => n.other += 1,
-                        Need::DynamicAbsolute => n.relative += 1,
-                    }
-                }
-            }
-            Ok(n)
-        })
-        .collect::<Result<_>>()?;
-    for n in per_object {
-        l.got.extend(n.got);
-        l.plt.extend(n.plt);
-        l.used_imports.extend(n.imports);
-        l.dyn_relocs_per_object.push((n.relative, n.other));
-    }
-    // Every PLT entry jumps through a GOT slot holding the function's address.
-    for &id in l.plt.iter() {
-        l.got.insert(GotEntry::Address(Target::Global(id)));
-    }
-    Ok(())
-}
-
-use object::read::elf::Rela as _;
-
-pub fn reloc_error(
-    o: &InputObject<'_>,
-    section: usize,
-    offset: u64,
-    r_type: u32,
-    symbol: &str,
-    why: &str,
-) -> Error {
-    Error::new(format!(
-        "{}: {}+{offset:#x}: relocation {} against {symbol}: {why}",
-        o.place,
-        o.section_name(section),
-        x86_64::type_name(r_type)
-    ))
-}
-
-fn add_string(table: &mut Vec<u8>, s: &[u8]) -> u32 {
+pub(crate) fn add_string(table: &mut Vec<u8>, s: &[u8]) -> u32 {
     let offset = table.len() as u32;
     table.extend_from_slice(s);
     table.push(0);
     offset
-}
-
-/// `.dynsym`, `.dynstr`, versions and DT_NEEDED, from the imports the link uses.
-fn build_dynamic_tables(l: &mut Layout<'_, '_>, runpath: Option<String>) {
-    let res = l.res;
-    let mut used_libraries: Vec<bool> = res.libraries.iter().map(|lib| lib.forced).collect();
-    let mut imports: Vec<(SymbolId, u32)> = Vec::new();
-    for (id, g) in res.globals.iter().enumerate() {
-        if let Def::Dynamic { import } = g.def {
-            if l.used_imports.contains(&(id as SymbolId)) {
-                imports.push((id as SymbolId, import));
-                used_libraries[res.imports[import as usize].library as usize] = true;
-            }
-        }
-    }
-    for (i, lib) in res.libraries.iter().enumerate() {
-        if used_libraries[i] {
-            let off = add_string(&mut l.dynstr, lib.soname.as_bytes());
-            l.needed.push(off);
-        }
-    }
-    // Version needs per library, indices from 2 (0 and 1 are local and global).
-    let mut next_index = 2u16;
-    let mut version_index: HashMap<(u32, Vec<u8>), u16> = HashMap::default();
-    let mut needs: Vec<(u32, Vec<NeededVersion>)> = Vec::new();
-    for &(_, import) in &imports {
-        let imp = &res.imports[import as usize];
-        if let Some(v) = &imp.version {
-            let key = (imp.library, v.clone());
-            if version_index.contains_key(&key) {
-                continue;
-            }
-            version_index.insert(key, next_index);
-            let name_off = add_string(&mut l.dynstr, v);
-            let hash = elf::hash(v);
-            match needs.iter_mut().find(|(lib, _)| *lib == imp.library) {
-                Some((_, list)) => list.push((name_off, hash, next_index)),
-                None => needs.push((imp.library, vec![(name_off, hash, next_index)])),
-            }
-            next_index += 1;
-        }
-    }
-    for (lib, versions) in needs {
-        let file_offset = add_string(&mut l.dynstr, res.libraries[lib as usize].soname.as_bytes());
-        l.version_needs.push(VersionNeed {
-            file_offset,
-            versions,
-        });
-    }
-    for (n, &(id, import)) in imports.iter().enumerate() {
-        let imp = &res.imports[import as usize];
-        let name_offset = add_string(&mut l.dynstr, &imp.remote);
-        let version = match &imp.version {
-            Some(v) => version_index[&(imp.library, v.clone())],
-            None => 1,
-        };
-        let g = &res.globals[id as usize];
-        l.dyn_imports.push(DynImport {
-            global: id,
-            name_offset,
-            version_index: version,
-            kind: imp.kind,
-            weak: !g.strong_ref,
-        });
-        l.dynsym_index.insert(id, n as u32 + 1);
-    }
-    l.runpath = runpath.map(|r| add_string(&mut l.dynstr, r.as_bytes()));
-    l.gnu_hash = GnuHash::new(&[], (l.dyn_imports.len() + 1) as u32);
 }
 
 /// FDEs in the input `.eh_frame` sections, for the size of `.eh_frame_hdr`.
@@ -1056,29 +814,6 @@ fn count_fdes(l: &mut Layout<'_, '_>) -> Result<()> {
         .collect::<Result<_>>()?;
     l.fde_count = counts.iter().sum();
     Ok(())
-}
-
-fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
-    // NEEDED…, RUNPATH?, GNU_HASH, STRTAB, SYMTAB, STRSZ, SYMENT, RELA, RELASZ, RELAENT,
-    // RELACOUNT, VERSYM, VERNEED?, VERNEEDNUM?, INIT/FINI(_ARRAY/SZ)?, DEBUG?, FLAGS, FLAGS_1, NULL
-    let mut n = l.needed.len() + l.runpath.is_some() as usize + 14;
-    if !l.version_needs.is_empty() {
-        n += 2;
-    }
-    for name in [".init_array", ".fini_array", ".preinit_array"] {
-        if l.sections.iter().any(|s| s.name == name) {
-            n += 2;
-        }
-    }
-    n + [&b"_init"[..], b"_fini"]
-        .iter()
-        .filter(|name| defines(l.res, name))
-        .count()
-}
-
-/// Whether an object in the link defines `name` (crti.o's `_init`, `_fini`: DT_INIT/DT_FINI).
-pub fn defines(res: &Resolution<'_>, name: &[u8]) -> bool {
-    matches!(res.global(name).map(|g| g.def), Some(Def::Object { .. }))
 }
 
 fn size_synthetics(l: &mut Layout<'_, '_>) {

@@ -1,9 +1,11 @@
 //! rlink's ELF back end: `rlink inspect` for ELF files and the internal x86-64 link.
 //!
-//! The link's phases, one module each: [`object`] (loading relocatable objects in place),
-//! [`shared`] (what shared libraries export), [`resolve`] (archive members, symbol binding,
-//! COMDAT), [`layout`] (sections, GOT/PLT, addresses), [`x86_64`] (relocations), [`write`]
-//! (the output file), with [`link`] telling the story in order. [`eh_frame`] and [`gnu_hash`]
+//! The link's phases, one module each: `object` (loading relocatable objects in place),
+//! `shared` (what shared libraries export), `resolve` (archive members, symbol binding,
+//! COMDAT), `gc` (unused sections), `merge` (string merging), `layout` (sections and
+//! addresses) with `scan` (what relocations need) and `dynamic` (the dynamic-linking tables),
+//! `x86_64` (relocations), `symtab`, `write` (the output file), with `link` telling the story
+//! in order; `combine` writes external linking's relocatable object. `eh_frame` and `gnu_hash`
 //! build the unwind search table and the dynamic symbol hash table.
 
 use rlink_linker::format::Format;
@@ -13,6 +15,7 @@ use rlink_linker::plan::LinkPlan;
 use rlink_linker::Result;
 
 mod combine;
+mod dynamic;
 pub mod eh_frame;
 mod gc;
 pub mod gnu_hash;
@@ -22,6 +25,7 @@ mod link;
 mod merge;
 pub mod object;
 pub mod resolve;
+mod scan;
 pub mod shared;
 mod symtab;
 mod write;

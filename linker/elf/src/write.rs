@@ -550,7 +550,7 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
     }
     // crti.o's `_init`/`_fini` run through DT_INIT/DT_FINI, as GNU ld points them.
     for (name, tag) in [(&b"_init"[..], elf::DT_INIT), (b"_fini", elf::DT_FINI)] {
-        if crate::layout::defines(l.res, name) {
+        if crate::dynamic::defines(l.res, name) {
             if let Some(&id) = l.res.names.get(name) {
                 tags.push((tag, value(l, Target::Global(id)).addr));
             }

@@ -1,0 +1,100 @@
+//! The dynamic-linking tables of the output: `.dynsym`, `.dynstr`, `.gnu.version(_r)`,
+//! DT_NEEDED and the count of `.dynamic` tags, from the imports live code uses.
+
+use object::elf;
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::gnu_hash::GnuHash;
+use crate::layout::{add_string, DynImport, Layout, NeededVersion, VersionNeed};
+use crate::resolve::{Def, Resolution, SymbolId};
+
+/// `.dynsym`, `.dynstr`, versions and DT_NEEDED, from the imports the link uses.
+pub(crate) fn build_dynamic_tables(l: &mut Layout<'_, '_>, runpath: Option<String>) {
+    let res = l.res;
+    let mut used_libraries: Vec<bool> = res.libraries.iter().map(|lib| lib.forced).collect();
+    let mut imports: Vec<(SymbolId, u32)> = Vec::new();
+    for (id, g) in res.globals.iter().enumerate() {
+        if let Def::Dynamic { import } = g.def {
+            if l.used_imports.contains(&(id as SymbolId)) {
+                imports.push((id as SymbolId, import));
+                used_libraries[res.imports[import as usize].library as usize] = true;
+            }
+        }
+    }
+    for (i, lib) in res.libraries.iter().enumerate() {
+        if used_libraries[i] {
+            let off = add_string(&mut l.dynstr, lib.soname.as_bytes());
+            l.needed.push(off);
+        }
+    }
+    // Version needs per library, indices from 2 (0 and 1 are local and global).
+    let mut next_index = 2u16;
+    let mut version_index: HashMap<(u32, Vec<u8>), u16> = HashMap::default();
+    let mut needs: Vec<(u32, Vec<NeededVersion>)> = Vec::new();
+    for &(_, import) in &imports {
+        let imp = &res.imports[import as usize];
+        if let Some(v) = &imp.version {
+            let key = (imp.library, v.clone());
+            if version_index.contains_key(&key) {
+                continue;
+            }
+            version_index.insert(key, next_index);
+            let name_off = add_string(&mut l.dynstr, v);
+            let hash = elf::hash(v);
+            match needs.iter_mut().find(|(lib, _)| *lib == imp.library) {
+                Some((_, list)) => list.push((name_off, hash, next_index)),
+                None => needs.push((imp.library, vec![(name_off, hash, next_index)])),
+            }
+            next_index += 1;
+        }
+    }
+    for (lib, versions) in needs {
+        let file_offset = add_string(&mut l.dynstr, res.libraries[lib as usize].soname.as_bytes());
+        l.version_needs.push(VersionNeed {
+            file_offset,
+            versions,
+        });
+    }
+    for (n, &(id, import)) in imports.iter().enumerate() {
+        let imp = &res.imports[import as usize];
+        let name_offset = add_string(&mut l.dynstr, &imp.remote);
+        let version = match &imp.version {
+            Some(v) => version_index[&(imp.library, v.clone())],
+            None => 1,
+        };
+        let g = &res.globals[id as usize];
+        l.dyn_imports.push(DynImport {
+            global: id,
+            name_offset,
+            version_index: version,
+            kind: imp.kind,
+            weak: !g.strong_ref,
+        });
+        l.dynsym_index.insert(id, n as u32 + 1);
+    }
+    l.runpath = runpath.map(|r| add_string(&mut l.dynstr, r.as_bytes()));
+    l.gnu_hash = GnuHash::new(&[], (l.dyn_imports.len() + 1) as u32);
+}
+
+pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
+    // NEEDED…, RUNPATH?, GNU_HASH, STRTAB, SYMTAB, STRSZ, SYMENT, RELA, RELASZ, RELAENT,
+    // RELACOUNT, VERSYM, VERNEED?, VERNEEDNUM?, INIT/FINI(_ARRAY/SZ)?, DEBUG?, FLAGS, FLAGS_1, NULL
+    let mut n = l.needed.len() + l.runpath.is_some() as usize + 14;
+    if !l.version_needs.is_empty() {
+        n += 2;
+    }
+    for name in [".init_array", ".fini_array", ".preinit_array"] {
+        if l.sections.iter().any(|s| s.name == name) {
+            n += 2;
+        }
+    }
+    n + [&b"_init"[..], b"_fini"]
+        .iter()
+        .filter(|name| defines(l.res, name))
+        .count()
+}
+
+/// Whether an object in the link defines `name` (crti.o's `_init`, `_fini`: DT_INIT/DT_FINI).
+pub fn defines(res: &Resolution<'_>, name: &[u8]) -> bool {
+    matches!(res.global(name).map(|g| g.def), Some(Def::Object { .. }))
+}
