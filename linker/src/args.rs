@@ -56,7 +56,7 @@ pub static LINK_FLAGS: &[FlagSpec] = &[
         "MODE",
         "internal, external or auto (default auto)",
     ),
-    flag("buildmode", "MODE", "exe or pie (default pie)"),
+    flag("buildmode", "MODE", "exe, pie or c-shared (default pie)"),
     flag(
         "extld",
         "CMD",
@@ -189,6 +189,8 @@ pub enum LinkMode {
 pub enum BuildMode {
     Exe,
     Pie,
+    /// A shared library (Go's `c-shared`; ld's `-shared`).
+    CShared,
 }
 
 /// A positional input or a library request, kept in command-line order.
@@ -217,6 +219,8 @@ pub struct LinkArgs {
     pub directive_files: Vec<PathBuf>,
     /// `-r`: DT_RUNPATH, colon-separated directories.
     pub runpath: Option<String>,
+    /// DT_SONAME of a shared library (`-soname`).
+    pub soname: Option<String>,
     pub strip_symbols: bool,
     pub strip_debug: bool,
     pub verbose: u32,
@@ -253,6 +257,7 @@ impl LinkArgs {
             inputs: Vec::new(),
             directive_files: Vec::new(),
             runpath: None,
+            soname: None,
             strip_symbols: false,
             strip_debug: false,
             verbose: 0,
@@ -309,7 +314,10 @@ pub fn parse_link_command(args: &[String]) -> Result<Command> {
                 link.build_mode = match value.as_str() {
                     "exe" => BuildMode::Exe,
                     "pie" => BuildMode::Pie,
-                    other => bail!("-buildmode: unknown build mode {other:?} (want exe or pie)"),
+                    "c-shared" => BuildMode::CShared,
+                    other => bail!(
+                        "-buildmode: unknown build mode {other:?} (want exe, pie or c-shared)"
+                    ),
                 }
             }
             "extld" => {

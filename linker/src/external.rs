@@ -101,6 +101,7 @@ pub fn link(plan: &LinkPlan, format: &dyn Format) -> Result<()> {
     cmd.push(match args.build_mode {
         BuildMode::Pie => "-pie".to_string(),
         BuildMode::Exe => "-no-pie".to_string(),
+        BuildMode::CShared => "-shared".to_string(),
     });
     cmd.push(combined_path.display().to_string());
     for dir in &args.library_dirs {
@@ -125,6 +126,9 @@ pub fn link(plan: &LinkPlan, format: &dyn Format) -> Result<()> {
     }
     if let Some(interp) = &args.interpreter {
         cmd.push(format!("-Wl,--dynamic-linker={interp}"));
+    }
+    if let Some(soname) = &args.soname {
+        cmd.push(format!("-Wl,-soname,{soname}"));
     }
     if let Some(runpath) = &args.runpath {
         cmd.push(format!("-Wl,-rpath,{runpath}"));

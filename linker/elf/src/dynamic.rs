@@ -17,7 +17,11 @@ pub(crate) fn build_dynamic_tables(l: &mut Layout<'_, '_>, runpath: Option<Strin
         if let Def::Dynamic { import } = g.def {
             if l.used_imports.contains(&(id as SymbolId)) {
                 imports.push((id as SymbolId, import));
-                used_libraries[res.imports[import as usize].library as usize] = true;
+                if let Some(used) =
+                    used_libraries.get_mut(res.imports[import as usize].library as usize)
+                {
+                    *used = true;
+                }
             }
         }
     }

@@ -135,6 +135,19 @@ pub enum Target {
 pub enum GotEntry {
     Address(Target),
     TpOff(Target),
+    /// General-dynamic TLS in a shared library: (module id, offset), two slots.
+    TlsGd(Target),
+    /// Local-dynamic TLS in a shared library: (this module's id, 0), two slots.
+    TlsLd,
+}
+
+impl GotEntry {
+    pub fn slots(self) -> u64 {
+        match self {
+            GotEntry::TlsGd(_) | GotEntry::TlsLd => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// A program header to write.
@@ -177,6 +190,10 @@ pub struct Layout<'r, 'a> {
     pub placements: Vec<Vec<Option<Placement>>>,
     pub segments: Vec<Segment>,
     pub got: IndexSet<GotEntry>,
+    /// Slot index of each GOT entry (TLS pairs take two).
+    pub got_offsets: Vec<u64>,
+    /// The output is a shared library.
+    pub shared: bool,
     pub plt: IndexSet<SymbolId>,
     /// Imported symbols that live code references: only they reach `.dynsym`.
     pub used_imports: IndexSet<SymbolId>,
@@ -401,7 +418,8 @@ pub fn place_and_scan<'r, 'a>(
         runpath,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
-    let pie = build_mode == BuildMode::Pie;
+    // A shared library is position-independent like a PIE.
+    let pie = build_mode != BuildMode::Exe;
     let mut sections: Vec<OutputSection> = Vec::new();
     let mut keys: HashMap<OutKey, u32> = HashMap::default();
     // init/fini arrays must be ordered by priority (the `.init_array.NNNNN` suffix) across all
@@ -679,6 +697,8 @@ pub fn place_and_scan<'r, 'a>(
         placements,
         segments: Vec::new(),
         got: IndexSet::default(),
+        got_offsets: Vec::new(),
+        shared: build_mode == BuildMode::CShared,
         plt: IndexSet::default(),
         used_imports: IndexSet::default(),
         dyn_imports: Vec::new(),
@@ -823,10 +843,7 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
         .iter()
         .map(|(a, b)| (a + b) as u64)
         .sum::<u64>()
-        + l.got
-            .iter()
-            .filter(|e| got_needs_dynamic_reloc(l, **e))
-            .count() as u64;
+        + l.got.iter().map(|e| got_dynamic_relocs(l, *e)).sum::<u64>();
     l.dynamic_tags = dynamic_tag_count(l);
     let mut comment = format!("rlink {}\0", env!("CARGO_PKG_VERSION")).into_bytes();
     let mut seen: Vec<&[u8]> = Vec::new();
@@ -866,7 +883,7 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
             Synth::EhFrameHdr => eh_frame::eh_frame_hdr_size(l.fde_count) as u64,
             Synth::Plt => x86_64::PLT_ENTRY_SIZE * l.plt.len() as u64,
             Synth::Dynamic => 16 * l.dynamic_tags as u64,
-            Synth::Got => 8 * l.got.len() as u64,
+            Synth::Got => 8 * l.got.iter().map(|e| e.slots()).sum::<u64>(),
             Synth::Comment => l.comment.len() as u64,
             Synth::SymTab => l
                 .symtab
@@ -885,15 +902,19 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
 
 pub const BUILD_ID_SIZE: usize = 16;
 
-/// Whether a GOT slot needs the dynamic loader: imported symbols always; in a PIE, addresses
-/// of the output's own symbols (RELATIVE). TP offsets of the executable's own TLS are fixed.
-pub fn got_needs_dynamic_reloc(l: &Layout<'_, '_>, e: GotEntry) -> bool {
+/// How many dynamic relocations a GOT entry needs: imported symbols always; in a PIE or a
+/// shared library, addresses of the output's own symbols (RELATIVE). TP offsets of an
+/// executable's own TLS are fixed; a shared library's are not (its TLS block is placed at
+/// load time), nor is its module id.
+pub fn got_dynamic_relocs(l: &Layout<'_, '_>, e: GotEntry) -> u64 {
     match e {
         GotEntry::Address(t) => {
             let info = target_info(l.res, t);
-            info.dynamic || (l.pie && !info.undefined_weak)
+            (info.dynamic || (l.pie && !info.undefined_weak)) as u64
         }
-        GotEntry::TpOff(t) => target_info(l.res, t).dynamic,
+        GotEntry::TpOff(t) => (target_info(l.res, t).dynamic || l.shared) as u64,
+        GotEntry::TlsGd(t) => 1 + target_info(l.res, t).dynamic as u64,
+        GotEntry::TlsLd => 1,
     }
 }
 
@@ -1179,6 +1200,18 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
 }
 
 impl Layout<'_, '_> {
+    /// Address of a GOT entry's (first) slot.
+    pub fn got_slot(&self, e: GotEntry) -> Option<u64> {
+        let got = self.section(".got")?;
+        let index = self.got.get_index_of(&e)?;
+        Some(got.addr + 8 * self.got_offsets[index])
+    }
+
+    /// Offset of a TLS address in this module's TLS block.
+    pub fn dtpoff(&self, addr: u64) -> i64 {
+        addr as i64 - self.tls.map(|(start, _, _)| start).unwrap_or(0) as i64
+    }
+
     pub fn section(&self, name: &str) -> Option<&OutputSection> {
         self.sections.iter().find(|s| s.name == name)
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use rlink_directives::DirectiveKind;
+use rlink_linker::args::BuildMode;
 use rlink_linker::format::{Combined, HostInput};
 use rlink_linker::input::{archive_members, FileKind, MappedFile};
 use rlink_linker::plan::{search_library, LinkPlan};
@@ -163,7 +164,13 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
     }
     let loaded = timer.elapsed();
 
-    let resolution = resolve::resolve(candidates, &shared, &plan.directives, false)?;
+    let resolution = resolve::resolve(
+        candidates,
+        &shared,
+        &plan.directives,
+        false,
+        plan.args.build_mode == BuildMode::CShared,
+    )?;
     let resolved = timer.elapsed();
 
     let interp = plan
@@ -284,7 +291,7 @@ fn expand_script(
 pub fn combine(plan: &LinkPlan) -> Result<Combined> {
     let extra = script_inputs(plan)?;
     let Loaded { candidates, shared } = load(plan, &extra)?;
-    let resolution = resolve::resolve(candidates, &shared, &plan.directives, true)?;
+    let resolution = resolve::resolve(candidates, &shared, &plan.directives, true, false)?;
     let mut exported: FxHashSet<Vec<u8>> = FxHashSet::default();
     let mut aliases = Vec::new();
     for d in &plan.directives {

@@ -66,9 +66,13 @@ pub struct Import {
     /// The name in the library (differs from the local name under `cgo_import_dynamic`).
     pub remote: Vec<u8>,
     pub version: Option<Vec<u8>>,
+    /// Index into the libraries, or [`NO_LIBRARY`]: a shared library's undefined symbol, bound
+    /// by the loader from whatever is loaded.
     pub library: u32,
     pub kind: ExportKind,
 }
+
+pub const NO_LIBRARY: u32 = u32::MAX;
 
 /// A library named in DT_NEEDED if used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +169,7 @@ pub fn resolve<'a>(
     shared: &[SharedInput<'a>],
     directives: &[SourcedDirective],
     external: bool,
+    shared_output: bool,
 ) -> Result<Resolution<'a>> {
     let mut r = Resolver {
         candidates: &candidates,
@@ -230,6 +235,25 @@ pub fn resolve<'a>(
     bind_shared_libraries(&mut r, shared, &mut imports, &mut libraries);
     apply_directives(&mut r, directives, &mut imports, &mut libraries, external)?;
     mark_synthetic(&mut r);
+    if shared_output {
+        // A shared library may leave names for the loader to find in the program or in other
+        // libraries, as every linker allows by default for -shared.
+        for g in r
+            .globals
+            .iter_mut()
+            .filter(|g| g.referenced && g.def == Def::Undefined)
+        {
+            imports.push(Import {
+                remote: g.name.to_vec(),
+                version: None,
+                library: NO_LIBRARY,
+                kind: ExportKind::Other,
+            });
+            g.def = Def::Dynamic {
+                import: imports.len() as u32 - 1,
+            };
+        }
+    }
     report_undefined(&r)?;
 
     // Keep only the objects in the link, in the order they joined it.

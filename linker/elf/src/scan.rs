@@ -97,6 +97,7 @@ pub fn symbol_display(res: &Resolution<'_>, t: Target) -> String {
 pub(crate) fn scan_relocations(l: &mut Layout<'_, '_>) -> Result<()> {
     let res = l.res;
     let pie = l.pie;
+    let shared = l.shared;
     let sections = &l.sections;
     let placements = &l.placements;
     /// What one object's relocations need.
@@ -124,6 +125,7 @@ pub(crate) fn scan_relocations(l: &mut Layout<'_, '_>) -> Result<()> {
                     alloc: out.flags & elf::SHF_ALLOC.0 != 0,
                     writable: out.flags & elf::SHF_WRITE.0 != 0,
                     pie,
+                    shared,
                 };
                 for rela in relas.iter() {
                     let r_type = rela.r_type(LE, false).0;
@@ -146,6 +148,8 @@ pub(crate) fn scan_relocations(l: &mut Layout<'_, '_>) -> Result<()> {
                         Need::Nothing => {}
                         Need::Got => n.got.push(GotEntry::Address(t)),
                         Need::GotTpOff => n.got.push(GotEntry::TpOff(t)),
+                        Need::TlsGd => n.got.push(GotEntry::TlsGd(t)),
+                        Need::TlsLd => n.got.push(GotEntry::TlsLd),
                         Need::Plt => {
                             if let Target::Global(id) = t {
                                 n.plt.push(id);
@@ -169,6 +173,16 @@ pub(crate) fn scan_relocations(l: &mut Layout<'_, '_>) -> Result<()> {
     for &id in l.plt.iter() {
         l.got.insert(GotEntry::Address(Target::Global(id)));
     }
+    let mut next = 0;
+    l.got_offsets = l
+        .got
+        .iter()
+        .map(|e| {
+            let at = next;
+            next += e.slots();
+            at
+        })
+        .collect();
     Ok(())
 }
 

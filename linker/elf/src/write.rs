@@ -13,8 +13,8 @@ use rlink_linker::{bail, Error, Result};
 
 use crate::eh_frame;
 use crate::layout::{
-    got_needs_dynamic_reloc, reloc_error, symbol_display, target, target_info, GotEntry, Layout,
-    Synth, Target, BUILD_ID_SIZE,
+    got_dynamic_relocs, reloc_error, symbol_display, target, target_info, GotEntry, Layout, Synth,
+    Target, BUILD_ID_SIZE,
 };
 use crate::object::SymPlace;
 use crate::resolve::Def;
@@ -162,31 +162,56 @@ fn merged_section_target(
 /// What a GOT slot holds at link time, and the dynamic relocation that completes it: imports
 /// are bound by the loader (GLOB_DAT, TPOFF64); in a PIE the output's own addresses move with
 /// the load address (RELATIVE); thread-pointer offsets of the executable's own TLS are fixed.
-fn got_slot(l: &Layout<'_, '_>, e: GotEntry, slot: u64) -> (u64, Option<DynReloc>) {
-    let reloc = |r_type: elf::RelocationType, sym: u32, addend: i64| {
-        Some(DynReloc {
-            offset: slot,
-            r_type: r_type.0,
-            sym,
-            addend,
-        })
+fn got_slot(l: &Layout<'_, '_>, e: GotEntry, slot: u64) -> ([u64; 2], Vec<DynReloc>) {
+    let reloc = |at: u64, r_type: elf::RelocationType, sym: u32, addend: i64| DynReloc {
+        offset: at,
+        r_type: r_type.0,
+        sym,
+        addend,
     };
     match e {
-        GotEntry::Address(t) if target_info(l.res, t).dynamic => {
-            (0, reloc(elf::R_X86_64_GLOB_DAT, dynsym_of(l, t), 0))
-        }
+        GotEntry::Address(t) if target_info(l.res, t).dynamic => (
+            [0, 0],
+            vec![reloc(slot, elf::R_X86_64_GLOB_DAT, dynsym_of(l, t), 0)],
+        ),
         GotEntry::Address(t) => {
             let addr = value(l, t).addr;
-            if got_needs_dynamic_reloc(l, e) {
-                (addr, reloc(elf::R_X86_64_RELATIVE, 0, addr as i64))
+            if got_dynamic_relocs(l, e) > 0 {
+                (
+                    [addr, 0],
+                    vec![reloc(slot, elf::R_X86_64_RELATIVE, 0, addr as i64)],
+                )
             } else {
-                (addr, None)
+                ([addr, 0], Vec::new())
             }
         }
-        GotEntry::TpOff(t) if target_info(l.res, t).dynamic => {
-            (0, reloc(elf::R_X86_64_TPOFF64, dynsym_of(l, t), 0))
+        GotEntry::TpOff(t) if target_info(l.res, t).dynamic => (
+            [0, 0],
+            vec![reloc(slot, elf::R_X86_64_TPOFF64, dynsym_of(l, t), 0)],
+        ),
+        // A shared library's TLS block is placed at load time: the loader adds it to the
+        // offset inside the block.
+        GotEntry::TpOff(t) if l.shared => {
+            let off = l.dtpoff(value(l, t).addr);
+            ([0, 0], vec![reloc(slot, elf::R_X86_64_TPOFF64, 0, off)])
         }
-        GotEntry::TpOff(t) => (l.tpoff(value(l, t).addr) as u64, None),
+        GotEntry::TpOff(t) => ([l.tpoff(value(l, t).addr) as u64, 0], Vec::new()),
+        GotEntry::TlsGd(t) if target_info(l.res, t).dynamic => {
+            let sym = dynsym_of(l, t);
+            (
+                [0, 0],
+                vec![
+                    reloc(slot, elf::R_X86_64_DTPMOD64, sym, 0),
+                    reloc(slot + 8, elf::R_X86_64_DTPOFF64, sym, 0),
+                ],
+            )
+        }
+        // Symbol 0 in DTPMOD64 means this module; the offset in its block is known now.
+        GotEntry::TlsGd(t) => (
+            [0, l.dtpoff(value(l, t).addr) as u64],
+            vec![reloc(slot, elf::R_X86_64_DTPMOD64, 0, 0)],
+        ),
+        GotEntry::TlsLd => ([0, 0], vec![reloc(slot, elf::R_X86_64_DTPMOD64, 0, 0)]),
     }
 }
 
@@ -230,6 +255,7 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
                     alloc: os.flags & elf::SHF_ALLOC.0 != 0,
                     writable: os.flags & elf::SHF_WRITE.0 != 0,
                     pie: l.pie,
+                    shared: l.shared,
                 };
                 let relas = o.relocations[si];
                 let mut skip = false;
@@ -245,13 +271,14 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
                     };
                     let sv = value(l, t);
                     let info = target_info(l.res, t);
-                    let got_slot = match r_type {
-                        t2 if t2 == elf::R_X86_64_GOTTPOFF.0 || t2 == elf::R_X86_64_TLSGD.0 => {
-                            l.got.get_index_of(&GotEntry::TpOff(t))
+                    let got_slot = match elf::RelocationType(r_type) {
+                        elf::R_X86_64_TLSGD if l.shared => l.got_slot(GotEntry::TlsGd(t)),
+                        elf::R_X86_64_TLSLD if l.shared => l.got_slot(GotEntry::TlsLd),
+                        elf::R_X86_64_GOTTPOFF | elf::R_X86_64_TLSGD => {
+                            l.got_slot(GotEntry::TpOff(t))
                         }
-                        _ => l.got.get_index_of(&GotEntry::Address(t)),
-                    }
-                    .map(|i| got_addr + 8 * i as u64);
+                        _ => l.got_slot(GotEntry::Address(t)),
+                    };
                     let tls_addr = sv.addr;
                     let (s_addr, addend) = merged_section_target(l, t, r_type, rela.r_addend(LE))
                         .unwrap_or((sv.addr, rela.r_addend(LE)));
@@ -264,6 +291,8 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
                         got_base: got_addr,
                         tpoff: if info.tls { l.tpoff(tls_addr) } else { 0 },
                         local: sv.local,
+                        shared: l.shared,
+                        dtpoff: if info.tls { l.dtpoff(tls_addr) } else { 0 },
                     };
                     let at = usize::try_from(r_offset).map_err(|_| err("offset out of range"))?;
                     if x86_64::scan(r_type, info, place).map_err(|w| err(&w))?
@@ -311,13 +340,18 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         // SAFETY: .got is written by this thread only.
         let dst = unsafe { out.range(got.offset, got.size)? };
         for (i, e) in l.got.iter().enumerate() {
-            let slot = got.addr + 8 * i as u64;
-            let (content, reloc) = got_slot(l, *e, slot);
-            dst[8 * i..8 * i + 8].copy_from_slice(&content.to_le_bytes());
-            match reloc {
-                Some(r) if r.r_type == elf::R_X86_64_RELATIVE.0 => got_relative.push(r),
-                Some(r) => got_other.push(r),
-                None => {}
+            let first = l.got_offsets[i] as usize;
+            let slot = got.addr + 8 * first as u64;
+            let (words, relocs) = got_slot(l, *e, slot);
+            for (k, word) in words.iter().take(e.slots() as usize).enumerate() {
+                dst[8 * (first + k)..8 * (first + k + 1)].copy_from_slice(&word.to_le_bytes());
+            }
+            for r in relocs {
+                if r.r_type == elf::R_X86_64_RELATIVE.0 {
+                    got_relative.push(r)
+                } else {
+                    got_other.push(r)
+                }
             }
         }
     }
@@ -464,22 +498,14 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
                 }
             }
             Synth::Plt => {
-                let got = l
-                    .section(".got")
-                    .ok_or_else(|| Error::new(".plt without .got (linker bug)"))?;
                 for (i, &id) in l.plt.iter().enumerate() {
                     let slot = l
-                        .got
-                        .get_index_of(&GotEntry::Address(Target::Global(id)))
+                        .got_slot(GotEntry::Address(Target::Global(id)))
                         .ok_or_else(|| Error::new("PLT entry without GOT slot (linker bug)"))?;
                     let entry = s.addr + x86_64::PLT_ENTRY_SIZE * i as u64;
                     let at = (x86_64::PLT_ENTRY_SIZE * i as u64) as usize;
-                    x86_64::write_plt_entry(
-                        &mut dst[at..at + 8],
-                        entry,
-                        got.addr + 8 * slot as u64,
-                    )
-                    .map_err(Error::new)?;
+                    x86_64::write_plt_entry(&mut dst[at..at + 8], entry, slot)
+                        .map_err(Error::new)?;
                 }
             }
             Synth::Dynamic => write_dynamic(l, dst, relative_count)?,

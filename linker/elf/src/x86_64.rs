@@ -19,6 +19,11 @@ pub enum Need {
     /// A dynamic relocation at the place itself (absolute 64-bit data in a PIE, or any
     /// absolute reference to an imported symbol).
     DynamicAbsolute,
+    /// A pair of GOT slots (module id, offset) for general-dynamic TLS in a shared library,
+    /// where TLS cannot be relaxed: the library may be loaded by dlopen.
+    TlsGd,
+    /// The module's (module id, 0) pair for local-dynamic TLS in a shared library.
+    TlsLd,
 }
 
 /// How the symbol a relocation names is bound, as far as relocation processing cares.
@@ -41,6 +46,8 @@ pub struct PlaceInfo {
     pub alloc: bool,
     pub writable: bool,
     pub pie: bool,
+    /// The output is a shared library: TLS stays dynamic.
+    pub shared: bool,
 }
 
 /// Why a relocation cannot be linked.
@@ -155,6 +162,10 @@ pub struct Values {
     pub tpoff: i64,
     /// The symbol is defined in the output (not imported, not undefined weak).
     pub local: bool,
+    /// The output is a shared library: TLS sequences stay as they are, and DTPOFF is the
+    /// offset in the module's own TLS block (`dtpoff`).
+    pub shared: bool,
+    pub dtpoff: i64,
 }
 
 /// What `apply` did beyond writing the place.
@@ -251,6 +262,19 @@ pub fn apply(r_type: u32, buf: &mut [u8], at: usize, v: &Values) -> Result<Appli
         R_X86_64_SIZE64 => write64(buf, at, (v.size as i64).wrapping_add(v.a) as u64)?,
         R_X86_64_TPOFF32 => write32(buf, at, signed32(v.tpoff.wrapping_add(v.a), &name())?)?,
         R_X86_64_TPOFF64 => write64(buf, at, v.tpoff.wrapping_add(v.a) as u64)?,
+        // In a shared library the TLS sequences call __tls_get_addr through a GOT pair.
+        R_X86_64_TLSGD | R_X86_64_TLSLD if v.shared => {
+            let slot = v.got_slot.ok_or("TLS GOT pair missing (linker bug)")?;
+            write32(buf, at, signed32(pcrel(slot, v), &name())?)?
+        }
+        R_X86_64_DTPOFF32 if v.shared => {
+            write32(buf, at, signed32(v.dtpoff.wrapping_add(v.a), &name())?)?
+        }
+        R_X86_64_DTPOFF64 if v.shared => write64(buf, at, v.dtpoff.wrapping_add(v.a) as u64)?,
+        R_X86_64_GOTTPOFF if v.shared => {
+            let slot = v.got_slot.ok_or("TLS GOT slot missing (linker bug)")?;
+            write32(buf, at, signed32(pcrel(slot, v), &name())?)?
+        }
         // After LD→LE relaxation the module base is the thread pointer, so a DTPOFF is a TPOFF.
         R_X86_64_DTPOFF32 => write32(buf, at, signed32(v.tpoff.wrapping_add(v.a), &name())?)?,
         R_X86_64_DTPOFF64 => write64(buf, at, v.tpoff.wrapping_add(v.a) as u64)?,
