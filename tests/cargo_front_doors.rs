@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{repo, rlink_bin, run};
+use common::{repo, rlink_bin, rlink_ok};
 
 /// Copies the fixture project into `dir` with a `.cargo/config.toml` saying `config`.
 fn project(dir: &Path, config: &str) -> PathBuf {
@@ -201,11 +201,86 @@ fn c_compilers_drive_rlink_as_their_ld() {
         );
         assert_eq!(run.status.code(), Some(3));
     }
+    // A shared library linked by rlink (-shared through gcc -B), with thread-locals (which stay
+    // general/local-dynamic), exported data and a constructor; then a program linked against
+    // it, run with LD_LIBRARY_PATH. (The program reads the data through a function: rlink
+    // does not create copy relocations yet.)
+    std::fs::write(
+        d.join("lib.c"),
+        "#include <stdio.h>\nstatic __thread int calls;\n__thread int exported_tls = 40;\nint shared_counter = 7;\n\
+         __attribute__((constructor)) static void init(void) { shared_counter += 1; }\n\
+         int lib_add(int a, int b) { calls += 1; exported_tls += 1; return a + b + shared_counter; }\n\
+         int lib_tls(void) { return calls * 100 + exported_tls; }\nint lib_counter(void) { return shared_counter; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("uselib.c"),
+        "#include <stdio.h>\nint lib_add(int, int); int lib_tls(void); int lib_counter(void);\n\
+         int main(void) { int s = lib_add(1, 2); printf(\"%d %d %d\\n\", s, lib_tls(), lib_counter()); return 0; }\n",
+    )
+    .unwrap();
+    let b = bin.to_str().unwrap();
+    for (args, output) in [
+        (
+            &[
+                "-B",
+                b,
+                "-shared",
+                "-fPIC",
+                "-Wl,-soname,libdemo.so.1",
+                "lib.c",
+                "-o",
+                "libdemo.so",
+            ][..],
+            "libdemo.so",
+        ),
+        (
+            &["-B", b, "uselib.c", "-L.", "-ldemo", "-o", "uselib"][..],
+            "uselib",
+        ),
+    ] {
+        let out = Command::new("gcc")
+            .args(args)
+            .current_dir(d)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gcc {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            linked_by_rlink(&d.join(output)),
+            "{output} was not linked by rlink"
+        );
+    }
+    let dump = rlink_ok(&["inspect".as_ref(), d.join("libdemo.so").as_os_str()]);
+    assert!(
+        dump.contains("type: shared library\n") && dump.contains("soname: libdemo.so.1\n"),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("  lib_add\n") && dump.contains("  shared_counter\n"),
+        "exports: {dump}"
+    );
+    // The program needs the library by its soname, as an installed library is found.
+    std::os::unix::fs::symlink(d.join("libdemo.so"), d.join("libdemo.so.1")).unwrap();
+    let used = Command::new(d.join("uselib"))
+        .env("LD_LIBRARY_PATH", d)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&used.stdout),
+        "11 141 8\n",
+        "{}",
+        String::from_utf8_lossy(&used.stderr)
+    );
+
     // Build systems probe the linker's version.
     let v = Command::new(bin.join("ld"))
         .arg("--version")
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&v.stdout).starts_with("rlink "));
-    run("true", &[], d);
 }

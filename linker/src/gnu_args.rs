@@ -215,9 +215,8 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
             "-dynamic-linker" | "--dynamic-linker" | "-I" => link.interpreter = Some(value(name)?),
             "-pie" | "--pic-executable" => link.build_mode = BuildMode::Pie,
             "-no-pie" | "--no-pic-executable" => link.build_mode = BuildMode::Exe,
-            "-shared" | "-Bshareable" => {
-                bail!("-shared: shared-library output is not implemented yet")
-            }
+            "-shared" | "-Bshareable" => link.build_mode = BuildMode::CShared,
+            "-soname" | "-h" | "--soname" => link.soname = Some(value(name)?),
             "-static-pie" => bail!("-static-pie: static executables are not implemented yet"),
             "-rpath" | "-R" => runpaths.push(value(name)?),
             "-s" | "--strip-all" => link.strip_symbols = true,
@@ -487,11 +486,14 @@ mod tests {
             parse_ld(&s(&["-flavor", "gnu", "-v"]), &mut |_| {}).unwrap(),
             Command::Version
         );
-        let e = parse_ld(&s(&["-shared", "a.o"]), &mut |_| {}).unwrap_err();
-        assert!(
-            e.message()
-                .contains("shared-library output is not implemented yet"),
-            "{e}"
+        let Command::Link(l) =
+            parse_ld(&s(&["-shared", "-soname", "libx.so.1", "a.o"]), &mut |_| {}).unwrap()
+        else {
+            panic!("a link")
+        };
+        assert_eq!(
+            (l.build_mode, l.soname.as_deref()),
+            (BuildMode::CShared, Some("libx.so.1"))
         );
         let e = parse_ld(&s(&["-m", "elf_i386"]), &mut |_| {}).unwrap_err();
         assert!(e.message().contains("elf_x86_64 only"), "{e}");

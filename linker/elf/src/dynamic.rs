@@ -5,11 +5,16 @@ use object::elf;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::gnu_hash::GnuHash;
-use crate::layout::{add_string, DynImport, Layout, NeededVersion, VersionNeed};
+use crate::layout::{add_string, DynExport, DynImport, Layout, NeededVersion, VersionNeed};
+use crate::object::SymPlace;
 use crate::resolve::{Def, Resolution, SymbolId};
 
 /// `.dynsym`, `.dynstr`, versions and DT_NEEDED, from the imports the link uses.
-pub(crate) fn build_dynamic_tables(l: &mut Layout<'_, '_>, runpath: Option<String>) {
+pub(crate) fn build_dynamic_tables(
+    l: &mut Layout<'_, '_>,
+    runpath: Option<String>,
+    soname: Option<String>,
+) {
     let res = l.res;
     let mut used_libraries: Vec<bool> = res.libraries.iter().map(|lib| lib.forced).collect();
     let mut imports: Vec<(SymbolId, u32)> = Vec::new();
@@ -77,13 +82,50 @@ pub(crate) fn build_dynamic_tables(l: &mut Layout<'_, '_>, runpath: Option<Strin
         l.dynsym_index.insert(id, n as u32 + 1);
     }
     l.runpath = runpath.map(|r| add_string(&mut l.dynstr, r.as_bytes()));
-    l.gnu_hash = GnuHash::new(&[], (l.dyn_imports.len() + 1) as u32);
+    l.soname = soname.map(|s| add_string(&mut l.dynstr, s.as_bytes()));
+    // A shared library exports its global definitions of default or protected visibility.
+    // They follow the imports in `.dynsym`, in the order the hash table wants.
+    let mut exports: Vec<(SymbolId, &[u8])> = Vec::new();
+    if l.shared {
+        for (id, g) in res.globals.iter().enumerate() {
+            let Def::Object { obj, sym, .. } = g.def else {
+                continue;
+            };
+            let s = &res.objects[obj as usize].symbols[sym as usize];
+            let visible = s.visibility == elf::STV_DEFAULT || s.visibility == elf::STV_PROTECTED;
+            let placed = match s.place {
+                SymPlace::Section(sec) => l.placements[obj as usize][sec as usize].is_some(),
+                SymPlace::Absolute => true,
+                _ => false,
+            };
+            if visible && placed {
+                exports.push((id as SymbolId, g.name));
+            }
+        }
+    }
+    let first_export = (l.dyn_imports.len() + 1) as u32;
+    let names: Vec<&[u8]> = exports.iter().map(|(_, n)| *n).collect();
+    l.gnu_hash = GnuHash::new(&names, first_export);
+    for (k, &i) in l.gnu_hash.order().to_vec().iter().enumerate() {
+        let (id, name) = exports[i];
+        let name_offset = add_string(&mut l.dynstr, name);
+        l.dyn_exports.push(DynExport {
+            global: id,
+            name_offset,
+        });
+        l.dynsym_index.insert(id, first_export + k as u32);
+    }
 }
 
 pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
-    // NEEDED…, RUNPATH?, GNU_HASH, STRTAB, SYMTAB, STRSZ, SYMENT, RELA, RELASZ, RELAENT,
-    // RELACOUNT, VERSYM, VERNEED?, VERNEEDNUM?, INIT/FINI(_ARRAY/SZ)?, DEBUG?, FLAGS, FLAGS_1, NULL
-    let mut n = l.needed.len() + l.runpath.is_some() as usize + 14;
+    // NEEDED…, SONAME?, RUNPATH?, GNU_HASH, STRTAB, SYMTAB, STRSZ, SYMENT, RELA, RELASZ,
+    // RELAENT, RELACOUNT, VERSYM, VERNEED?, VERNEEDNUM?, INIT/FINI(_ARRAY/SZ)?, DEBUG
+    // (executables only), FLAGS, FLAGS_1, NULL
+    let mut n = l.needed.len()
+        + l.soname.is_some() as usize
+        + l.runpath.is_some() as usize
+        + 13
+        + !l.shared as usize;
     if !l.version_needs.is_empty() {
         n += 2;
     }

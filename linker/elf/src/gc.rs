@@ -136,7 +136,8 @@ fn section_of(res: &Resolution<'_>, oi: usize, sym: u32) -> Option<(usize, usize
 }
 
 /// Marks every section reachable from the roots.
-pub fn collect(res: &Resolution<'_>, entry: &[u8]) -> Result<Live> {
+/// `export_all`: a shared library keeps every global definition (its exports) as a root.
+pub fn collect(res: &Resolution<'_>, entry: &[u8], export_all: bool) -> Result<Live> {
     let mut live: Live = res
         .objects
         .iter()
@@ -172,6 +173,18 @@ pub fn collect(res: &Resolution<'_>, entry: &[u8]) -> Result<Live> {
                 live[oi][si] = !res.discarded[oi][si];
             } else if is_root(o, si) {
                 mark(&mut live, &mut work, oi, si);
+            }
+        }
+    }
+    if export_all {
+        for g in &res.globals {
+            if let Def::Object { obj, sym, .. } = g.def {
+                let s = &res.objects[obj as usize].symbols[sym as usize];
+                let visible = s.visibility == object::elf::STV_DEFAULT
+                    || s.visibility == object::elf::STV_PROTECTED;
+                if let (true, SymPlace::Section(sec)) = (visible, s.place) {
+                    mark(&mut live, &mut work, obj as usize, sec as usize);
+                }
             }
         }
     }

@@ -172,6 +172,13 @@ pub struct DynImport {
     pub weak: bool,
 }
 
+/// One symbol a shared library exports in `.dynsym`.
+#[derive(Debug, Clone)]
+pub struct DynExport {
+    pub global: SymbolId,
+    pub name_offset: u32,
+}
+
 /// `.gnu.version_r` contents: per library, its name and the versions needed from it.
 #[derive(Debug, Clone)]
 pub struct VersionNeed {
@@ -198,6 +205,10 @@ pub struct Layout<'r, 'a> {
     /// Imported symbols that live code references: only they reach `.dynsym`.
     pub used_imports: IndexSet<SymbolId>,
     pub dyn_imports: Vec<DynImport>,
+    /// Exports of a shared library, in `.gnu.hash` order, after the imports in `.dynsym`.
+    pub dyn_exports: Vec<DynExport>,
+    /// DT_SONAME's `.dynstr` offset.
+    pub soname: Option<u32>,
     /// Global id → its `.dynsym` index.
     pub dynsym_index: HashMap<SymbolId, u32>,
     pub dynstr: Vec<u8>,
@@ -403,6 +414,7 @@ pub struct LayoutOptions {
     /// `-s`: no symbol table either.
     pub strip_symbols: bool,
     pub runpath: Option<String>,
+    pub soname: Option<String>,
 }
 
 pub fn place_and_scan<'r, 'a>(
@@ -416,6 +428,7 @@ pub fn place_and_scan<'r, 'a>(
         strip_debug,
         strip_symbols,
         runpath,
+        soname,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
     // A shared library is position-independent like a PIE.
@@ -561,6 +574,10 @@ pub fn place_and_scan<'r, 'a>(
         ),
     ];
     let mut synthetics = synthetics;
+    if build_mode == BuildMode::CShared {
+        // Shared libraries are loaded by the dynamic loader, not run by it.
+        synthetics.retain(|s| s.synth != Some(Synth::Interp));
+    }
     if !strip_symbols {
         synthetics.push(synth(
             ".symtab",
@@ -702,6 +719,8 @@ pub fn place_and_scan<'r, 'a>(
         plt: IndexSet::default(),
         used_imports: IndexSet::default(),
         dyn_imports: Vec::new(),
+        dyn_exports: Vec::new(),
+        soname: None,
         dynsym_index: HashMap::default(),
         dynstr: vec![0],
         needed: Vec::new(),
@@ -731,7 +750,7 @@ pub fn place_and_scan<'r, 'a>(
     place_commons(&mut layout)?;
     scan_relocations(&mut layout)?;
     step("relocations scanned");
-    build_dynamic_tables(&mut layout, runpath);
+    build_dynamic_tables(&mut layout, runpath, soname);
     if !strip_symbols {
         layout.symtab = Some(symtab::build(&layout));
     }
@@ -837,7 +856,7 @@ fn count_fdes(l: &mut Layout<'_, '_>) -> Result<()> {
 }
 
 fn size_synthetics(l: &mut Layout<'_, '_>) {
-    let dynsym_count = l.dyn_imports.len() as u64 + 1;
+    let dynsym_count = l.dyn_imports.len() as u64 + l.dyn_exports.len() as u64 + 1;
     let relocs: u64 = l
         .dyn_relocs_per_object
         .iter()

@@ -150,7 +150,8 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
                     && !matches!(s.place, crate::object::SymPlace::Undefined)
             })
     });
-    if !defines_start {
+    let shared_output = plan.args.build_mode == BuildMode::CShared;
+    if !defines_start && !shared_output {
         let object = InputObject::parse(rlink_runtime_stubs::ENTRY_OBJECT_NAME.to_string(), &stub)?;
         candidates.insert(
             0,
@@ -185,8 +186,9 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         strip_debug: plan.args.strip_debug,
         strip_symbols: plan.args.strip_symbols,
         runpath: plan.args.runpath.clone(),
+        soname: plan.args.soname.clone(),
     };
-    let live = gc::collect(&resolution, b"_start")?;
+    let live = gc::collect(&resolution, b"_start", shared_output)?;
     tracing::debug!(elapsed = ?timer.elapsed(), "sections collected");
     let mut layout = layout::place_and_scan(&resolution, &live, options)?;
     layout::define_synthetic_symbols(&mut layout);
@@ -204,6 +206,7 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
                 _ => s.value,
             }
         }
+        _ if shared_output => 0,
         _ => bail!("no entry point: _start is not defined"),
     };
     let laid_out = timer.elapsed();

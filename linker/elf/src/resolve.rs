@@ -113,6 +113,8 @@ pub struct Resolution<'a> {
     pub libraries: Vec<Library>,
     /// Per object: a host object (external linking passes it to the host linker).
     pub host: Vec<bool>,
+    /// The output is a shared library (its exported data is preemptible).
+    pub shared_output: bool,
 }
 
 pub const LOCAL: SymbolId = u32::MAX;
@@ -308,6 +310,7 @@ pub fn resolve<'a>(
         imports,
         libraries,
         host,
+        shared_output,
     })
 }
 

@@ -50,9 +50,14 @@ pub fn target_info(res: &Resolution<'_>, t: Target) -> TargetInfo {
                 }
                 Def::Object { obj, sym, .. } => {
                     let s = &res.objects[obj as usize].symbols[sym as usize];
+                    // A shared library's exported data can be preempted by the program's copy
+                    // (copy relocations), so the library must reach it through the GOT too.
+                    let preemptible = res.shared_output
+                        && s.kind == elf::STT_OBJECT
+                        && s.visibility == elf::STV_DEFAULT;
                     TargetInfo {
-                        dynamic: false,
-                        dynamic_data: false,
+                        dynamic: preemptible,
+                        dynamic_data: preemptible,
                         tls: s.kind == elf::STT_TLS,
                         undefined_weak: false,
                     }

@@ -150,7 +150,7 @@ pub fn write(
 }
 
 /// The output section (header index) holding an address.
-fn section_index_of(l: &Layout<'_, '_>, addr: u64, tls: bool) -> Option<u16> {
+pub(crate) fn section_index_of(l: &Layout<'_, '_>, addr: u64, tls: bool) -> Option<u16> {
     l.sections
         .iter()
         .position(|s| {

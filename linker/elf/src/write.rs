@@ -290,7 +290,7 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
                         got_slot,
                         got_base: got_addr,
                         tpoff: if info.tls { l.tpoff(tls_addr) } else { 0 },
-                        local: sv.local,
+                        local: sv.local && !info.dynamic,
                         shared: l.shared,
                         dtpoff: if info.tls { l.dtpoff(tls_addr) } else { 0 },
                     };
@@ -463,6 +463,31 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
                     };
                     e[4] = (bind << 4) | kind;
                 }
+                let first_export = l.dyn_imports.len() + 1;
+                for (i, exp) in l.dyn_exports.iter().enumerate() {
+                    let e = &mut dst[24 * (first_export + i)..24 * (first_export + i + 1)];
+                    let Def::Object { obj, sym, .. } = l.res.globals[exp.global as usize].def
+                    else {
+                        continue;
+                    };
+                    let s = &l.res.objects[obj as usize].symbols[sym as usize];
+                    let sv = value(l, Target::Global(exp.global));
+                    let tls = s.kind == elf::STT_TLS;
+                    let shndx =
+                        crate::symtab::section_index_of(l, sv.addr, tls).unwrap_or(elf::SHN_ABS.0);
+                    // A TLS symbol's value is its offset in the module's TLS block.
+                    let v = if tls {
+                        l.dtpoff(sv.addr) as u64
+                    } else {
+                        sv.addr
+                    };
+                    put32(e, 0, exp.name_offset);
+                    e[4] = (s.bind.0 << 4) | s.kind.0;
+                    e[5] = s.visibility.0;
+                    put16(e, 6, shndx);
+                    put64(e, 8, v);
+                    put64(e, 16, s.size);
+                }
             }
             Synth::DynStr => dst.copy_from_slice(&l.dynstr),
             Synth::GnuHash => l.gnu_hash.write(dst),
@@ -470,6 +495,10 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
                 put16(dst, 0, 0);
                 for (i, imp) in l.dyn_imports.iter().enumerate() {
                     put16(dst, 2 * (i + 1), imp.version_index);
+                }
+                let first_export = l.dyn_imports.len() + 1;
+                for i in 0..l.dyn_exports.len() {
+                    put16(dst, 2 * (first_export + i), 1);
                 }
             }
             Synth::GnuVersionR => {
@@ -542,6 +571,9 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
     for &n in &l.needed {
         tags.push((elf::DT_NEEDED, u64::from(n)));
     }
+    if let Some(n) = l.soname {
+        tags.push((elf::DT_SONAME, u64::from(n)));
+    }
     if let Some(r) = l.runpath {
         tags.push((elf::DT_RUNPATH, u64::from(r)));
     }
@@ -582,10 +614,12 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
             }
         }
     }
-    tags.push((elf::DT_DEBUG, 0));
+    if !l.shared {
+        tags.push((elf::DT_DEBUG, 0));
+    }
     tags.push((elf::DT_FLAGS, elf::DF_BIND_NOW.0));
     let mut flags_1 = elf::DF_1_NOW.0;
-    if l.pie {
+    if l.pie && !l.shared {
         flags_1 |= elf::DF_1_PIE.0;
     }
     tags.push((elf::DT_FLAGS_1, flags_1));

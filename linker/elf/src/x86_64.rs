@@ -116,6 +116,18 @@ pub fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, R
         | R_X86_64_GOTPCREL64
         | R_X86_64_GOT64 => Need::Got,
         R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 => Need::Nothing,
+        // A shared library keeps TLS dynamic: it may be dlopen'ed, so no offset from the
+        // thread pointer is known, and local-exec is impossible.
+        R_X86_64_TLSGD if place.shared => Need::TlsGd,
+        R_X86_64_TLSLD if place.shared => Need::TlsLd,
+        R_X86_64_TPOFF32 | R_X86_64_TPOFF64 if place.shared => {
+            return Err(
+                "local-exec TLS cannot be used in a shared library; recompile with -fPIC"
+                    .to_string(),
+            );
+        }
+        R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 if place.shared => Need::Nothing,
+        R_X86_64_GOTTPOFF if place.shared => Need::GotTpOff,
         R_X86_64_TLSGD => {
             if target.dynamic {
                 Need::GotTpOff
@@ -449,6 +461,8 @@ mod tests {
             got_base: 0x3000,
             tpoff: -16,
             local: true,
+            shared: false,
+            dtpoff: 0,
         }
     }
 
@@ -514,10 +528,20 @@ mod tests {
             alloc: true,
             writable: false,
             pie: true,
+            shared: false,
         };
         let e = scan(elf::R_X86_64_COPY.0, info, place).unwrap_err();
         assert!(e.contains("R_X86_64_COPY"), "{e}");
         let e = scan(elf::R_X86_64_32.0, info, place).unwrap_err();
         assert!(e.contains("PIE"), "{e}");
+        let shared = PlaceInfo {
+            shared: true,
+            ..place
+        };
+        assert_eq!(scan(elf::R_X86_64_TLSGD.0, info, shared), Ok(Need::TlsGd));
+        assert_eq!(scan(elf::R_X86_64_TLSLD.0, info, shared), Ok(Need::TlsLd));
+        assert!(scan(elf::R_X86_64_TPOFF32.0, info, shared)
+            .unwrap_err()
+            .contains("shared library"));
     }
 }
