@@ -203,8 +203,9 @@ fn c_compilers_drive_rlink_as_their_ld() {
     }
     // A shared library linked by rlink (-shared through gcc -B), with thread-locals (which stay
     // general/local-dynamic), exported data and a constructor; then a program linked against
-    // it, run with LD_LIBRARY_PATH. (The program reads the data through a function: rlink
-    // does not create copy relocations yet.)
+    // it, run with LD_LIBRARY_PATH. The program reads the library's data directly, so rlink
+    // copies it into the program (R_X86_64_COPY) and the library's constructor must update
+    // the copy through its GOT.
     std::fs::write(
         d.join("lib.c"),
         "#include <stdio.h>\nstatic __thread int calls;\n__thread int exported_tls = 40;\nint shared_counter = 7;\n\
@@ -215,8 +216,8 @@ fn c_compilers_drive_rlink_as_their_ld() {
     .unwrap();
     std::fs::write(
         d.join("uselib.c"),
-        "#include <stdio.h>\nint lib_add(int, int); int lib_tls(void); int lib_counter(void);\n\
-         int main(void) { int s = lib_add(1, 2); printf(\"%d %d %d\\n\", s, lib_tls(), lib_counter()); return 0; }\n",
+        "#include <stdio.h>\nint lib_add(int, int); int lib_tls(void); extern int shared_counter;\n\
+         int main(void) { int s = lib_add(1, 2); fprintf(stdout, \"%d %d %d\\n\", s, lib_tls(), shared_counter); return 0; }\n",
     )
     .unwrap();
     let b = bin.to_str().unwrap();

@@ -64,13 +64,21 @@ pub(crate) fn build_dynamic_tables(
             versions,
         });
     }
-    for (n, &(id, import)) in imports.iter().enumerate() {
+    // Copied imports are defined by the executable (in .dynbss) and must be found by name in
+    // its hash table, so the libraries' own references bind to the copy: they join the hashed
+    // part of .dynsym, with their version.
+    let mut hashed: Vec<(SymbolId, &[u8], u16)> = Vec::new();
+    for &(id, import) in imports.iter() {
         let imp = &res.imports[import as usize];
-        let name_offset = add_string(&mut l.dynstr, &imp.remote);
         let version = match &imp.version {
             Some(v) => version_index[&(imp.library, v.clone())],
             None => 1,
         };
+        if l.copies.contains(&id) {
+            hashed.push((id, &imp.remote, version));
+            continue;
+        }
+        let name_offset = add_string(&mut l.dynstr, &imp.remote);
         let g = &res.globals[id as usize];
         l.dyn_imports.push(DynImport {
             global: id,
@@ -79,13 +87,13 @@ pub(crate) fn build_dynamic_tables(
             kind: imp.kind,
             weak: !g.strong_ref,
         });
-        l.dynsym_index.insert(id, n as u32 + 1);
+        l.dynsym_index.insert(id, l.dyn_imports.len() as u32);
     }
     l.runpath = runpath.map(|r| add_string(&mut l.dynstr, r.as_bytes()));
     l.soname = soname.map(|s| add_string(&mut l.dynstr, s.as_bytes()));
     // A shared library exports its global definitions of default or protected visibility.
     // They follow the imports in `.dynsym`, in the order the hash table wants.
-    let mut exports: Vec<(SymbolId, &[u8])> = Vec::new();
+    let mut exports = hashed;
     if l.shared {
         for (id, g) in res.globals.iter().enumerate() {
             let Def::Object { obj, sym, .. } = g.def else {
@@ -99,19 +107,20 @@ pub(crate) fn build_dynamic_tables(
                 _ => false,
             };
             if visible && placed {
-                exports.push((id as SymbolId, g.name));
+                exports.push((id as SymbolId, g.name, 1));
             }
         }
     }
     let first_export = (l.dyn_imports.len() + 1) as u32;
-    let names: Vec<&[u8]> = exports.iter().map(|(_, n)| *n).collect();
+    let names: Vec<&[u8]> = exports.iter().map(|(_, n, _)| *n).collect();
     l.gnu_hash = GnuHash::new(&names, first_export);
     for (k, &i) in l.gnu_hash.order().to_vec().iter().enumerate() {
-        let (id, name) = exports[i];
+        let (id, name, version_index) = exports[i];
         let name_offset = add_string(&mut l.dynstr, name);
         l.dyn_exports.push(DynExport {
             global: id,
             name_offset,
+            version_index,
         });
         l.dynsym_index.insert(id, first_export + k as u32);
     }

@@ -62,6 +62,8 @@ pub enum Synth {
     SymTab,
     StrTab,
     ShStrTab,
+    /// Copies of imported data (R_X86_64_COPY targets).
+    DynBss,
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +179,8 @@ pub struct DynImport {
 pub struct DynExport {
     pub global: SymbolId,
     pub name_offset: u32,
+    /// 1 (global) for a library's own exports; the needed version for a copied import.
+    pub version_index: u16,
 }
 
 /// `.gnu.version_r` contents: per library, its name and the versions needed from it.
@@ -204,6 +208,9 @@ pub struct Layout<'r, 'a> {
     pub plt: IndexSet<SymbolId>,
     /// Imported symbols that live code references: only they reach `.dynsym`.
     pub used_imports: IndexSet<SymbolId>,
+    /// Imported data copied into `.dynbss`, with each copy's offset there.
+    pub copies: IndexSet<SymbolId>,
+    pub copy_offsets: Vec<u64>,
     pub dyn_imports: Vec<DynImport>,
     /// Exports of a shared library, in `.gnu.hash` order, after the imports in `.dynsym`.
     pub dyn_exports: Vec<DynExport>,
@@ -546,6 +553,15 @@ pub fn place_and_scan<'r, 'a>(
             0,
         ),
         synth(
+            ".dynbss",
+            elf::SHT_NOBITS,
+            a | w,
+            Class::Data,
+            Synth::DynBss,
+            16,
+            0,
+        ),
+        synth(
             ".dynamic",
             elf::SHT_DYNAMIC,
             a | w,
@@ -718,6 +734,8 @@ pub fn place_and_scan<'r, 'a>(
         shared: build_mode == BuildMode::CShared,
         plt: IndexSet::default(),
         used_imports: IndexSet::default(),
+        copies: IndexSet::default(),
+        copy_offsets: Vec::new(),
         dyn_imports: Vec::new(),
         dyn_exports: Vec::new(),
         soname: None,
@@ -749,6 +767,7 @@ pub fn place_and_scan<'r, 'a>(
     step("sections placed, strings merged");
     place_commons(&mut layout)?;
     scan_relocations(&mut layout)?;
+    place_copies(&mut layout)?;
     step("relocations scanned");
     build_dynamic_tables(&mut layout, runpath, soname);
     if !strip_symbols {
@@ -760,6 +779,34 @@ pub fn place_and_scan<'r, 'a>(
     assign_addresses(&mut layout)?;
     step("addresses assigned");
     Ok(layout)
+}
+
+/// The size of imported data to copy.
+pub fn copy_size(res: &Resolution<'_>, id: SymbolId) -> u64 {
+    match res.globals[id as usize].def {
+        Def::Dynamic { import } => res.imports[import as usize].size,
+        _ => 0,
+    }
+}
+
+/// Places the copies of imported data in `.dynbss`, each aligned as its size suggests (a
+/// library's data is aligned at most to 16 bytes on x86-64).
+fn place_copies(l: &mut Layout<'_, '_>) -> Result<()> {
+    let mut at = 0u64;
+    for &id in &l.copies {
+        let size = copy_size(l.res, id);
+        if size == 0 {
+            bail!(
+                "cannot copy imported data {}: its size is unknown (no shared library defines it here); recompile with -fPIC",
+                String::from_utf8_lossy(l.res.globals[id as usize].name)
+            );
+        }
+        let align = size.next_power_of_two().min(16);
+        at = at.next_multiple_of(align);
+        l.copy_offsets.push(at);
+        at += size;
+    }
+    Ok(())
 }
 
 /// `.init_array.00099` → 99; no suffix → after every prioritised one.
@@ -856,13 +903,21 @@ fn count_fdes(l: &mut Layout<'_, '_>) -> Result<()> {
 }
 
 fn size_synthetics(l: &mut Layout<'_, '_>) {
+    let copies_size = l
+        .copies
+        .iter()
+        .zip(&l.copy_offsets)
+        .map(|(&id, off)| off + copy_size(l.res, id))
+        .max()
+        .unwrap_or(0);
     let dynsym_count = l.dyn_imports.len() as u64 + l.dyn_exports.len() as u64 + 1;
     let relocs: u64 = l
         .dyn_relocs_per_object
         .iter()
         .map(|(a, b)| (a + b) as u64)
         .sum::<u64>()
-        + l.got.iter().map(|e| got_dynamic_relocs(l, *e)).sum::<u64>();
+        + l.got.iter().map(|e| got_dynamic_relocs(l, *e)).sum::<u64>()
+        + l.copies.len() as u64;
     l.dynamic_tags = dynamic_tag_count(l);
     let mut comment = format!("rlink {}\0", env!("CARGO_PKG_VERSION")).into_bytes();
     let mut seen: Vec<&[u8]> = Vec::new();
@@ -903,6 +958,7 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
             Synth::Plt => x86_64::PLT_ENTRY_SIZE * l.plt.len() as u64,
             Synth::Dynamic => 16 * l.dynamic_tags as u64,
             Synth::Got => 8 * l.got.iter().map(|e| e.slots()).sum::<u64>(),
+            Synth::DynBss => copies_size,
             Synth::Comment => l.comment.len() as u64,
             Synth::SymTab => l
                 .symtab

@@ -70,6 +70,8 @@ pub struct Import {
     /// by the loader from whatever is loaded.
     pub library: u32,
     pub kind: ExportKind,
+    /// The definition's size in the library (0 when unknown): what a copy relocation copies.
+    pub size: u64,
 }
 
 pub const NO_LIBRARY: u32 = u32::MAX;
@@ -250,6 +252,7 @@ pub fn resolve<'a>(
                 version: None,
                 library: NO_LIBRARY,
                 kind: ExportKind::Other,
+                size: 0,
             });
             g.def = Def::Dynamic {
                 import: imports.len() as u32 - 1,
@@ -421,6 +424,7 @@ fn bind_shared_libraries<'a>(
                     version: export.version.map(|v| v.to_vec()),
                     library,
                     kind: export.kind,
+                    size: export.size,
                 });
                 g.def = Def::Dynamic {
                     import: imports.len() as u32 - 1,
@@ -486,15 +490,18 @@ fn apply_directives(
                     bail!("{}: cgo_import_dynamic {local}: no library named; rlink needs one to import {remote}", d.place);
                 };
                 let library = library_index(libraries, library);
-                let kind = match g.def {
-                    Def::Dynamic { import } => imports[import as usize].kind,
-                    _ => ExportKind::Other,
+                let (kind, size) = match g.def {
+                    Def::Dynamic { import } => {
+                        (imports[import as usize].kind, imports[import as usize].size)
+                    }
+                    _ => (ExportKind::Other, 0),
                 };
                 imports.push(Import {
                     remote: remote.as_bytes().to_vec(),
                     version: version.as_ref().map(|v| v.as_bytes().to_vec()),
                     library,
                     kind,
+                    size,
                 });
                 g.def = Def::Dynamic {
                     import: imports.len() as u32 - 1,

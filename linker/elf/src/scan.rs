@@ -114,6 +114,7 @@ pub(crate) fn scan_relocations(l: &mut Layout<'_, '_>) -> Result<()> {
         imports: Vec<SymbolId>,
         relative: usize,
         other: usize,
+        copies: Vec<SymbolId>,
     }
     let per_object: Vec<Needs> = res
         .objects
@@ -155,6 +156,11 @@ pub(crate) fn scan_relocations(l: &mut Layout<'_, '_>) -> Result<()> {
                         Need::GotTpOff => n.got.push(GotEntry::TpOff(t)),
                         Need::TlsGd => n.got.push(GotEntry::TlsGd(t)),
                         Need::TlsLd => n.got.push(GotEntry::TlsLd),
+                        Need::Copy => {
+                            if let Target::Global(id) = t {
+                                n.copies.push(id);
+                            }
+                        }
                         Need::Plt => {
                             if let Target::Global(id) = t {
                                 n.plt.push(id);
@@ -172,6 +178,7 @@ pub(crate) fn scan_relocations(l: &mut Layout<'_, '_>) -> Result<()> {
         l.got.extend(n.got);
         l.plt.extend(n.plt);
         l.used_imports.extend(n.imports);
+        l.copies.extend(n.copies);
         l.dyn_relocs_per_object.push((n.relative, n.other));
     }
     // Every PLT entry jumps through a GOT slot holding the function's address.

@@ -75,6 +75,15 @@ fn value(l: &Layout<'_, '_>, t: Target) -> SymValue {
                     local: true,
                 }
             }
+            Def::Dynamic { .. } if l.copies.contains(&id) => {
+                let index = l.copies.get_index_of(&id).unwrap_or(0);
+                let base = l.section(".dynbss").map(|s| s.addr).unwrap_or(0);
+                SymValue {
+                    addr: base + l.copy_offsets[index],
+                    size: crate::layout::copy_size(l.res, id),
+                    local: false,
+                }
+            }
             Def::Dynamic { .. } => {
                 let addr = match (l.plt.get_index_of(&id), l.section(".plt")) {
                     (Some(i), Some(plt)) => plt.addr + x86_64::PLT_ENTRY_SIZE * i as u64,
@@ -356,6 +365,16 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         }
     }
 
+    for &id in &l.copies {
+        let addr = value(l, Target::Global(id)).addr;
+        got_other.push(DynReloc {
+            offset: addr,
+            r_type: elf::R_X86_64_COPY.0,
+            sym: dynsym_of(l, Target::Global(id)),
+            addend: 0,
+        });
+    }
+
     // .rela.dyn: RELATIVE first (DT_RELACOUNT lets the loader process them in a tight loop).
     let relatives: Vec<&DynReloc> = per_object
         .iter()
@@ -466,6 +485,18 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
                 let first_export = l.dyn_imports.len() + 1;
                 for (i, exp) in l.dyn_exports.iter().enumerate() {
                     let e = &mut dst[24 * (first_export + i)..24 * (first_export + i + 1)];
+                    // A copied import is defined here, in .dynbss: the libraries' own
+                    // references bind to this copy.
+                    if l.copies.contains(&exp.global) {
+                        let v = value(l, Target::Global(exp.global));
+                        let shndx = crate::symtab::section_index_of(l, v.addr, false).unwrap_or(0);
+                        put32(e, 0, exp.name_offset);
+                        e[4] = (elf::STB_GLOBAL.0 << 4) | elf::STT_OBJECT.0;
+                        put16(e, 6, shndx);
+                        put64(e, 8, v.addr);
+                        put64(e, 16, v.size);
+                        continue;
+                    }
                     let Def::Object { obj, sym, .. } = l.res.globals[exp.global as usize].def
                     else {
                         continue;
@@ -497,8 +528,8 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
                     put16(dst, 2 * (i + 1), imp.version_index);
                 }
                 let first_export = l.dyn_imports.len() + 1;
-                for i in 0..l.dyn_exports.len() {
-                    put16(dst, 2 * (first_export + i), 1);
+                for (i, exp) in l.dyn_exports.iter().enumerate() {
+                    put16(dst, 2 * (first_export + i), exp.version_index);
                 }
             }
             Synth::GnuVersionR => {
@@ -539,7 +570,7 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
             }
             Synth::Dynamic => write_dynamic(l, dst, relative_count)?,
             Synth::Comment => dst.copy_from_slice(&l.comment),
-            Synth::Got | Synth::RelaDyn | Synth::EhFrameHdr => {}
+            Synth::Got | Synth::RelaDyn | Synth::EhFrameHdr | Synth::DynBss => {}
             Synth::SymTab => {
                 if let Some(t) = &l.symtab {
                     crate::symtab::write(l, t, dst, |target| {

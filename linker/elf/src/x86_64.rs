@@ -24,6 +24,9 @@ pub enum Need {
     TlsGd,
     /// The module's (module id, 0) pair for local-dynamic TLS in a shared library.
     TlsLd,
+    /// A copy of imported data in the executable's own .bss (R_X86_64_COPY): non-PIC code
+    /// reaches data directly, so the data must live in the executable.
+    Copy,
 }
 
 /// How the symbol a relocation names is bound, as far as relocation processing cares.
@@ -86,6 +89,11 @@ pub fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, R
                 Need::Nothing
             }
         }
+        R_X86_64_32 | R_X86_64_32S
+            if place.alloc && !place.pie && target.dynamic_data && !place.shared =>
+        {
+            Need::Copy
+        }
         R_X86_64_32 | R_X86_64_32S => {
             if place.alloc && (place.pie || target.dynamic) && !target.undefined_weak {
                 return Err(
@@ -99,11 +107,11 @@ pub fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, R
         R_X86_64_PC32 | R_X86_64_PLT32 | R_X86_64_PC64 => {
             if target.dynamic {
                 if target.dynamic_data && t != R_X86_64_PLT32 {
-                    return Err(
-                        "PC-relative reference to imported data needs a copy relocation, \
-                                which rlink does not create; recompile with -fPIC"
-                            .to_string(),
-                    );
+                    if place.shared {
+                        return Err("PC-relative reference to imported data in a shared library; recompile with -fPIC"
+                            .to_string());
+                    }
+                    return Ok(Need::Copy);
                 }
                 Need::Plt
             } else {
