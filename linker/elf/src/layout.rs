@@ -326,13 +326,13 @@ fn output_name(name: &str) -> &str {
 }
 
 /// Sections that never reach the output: input-only ones, excluded ones, the GNU property
-/// note (rlink makes no CET promises), and non-allocated ones other than debug info (kept
-/// unless `-w`/`-s`).
+/// note (rlink makes no CET promises), and debug info under `-w`/`-s`. Other non-allocated
+/// sections are kept, as GNU ld keeps them: rustc reads a dylib's metadata from `.rustc`.
 fn dropped(name: &str, sh_type: elf::SectionType, flags: u64, strip_debug: bool) -> bool {
     is_input_only(name.as_bytes(), sh_type)
         || flags & elf::SHF_EXCLUDE.0 != 0
         || name == ".note.gnu.property"
-        || (flags & elf::SHF_ALLOC.0 == 0 && (strip_debug || !name.starts_with(".debug_")))
+        || (flags & elf::SHF_ALLOC.0 == 0 && strip_debug && name.starts_with(".debug_"))
 }
 
 fn class_of(name: &str, sh_type: elf::SectionType, flags: u64) -> Class {
