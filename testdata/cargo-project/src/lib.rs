@@ -10,8 +10,15 @@ pub fn scaled_sum(text: &str) -> i64 {
     re.find_iter(text).map(|m| i64::from(unsafe { helper_scale(m.as_str().parse().unwrap()) })).sum()
 }
 
+/// Serialized by serde's derive macro, which rustc runs from a shared library rlink linked.
+#[derive(serde::Serialize)]
+struct Summary<'a> {
+    input: &'a str,
+    sum: i64,
+}
+
 pub fn to_json(text: &str) -> String {
-    serde_json::json!({ "input": text, "sum": scaled_sum(text) }).to_string()
+    serde_json::to_string(&Summary { input: text, sum: scaled_sum(text) }).unwrap()
 }
 
 #[cfg(test)]
