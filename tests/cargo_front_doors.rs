@@ -278,6 +278,22 @@ fn c_compilers_drive_rlink_as_their_ld() {
         String::from_utf8_lossy(&used.stderr)
     );
 
+    // -rdynamic exports the program's global definitions.
+    std::fs::write(d.join("rd.c"), "int exported_from_exe(void) { return 42; }\nint main(void) { return exported_from_exe() - 42; }\n").unwrap();
+    let out = Command::new("gcc")
+        .args(["-B", b, "-rdynamic", "rd.c", "-o", "rd"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = rlink_ok(&["inspect".as_ref(), d.join("rd").as_os_str()]);
+    assert!(dump.contains("  exported_from_exe\n"), "{dump}");
+    assert_eq!(Command::new(d.join("rd")).status().unwrap().code(), Some(0));
+
     // Build systems probe the linker's version.
     let v = Command::new(bin.join("ld"))
         .arg("--version")

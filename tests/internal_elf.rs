@@ -387,3 +387,42 @@ fn runtime_stubs_in_a_program_rlink_links() {
         assert_eq!(out.status.code(), Some(0));
     }
 }
+
+/// `cgo_export_dynamic` puts a definition into the executable's dynamic symbol table under its
+/// remote name; `-rdynamic` (through a C driver) exports every global definition.
+#[test]
+fn dynamic_exports_from_executables() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(
+        "cc",
+        &[
+            "-O2",
+            "-c",
+            "-o",
+            "c_calls.o",
+            testdata("programs/c_calls.c").to_str().unwrap(),
+        ],
+        d,
+    );
+    let mut inputs = compile(d, "c_calls", Mode::Release);
+    inputs.push(d.join("c_calls.o").display().to_string());
+    let directives = d.join("exports.directives");
+    std::fs::write(
+        &directives,
+        "cgo_export_dynamic rust_double rlink_exported_double\n",
+    )
+    .unwrap();
+    let directives_arg = format!("-directives={}", directives.display());
+    let prog = link(d, &inputs, &[&directives_arg]);
+    let dump = common::rlink_ok(&["inspect".as_ref(), prog.as_os_str()]);
+    assert!(
+        dump.contains("exports: 1\n  rlink_exported_double\n"),
+        "{dump}"
+    );
+    let out = Command::new(&prog).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "C accumulated 30\nother thread accumulated 6\nmain thread counter 30\n"
+    );
+}

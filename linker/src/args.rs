@@ -221,6 +221,8 @@ pub struct LinkArgs {
     pub runpath: Option<String>,
     /// DT_SONAME of a shared library (`-soname`).
     pub soname: Option<String>,
+    /// Put every global definition of an executable in `.dynsym` (`--export-dynamic`).
+    pub export_dynamic: bool,
     pub strip_symbols: bool,
     pub strip_debug: bool,
     pub verbose: u32,
@@ -258,6 +260,7 @@ impl LinkArgs {
             directive_files: Vec::new(),
             runpath: None,
             soname: None,
+            export_dynamic: false,
             strip_symbols: false,
             strip_debug: false,
             verbose: 0,

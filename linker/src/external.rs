@@ -138,6 +138,9 @@ pub fn link(plan: &LinkPlan, format: &dyn Format) -> Result<()> {
             cmd.push(format!("-Wl,--export-dynamic-symbol={remote}"));
         }
     }
+    if args.export_dynamic {
+        cmd.push("-rdynamic".to_string());
+    }
     if args.strip_symbols {
         cmd.push("-s".to_string());
     } else if args.strip_debug {

@@ -227,7 +227,8 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
                     warn(format!("-e {entry}: rlink enters at _start; ignoring"));
                 }
             }
-            "--export-dynamic" | "-E" | "--version-script" | "--defsym" | "--dynamic-list" => {
+            "--export-dynamic" | "-export-dynamic" | "-E" => link.export_dynamic = true,
+            "--version-script" | "--defsym" | "--dynamic-list" => {
                 if matches!(name, "--version-script" | "--defsym" | "--dynamic-list")
                     && inline.is_none()
                 {

@@ -91,11 +91,21 @@ pub(crate) fn build_dynamic_tables(
     }
     l.runpath = runpath.map(|r| add_string(&mut l.dynstr, r.as_bytes()));
     l.soname = soname.map(|s| add_string(&mut l.dynstr, s.as_bytes()));
-    // A shared library exports its global definitions of default or protected visibility.
-    // They follow the imports in `.dynsym`, in the order the hash table wants.
+    // A shared library (or an executable under --export-dynamic) exports its global
+    // definitions of default or protected visibility; `cgo_export_dynamic` names one, under
+    // its remote name. They follow the imports in `.dynsym`, in the order the hash table wants.
     let mut exports = hashed;
-    if l.shared {
+    let export_all = l.shared || l.export_all;
+    if export_all || !l.named_exports.is_empty() {
         for (id, g) in res.globals.iter().enumerate() {
+            let named = l
+                .named_exports
+                .iter()
+                .find(|(local, _)| local.as_slice() == g.name)
+                .map(|(_, remote)| remote);
+            if !export_all && named.is_none() {
+                continue;
+            }
             let Def::Object { obj, sym, .. } = g.def else {
                 continue;
             };
@@ -107,7 +117,11 @@ pub(crate) fn build_dynamic_tables(
                 _ => false,
             };
             if visible && placed {
-                exports.push((id as SymbolId, g.name, 1));
+                let name: &[u8] = match named {
+                    Some(remote) => remote,
+                    None => g.name,
+                };
+                exports.push((id as SymbolId, name, 1));
             }
         }
     }

@@ -137,7 +137,13 @@ fn section_of(res: &Resolution<'_>, oi: usize, sym: u32) -> Option<(usize, usize
 
 /// Marks every section reachable from the roots.
 /// `export_all`: a shared library keeps every global definition (its exports) as a root.
-pub fn collect(res: &Resolution<'_>, entry: &[u8], export_all: bool) -> Result<Live> {
+/// `named` lists further exported names (`cgo_export_dynamic`), kept like the entry.
+pub fn collect(
+    res: &Resolution<'_>,
+    entry: &[u8],
+    export_all: bool,
+    named: &[&[u8]],
+) -> Result<Live> {
     let mut live: Live = res
         .objects
         .iter()
@@ -188,7 +194,8 @@ pub fn collect(res: &Resolution<'_>, entry: &[u8], export_all: bool) -> Result<L
             }
         }
     }
-    if let Some(g) = res.global(entry) {
+    for name in std::iter::once(entry).chain(named.iter().copied()) {
+        let Some(g) = res.global(name) else { continue };
         if let Def::Object { obj, sym, .. } = g.def {
             if let SymPlace::Section(s) = res.objects[obj as usize].symbols[sym as usize].place {
                 mark(&mut live, &mut work, obj as usize, s as usize);

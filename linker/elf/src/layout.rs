@@ -216,6 +216,10 @@ pub struct Layout<'r, 'a> {
     pub dyn_exports: Vec<DynExport>,
     /// DT_SONAME's `.dynstr` offset.
     pub soname: Option<u32>,
+    /// Export every global definition (`--export-dynamic`).
+    pub export_all: bool,
+    /// `cgo_export_dynamic` names: (local, remote).
+    pub named_exports: Vec<(Vec<u8>, Vec<u8>)>,
     /// Global id → its `.dynsym` index.
     pub dynsym_index: HashMap<SymbolId, u32>,
     pub dynstr: Vec<u8>,
@@ -422,6 +426,8 @@ pub struct LayoutOptions {
     pub strip_symbols: bool,
     pub runpath: Option<String>,
     pub soname: Option<String>,
+    pub export_all: bool,
+    pub named_exports: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 pub fn place_and_scan<'r, 'a>(
@@ -436,6 +442,8 @@ pub fn place_and_scan<'r, 'a>(
         strip_symbols,
         runpath,
         soname,
+        export_all,
+        named_exports,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
     // A shared library is position-independent like a PIE.
@@ -739,6 +747,8 @@ pub fn place_and_scan<'r, 'a>(
         dyn_imports: Vec::new(),
         dyn_exports: Vec::new(),
         soname: None,
+        export_all,
+        named_exports,
         dynsym_index: HashMap::default(),
         dynstr: vec![0],
         needed: Vec::new(),

@@ -187,8 +187,20 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         strip_symbols: plan.args.strip_symbols,
         runpath: plan.args.runpath.clone(),
         soname: plan.args.soname.clone(),
+        export_all: plan.args.export_dynamic,
+        named_exports: named_exports(plan),
     };
-    let live = gc::collect(&resolution, b"_start", shared_output)?;
+    let roots: Vec<&[u8]> = options
+        .named_exports
+        .iter()
+        .map(|(local, _)| local.as_slice())
+        .collect();
+    let live = gc::collect(
+        &resolution,
+        b"_start",
+        shared_output || plan.args.export_dynamic,
+        &roots,
+    )?;
     tracing::debug!(elapsed = ?timer.elapsed(), "sections collected");
     let mut layout = layout::place_and_scan(&resolution, &live, options)?;
     layout::define_synthetic_symbols(&mut layout);
@@ -224,6 +236,19 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `cgo_export_dynamic local remote` pairs.
+fn named_exports(plan: &LinkPlan) -> Vec<(Vec<u8>, Vec<u8>)> {
+    plan.directives
+        .iter()
+        .filter_map(|d| match &d.directive.kind {
+            DirectiveKind::ExportDynamic { local, remote } => {
+                Some((local.as_bytes().to_vec(), remote.as_bytes().to_vec()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn is_shared_library(data: &[u8]) -> bool {
