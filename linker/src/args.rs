@@ -223,6 +223,8 @@ pub struct LinkArgs {
     pub soname: Option<String>,
     /// Put every global definition of an executable in `.dynsym` (`--export-dynamic`).
     pub export_dynamic: bool,
+    /// The entry symbol (`-e`); `_start` by default.
+    pub entry: Option<String>,
     pub strip_symbols: bool,
     pub strip_debug: bool,
     pub verbose: u32,
@@ -261,6 +263,7 @@ impl LinkArgs {
             runpath: None,
             soname: None,
             export_dynamic: false,
+            entry: None,
             strip_symbols: false,
             strip_debug: false,
             verbose: 0,

@@ -221,12 +221,7 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
             "-rpath" | "-R" => runpaths.push(value(name)?),
             "-s" | "--strip-all" => link.strip_symbols = true,
             "-S" | "--strip-debug" => link.strip_debug = true,
-            "-e" | "--entry" => {
-                let entry = value(name)?;
-                if entry != "_start" {
-                    warn(format!("-e {entry}: rlink enters at _start; ignoring"));
-                }
-            }
+            "-e" | "--entry" => link.entry = Some(value(name)?),
             "--export-dynamic" | "-export-dynamic" | "-E" => link.export_dynamic = true,
             "--version-script" | "--defsym" | "--dynamic-list" => {
                 if matches!(name, "--version-script" | "--defsym" | "--dynamic-list")
@@ -450,6 +445,8 @@ mod tests {
             "-rpath",
             "/opt/a",
             "-rpath=/opt/b",
+            "-e",
+            "my_entry",
             "crtn.o",
         ]);
         let mut warnings = Vec::new();
@@ -463,6 +460,7 @@ mod tests {
         );
         assert_eq!(link.build_mode, BuildMode::Pie);
         assert_eq!(link.runpath.as_deref(), Some("/opt/a:/opt/b"));
+        assert_eq!(link.entry.as_deref(), Some("my_entry"));
         assert_eq!(
             link.inputs,
             vec![

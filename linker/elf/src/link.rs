@@ -141,15 +141,22 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         shared,
     } = load(plan, &extra)?;
 
-    // No startup object defines `_start`: link the bundled entry stub, as Go's linker does.
-    let defines_start = candidates.iter().any(|c| {
-        c.loose
-            && c.object.symbols.iter().any(|s| {
-                s.name == b"_start"
-                    && !s.is_local()
-                    && !matches!(s.place, crate::object::SymPlace::Undefined)
-            })
-    });
+    // No startup object defines the entry: link the bundled `_start` stub, as Go's linker does
+    // (a custom `-e` entry must be defined by the inputs).
+    let entry_name = plan
+        .args
+        .entry
+        .clone()
+        .unwrap_or_else(|| "_start".to_string());
+    let defines_start = plan.args.entry.is_some()
+        || candidates.iter().any(|c| {
+            c.loose
+                && c.object.symbols.iter().any(|s| {
+                    s.name == b"_start"
+                        && !s.is_local()
+                        && !matches!(s.place, crate::object::SymPlace::Undefined)
+                })
+        });
     let shared_output = plan.args.build_mode == BuildMode::CShared;
     if !defines_start && !shared_output {
         let object = InputObject::parse(rlink_runtime_stubs::ENTRY_OBJECT_NAME.to_string(), &stub)?;
@@ -197,14 +204,14 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         .collect();
     let live = gc::collect(
         &resolution,
-        b"_start",
+        entry_name.as_bytes(),
         shared_output || plan.args.export_dynamic,
         &roots,
     )?;
     tracing::debug!(elapsed = ?timer.elapsed(), "sections collected");
     let mut layout = layout::place_and_scan(&resolution, &live, options)?;
     layout::define_synthetic_symbols(&mut layout);
-    layout.entry = match resolution.global(b"_start").map(|g| g.def) {
+    layout.entry = match resolution.global(entry_name.as_bytes()).map(|g| g.def) {
         Some(Def::Object { obj, sym, .. }) => {
             let o = &resolution.objects[obj as usize];
             let s = &o.symbols[sym as usize];
@@ -219,7 +226,7 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
             }
         }
         _ if shared_output => 0,
-        _ => bail!("no entry point: _start is not defined"),
+        _ => bail!("no entry point: {entry_name} is not defined"),
     };
     let laid_out = timer.elapsed();
     write::write(&layout, &plan.args.output)?;
