@@ -225,6 +225,8 @@ pub struct LinkArgs {
     pub export_dynamic: bool,
     /// The entry symbol (`-e`); `_start` by default.
     pub entry: Option<String>,
+    /// `--version-script`: which names a shared library exports.
+    pub version_script: Option<PathBuf>,
     pub strip_symbols: bool,
     pub strip_debug: bool,
     pub verbose: u32,
@@ -264,6 +266,7 @@ impl LinkArgs {
             soname: None,
             export_dynamic: false,
             entry: None,
+            version_script: None,
             strip_symbols: false,
             strip_debug: false,
             verbose: 0,

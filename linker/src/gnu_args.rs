@@ -223,10 +223,9 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
             "-S" | "--strip-debug" => link.strip_debug = true,
             "-e" | "--entry" => link.entry = Some(value(name)?),
             "--export-dynamic" | "-export-dynamic" | "-E" => link.export_dynamic = true,
-            "--version-script" | "--defsym" | "--dynamic-list" => {
-                if matches!(name, "--version-script" | "--defsym" | "--dynamic-list")
-                    && inline.is_none()
-                {
+            "--version-script" => link.version_script = Some(PathBuf::from(value(name)?)),
+            "--defsym" | "--dynamic-list" => {
+                if matches!(name, "--defsym" | "--dynamic-list") && inline.is_none() {
                     it.next();
                 }
                 warn(format!("{name} is not supported yet; ignoring"));

@@ -17,5 +17,6 @@ pub mod ldflags;
 pub mod output;
 pub mod plan;
 pub mod script;
+pub mod version_script;
 
 pub use diag::{Error, Result};

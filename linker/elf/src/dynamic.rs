@@ -106,6 +106,13 @@ pub(crate) fn build_dynamic_tables(
             if !export_all && named.is_none() {
                 continue;
             }
+            let listed = l
+                .version_script
+                .as_ref()
+                .is_none_or(|v| v.exports(&String::from_utf8_lossy(g.name)));
+            if named.is_none() && !listed {
+                continue;
+            }
             let Def::Object { obj, sym, .. } = g.def else {
                 continue;
             };

@@ -143,6 +143,7 @@ pub fn collect(
     entry: &[u8],
     export_all: bool,
     named: &[&[u8]],
+    version_script: Option<&rlink_linker::version_script::VersionScript>,
 ) -> Result<Live> {
     let mut live: Live = res
         .objects
@@ -184,6 +185,10 @@ pub fn collect(
     }
     if export_all {
         for g in &res.globals {
+            let listed = version_script.is_none_or(|v| v.exports(&String::from_utf8_lossy(g.name)));
+            if !listed {
+                continue;
+            }
             if let Def::Object { obj, sym, .. } = g.def {
                 let s = &res.objects[obj as usize].symbols[sym as usize];
                 let visible = s.visibility == object::elf::STV_DEFAULT

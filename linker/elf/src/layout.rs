@@ -220,6 +220,7 @@ pub struct Layout<'r, 'a> {
     pub export_all: bool,
     /// `cgo_export_dynamic` names: (local, remote).
     pub named_exports: Vec<(Vec<u8>, Vec<u8>)>,
+    pub version_script: Option<rlink_linker::version_script::VersionScript>,
     /// Global id → its `.dynsym` index.
     pub dynsym_index: HashMap<SymbolId, u32>,
     pub dynstr: Vec<u8>,
@@ -428,6 +429,8 @@ pub struct LayoutOptions {
     pub soname: Option<String>,
     pub export_all: bool,
     pub named_exports: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Which names a shared library exports (`--version-script`).
+    pub version_script: Option<rlink_linker::version_script::VersionScript>,
 }
 
 pub fn place_and_scan<'r, 'a>(
@@ -444,6 +447,7 @@ pub fn place_and_scan<'r, 'a>(
         soname,
         export_all,
         named_exports,
+        version_script,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
     // A shared library is position-independent like a PIE.
@@ -749,6 +753,7 @@ pub fn place_and_scan<'r, 'a>(
         soname: None,
         export_all,
         named_exports,
+        version_script,
         dynsym_index: HashMap::default(),
         dynstr: vec![0],
         needed: Vec::new(),

@@ -11,6 +11,7 @@ use rlink_linker::format::{Combined, HostInput};
 use rlink_linker::input::{archive_members, FileKind, MappedFile};
 use rlink_linker::plan::{search_library, LinkPlan};
 use rlink_linker::script::{looks_like_script, parse_script, ScriptInput};
+use rlink_linker::version_script::VersionScript;
 use rlink_linker::{bail, Error, Result};
 use rustc_hash::FxHashSet;
 
@@ -172,7 +173,7 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
     }
     let loaded = timer.elapsed();
 
-    let resolution = resolve::resolve(
+    let mut resolution = resolve::resolve(
         candidates,
         &shared,
         &plan.directives,
@@ -196,7 +197,16 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         soname: plan.args.soname.clone(),
         export_all: plan.args.export_dynamic,
         named_exports: named_exports(plan),
+        version_script: match &plan.args.version_script {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+                Some(VersionScript::parse(&text).map_err(|e| e.at(path.display()))?)
+            }
+            None => None,
+        },
     };
+    resolution.version_script = options.version_script.clone();
     let roots: Vec<&[u8]> = options
         .named_exports
         .iter()
@@ -207,6 +217,7 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         entry_name.as_bytes(),
         shared_output || plan.args.export_dynamic,
         &roots,
+        options.version_script.as_ref(),
     )?;
     tracing::debug!(elapsed = ?timer.elapsed(), "sections collected");
     let mut layout = layout::place_and_scan(&resolution, &live, options)?;

@@ -117,6 +117,8 @@ pub struct Resolution<'a> {
     pub host: Vec<bool>,
     /// The output is a shared library (its exported data is preemptible).
     pub shared_output: bool,
+    /// A shared library's version script: names it keeps local are not preemptible.
+    pub version_script: Option<rlink_linker::version_script::VersionScript>,
 }
 
 pub const LOCAL: SymbolId = u32::MAX;
@@ -314,6 +316,7 @@ pub fn resolve<'a>(
         libraries,
         host,
         shared_output,
+        version_script: None,
     })
 }
 
