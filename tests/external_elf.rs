@@ -164,21 +164,7 @@ fn combined_object_links_with_cc_and_lld_alone() {
 #[test]
 fn combined_object_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    let src = testdata("programs/nostd_directives.rs");
-    run(
-        "rustc",
-        &[
-            "--edition=2021",
-            "-Cpanic=abort",
-            "-Copt-level=2",
-            "--emit=obj",
-            "--crate-type=bin",
-            "-o",
-            "nsd.o",
-            src.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    common::compile_no_std_object(dir.path());
     let keep = dir.path().join("keep");
     let keep_arg = format!("-tmpdir={}", keep.display());
     let prog = link_external(
@@ -447,7 +433,7 @@ fn runtime_stubs_in_an_externally_linked_program() {
         let prog = link_external(dir.path(), &inputs, extld, &[]);
         let e = Expect {
             program: "system_stack",
-            stdout: "deep call from a 16 KiB stack returned 2\npanic resumed in Rust: Some(\"callback panic\"), cleanup ran 1 time(s)\n",
+            stdout: common::SYSTEM_STACK_OUTPUT,
             code: 0,
         };
         run_program(&prog, &e, extld);

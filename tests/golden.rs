@@ -79,22 +79,7 @@ fn artifacts() -> (tempfile::TempDir, Vec<(&'static str, PathBuf)>) {
     );
     std::fs::write(d.join("lib.rmeta"), b"not an object").unwrap();
     // A program rlink links itself, from directives alone.
-    run(
-        "rustc",
-        &[
-            "--edition=2021",
-            "-Cpanic=abort",
-            "-Copt-level=2",
-            "--emit=obj",
-            "--crate-type=bin",
-            "-o",
-            "nsd.o",
-            &testdata("programs/nostd_directives.rs")
-                .display()
-                .to_string(),
-        ],
-        d,
-    );
+    common::compile_no_std_object(d);
     common::rlink_ok(&[
         "-o".as_ref(),
         d.join("nsd").as_os_str(),

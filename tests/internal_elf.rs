@@ -281,21 +281,7 @@ fn output_is_deterministic_across_thread_counts() {
 #[test]
 fn no_std_program_linked_from_directives_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let src = testdata("programs/nostd_directives.rs");
-    run(
-        "rustc",
-        &[
-            "--edition=2021",
-            "-Cpanic=abort",
-            "-Copt-level=2",
-            "--emit=obj",
-            "--crate-type=bin",
-            "-o",
-            "nsd.o",
-            src.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    common::compile_no_std_object(dir.path());
     let prog = link(
         dir.path(),
         &[dir.path().join("nsd.o").display().to_string()],
@@ -380,7 +366,7 @@ fn runtime_stubs_in_a_program_rlink_links() {
         let out = Command::new(&prog).output().unwrap();
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            "deep call from a 16 KiB stack returned 2\npanic resumed in Rust: Some(\"callback panic\"), cleanup ran 1 time(s)\n",
+            common::SYSTEM_STACK_OUTPUT,
             "{mode:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );

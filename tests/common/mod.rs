@@ -160,3 +160,28 @@ pub fn compile_with(dir: &Path, program: &str, mode: Mode, extra: &[String]) -> 
         .map(str::to_string)
         .collect()
 }
+
+/// Compiles testdata/programs/nostd_directives.rs to `dir/nsd.o`: a no_std program whose every
+/// import comes from directives in the object.
+pub fn compile_no_std_object(dir: &Path) -> PathBuf {
+    let src = testdata("programs/nostd_directives.rs");
+    run(
+        "rustc",
+        &[
+            "--edition=2021",
+            "-Cpanic=abort",
+            "-Copt-level=2",
+            "--emit=obj",
+            "--crate-type=bin",
+            "-o",
+            "nsd.o",
+            src.to_str().unwrap(),
+        ],
+        dir,
+    );
+    dir.join("nsd.o")
+}
+
+/// What testdata/programs/system_stack.rs prints.
+pub const SYSTEM_STACK_OUTPUT: &str =
+    "deep call from a 16 KiB stack returned 2\npanic resumed in Rust: Some(\"callback panic\"), cleanup ran 1 time(s)\n";
