@@ -286,7 +286,14 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
                         elf::R_X86_64_GOTTPOFF | elf::R_X86_64_TLSGD => {
                             l.got_slot(GotEntry::TpOff(t))
                         }
-                        _ => l.got_slot(GotEntry::Address(t)),
+                        elf::R_X86_64_GOTPCREL
+                        | elf::R_X86_64_GOTPCRELX
+                        | elf::R_X86_64_REX_GOTPCRELX
+                        | elf::R_X86_64_GOTPCREL64
+                        | elf::R_X86_64_GOT64 => l.got_slot(GotEntry::Address(t)),
+                        // Only the GOT-relative types above use a slot: no lookup for the rest
+                        // (most relocations, and every debug one).
+                        _ => None,
                     };
                     let tls_addr = sv.addr;
                     let (s_addr, addend) = merged_section_target(l, t, r_type, rela.r_addend(LE))
@@ -304,8 +311,10 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
                         dtpoff: if info.tls { l.dtpoff(tls_addr) } else { 0 },
                     };
                     let at = usize::try_from(r_offset).map_err(|_| err("offset out of range"))?;
-                    if x86_64::scan(r_type, info, place).map_err(|w| err(&w))?
-                        == Need::DynamicAbsolute
+                    // Debug sections never need the loader: skip the second look.
+                    if place.alloc
+                        && x86_64::scan(r_type, info, place).map_err(|w| err(&w))?
+                            == Need::DynamicAbsolute
                     {
                         let offset = v.p;
                         if info.dynamic {
