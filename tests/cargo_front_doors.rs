@@ -278,6 +278,74 @@ fn c_compilers_drive_rlink_as_their_ld() {
         String::from_utf8_lossy(&used.stderr)
     );
 
+    // Fully static executables (glibc's libc.a is installed with gcc): IFUNCs through
+    // IRELATIVE in .rela.iplt, thread-locals, threads, libm.
+    std::fs::write(
+        d.join("static.c"),
+        "#include <stdio.h>\n#include <string.h>\n#include <math.h>\n#include <pthread.h>\nstatic __thread int t = 5;\n\
+         static void *run(void *a) { t += (int)(long)a; return (void *)(long)t; }\n\
+         int main(void) { char b[32]; strcpy(b, \"static hello\"); pthread_t th; void *r;\n\
+         pthread_create(&th, 0, run, (void *)2L); pthread_join(th, &r);\n\
+         printf(\"%s %zu %d %ld %.3f\\n\", b, strlen(b), t, (long)r, sqrt(2.0)); return 0; }\n",
+    )
+    .unwrap();
+    for (driver, args) in [
+        (
+            "gcc",
+            &[
+                "-B",
+                b,
+                "-static",
+                "-O1",
+                "static.c",
+                "-o",
+                "static-gcc",
+                "-lm",
+            ][..],
+        ),
+        (
+            "clang",
+            &[
+                "-fuse-ld=rlink",
+                "-static",
+                "-O1",
+                "static.c",
+                "-o",
+                "static-clang",
+                "-lm",
+            ][..],
+        ),
+    ] {
+        let out = Command::new(driver)
+            .args(args)
+            .current_dir(d)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{driver} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let prog = d.join(args[args.len() - 2]);
+        assert!(
+            linked_by_rlink(&prog),
+            "{} was not linked by rlink",
+            prog.display()
+        );
+        let dump = rlink_ok(&["inspect".as_ref(), prog.as_os_str()]);
+        assert!(
+            !dump.contains("interpreter:") && dump.contains("R_X86_64_IRELATIVE"),
+            "{dump}"
+        );
+        let run = Command::new(&prog).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&run.stdout),
+            "static hello 12 5 7 1.414\n",
+            "{driver}"
+        );
+    }
+
     // -rdynamic exports the program's global definitions.
     std::fs::write(d.join("rd.c"), "int exported_from_exe(void) { return 42; }\nint main(void) { return exported_from_exe() - 42; }\n").unwrap();
     let out = Command::new("gcc")

@@ -225,6 +225,8 @@ pub struct LinkArgs {
     pub export_dynamic: bool,
     /// The entry symbol (`-e`); `_start` by default.
     pub entry: Option<String>,
+    /// A fully static executable (`-static`): no interpreter, no dynamic section.
+    pub static_exe: bool,
     /// `--version-script`: which names a shared library exports.
     pub version_script: Option<PathBuf>,
     pub strip_symbols: bool,
@@ -266,6 +268,7 @@ impl LinkArgs {
             soname: None,
             export_dynamic: false,
             entry: None,
+            static_exe: false,
             version_script: None,
             strip_symbols: false,
             strip_debug: false,

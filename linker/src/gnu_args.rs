@@ -174,8 +174,10 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
                 link.inputs.push(library(lib, static_libs));
             }
             "-Bstatic" | "-static" | "-dn" | "-non_shared" => {
+                // Before any input, -static asks for a fully static executable; later it only
+                // means -Bstatic, as in GNU ld.
                 if name == "-static" && !saw_input {
-                    bail!("-static: fully static executables are not implemented yet");
+                    link.static_exe = true;
                 }
                 static_libs = true
             }

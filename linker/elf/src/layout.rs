@@ -431,6 +431,9 @@ pub struct LayoutOptions {
     pub named_exports: Vec<(Vec<u8>, Vec<u8>)>,
     /// Which names a shared library exports (`--version-script`).
     pub version_script: Option<rlink_linker::version_script::VersionScript>,
+    /// A fully static executable: no interpreter and no dynamic-linking tables; IRELATIVE
+    /// relocations for indirect functions go to `.rela.iplt`, which the C library applies.
+    pub static_exe: bool,
 }
 
 pub fn place_and_scan<'r, 'a>(
@@ -448,6 +451,7 @@ pub fn place_and_scan<'r, 'a>(
         export_all,
         named_exports,
         version_script,
+        static_exe,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
     // A shared library is position-independent like a PIE.
@@ -605,6 +609,30 @@ pub fn place_and_scan<'r, 'a>(
     if build_mode == BuildMode::CShared {
         // Shared libraries are loaded by the dynamic loader, not run by it.
         synthetics.retain(|s| s.synth != Some(Synth::Interp));
+    }
+    if static_exe {
+        // No dynamic loader runs a static executable: only the IRELATIVE relocations stay,
+        // under the name the C library's start-up code finds them by (__rela_iplt_start/end).
+        synthetics.retain(|s| {
+            !matches!(
+                s.synth,
+                Some(
+                    Synth::Interp
+                        | Synth::DynSym
+                        | Synth::DynStr
+                        | Synth::GnuHash
+                        | Synth::GnuVersion
+                        | Synth::GnuVersionR
+                        | Synth::Dynamic
+                )
+            )
+        });
+        for s in synthetics
+            .iter_mut()
+            .filter(|s| s.synth == Some(Synth::RelaDyn))
+        {
+            s.name = ".rela.iplt".to_string();
+        }
     }
     if !strip_symbols {
         synthetics.push(synth(
@@ -1000,7 +1028,7 @@ pub fn got_dynamic_relocs(l: &Layout<'_, '_>, e: GotEntry) -> u64 {
     match e {
         GotEntry::Address(t) => {
             let info = target_info(l.res, t);
-            (info.dynamic || (l.pie && !info.undefined_weak)) as u64
+            (info.ifunc || info.dynamic || (l.pie && !info.undefined_weak)) as u64
         }
         GotEntry::TpOff(t) => (target_info(l.res, t).dynamic || l.shared) as u64,
         GotEntry::TlsGd(t) => 1 + target_info(l.res, t).dynamic as u64,
@@ -1396,6 +1424,9 @@ pub fn define_synthetic_symbols(l: &mut Layout<'_, '_>) {
                 .max()
                 .unwrap_or(l.base),
             "__GNU_EH_FRAME_HDR" => bounds(l, ".eh_frame_hdr").map(|b| b.0).unwrap_or(0),
+            // The IRELATIVE relocations a static executable's start-up code applies.
+            "__rela_iplt_start" => bounds(l, ".rela.iplt").map(|b| b.0).unwrap_or(0),
+            "__rela_iplt_end" => bounds(l, ".rela.iplt").map(|b| b.1).unwrap_or(0),
             _ => {
                 if let Some(sec) = name.strip_prefix("__start_") {
                     bounds(l, sec).map(|b| b.0).unwrap_or(0)

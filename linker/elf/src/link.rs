@@ -196,6 +196,7 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
         runpath: plan.args.runpath.clone(),
         soname: plan.args.soname.clone(),
         export_all: plan.args.export_dynamic,
+        static_exe: plan.args.static_exe,
         named_exports: named_exports(plan),
         version_script: match &plan.args.version_script {
             Some(path) => {

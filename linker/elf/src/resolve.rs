@@ -539,6 +539,8 @@ pub fn is_synthetic_name(name: &[u8]) -> bool {
         b"__bss_start",
         b"__dso_handle",
         b"__GNU_EH_FRAME_HDR",
+        b"__rela_iplt_start",
+        b"__rela_iplt_end",
     ];
     NAMES.contains(&name) || name.starts_with(b"__start_") || name.starts_with(b"__stop_")
 }

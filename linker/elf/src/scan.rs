@@ -34,6 +34,7 @@ pub fn target_info(res: &Resolution<'_>, t: Target) -> TargetInfo {
                 dynamic_data: false,
                 tls: s.kind == elf::STT_TLS,
                 undefined_weak: false,
+                ifunc: false,
             }
         }
         Target::Global(id) => {
@@ -46,6 +47,7 @@ pub fn target_info(res: &Resolution<'_>, t: Target) -> TargetInfo {
                         dynamic_data: kind == ExportKind::Object,
                         tls: kind == ExportKind::Tls,
                         undefined_weak: false,
+                        ifunc: false,
                     }
                 }
                 Def::Object { obj, sym, .. } => {
@@ -65,6 +67,7 @@ pub fn target_info(res: &Resolution<'_>, t: Target) -> TargetInfo {
                         dynamic_data: preemptible,
                         tls: s.kind == elf::STT_TLS,
                         undefined_weak: false,
+                        ifunc: s.kind == elf::STT_GNU_IFUNC,
                     }
                 }
                 Def::Undefined | Def::Host => TargetInfo {
@@ -72,12 +75,14 @@ pub fn target_info(res: &Resolution<'_>, t: Target) -> TargetInfo {
                     dynamic_data: false,
                     tls: false,
                     undefined_weak: true,
+                    ifunc: false,
                 },
                 Def::Common { .. } | Def::Synthetic => TargetInfo {
                     dynamic: false,
                     dynamic_data: false,
                     tls: false,
                     undefined_weak: false,
+                    ifunc: false,
                 },
             }
         }

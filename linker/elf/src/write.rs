@@ -56,10 +56,24 @@ fn value_of_object_symbol(l: &Layout<'_, '_>, obj: u32, sym: u32) -> SymValue {
     }
 }
 
+fn is_ifunc(l: &Layout<'_, '_>, obj: u32, sym: u32) -> bool {
+    l.res.objects[obj as usize].symbols[sym as usize].kind == elf::STT_GNU_IFUNC
+}
+
 fn value(l: &Layout<'_, '_>, t: Target) -> SymValue {
     match t {
         Target::Local { obj, sym } => value_of_object_symbol(l, obj, sym),
         Target::Global(id) => match l.res.globals[id as usize].def {
+            // An indirect function's address, everywhere it is taken, is its PLT entry.
+            Def::Object { obj, sym, .. } if is_ifunc(l, obj, sym) => {
+                let plt = l.section(".plt").map(|s| s.addr).unwrap_or(0);
+                let index = l.plt.get_index_of(&id).unwrap_or(0) as u64;
+                SymValue {
+                    addr: plt + x86_64::PLT_ENTRY_SIZE * index,
+                    size: 0,
+                    local: false,
+                }
+            }
             Def::Object { obj, sym, .. } => value_of_object_symbol(l, obj, sym),
             Def::Common { obj, sym } => {
                 let bss = l
@@ -179,6 +193,17 @@ fn got_slot(l: &Layout<'_, '_>, e: GotEntry, slot: u64) -> ([u64; 2], Vec<DynRel
         addend,
     };
     match e {
+        // The slot of an indirect function holds what its resolver returns, at start-up.
+        GotEntry::Address(Target::Global(id)) if target_info(l.res, Target::Global(id)).ifunc => {
+            let Def::Object { obj, sym, .. } = l.res.globals[id as usize].def else {
+                return ([0, 0], Vec::new());
+            };
+            let resolver = value_of_object_symbol(l, obj, sym).addr;
+            (
+                [0, 0],
+                vec![reloc(slot, elf::R_X86_64_IRELATIVE, 0, resolver as i64)],
+            )
+        }
         GotEntry::Address(t) if target_info(l.res, t).dynamic => (
             [0, 0],
             vec![reloc(slot, elf::R_X86_64_GLOB_DAT, dynsym_of(l, t), 0)],
@@ -396,7 +421,8 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         .chain(&got_other)
         .collect();
     let relative_count = relatives.len();
-    if let Some(rela) = l.section(".rela.dyn") {
+    // `.rela.dyn`, or `.rela.iplt` in a static executable.
+    if let Some(rela) = l.sections.iter().find(|s| s.synth == Some(Synth::RelaDyn)) {
         let dst = unsafe { out.range(rela.offset, rela.size)? };
         let all: Vec<&DynReloc> = relatives.into_iter().chain(others).collect();
         if all.len() as u64 * 24 != rela.size {

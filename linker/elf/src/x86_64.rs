@@ -40,6 +40,9 @@ pub struct TargetInfo {
     pub tls: bool,
     /// A weak reference no definition satisfied: its address is 0.
     pub undefined_weak: bool,
+    /// An indirect function (STT_GNU_IFUNC) defined here: callers go through a PLT entry
+    /// whose GOT slot an IRELATIVE relocation fills with the resolver's answer.
+    pub ifunc: bool,
 }
 
 /// Facts about the place being relocated.
@@ -71,6 +74,20 @@ pub fn type_name(r_type: u32) -> String {
 pub fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refusal> {
     use elf::*;
     let t = RelocationType(r_type);
+    if target.ifunc {
+        return Ok(match t {
+            R_X86_64_PC32 | R_X86_64_PLT32 => Need::Plt,
+            R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => Need::Got,
+            // The PLT entry is the function's address everywhere else.
+            R_X86_64_64 | R_X86_64_32 | R_X86_64_32S if !place.pie || !place.alloc => Need::Plt,
+            _ => {
+                return Err(format!(
+                    "{} against an indirect function (IFUNC)",
+                    type_name(r_type)
+                ))
+            }
+        });
+    }
     Ok(match t {
         R_X86_64_NONE => Need::Nothing,
         R_X86_64_64 => {
@@ -298,7 +315,8 @@ pub fn apply(r_type: u32, buf: &mut [u8], at: usize, v: &Values) -> Result<Appli
         // After LD→LE relaxation the module base is the thread pointer, so a DTPOFF is a TPOFF.
         R_X86_64_DTPOFF32 => write32(buf, at, signed32(v.tpoff.wrapping_add(v.a), &name())?)?,
         R_X86_64_DTPOFF64 => write64(buf, at, v.tpoff.wrapping_add(v.a) as u64)?,
-        R_X86_64_GOTTPOFF if v.local => relax_ie_to_le(buf, at, v)?,
+        // Defined here (or an undefined weak variable, which scan gave no slot): local-exec.
+        R_X86_64_GOTTPOFF if v.local || v.got_slot.is_none() => relax_ie_to_le(buf, at, v)?,
         R_X86_64_GOTTPOFF => {
             let slot = v.got_slot.ok_or("TLS GOT slot missing (linker bug)")?;
             write32(buf, at, signed32(pcrel(slot, v), &name())?)?
@@ -406,7 +424,7 @@ fn relax_gd(buf: &mut [u8], at: usize, v: &Values) -> Result<(), Refusal> {
                 .to_string(),
         );
     }
-    if v.local {
+    if v.local || v.got_slot.is_none() {
         let tpoff = signed32(v.tpoff.wrapping_add(v.a).wrapping_add(4), "TPOFF")?;
         buf[start..start + 12]
             .copy_from_slice(&[0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x8d, 0x80]);
@@ -531,6 +549,7 @@ mod tests {
             dynamic_data: false,
             tls: false,
             undefined_weak: false,
+            ifunc: false,
         };
         let place = PlaceInfo {
             alloc: true,
