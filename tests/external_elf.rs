@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{compile, rlink, rlink_ok, run, testdata, Mode};
+use common::{compile, rlink, rlink_ok, run, Mode};
 
 struct Expect {
     program: &'static str,
@@ -101,19 +101,9 @@ fn c_host_object_with_thread_locals() {
     };
     for mode in [Mode::Release, Mode::Debug] {
         let dir = tempfile::tempdir().unwrap();
-        run(
-            "cc",
-            &[
-                "-O2",
-                "-c",
-                "-o",
-                "c_calls.o",
-                testdata("programs/c_calls.c").to_str().unwrap(),
-            ],
-            dir.path(),
-        );
+        let c_object = common::c_calls_object(dir.path());
         let mut inputs = compile(dir.path(), e.program, mode);
-        inputs.push(dir.path().join("c_calls.o").display().to_string());
+        inputs.push(c_object);
         for extld in ["gcc", "clang"] {
             let prog = link_external(dir.path(), &inputs, extld, &[]);
             run_program(&prog, &e, &format!("c_calls ({mode:?}, {extld})"));
@@ -193,19 +183,9 @@ fn combined_object_snapshot() {
 #[test]
 fn tmpdir_keeps_files_and_nothing_is_left_without_it() {
     let dir = tempfile::tempdir().unwrap();
-    run(
-        "cc",
-        &[
-            "-O2",
-            "-c",
-            "-o",
-            "c_calls.o",
-            testdata("programs/c_calls.c").to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let c_object = common::c_calls_object(dir.path());
     let mut inputs = compile(dir.path(), "c_calls", Mode::Release);
-    inputs.push(dir.path().join("c_calls.o").display().to_string());
+    inputs.push(c_object);
 
     let keep = dir.path().join("keep");
     let keep_arg = format!("-tmpdir={}", keep.display());

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{compile, rlink_bin, run, testdata, Mode, RECORDER};
+use common::{compile, rlink_bin, run, Mode, RECORDER};
 
 /// Links with rlink alone: PATH holds no cc, gcc, clang, ld or lld.
 fn link(dir: &Path, inputs: &[String], extra: &[&str]) -> PathBuf {
@@ -177,13 +177,7 @@ fn dlopen_and_dlsym() {
 #[test]
 fn c_object_calls_into_rust_with_thread_locals() {
     let dir = tempfile::tempdir().unwrap();
-    let src = testdata("programs/c_calls.c");
-    run(
-        "cc",
-        &["-O2", "-c", "-o", "c_calls.o", src.to_str().unwrap()],
-        dir.path(),
-    );
-    let c_object = vec![dir.path().join("c_calls.o").display().to_string()];
+    let c_object = vec![common::c_calls_object(dir.path())];
     let e = Expect {
         program: "c_calls",
         args: &[],
@@ -380,19 +374,9 @@ fn runtime_stubs_in_a_program_rlink_links() {
 fn dynamic_exports_from_executables() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    run(
-        "cc",
-        &[
-            "-O2",
-            "-c",
-            "-o",
-            "c_calls.o",
-            testdata("programs/c_calls.c").to_str().unwrap(),
-        ],
-        d,
-    );
+    let c_object = common::c_calls_object(d);
     let mut inputs = compile(d, "c_calls", Mode::Release);
-    inputs.push(d.join("c_calls.o").display().to_string());
+    inputs.push(c_object);
     let directives = d.join("exports.directives");
     std::fs::write(
         &directives,

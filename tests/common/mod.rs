@@ -185,3 +185,15 @@ pub fn compile_no_std_object(dir: &Path) -> PathBuf {
 /// What testdata/programs/system_stack.rs prints.
 pub const SYSTEM_STACK_OUTPUT: &str =
     "deep call from a 16 KiB stack returned 2\npanic resumed in Rust: Some(\"callback panic\"), cleanup ran 1 time(s)\n";
+
+/// Builds testdata/programs/c_calls.c with cc into `dir/c_calls.o` (the C half of the c_calls
+/// program) and returns its path as a link input.
+pub fn c_calls_object(dir: &Path) -> String {
+    let src = testdata("programs/c_calls.c");
+    run(
+        "cc",
+        &["-O2", "-c", "-o", "c_calls.o", src.to_str().unwrap()],
+        dir,
+    );
+    dir.join("c_calls.o").display().to_string()
+}

@@ -54,14 +54,15 @@ pub fn target_info(res: &Resolution<'_>, t: Target) -> TargetInfo {
                     let s = &res.objects[obj as usize].symbols[sym as usize];
                     // A shared library's exported data can be preempted by the program's copy
                     // (copy relocations), so the library must reach it through the GOT too.
-                    let exported = res
-                        .version_script
-                        .as_ref()
-                        .is_none_or(|v| v.exports(&String::from_utf8_lossy(g.name)));
+                    // This runs for every relocation: the cheap tests go first, and the version
+                    // script (a string match) is consulted only for shared-library data.
                     let preemptible = res.shared_output
-                        && exported
                         && s.kind == elf::STT_OBJECT
-                        && s.visibility == elf::STV_DEFAULT;
+                        && s.visibility == elf::STV_DEFAULT
+                        && res
+                            .version_script
+                            .as_ref()
+                            .is_none_or(|v| v.exports(&String::from_utf8_lossy(g.name)));
                     TargetInfo {
                         dynamic: preemptible,
                         dynamic_data: preemptible,
