@@ -234,6 +234,11 @@ pub struct LinkArgs {
     pub verbose: u32,
     pub threads: Option<usize>,
     pub target: Option<String>,
+    /// `--chroot DIR` (lld): absolute input and library paths are read inside DIR.
+    pub chroot: Option<PathBuf>,
+    /// `--sysroot DIR`: the system library directories and `=`-prefixed `-L` paths are
+    /// under DIR.
+    pub sysroot: Option<PathBuf>,
 }
 
 /// What the top-level command line asks for.
@@ -275,6 +280,8 @@ impl LinkArgs {
             verbose: 0,
             threads: None,
             target: None,
+            chroot: None,
+            sysroot: None,
         }
     }
 }
@@ -353,15 +360,24 @@ pub fn parse_link_command(args: &[String]) -> Result<Command> {
             "s" => link.strip_symbols = on,
             "w" => link.strip_debug = on,
             "v" => link.verbose = if on { link.verbose + 1 } else { 0 },
-            "threads" => match value.parse::<usize>() {
-                Ok(n) if n > 0 => link.threads = Some(n),
-                _ => bail!("-threads: want a positive whole number, got {value:?}"),
-            },
+            "threads" => link.threads = Some(parse_threads(&value)?),
             "target" => link.target = Some(value),
             _ => unreachable!("flag -{name} is in LINK_FLAGS but not handled"),
         }
     }
     Ok(Command::Link(Box::new(link)))
+}
+
+/// More threads than any machine rlink runs on has cores only cost memory and start-up time
+/// (100,000 threads take minutes to start); more than this is refused.
+pub const MAX_THREADS: usize = 1024;
+
+/// `-threads N` / `--threads=N`: a whole number from 1 to [`MAX_THREADS`].
+pub fn parse_threads(value: &str) -> Result<usize> {
+    match value.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => bail!("-threads: want a whole number from 1 to {MAX_THREADS}, got {value:?}"),
+    }
 }
 
 /// Formats a flag table for `--help`.
@@ -435,14 +451,22 @@ pub fn split_response_text(text: &str) -> std::result::Result<Vec<String>, Strin
     let mut in_word = false;
     let mut quote: Option<char> = None;
     let mut chars = text.chars();
+    let mut line = 1;
     while let Some(c) = chars.next() {
+        if c == '\n' {
+            line += 1;
+        }
         match (quote, c) {
             (_, '\\') => match chars.next() {
+                // No argument holds a newline; a backslash there is a broken file (one cut
+                // short, or a line continuation no tool writes).
+                Some('\n') | None => {
+                    return Err(format!("line {line}: backslash at the end of a line"))
+                }
                 Some(next) => {
                     word.push(next);
                     in_word = true;
                 }
-                None => return Err("trailing backslash".to_string()),
             },
             (Some(q), c) if c == q => quote = None,
             (Some(_), c) => word.push(c),
@@ -585,6 +609,7 @@ mod tests {
             (&["-buildmode=shared"], "unknown build mode \"shared\""),
             (&["-o"], "flag needs an argument: -o"),
             (&["-threads=0"], "-threads"),
+            (&["-threads=100000"], "from 1 to 1024"),
             (&["-s=maybe"], "invalid boolean value"),
             (&["-rdynamic"], "unknown flag -rdynamic"),
         ];
@@ -608,7 +633,14 @@ mod tests {
             strings(&["-m64", "/tmp/my dir/a.o", "C:\\x", "quoted arg", "single"])
         );
         assert!(split_response_text("\"open").is_err());
-        assert!(split_response_text("end\\").is_err());
+        assert_eq!(
+            split_response_text("end\\").unwrap_err(),
+            "line 1: backslash at the end of a line"
+        );
+        assert_eq!(
+            split_response_text("a.o\nx.o\\\n").unwrap_err(),
+            "line 2: backslash at the end of a line"
+        );
         assert_eq!(split_response_text("''").unwrap(), strings(&[""]));
     }
 

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::args::{self, Arg, Command, FlagSpec, LinkMode};
+use crate::args::{self, Arg, Command, FlagSpec, LinkArgs, LinkMode};
 use crate::diag::{Error, Result};
 use crate::format::Formats;
 use crate::input::{archive_members, FileKind, MappedFile};
@@ -97,13 +97,23 @@ fn link_command(command: Command, formats: Formats) -> Result<()> {
         Command::Version => return print_stdout(&format!("rlink {VERSION}\n")),
         Command::Link(link) => *link,
     };
+    // The link runs in a pool of its own, sized by -threads (rayon's default otherwise: one
+    // thread per core). A pool that cannot be made (too many threads for the memory or
+    // process limits) is an error, not a panic later.
+    let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = link.threads {
-        // Only the first configuration of the global pool wins; a second run in one process
-        // (tests) keeps the first, which is harmless: the output never depends on it.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
+        pool = pool.num_threads(n);
     }
+    let pool = pool.build().map_err(|e| {
+        Error::new(format!(
+            "cannot start {} threads: {e}",
+            link.threads.unwrap_or(0)
+        ))
+    })?;
+    pool.install(|| link_with_plan(link, formats))
+}
+
+fn link_with_plan(link: LinkArgs, formats: Formats) -> Result<()> {
     let verbose = link.verbose;
     let plan = plan::load(link)?;
     if verbose > 0 {

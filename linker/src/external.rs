@@ -15,7 +15,7 @@ use crate::args::BuildMode;
 use crate::diag::{Error, Result};
 use crate::format::{Format, HostInput};
 use crate::plan::LinkPlan;
-use crate::{bail, ldflags};
+use crate::{bail, ldflags, output};
 
 /// The `cgo_ldflag` values in input order, duplicates dropped without reordering, each input's
 /// flags checked against the allowlist first.
@@ -82,13 +82,12 @@ pub fn link(plan: &LinkPlan, format: &dyn Format) -> Result<()> {
 
     let mut cmd: Vec<String> = args.extld.clone();
     // The host writes a temporary name beside the output; rename makes it appear whole.
-    let output_dir = match args.output.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    // A non-regular output (`-o /dev/null`) is checked before any work and later written in
+    // place (see `output`).
+    output::output_kind(&args.output)?;
     let staged = tempfile::Builder::new()
         .prefix(".rlink-")
-        .tempfile_in(&output_dir)
+        .tempfile_in(output::parent_dir(&args.output))
         .map_err(|e| {
             Error::new(format!(
                 "{}: cannot create a temporary file: {e}",
@@ -96,6 +95,7 @@ pub fn link(plan: &LinkPlan, format: &dyn Format) -> Result<()> {
             ))
         })?
         .into_temp_path();
+    let _cleanup = output::CleanupGuard::register(&staged);
     cmd.push("-o".to_string());
     cmd.push(staged.display().to_string());
     cmd.push(match args.build_mode {
@@ -166,10 +166,8 @@ pub fn link(plan: &LinkPlan, format: &dyn Format) -> Result<()> {
             shell_line(&cmd)
         );
     }
-    staged
-        .persist(&args.output)
-        .map_err(|e| Error::new(format!("{}: {}", args.output.display(), e.error)))?;
-    Ok(())
+    // `staged` removes itself when dropped, whether or not it was renamed into place.
+    output::install_staged(&staged, &args.output)
 }
 
 fn is_shared_object(path: &Path) -> bool {

@@ -46,6 +46,7 @@ pub fn dialect(program: &str, args: &[String]) -> Dialect {
             || a == "--gc-sections"
             || a == "-z"
             || a == "-m"
+            || a == "--chroot"
     };
     if args.iter().any(|a| ld_marker(a)) {
         return Dialect::Ld;
@@ -138,7 +139,396 @@ pub fn cc_to_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Vec<String> {
     out
 }
 
-/// Parses a GNU ld line (after `-flavor gnu` and `@file` handling).
+/// Whether a GNU ld option takes a value, and how it may be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    /// A switch: `--gc-sections`.
+    Nothing,
+    /// `--opt=value`, `--opt value`, `-opt=value`, `-opt value`; short ones also `-ovalue`.
+    Value,
+    /// A value only after `=` (`--build-id`, `--build-id=sha1`): the next word is never
+    /// taken, as GNU ld's getopt does for optional arguments.
+    Optional,
+}
+
+/// What rlink does with an option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Output,
+    LibraryPath,
+    Library,
+    Bstatic,
+    Bdynamic,
+    Static,
+    PushState,
+    PopState,
+    Emulation,
+    Z,
+    DynamicLinker,
+    Pie,
+    NoPie,
+    Shared,
+    Soname,
+    StaticPie,
+    Rpath,
+    StripAll,
+    StripDebug,
+    Entry,
+    ExportDynamic,
+    VersionScript,
+    Version,
+    Help,
+    Threads,
+    Chroot,
+    Sysroot,
+    /// rlink's own `-linkmode=`, `-extld=`, `-tmpdir=` passed through a driver.
+    LinkMode,
+    Extld,
+    Tmpdir,
+    /// Read and accepted: rlink's output already is what the option asks for, or the option
+    /// only tunes how the link runs (optimisation hints, plugins, diagnostics colours).
+    Accepted,
+    /// A GNU ld option rlink does not implement yet: warned about, its value consumed.
+    NotImplemented,
+}
+
+/// One GNU ld option: its long spellings (each accepted with one dash or two), its short
+/// letter, what it takes and what rlink does with it.
+struct LdOption {
+    long: &'static [&'static str],
+    short: Option<char>,
+    takes: Takes,
+    act: Act,
+}
+
+const fn opt(
+    long: &'static [&'static str],
+    short: Option<char>,
+    takes: Takes,
+    act: Act,
+) -> LdOption {
+    LdOption {
+        long,
+        short,
+        takes,
+        act,
+    }
+}
+
+use Takes::{Nothing, Optional, Value};
+
+/// GNU ld's options (and lld's additions that build systems pass), so that every one is read
+/// with the right number of words even when rlink does not act on it.
+static LD_OPTIONS: &[LdOption] = &[
+    opt(&["output"], Some('o'), Value, Act::Output),
+    opt(&["library-path"], Some('L'), Value, Act::LibraryPath),
+    opt(&["library"], Some('l'), Value, Act::Library),
+    opt(
+        &["Bstatic", "dn", "non_shared"],
+        None,
+        Nothing,
+        Act::Bstatic,
+    ),
+    opt(&["static"], None, Nothing, Act::Static),
+    opt(
+        &["Bdynamic", "dy", "call_shared"],
+        None,
+        Nothing,
+        Act::Bdynamic,
+    ),
+    opt(&["push-state"], None, Nothing, Act::PushState),
+    opt(&["pop-state"], None, Nothing, Act::PopState),
+    opt(&["emulation"], Some('m'), Value, Act::Emulation),
+    opt(&[], Some('z'), Value, Act::Z),
+    opt(&["dynamic-linker"], Some('I'), Value, Act::DynamicLinker),
+    opt(&["pie", "pic-executable"], None, Nothing, Act::Pie),
+    opt(&["no-pie", "no-pic-executable"], None, Nothing, Act::NoPie),
+    opt(&["shared", "Bshareable"], None, Nothing, Act::Shared),
+    opt(&["soname"], Some('h'), Value, Act::Soname),
+    opt(&["static-pie"], None, Nothing, Act::StaticPie),
+    opt(&["rpath"], Some('R'), Value, Act::Rpath),
+    opt(&["strip-all"], Some('s'), Nothing, Act::StripAll),
+    opt(&["strip-debug"], Some('S'), Nothing, Act::StripDebug),
+    opt(&["entry"], Some('e'), Value, Act::Entry),
+    opt(&["export-dynamic"], Some('E'), Nothing, Act::ExportDynamic),
+    opt(&["version-script"], None, Value, Act::VersionScript),
+    opt(&["version"], Some('v'), Nothing, Act::Version),
+    opt(&[], Some('V'), Nothing, Act::Version),
+    opt(&["help"], None, Nothing, Act::Help),
+    opt(&["threads"], None, Optional, Act::Threads),
+    opt(&["chroot"], None, Value, Act::Chroot),
+    opt(&["sysroot"], None, Value, Act::Sysroot),
+    opt(&["linkmode"], None, Value, Act::LinkMode),
+    opt(&["extld"], None, Value, Act::Extld),
+    opt(&["tmpdir"], None, Value, Act::Tmpdir),
+    // Accepted: rlink already does this, or it does not change the output.
+    opt(
+        &[
+            "eh-frame-hdr",
+            "gc-sections",
+            "as-needed",
+            "no-as-needed",
+            "start-group",
+            "end-group",
+            "(",
+            ")",
+            "no-undefined",
+            "fatal-warnings",
+            "no-fatal-warnings",
+            "nostdlib",
+            "enable-new-dtags",
+            "disable-new-dtags",
+            "allow-multiple-definition",
+            "no-copy-dt-needed-entries",
+            "copy-dt-needed-entries",
+            "warn-common",
+            "no-warn-mismatch",
+            "warn-shared-textrel",
+            "fix-cortex-a53-843419",
+            "no-keep-memory",
+            "reduce-memory-overheads",
+            "stats",
+            "no-demangle",
+            "demangle",
+            "relax",
+            "no-relax",
+            "discard-locals",
+            "discard-all",
+            "discard-none",
+            "sort-common",
+        ],
+        None,
+        Nothing,
+        Act::Accepted,
+    ),
+    opt(&[], Some('X'), Nothing, Act::Accepted),
+    opt(&[], Some('x'), Nothing, Act::Accepted),
+    opt(&[], Some('g'), Nothing, Act::Accepted),
+    opt(
+        &["build-id", "color-diagnostics", "compress-debug-sections"],
+        None,
+        Optional,
+        Act::Accepted,
+    ),
+    opt(
+        &[
+            "hash-style",
+            "plugin",
+            "plugin-opt",
+            "error-limit",
+            "lto-O",
+            "lto-partitions",
+            "thinlto-jobs",
+            "thinlto-cache-dir",
+            "thinlto-cache-policy",
+            "mllvm",
+            "reproduce",
+            "package-metadata",
+        ],
+        None,
+        Value,
+        Act::Accepted,
+    ),
+    opt(&[], Some('O'), Value, Act::Accepted),
+    // GNU ld options rlink does not implement yet.
+    opt(
+        &[
+            "defsym",
+            "dynamic-list",
+            "export-dynamic-symbol",
+            "export-dynamic-symbol-list",
+            "exclude-libs",
+            "wrap",
+            "undefined",
+            "require-defined",
+            "undefined-glob",
+            "trace-symbol",
+            "script",
+            "default-script",
+            "dT",
+            "rpath-link",
+            "init",
+            "fini",
+            "Map",
+            "dependency-file",
+            "image-base",
+            "Ttext",
+            "Tdata",
+            "Tbss",
+            "Ttext-segment",
+            "Trodata-segment",
+            "Tldata-segment",
+            "section-start",
+            "oformat",
+            "format",
+            "architecture",
+            "auxiliary",
+            "filter",
+            "audit",
+            "depaudit",
+            "retain-symbols-file",
+            "version-exports-section",
+            "unresolved-symbols",
+            "orphan-handling",
+            "sort-section",
+            "spare-dynamic-tags",
+            "hash-size",
+            "gpsize",
+            "mri-script",
+            "just-symbols",
+            "symbol-ordering-file",
+            "call-graph-ordering-file",
+            "icf",
+            "pack-dyn-relocs",
+            "keep-unique",
+            "warn-backrefs-exclude",
+            "error-handling-script",
+            "exclude-modules-for-implib",
+        ],
+        None,
+        Value,
+        Act::NotImplemented,
+    ),
+    opt(&[], Some('T'), Value, Act::NotImplemented),
+    opt(&[], Some('u'), Value, Act::NotImplemented),
+    opt(&[], Some('y'), Value, Act::NotImplemented),
+    opt(&[], Some('f'), Value, Act::NotImplemented),
+    opt(&[], Some('F'), Value, Act::NotImplemented),
+    opt(&[], Some('G'), Value, Act::NotImplemented),
+    opt(&[], Some('P'), Value, Act::NotImplemented),
+    opt(&[], Some('A'), Value, Act::NotImplemented),
+    opt(&[], Some('b'), Value, Act::NotImplemented),
+    opt(&[], Some('c'), Value, Act::NotImplemented),
+    opt(&[], Some('Y'), Value, Act::NotImplemented),
+    opt(
+        &[
+            "relocatable",
+            "Bsymbolic",
+            "Bsymbolic-functions",
+            "Bno-symbolic",
+            "emit-relocs",
+            "trace",
+            "print-map",
+            "print-gc-sections",
+            "no-gc-sections",
+            "gdb-index",
+            "start-lib",
+            "end-lib",
+            "whole-archive",
+            "no-whole-archive",
+            "allow-shlib-undefined",
+            "no-allow-shlib-undefined",
+            "warn-once",
+            "warn-backrefs",
+            "nmagic",
+            "omagic",
+            "no-omagic",
+            "export-dynamic-symbol-list",
+            "no-export-dynamic",
+            "dynamic-list-data",
+            "dynamic-list-cpp-new",
+            "dynamic-list-cpp-typeinfo",
+            "no-dynamic-linker",
+            "print-memory-usage",
+            "print-archive-stats",
+            "cref",
+            "check-sections",
+            "no-check-sections",
+            "define-common",
+            "no-define-common",
+            "ignore-data-address-equality",
+        ],
+        None,
+        Nothing,
+        Act::NotImplemented,
+    ),
+    opt(&[], Some('r'), Nothing, Act::NotImplemented),
+    opt(&[], Some('i'), Nothing, Act::NotImplemented),
+    opt(&[], Some('q'), Nothing, Act::NotImplemented),
+    opt(&[], Some('t'), Nothing, Act::NotImplemented),
+    opt(&[], Some('M'), Nothing, Act::NotImplemented),
+    opt(&[], Some('n'), Nothing, Act::NotImplemented),
+    opt(&[], Some('N'), Nothing, Act::NotImplemented),
+    opt(&[], Some('d'), Nothing, Act::NotImplemented),
+];
+
+/// One word (or two) of an ld line, read against [`LD_OPTIONS`].
+enum LdWord<'t> {
+    Input(&'t str),
+    Option {
+        /// As written, for messages.
+        written: &'t str,
+        spec: &'static LdOption,
+        value: Option<String>,
+    },
+    Unknown(&'t str),
+}
+
+/// Reads the next word as GNU ld's `getopt_long_only` does: a long option with one dash or
+/// two (`--soname=x`, `-soname x`), else, after one dash, a short option whose value may be
+/// glued (`-lm`, `-zrelro`) or the next word (`-l m`, `-z relro`).
+fn next_word<'t>(
+    it: &mut std::iter::Peekable<std::slice::Iter<'t, String>>,
+) -> Result<Option<LdWord<'t>>> {
+    let Some(a) = it.next() else {
+        return Ok(None);
+    };
+    let a = a.as_str();
+    let Some(body) = a.strip_prefix('-').filter(|b| !b.is_empty()) else {
+        return Ok(Some(LdWord::Input(a)));
+    };
+    let (double, body) = match body.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, body),
+    };
+    let (name, inline) = match body.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (body, None),
+    };
+    let mut take_value =
+        |spec: &'static LdOption, inline: Option<&str>| -> Result<Option<String>> {
+            Ok(match (spec.takes, inline) {
+                (Nothing, Some(_)) => bail!("{a}: option takes no value"),
+                (Nothing, None) | (Optional, None) => None,
+                (_, Some(v)) => Some(v.to_string()),
+                (Value, None) => match it.next() {
+                    Some(v) => Some(v.clone()),
+                    None => bail!("{a}: missing argument"),
+                },
+            })
+        };
+    if let Some(spec) = LD_OPTIONS.iter().find(|o| o.long.contains(&name)) {
+        let value = take_value(spec, inline)?;
+        return Ok(Some(LdWord::Option {
+            written: a,
+            spec,
+            value,
+        }));
+    }
+    if !double {
+        let mut chars = body.chars();
+        let letter = chars.next();
+        let rest = chars.as_str();
+        if let Some(spec) = LD_OPTIONS
+            .iter()
+            .find(|o| o.short == letter && letter.is_some())
+        {
+            let value = match spec.takes {
+                Value if !rest.is_empty() => Some(rest.to_string()),
+                _ if rest.is_empty() => take_value(spec, None)?,
+                _ => return Ok(Some(LdWord::Unknown(a))),
+            };
+            return Ok(Some(LdWord::Option {
+                written: a,
+                spec,
+                value,
+            }));
+        }
+    }
+    Ok(Some(LdWord::Unknown(a)))
+}
+
+/// Parses a GNU ld line (after `@file` handling; a leading `-flavor gnu` is skipped).
 pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command> {
     let mut link = LinkArgs::new();
     link.build_mode = BuildMode::Exe;
@@ -149,120 +539,99 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
     if args.first().map(String::as_str) == Some("-flavor") {
         args = args.get(2..).unwrap_or(&[]);
     }
-    let mut it = args.iter();
+    let mut it = args.iter().peekable();
     let mut saw_input = false;
     let mut version_only = false;
-    while let Some(a) = it.next() {
-        let a = a.as_str();
-        // `--opt=value` and `-opt value` both exist for most options.
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) if n.starts_with('-') => (n, Some(v.to_string())),
-            _ => (a, None),
-        };
-        let mut value = |what: &str| -> Result<String> {
-            match inline.clone().or_else(|| it.next().cloned()) {
-                Some(v) => Ok(v),
-                None => bail!("{what}: missing argument"),
-            }
-        };
-        match name {
-            "-o" | "--output" => link.output = PathBuf::from(value(name)?),
-            "-L" | "--library-path" => link.library_dirs.push(PathBuf::from(value(name)?)),
-            "-l" | "--library" => {
+    while let Some(word) = next_word(&mut it)? {
+        let (written, spec, value) = match word {
+            LdWord::Input(path) => {
                 saw_input = true;
-                let lib = value(name)?;
+                link.inputs.push(InputArg::Path(PathBuf::from(path)));
+                continue;
+            }
+            LdWord::Unknown(a) => {
+                warn(format!("ignoring unknown linker option {a}"));
+                continue;
+            }
+            LdWord::Option {
+                written,
+                spec,
+                value,
+            } => (written, spec, value),
+        };
+        // Options that take a value always have one here (`next_word` checked).
+        let given = value;
+        let value = || given.clone().unwrap_or_default();
+        match spec.act {
+            Act::Output => link.output = PathBuf::from(value()),
+            Act::LibraryPath => link.library_dirs.push(PathBuf::from(value())),
+            Act::Library => {
+                saw_input = true;
+                let lib = value();
+                if lib.is_empty() {
+                    bail!("{written}: empty library name");
+                }
                 link.inputs.push(library(lib, static_libs));
             }
-            "-Bstatic" | "-static" | "-dn" | "-non_shared" => {
+            Act::Static => {
                 // Before any input, -static asks for a fully static executable; later it only
                 // means -Bstatic, as in GNU ld.
-                if name == "-static" && !saw_input {
+                if !saw_input {
                     link.static_exe = true;
                 }
                 static_libs = true
             }
-            "-Bdynamic" | "-dy" | "-call_shared" => static_libs = false,
-            "--push-state" => states.push(static_libs),
-            "--pop-state" => static_libs = states.pop().unwrap_or(false),
-            "--as-needed" | "--no-as-needed" | "--start-group" | "--end-group" | "-(" | "-)" => {}
-            "--eh-frame-hdr"
-            | "--gc-sections"
-            | "--no-undefined"
-            | "--fatal-warnings"
-            | "--color-diagnostics"
-            | "-nostdlib"
-            | "--enable-new-dtags"
-            | "--disable-new-dtags"
-            | "--allow-multiple-definition" => {}
-            "--build-id"
-            | "--hash-style"
-            | "-O"
-            | "--threads"
-            | "--sysroot"
-            | "--compress-debug-sections" => {
-                let _ = inline;
-            }
-            "-plugin" | "-plugin-opt" | "--plugin" | "--plugin-opt" => {
-                if inline.is_none() {
-                    it.next();
-                }
-            }
-            "-m" => {
-                let emulation = value(name)?;
+            Act::Bstatic => static_libs = true,
+            Act::Bdynamic => static_libs = false,
+            Act::PushState => states.push(static_libs),
+            Act::PopState => static_libs = states.pop().unwrap_or(false),
+            Act::Emulation => {
+                let emulation = value();
                 if emulation != "elf_x86_64" {
                     bail!("-m {emulation}: rlink links elf_x86_64 only");
                 }
             }
-            "-z" => z_keyword(&value(name)?, warn),
-            "-dynamic-linker" | "--dynamic-linker" | "-I" => link.interpreter = Some(value(name)?),
-            "-pie" | "--pic-executable" => link.build_mode = BuildMode::Pie,
-            "-no-pie" | "--no-pic-executable" => link.build_mode = BuildMode::Exe,
-            "-shared" | "-Bshareable" => link.build_mode = BuildMode::CShared,
-            "-soname" | "-h" | "--soname" => link.soname = Some(value(name)?),
-            "-static-pie" => bail!("-static-pie: static executables are not implemented yet"),
-            "-rpath" | "-R" => runpaths.push(value(name)?),
-            "-s" | "--strip-all" => link.strip_symbols = true,
-            "-S" | "--strip-debug" => link.strip_debug = true,
-            "-e" | "--entry" => link.entry = Some(value(name)?),
-            "--export-dynamic" | "-export-dynamic" | "-E" => link.export_dynamic = true,
-            "--version-script" => link.version_script = Some(PathBuf::from(value(name)?)),
-            "--defsym" | "--dynamic-list" => {
-                if matches!(name, "--defsym" | "--dynamic-list") && inline.is_none() {
-                    it.next();
-                }
-                warn(format!("{name} is not supported yet; ignoring"));
-            }
-            "-v" | "--version" | "-V" => version_only = true,
-            "--help" => return Ok(Command::Help),
-            "-linkmode" => {
-                link.link_mode = match inline.as_deref() {
-                    Some("external") => LinkMode::External,
-                    Some("internal") => LinkMode::Internal,
-                    _ => LinkMode::Auto,
+            Act::Z => z_keyword(&value(), warn),
+            Act::DynamicLinker => link.interpreter = Some(value()),
+            Act::Pie => link.build_mode = BuildMode::Pie,
+            Act::NoPie => link.build_mode = BuildMode::Exe,
+            Act::Shared => link.build_mode = BuildMode::CShared,
+            Act::Soname => link.soname = Some(value()),
+            Act::StaticPie => bail!("-static-pie: static PIE executables are not implemented yet"),
+            Act::Rpath => runpaths.push(value()),
+            Act::StripAll => link.strip_symbols = true,
+            Act::StripDebug => link.strip_debug = true,
+            Act::Entry => link.entry = Some(value()),
+            Act::ExportDynamic => link.export_dynamic = true,
+            Act::VersionScript => link.version_script = Some(PathBuf::from(value())),
+            Act::Version => version_only = true,
+            Act::Help => return Ok(Command::Help),
+            Act::Threads => {
+                if let Some(n) = &given {
+                    link.threads = Some(crate::args::parse_threads(n)?);
                 }
             }
-            "-extld" => link.extld = shlex::split(&value(name)?).unwrap_or_default(),
-            "-tmpdir" => link.tmpdir = Some(PathBuf::from(value(name)?)),
-            _ if a.starts_with("-O") => {}
-            _ if a.starts_with("-l") && a.len() > 2 => {
-                saw_input = true;
-                link.inputs.push(library(a[2..].to_string(), static_libs));
-            }
-            _ if a.starts_with("-L") && a.len() > 2 => {
-                link.library_dirs.push(PathBuf::from(&a[2..]))
-            }
-            _ if a.starts_with("-z") && a.len() > 2 => z_keyword(&a[2..], warn),
-            _ if a.starts_with("-o") && a.len() > 2 => link.output = PathBuf::from(&a[2..]),
-            _ if a.starts_with("-m") && a.len() > 2 => {
-                if &a[2..] != "elf_x86_64" {
-                    bail!("{a}: rlink links elf_x86_64 only");
+            Act::Chroot => link.chroot = Some(PathBuf::from(value())),
+            Act::Sysroot => link.sysroot = Some(PathBuf::from(value())),
+            Act::LinkMode => {
+                link.link_mode = match value().as_str() {
+                    "external" => LinkMode::External,
+                    "internal" => LinkMode::Internal,
+                    "auto" => LinkMode::Auto,
+                    other => bail!(
+                        "-linkmode: unknown link mode {other:?} (want internal, external or auto)"
+                    ),
                 }
             }
-            _ if !a.starts_with('-') => {
-                saw_input = true;
-                link.inputs.push(InputArg::Path(PathBuf::from(a)));
+            Act::Extld => {
+                link.extld = shlex::split(&value()).unwrap_or_default();
+                if link.extld.is_empty() {
+                    bail!("-extld: empty command");
+                }
             }
-            _ => warn(format!("ignoring unknown linker option {a}")),
+            Act::Tmpdir => link.tmpdir = Some(PathBuf::from(value())),
+            Act::Accepted => {}
+            Act::NotImplemented => warn(format!("{written} is not supported yet; ignoring")),
         }
     }
     if !runpaths.is_empty() {
@@ -474,6 +843,111 @@ mod tests {
                 InputArg::Path("crtn.o".into()),
             ]
         );
+    }
+
+    /// Every value-taking option reads `--opt=v`, `--opt v`, `-opt=v` and `-opt v`; short ones
+    /// glued or separate (GNU ld's getopt_long_only), so lld's `--reproduce` response files
+    /// (`--hash-style gnu`, `-O 1`, `-m elf_x86_64`, `-l c`) read as they were meant.
+    #[test]
+    fn two_word_options() {
+        let spellings: &[&[&str]] = &[
+            &["--soname=libx.so.1"],
+            &["--soname", "libx.so.1"],
+            &["-soname=libx.so.1"],
+            &["-soname", "libx.so.1"],
+            &["-h", "libx.so.1"],
+            &["-hlibx.so.1"],
+        ];
+        for words in spellings {
+            let mut line = s(words);
+            line.extend(s(&[
+                "--hash-style",
+                "gnu",
+                "-O",
+                "1",
+                "-z",
+                "now",
+                "-zrelro",
+                "a.o",
+            ]));
+            let mut warnings = Vec::new();
+            let Command::Link(l) = parse_ld(&line, &mut |w| warnings.push(w)).unwrap() else {
+                panic!("a link")
+            };
+            assert_eq!(l.soname.as_deref(), Some("libx.so.1"), "{words:?}");
+            assert_eq!(l.inputs, vec![InputArg::Path("a.o".into())], "{words:?}");
+            assert!(warnings.is_empty(), "{warnings:?}");
+        }
+        let line = s(&[
+            "-o",
+            "out",
+            "-L",
+            "/d1",
+            "-L/d2",
+            "--library-path=/d3",
+            "-l",
+            "m",
+            "-lc",
+            "--library=dl",
+            "-e",
+            "start",
+            "--threads=2",
+            "--build-id",
+            "b.o",
+            "--chroot",
+            "r",
+            "-rpath=/x",
+            "--rpath",
+            "/y",
+            "-R",
+            "/z",
+            "-dynamic-linker",
+            "/ld.so",
+        ]);
+        let Command::Link(l) = parse_ld(&line, &mut |w| panic!("{w}")).unwrap() else {
+            panic!("a link")
+        };
+        assert_eq!(l.output, PathBuf::from("out"));
+        assert_eq!(
+            l.library_dirs,
+            vec![
+                PathBuf::from("/d1"),
+                PathBuf::from("/d2"),
+                PathBuf::from("/d3")
+            ]
+        );
+        assert_eq!(
+            l.inputs,
+            vec![
+                InputArg::Library("m".into()),
+                InputArg::Library("c".into()),
+                InputArg::Library("dl".into()),
+                InputArg::Path("b.o".into()),
+            ]
+        );
+        assert_eq!(l.entry.as_deref(), Some("start"));
+        assert_eq!(l.threads, Some(2));
+        assert_eq!(l.chroot, Some(PathBuf::from("r")));
+        assert_eq!(l.runpath.as_deref(), Some("/x:/y:/z"));
+        assert_eq!(l.interpreter.as_deref(), Some("/ld.so"));
+        // An optional value is only ever glued: the next word stays an input.
+        let Command::Link(l) = parse_ld(&s(&["--build-id", "x.o"]), &mut |_| {}).unwrap() else {
+            panic!()
+        };
+        assert_eq!(l.inputs, vec![InputArg::Path("x.o".into())]);
+        // Unimplemented options still take their value, so it is not read as an input.
+        let mut warnings = Vec::new();
+        let Command::Link(l) = parse_ld(&s(&["--defsym", "a=b", "-T", "x.ld", "y.o"]), &mut |w| {
+            warnings.push(w)
+        })
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(l.inputs, vec![InputArg::Path("y.o".into())]);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        for bad in [&["-o"][..], &["--gc-sections=yes"], &["-l"]] {
+            assert!(parse_ld(&s(bad), &mut |_| {}).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

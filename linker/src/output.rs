@@ -1,13 +1,26 @@
 //! Writing outputs so that a failed or interrupted link never leaves a half-written file at
-//! the output path: the bytes go to a temporary file in the same directory (same file
-//! system, so the final rename is atomic) that is deleted unless the write completes.
+//! the output path, and never harms what is already there.
+//!
+//! - A new path, or an existing regular file: the bytes go to a temporary file in the same
+//!   directory (same file system, so the final rename is atomic) that is deleted unless the
+//!   write completes — also when the process is stopped by SIGINT, SIGTERM or SIGHUP.
+//! - An existing path that is not a regular file (`/dev/null`, a FIFO, a socket, a terminal):
+//!   it is opened and written in place, as GNU ld and lld do. Renaming over it would replace
+//!   the device node: `-o /dev/null` run as root would turn `/dev/null` into an executable
+//!   and break every program on the machine that reads it. Such outputs cannot be mapped, so
+//!   the bytes are assembled in anonymous memory and streamed.
 
+use std::ffi::CString;
+use std::io::Write as _;
+use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Once;
 
 use crate::diag::{Error, Result};
 
-/// Writes `bytes` to `path` atomically with the given permission bits.
+/// Writes `bytes` to `path` safely with the given permission bits.
 pub fn write_file_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     write_mapped_atomically(path, bytes.len() as u64, mode, |out| {
         out.copy_from_slice(bytes);
@@ -15,9 +28,33 @@ pub fn write_file_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()>
     })
 }
 
-/// Creates a `size`-byte temporary file beside `path`, maps it, lets `fill` write it (in
-/// parallel if it likes: the map is plain memory), then renames it to `path` with `mode`.
-/// When `fill` or anything else fails, the temporary file is removed and `path` is untouched.
+/// How an output path is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// Absent or a regular file: a temporary file beside it, renamed over it.
+    Replace,
+    /// Exists and is not a regular file: opened and written in place, mode untouched.
+    InPlace,
+}
+
+/// Decides how `path` is written; a directory (or anything that cannot be examined) is an
+/// error naming the output.
+pub fn output_kind(path: &Path) -> Result<OutputKind> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(Error::new(format!(
+            "{}: cannot write the output: is a directory",
+            path.display()
+        ))),
+        Ok(m) if m.is_file() => Ok(OutputKind::Replace),
+        Ok(_) => Ok(OutputKind::InPlace),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(OutputKind::Replace),
+        Err(e) => Err(Error::new(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Creates a `size`-byte output, lets `fill` write it (in parallel if it likes: the buffer is
+/// plain memory), then puts it at `path` as [`OutputKind`] says. When `fill` or anything else
+/// fails, nothing is left behind and a regular file at `path` is untouched.
 pub fn write_mapped_atomically(
     path: &Path,
     size: u64,
@@ -25,10 +62,13 @@ pub fn write_mapped_atomically(
     fill: impl FnOnce(&mut [u8]) -> Result<()>,
 ) -> Result<()> {
     let name = path.display();
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let len = usize::try_from(size)
+        .map_err(|_| Error::new(format!("{name}: output of {size} bytes is too large")))?;
+    if output_kind(path)? == OutputKind::InPlace {
+        return write_in_place(path, len, fill);
+    }
+    let dir = parent_dir(path);
+    install_signal_cleanup();
     let tmp = tempfile::Builder::new()
         .prefix(".rlink-")
         .tempfile_in(dir)
@@ -38,9 +78,10 @@ pub fn write_mapped_atomically(
                 dir.display()
             ))
         })?;
+    let _guard = CleanupGuard::register(tmp.path());
     let io = |e: std::io::Error| Error::new(format!("{name}: {e}"));
     tmp.as_file().set_len(size).map_err(io)?;
-    if size > 0 {
+    if len > 0 {
         // SAFETY: the file is a fresh private temporary; nothing else maps or truncates it
         // before it is renamed.
         let mut map = unsafe { memmap2::MmapMut::map_mut(tmp.as_file()) }
@@ -60,12 +101,141 @@ pub fn write_mapped_atomically(
     Ok(())
 }
 
+/// The directory a temporary file for `path` goes in.
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// The bytes are built in anonymous memory, then written to the open file in one stream.
+fn write_in_place(
+    path: &Path,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]) -> Result<()>,
+) -> Result<()> {
+    let name = path.display();
+    if len == 0 {
+        fill(&mut [])?;
+        open_in_place(path)?;
+        return Ok(());
+    }
+    let mut map = memmap2::MmapMut::map_anon(len)
+        .map_err(|e| Error::new(format!("{name}: cannot allocate {len} bytes: {e}")))?;
+    fill(&mut map)?;
+    let mut file = open_in_place(path)?;
+    file.write_all(&map)
+        .and_then(|_| file.flush())
+        .map_err(|e| Error::new(format!("{name}: {e}")))
+}
+
+/// Opens an existing non-regular output for writing, without creating or truncating it.
+fn open_in_place(path: &Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::new(format!("{}: {e}", path.display())))
+}
+
+/// Puts a file another program wrote (the host linker's output, staged beside the real
+/// output) at `path`: renamed over a regular file, copied into anything else.
+pub fn install_staged(staged: &Path, path: &Path) -> Result<()> {
+    let name = path.display();
+    match output_kind(path)? {
+        OutputKind::Replace => {
+            std::fs::rename(staged, path).map_err(|e| Error::new(format!("{name}: {e}")))?
+        }
+        OutputKind::InPlace => {
+            let mut from = std::fs::File::open(staged)
+                .map_err(|e| Error::new(format!("{}: {e}", staged.display())))?;
+            let mut to = open_in_place(path)?;
+            std::io::copy(&mut from, &mut to).map_err(|e| Error::new(format!("{name}: {e}")))?;
+            let _ = std::fs::remove_file(staged);
+        }
+    }
+    Ok(())
+}
+
+/// The temporary output file of the link in progress, for the signal handler to remove. One
+/// output is written at a time per process. Names are leaked, never freed, so a handler
+/// running on another thread can never read freed memory.
+static PENDING_TEMP: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Registers a temporary file for removal on SIGINT/SIGTERM/SIGHUP while it lives.
+pub struct CleanupGuard(());
+
+impl CleanupGuard {
+    pub fn register(path: &Path) -> CleanupGuard {
+        install_signal_cleanup();
+        let c = CString::new(path.as_os_str().as_bytes()).unwrap_or_default();
+        PENDING_TEMP.store(c.into_raw(), Ordering::SeqCst);
+        CleanupGuard(())
+    }
+
+    /// The registered path, for tests.
+    pub fn pending() -> Option<PathBuf> {
+        let p = PENDING_TEMP.load(Ordering::SeqCst);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: registered names are leaked CStrings, valid for the life of the process.
+        let c = unsafe { std::ffi::CStr::from_ptr(p) };
+        Some(PathBuf::from(std::ffi::OsStr::from_bytes(c.to_bytes())))
+    }
+}
+
+impl Drop for CleanupGuard {
+    fn drop(&mut self) {
+        PENDING_TEMP.store(std::ptr::null_mut(), Ordering::SeqCst);
+    }
+}
+
+extern "C" fn remove_pending_and_die(signal: libc::c_int) {
+    let p = PENDING_TEMP.swap(std::ptr::null_mut(), Ordering::SeqCst);
+    // SAFETY: unlink, signal and raise are async-signal-safe; `p` is null or a leaked CString.
+    unsafe {
+        if !p.is_null() {
+            libc::unlink(p);
+        }
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
+}
+
+/// Installs the handlers once per process. SIGXFSZ (a file-size limit reached while sizing
+/// the output) is ignored, so the write fails with EFBIG and the link ends with an error and
+/// removes its temporary file instead of being killed with the file left behind. Signals the
+/// parent asked to ignore (`nohup`) stay ignored.
+fn install_signal_cleanup() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: installing handlers that only call async-signal-safe functions.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                let old = libc::signal(
+                    sig,
+                    remove_pending_and_die as extern "C" fn(libc::c_int) as libc::sighandler_t,
+                );
+                if old == libc::SIG_IGN {
+                    libc::signal(sig, libc::SIG_IGN);
+                }
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Tests that register temporary files run one at a time: the registry is per process.
+    static REGISTRY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn writes_with_mode_and_leaves_nothing_else() {
+        let _one = REGISTRY.lock().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         write_file_atomically(&out, b"hello", 0o755).unwrap();
@@ -83,5 +253,74 @@ mod tests {
     fn a_missing_directory_is_an_error_naming_the_output() {
         let e = write_file_atomically(Path::new("/nonexistent-dir/out"), b"x", 0o644).unwrap_err();
         assert!(e.message().starts_with("/nonexistent-dir/out: "), "{e}");
+    }
+
+    #[test]
+    fn a_directory_is_not_an_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = write_file_atomically(dir.path(), b"x", 0o644).unwrap_err();
+        assert!(e.message().ends_with("is a directory"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_fill_leaves_nothing_and_keeps_the_old_file() {
+        let _one = REGISTRY.lock().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::write(&out, b"old").unwrap();
+        let e = write_mapped_atomically(&out, 10, 0o755, |_| {
+            assert!(CleanupGuard::pending().is_some());
+            Err(Error::new("no"))
+        })
+        .unwrap_err();
+        assert_eq!(e.message(), "no");
+        assert_eq!(CleanupGuard::pending(), None);
+        assert_eq!(std::fs::read(&out).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_terminating_signal_removes_the_temporary_file() {
+        let _one = REGISTRY.lock().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join(".rlink-pending");
+        std::fs::write(&tmp, b"half").unwrap();
+        let guard = CleanupGuard::register(&tmp);
+        // SAFETY: the child only raises a signal (async-signal-safe) and exits.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            unsafe {
+                libc::raise(libc::SIGTERM);
+                libc::_exit(0);
+            }
+        }
+        drop(guard);
+        let mut status = 0;
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFSIGNALED(status), "status {status:#x}");
+        assert_eq!(libc::WTERMSIG(status), libc::SIGTERM);
+        assert!(!tmp.exists(), "the handler removed the temporary file");
+    }
+
+    #[test]
+    fn non_regular_outputs_are_written_in_place() {
+        assert_eq!(
+            output_kind(Path::new("/dev/null")).unwrap(),
+            OutputKind::InPlace
+        );
+        // A FIFO: a reader on the other end gets the bytes; the FIFO stays a FIFO.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_file_atomically(&fifo, b"through the pipe", 0o755).unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        use std::os::unix::fs::FileTypeExt as _;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

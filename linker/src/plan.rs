@@ -42,24 +42,59 @@ pub struct SourcedDirective {
 
 pub struct LinkPlan {
     pub args: LinkArgs,
+    /// Where `-lNAME` is searched, in order: the `-L` directories, then the system ones (both
+    /// under `--chroot`; the system ones under `--sysroot` too).
+    pub search_dirs: Vec<PathBuf>,
     pub inputs: Vec<LoadedInput>,
     /// Directives from every input object, archive member and `-directives` file, in
     /// command-line order.
     pub directives: Vec<SourcedDirective>,
 }
 
-/// Finds `-lNAME` the way GNU ld does: `libNAME.so` before `libNAME.a` in each directory, the
-/// `-L` directories before the system ones; `-l:FILE` names the file verbatim. On machines
-/// with runtime libraries only there is no `libNAME.so` development link, so the runtime
-/// library `libNAME.so.N` found in the same directory is taken instead.
-pub fn search_library(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
-    let system = SYSTEM_LIBRARY_DIRS.iter().map(PathBuf::from);
-    let all: Vec<PathBuf> = dirs.iter().cloned().chain(system).collect();
+/// A path as the link reads it: under `--chroot DIR` (lld's option, which its `--reproduce`
+/// archives use) an absolute path names a file inside DIR.
+pub fn rooted(chroot: Option<&Path>, path: &Path) -> PathBuf {
+    match (chroot, path.strip_prefix("/")) {
+        (Some(root), Ok(rest)) => root.join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// The library search path of a link: `-L` directories in order (`=DIR` is under the
+/// sysroot, as in GNU ld), then the system directories, under the sysroot when one is given.
+pub fn search_dirs(args: &LinkArgs) -> Vec<PathBuf> {
+    let chroot = args.chroot.as_deref();
+    let in_sysroot = |dir: &str| match &args.sysroot {
+        Some(root) => root.join(dir.trim_start_matches('/')),
+        None => PathBuf::from(dir),
+    };
+    let mut dirs: Vec<PathBuf> = args
+        .library_dirs
+        .iter()
+        .map(|d| match d.to_str().and_then(|s| s.strip_prefix('=')) {
+            Some(rest) => in_sysroot(rest),
+            None => d.clone(),
+        })
+        .map(|d| rooted(chroot, &d))
+        .collect();
+    dirs.extend(
+        SYSTEM_LIBRARY_DIRS
+            .iter()
+            .map(|d| rooted(chroot, &in_sysroot(d))),
+    );
+    dirs
+}
+
+/// Finds `-lNAME` the way GNU ld does: `libNAME.so` before `libNAME.a` in each directory of
+/// `dirs` (see [`search_dirs`]); `-l:FILE` names the file verbatim. On machines with runtime
+/// libraries only there is no `libNAME.so` development link, so the runtime library
+/// `libNAME.so.N` found in the same directory is taken instead.
+pub fn search_library(name: &str, all: &[PathBuf]) -> Option<PathBuf> {
     if let Some(file) = name.strip_prefix(':') {
         return all.iter().map(|d| d.join(file)).find(|p| p.is_file());
     }
     let candidates = [format!("lib{name}.so"), format!("lib{name}.a")];
-    for dir in &all {
+    for dir in all {
         for c in &candidates {
             let p = dir.join(c);
             if p.is_file() {
@@ -76,11 +111,7 @@ pub fn search_static_library(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
         Some(f) => f.to_string(),
         None => format!("lib{name}.a"),
     };
-    dirs.iter()
-        .cloned()
-        .chain(SYSTEM_LIBRARY_DIRS.iter().map(PathBuf::from))
-        .map(|d| d.join(&file))
-        .find(|p| p.is_file())
+    dirs.iter().map(|d| d.join(&file)).find(|p| p.is_file())
 }
 
 /// `libNAME.so.N` in `dir`, the lowest N when there are several (the ABI major version a
@@ -103,21 +134,25 @@ fn runtime_library(dir: &Path, name: &str) -> Option<PathBuf> {
 
 /// Maps every input in parallel and collects the directives they carry.
 pub fn load(args: LinkArgs) -> Result<LinkPlan> {
+    let search_dirs = search_dirs(&args);
+    let chroot = args.chroot.as_deref();
     let mut paths = Vec::with_capacity(args.inputs.len());
     for input in &args.inputs {
         match input {
-            InputArg::Path(p) => paths.push((p.clone(), p.display().to_string())),
-            InputArg::StaticLibrary(name) => {
-                match search_static_library(name, &args.library_dirs) {
-                    Some(p) => paths.push((p, format!("-l{name}"))),
-                    None => bail!("cannot find -l{name} (static: libNAME.a only, after -Bstatic)"),
-                }
-            }
-            InputArg::Library(name) => match search_library(name, &args.library_dirs) {
+            InputArg::Path(p) => paths.push((rooted(chroot, p), p.display().to_string())),
+            InputArg::StaticLibrary(name) => match search_static_library(name, &search_dirs) {
+                Some(p) => paths.push((p, format!("-l{name}"))),
+                None => bail!("cannot find -l{name} (static: libNAME.a only, after -Bstatic)"),
+            },
+            InputArg::Library(name) => match search_library(name, &search_dirs) {
                 Some(p) => paths.push((p, format!("-l{name}"))),
                 None => bail!(
-                    "cannot find -l{name} (searched -L directories and {})",
-                    SYSTEM_LIBRARY_DIRS.join(", ")
+                    "cannot find -l{name} (searched {})",
+                    search_dirs
+                        .iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             },
         }
@@ -149,6 +184,7 @@ pub fn load(args: LinkArgs) -> Result<LinkPlan> {
     }
     Ok(LinkPlan {
         args,
+        search_dirs,
         inputs,
         directives,
     })
@@ -191,19 +227,23 @@ fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
         .collect())
 }
 
-/// A text input is either a GNU linker script (read by the ELF loader later) or a directives
-/// file; directives files start with a directive on their first non-blank line.
-fn directives_of_text(name: &str, data: &[u8]) -> Result<Vec<SourcedDirective>> {
-    let text = String::from_utf8_lossy(data);
+/// A text input is either a directives file, whose first non-blank line is a directive, or —
+/// anything else, as GNU ld treats a file of no known format — a linker script, read by the
+/// format's loader later (and reported there if it is not one).
+pub fn is_directives_text(data: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&data[..data.len().min(4096)]);
     let first = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("");
-    let is_directives = ["cgo_", "//go:cgo_", "#pragma dyn"]
+    ["cgo_", "//go:cgo_", "#pragma dyn"]
         .iter()
-        .any(|p| first.starts_with(p));
-    if !is_directives {
+        .any(|p| first.starts_with(p))
+}
+
+fn directives_of_text(name: &str, data: &[u8]) -> Result<Vec<SourcedDirective>> {
+    if !is_directives_text(data) {
         return Ok(Vec::new());
     }
     parse_directive_text(name, data)

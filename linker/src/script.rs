@@ -31,6 +31,9 @@ pub struct Script {
     pub output_format: Option<String>,
 }
 
+/// `GROUP ( AS_NEEDED ( … ) )` is as deep as real scripts go; this leaves room to spare.
+const MAX_NESTING: usize = 16;
+
 const SUPPORTED: &str = "GROUP, INPUT, AS_NEEDED, OUTPUT_FORMAT, OUTPUT_ARCH, SEARCH_DIR";
 
 /// Commands that start a GNU linker script. [`looks_like_script`] recognises all of them, so a
@@ -252,12 +255,12 @@ impl<'t> Parser<'t> {
             match command {
                 "GROUP" | "INPUT" => {
                     self.open(command, line)?;
-                    self.inputs(command, line, false)?;
+                    self.inputs(command, line, false, 0)?;
                 }
                 // GNU ld accepts AS_NEEDED outside GROUP/INPUT too, meaning the same as inside.
                 "AS_NEEDED" => {
                     self.open(command, line)?;
-                    self.inputs(command, line, true)?;
+                    self.inputs(command, line, true, 0)?;
                 }
                 "OUTPUT_FORMAT" => {
                     let args = self.arguments(command, line)?;
@@ -322,15 +325,28 @@ impl<'t> Parser<'t> {
     }
 
     /// The members of `GROUP(...)`, `INPUT(...)` or `AS_NEEDED(...)`, after the '('; nested
-    /// `AS_NEEDED` marks its members.
-    fn inputs(&mut self, command: &str, line: usize, as_needed: bool) -> Result<()> {
+    /// `AS_NEEDED` marks its members. A list names at least one file (GNU ld's grammar), and
+    /// nesting is bounded so a hostile script cannot exhaust the stack.
+    fn inputs(&mut self, command: &str, line: usize, as_needed: bool, depth: usize) -> Result<()> {
+        if depth >= MAX_NESTING {
+            return Err(Error::new(format!(
+                "line {line}: {command} nested more than {MAX_NESTING} deep"
+            )));
+        }
+        let mut named = false;
         loop {
             let token = self
                 .lexer
                 .next_token()?
                 .ok_or_else(|| unclosed(command, line))?;
             let word = match token.kind {
-                TokenKind::Close => return Ok(()),
+                TokenKind::Close if named => return Ok(()),
+                TokenKind::Close => {
+                    return Err(Error::new(format!(
+                        "line {}: {command}( ) names no files",
+                        token.line
+                    )))
+                }
                 TokenKind::Word(word) => word,
                 TokenKind::Open => {
                     return Err(Error::new(format!(
@@ -345,9 +361,10 @@ impl<'t> Parser<'t> {
                     )))
                 }
             };
+            named = true;
             if !word.quoted && word.text == "AS_NEEDED" {
                 self.open("AS_NEEDED", token.line)?;
-                self.inputs("AS_NEEDED", token.line, true)?;
+                self.inputs("AS_NEEDED", token.line, true, depth + 1)?;
                 continue;
             }
             let input = match word.text.strip_prefix("-l") {
@@ -501,8 +518,7 @@ mod tests {
 
     #[test]
     fn nested_as_needed() {
-        let s = parse_script("GROUP(a AS_NEEDED(b AS_NEEDED(-lc) d) e)\nAS_NEEDED(f)\nINPUT()")
-            .unwrap();
+        let s = parse_script("GROUP(a AS_NEEDED(b AS_NEEDED(-lc) d) e)\nAS_NEEDED(f)").unwrap();
         assert_eq!(
             s.inputs,
             vec![
@@ -572,6 +588,29 @@ mod tests {
         assert!(error("OUTPUT_FORMAT(a, b)").contains("one or three"));
         assert!(error("INPUT(a (b))").contains("unexpected '('"));
         assert!(error("INPUT(-l)").contains("-l without"));
+        assert_eq!(error("GROUP ( , , , )"), "line 1: GROUP( ) names no files");
+        assert!(error("GROUP(a AS_NEEDED())").contains("AS_NEEDED( ) names no files"));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let depth = 30_000;
+        let text = format!(
+            "GROUP ( {} x {} )",
+            "AS_NEEDED ( ".repeat(depth),
+            ") ".repeat(depth)
+        );
+        assert!(
+            error(&text).contains("nested more than 16 deep"),
+            "{}",
+            error(&text)
+        );
+        let ok = format!(
+            "GROUP ( {} x {} )",
+            "AS_NEEDED ( ".repeat(15),
+            ") ".repeat(15)
+        );
+        assert_eq!(parse_script(&ok).unwrap().inputs.len(), 1);
     }
 
     #[test]

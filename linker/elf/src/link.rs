@@ -9,7 +9,7 @@ use rlink_directives::DirectiveKind;
 use rlink_linker::args::BuildMode;
 use rlink_linker::format::{Combined, HostInput};
 use rlink_linker::input::{archive_members, FileKind, MappedFile};
-use rlink_linker::plan::{search_library, LinkPlan};
+use rlink_linker::plan::{is_directives_text, rooted, search_library, LinkPlan};
 use rlink_linker::script::{looks_like_script, parse_script, ScriptInput};
 use rlink_linker::version_script::VersionScript;
 use rlink_linker::{bail, Error, Result};
@@ -41,11 +41,9 @@ pub struct Loaded<'p> {
 pub fn script_inputs(plan: &LinkPlan) -> Result<Vec<ExtraFile>> {
     let mut extra: Vec<ExtraFile> = Vec::new();
     for (position, input) in plan.inputs.iter().enumerate() {
-        if input.kind == FileKind::Text {
+        if input.kind == FileKind::Text && !is_directives_text(input.file.data()) {
             let text = String::from_utf8_lossy(input.file.data());
-            if looks_like_script(&text) {
-                expand_script(&input.file.path, &text, position, plan, &mut extra, 0)?;
-            }
+            expand_script(&input.file.path, &text, position, plan, &mut extra, 0)?;
         }
     }
     Ok(extra)
@@ -298,24 +296,35 @@ fn expand_script(
     if depth > 8 {
         bail!("{name}: linker scripts nested too deep");
     }
-    let script = parse_script(text).map_err(|e| e.at(&name))?;
+    let script = parse_script(text).map_err(|e| {
+        if looks_like_script(text) {
+            e.at(&name)
+        } else {
+            // GNU ld reads a file of no known format as a script, and says so.
+            Error::new(format!(
+                "{name}: not an object, archive, shared library, directives file or linker \
+                 script ({})",
+                e.message()
+            ))
+        }
+    })?;
     for input in script.inputs {
         let path: PathBuf = match &input {
             ScriptInput::File { path, .. } => {
                 let p = PathBuf::from(path);
                 if p.is_absolute() {
-                    p
+                    rooted(plan.args.chroot.as_deref(), &p)
                 } else {
                     let beside = script_path.parent().map(|d| d.join(&p));
                     match beside.filter(|b| b.is_file()) {
                         Some(b) => b,
-                        None => search_library(&format!(":{path}"), &plan.args.library_dirs)
+                        None => search_library(&format!(":{path}"), &plan.search_dirs)
                             .ok_or_else(|| Error::new(format!("{name}: cannot find {path}")))?,
                     }
                 }
             }
             ScriptInput::Library { name: lib, .. } => {
-                match search_library(lib, &plan.args.library_dirs) {
+                match search_library(lib, &plan.search_dirs) {
                     Some(p) => p,
                     None => bail!("{name}: cannot find -l{lib}"),
                 }
@@ -375,7 +384,7 @@ pub fn combine(plan: &LinkPlan) -> Result<Combined> {
                 rlib || !objects
             }
             // Directive files are rlink's alone; linker scripts go to the host linker.
-            FileKind::Text => !looks_like_script(&String::from_utf8_lossy(data)),
+            FileKind::Text => is_directives_text(data),
             _ => false,
         };
         if !rust {
