@@ -125,10 +125,46 @@ pub struct Member<'a> {
     pub data: &'a [u8],
 }
 
-/// The members of an archive in file order, symbol tables and name tables excluded.
+/// The members of an archive in file order, symbol tables and name tables excluded. The
+/// whole archive is checked first — every member header, every size, the symbol table — so a
+/// damaged archive is an error naming it, never an archive that silently offers nothing.
 pub fn archive_members(data: &[u8]) -> Result<Vec<Member<'_>>> {
+    check_archive_framing(data)?;
     let archive =
         ArchiveFile::parse(data).map_err(|e| Error::new(format!("malformed archive: {e}")))?;
+    if let Some(symbols) = archive
+        .symbols()
+        .map_err(|e| Error::new(format!("malformed archive symbol table: {e}")))?
+    {
+        // Every member the table names must be an object: a damaged one would otherwise be
+        // skipped as "not an object" and its symbols reported undefined, with no word about
+        // the archive.
+        let mut checked = std::collections::HashSet::new();
+        for symbol in symbols {
+            let symbol =
+                symbol.map_err(|e| Error::new(format!("malformed archive symbol table: {e}")))?;
+            let offset = symbol.offset();
+            if !checked.insert(offset.0) {
+                continue;
+            }
+            let name = String::from_utf8_lossy(symbol.name());
+            let member = archive.member(offset).map_err(|e| {
+                Error::new(format!(
+                    "malformed archive symbol table: symbol {name} names offset {:#x}: {e}",
+                    offset.0
+                ))
+            })?;
+            let kind = member.data(data).map(FileKind::identify);
+            if !matches!(kind, Ok(FileKind::Elf | FileKind::Coff | FileKind::MachO)) {
+                bail!(
+                    "malformed archive: the symbol table puts {name} in member {} at offset \
+                     {:#x}, which is not an object",
+                    String::from_utf8_lossy(member.name()),
+                    offset.0
+                );
+            }
+        }
+    }
     let mut members = Vec::new();
     for member in archive.members() {
         let member = member.map_err(|e| Error::new(format!("malformed archive member: {e}")))?;
@@ -140,6 +176,72 @@ pub fn archive_members(data: &[u8]) -> Result<Vec<Member<'_>>> {
         members.push(Member { name, data });
     }
     Ok(members)
+}
+
+/// Walks the member headers of a System V / GNU / BSD archive from the magic to the last
+/// byte: each header is 60 bytes ending in `` `\n ``, its size is decimal and its data (padded
+/// to an even length) lies inside the file. A thin archive keeps only its symbol and name
+/// tables inline; other members' sizes describe files elsewhere.
+fn check_archive_framing(data: &[u8]) -> Result<()> {
+    let thin = data.starts_with(b"!<thin>\n");
+    if !thin && !data.starts_with(b"!<arch>\n") {
+        bail!("malformed archive: no archive magic");
+    }
+    let mut at = 8usize;
+    let mut index = 0;
+    while at < data.len() {
+        // Some archivers pad the file with one newline after an odd-sized last member.
+        if data.len() - at == 1 && data[at] == b'\n' {
+            break;
+        }
+        let Some(header) = data.get(at..at + 60) else {
+            bail!("malformed archive: member {index} at offset {at:#x}: truncated header");
+        };
+        if &header[58..60] != b"`\n" {
+            bail!("malformed archive: member {index} at offset {at:#x}: bad header terminator");
+        }
+        let size = std::str::from_utf8(&header[48..58])
+            .ok()
+            .map(str::trim_end)
+            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|s| s.parse::<usize>().ok());
+        let Some(size) = size else {
+            bail!(
+                "malformed archive: member {index} at offset {at:#x}: size {:?} is not a number",
+                String::from_utf8_lossy(&header[48..58])
+            );
+        };
+        let name = &header[..16];
+        let inline = !thin
+            || name.starts_with(b"/ ")
+            || name.starts_with(b"// ")
+            || name.starts_with(b"/SYM64/");
+        let body = at + 60;
+        let next = if inline {
+            match body.checked_add(size) {
+                Some(end) if end <= data.len() => end + (size & 1),
+                _ => bail!(
+                    "malformed archive: member {index} at offset {at:#x}: its {size} bytes run \
+                     past the end of the archive ({} bytes)",
+                    data.len()
+                ),
+            }
+        } else {
+            body
+        };
+        // A BSD long name (`#1/LEN`) is stored at the start of the member's data.
+        if let Some(len) = name.strip_prefix(b"#1/") {
+            let len = std::str::from_utf8(len)
+                .ok()
+                .and_then(|l| l.trim_end().parse::<usize>().ok());
+            if len.is_none_or(|len| len > size) {
+                bail!("malformed archive: member {index} at offset {at:#x}: bad BSD name length");
+            }
+        }
+        at = next;
+        index += 1;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -178,5 +280,58 @@ mod tests {
         ar.extend_from_slice(b"a.o/            0           0     0     644     100       `\n");
         ar.extend_from_slice(b"short");
         assert!(archive_members(&ar).is_err());
+    }
+
+    /// A damaged symbol table is an error, not an archive with no members.
+    #[test]
+    fn damaged_symbol_tables_are_errors() {
+        let member = |name: &str, data: &[u8]| {
+            let mut m = format!(
+                "{name:<16}0           0     0     644     {:<10}`\n",
+                data.len()
+            )
+            .into_bytes();
+            m.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                m.push(b'\n');
+            }
+            m
+        };
+        // One symbol `f` in the member (0x4e: right after the 10-byte symbol table).
+        let symtab = [&[0, 0, 0, 1][..], &[0, 0, 0, 0x4e], b"f\0"].concat();
+        let mut object = b"\x7fELF\x02\x01\x01".to_vec();
+        object.resize(64, 0);
+        let good = [
+            &b"!<arch>\n"[..],
+            &member("/", &symtab),
+            &member("a.o/", &object),
+        ]
+        .concat();
+        assert_eq!(archive_members(&good).unwrap().len(), 1);
+        let mut bad_size = good.clone();
+        bad_size[8 + 48..8 + 58].copy_from_slice(b"99999     ");
+        let e = archive_members(&bad_size).unwrap_err();
+        assert!(
+            e.message().contains("member 0") && e.message().contains("run past"),
+            "{e}"
+        );
+        let truncated = &good[..8 + 60 + 3];
+        assert!(archive_members(truncated)
+            .unwrap_err()
+            .message()
+            .contains("run past"));
+        let mut bsd = good.clone();
+        let second = 8 + 60 + symtab.len();
+        bsd[second..second + 16].copy_from_slice(b"#1/99           ");
+        assert!(archive_members(&bsd)
+            .unwrap_err()
+            .message()
+            .contains("BSD name"));
+        let mut count = good.clone();
+        count[8 + 60..8 + 64].copy_from_slice(&[0, 0, 1, 0]);
+        assert!(archive_members(&count)
+            .unwrap_err()
+            .message()
+            .contains("symbol table"));
     }
 }

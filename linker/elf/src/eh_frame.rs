@@ -186,6 +186,26 @@ pub fn split_records(eh_frame: &[u8]) -> Result<Vec<Record>> {
     Ok(records)
 }
 
+/// Checks an input `.eh_frame` the way the output's `.eh_frame_hdr` will read it: the record
+/// framing, every FDE's CIE, and each CIE's version and augmentation.
+pub fn check_input(eh_frame: &[u8]) -> Result<()> {
+    let records = split_records(eh_frame)?;
+    for r in records.iter().filter(|r| r.kind == RecordKind::Cie) {
+        // The body after the length and the CIE id; 64-bit records have a longer length.
+        let header = if read_u32(eh_frame, r.offset) == Some(0xffff_ffff) {
+            12
+        } else {
+            4
+        };
+        let body = eh_frame
+            .get(r.offset + header + 4..r.offset + r.len)
+            .unwrap_or_default();
+        fde_pointer_encoding(body, (r.offset + header + 4) as u64)
+            .map_err(|e| e.at(format_args!(".eh_frame: CIE at offset {:#x}", r.offset)))?;
+    }
+    Ok(())
+}
+
 /// The CIE pointer is subtracted from its own position (LSB), so the CIE always comes first.
 fn cie_offset_of(r: &RawRecord) -> Result<usize> {
     match r.id_pos.checked_sub(r.id as usize) {

@@ -31,6 +31,10 @@ use crate::x86_64;
 use crate::{eh_frame, gnu_hash::GnuHash};
 
 pub const PAGE: u64 = 0x1000;
+/// Where the lower half of the x86-64 (and AArch64) address space ends: an output whose
+/// sections would reach past it cannot be loaded, and refusing it here keeps every address
+/// computation after layout free of overflow.
+pub const ADDRESS_LIMIT: u64 = 1 << 47;
 const EXE_BASE: u64 = 0x40_0000;
 
 /// Segment classes, in address order.
@@ -399,10 +403,19 @@ fn rank(name: &str, sh_type: u32, flags: u64) -> u32 {
         .position(|n| *n == name)
         .map(|p| p as u32)
         .unwrap_or(100);
-    if nobits {
+    // TLS sections lead their segment, initialised data before zeroed, whatever their
+    // names: PT_TLS covers one contiguous run of them.
+    let tls = flags & elf::SHF_TLS.0 != 0;
+    if tls {
+        if sh_type == elf::SHT_NOBITS.0 {
+            1
+        } else {
+            0
+        }
+    } else if nobits {
         1000 + base
     } else {
-        base
+        base + 2
     }
 }
 
@@ -749,13 +762,24 @@ pub fn place_and_scan<'r, 'a>(
                     sec
                 );
             }
-            size = size.next_multiple_of(a);
+            let placed = size
+                .checked_next_multiple_of(a)
+                .and_then(|at| Some((at, at.checked_add(s.sh_size(LE))?)))
+                .filter(|&(_, end)| end <= ADDRESS_LIMIT);
+            let Some((at, end)) = placed else {
+                bail!(
+                    "{}: section {sec} ({}) of {:#x} bytes does not fit in the address space",
+                    res.objects[obj as usize].place,
+                    res.objects[obj as usize].section_name(sec as usize),
+                    s.sh_size(LE)
+                );
+            };
             placements[obj as usize][sec as usize] = Some(Placement {
                 section: index as u32,
-                offset: size,
+                offset: at,
                 merged: NOT_MERGED,
             });
-            size += s.sh_size(LE);
+            size = end;
             align = align.max(input_align);
         }
         sections[index].size = size;
@@ -844,10 +868,21 @@ fn place_copies(l: &mut Layout<'_, '_>) -> Result<()> {
                 String::from_utf8_lossy(l.res.globals[id as usize].name)
             );
         }
-        let align = size.next_power_of_two().min(16);
-        at = at.next_multiple_of(align);
-        l.copy_offsets.push(at);
-        at += size;
+        let align = size.checked_next_power_of_two().unwrap_or(16).min(16);
+        at = at
+            .checked_next_multiple_of(align)
+            .and_then(|a| Some((a, a.checked_add(size)?)))
+            .filter(|&(_, end)| end <= ADDRESS_LIMIT)
+            .map(|(a, end)| {
+                l.copy_offsets.push(a);
+                end
+            })
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "imported data {} of {size:#x} bytes does not fit in the address space",
+                    String::from_utf8_lossy(l.res.globals[id as usize].name)
+                ))
+            })?;
     }
     Ok(())
 }
@@ -906,9 +941,19 @@ fn place_commons(l: &mut Layout<'_, '_>) -> Result<()> {
                 String::from_utf8_lossy(l.res.globals[id as usize].name)
             );
         }
-        s.size = s.size.next_multiple_of(align);
-        l.common.insert(id, s.size);
-        s.size += size;
+        let placed = s
+            .size
+            .checked_next_multiple_of(align)
+            .and_then(|at| Some((at, at.checked_add(size)?)))
+            .filter(|&(_, end)| end <= ADDRESS_LIMIT && align <= crate::object::MAX_ALIGNMENT);
+        let Some((at, end)) = placed else {
+            bail!(
+                "common symbol {} ({size:#x} bytes, alignment {align:#x}) does not fit in the address space",
+                String::from_utf8_lossy(l.res.globals[id as usize].name)
+            );
+        };
+        l.common.insert(id, at);
+        s.size = end;
         s.align = s.align.max(align);
     }
     Ok(())
@@ -1097,27 +1142,43 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     let mut class = Class::ReadOnly;
     let mut segments: Vec<(Class, u64, u64, u64, u64)> = Vec::new(); // class, offset, addr, filesz, memsz
     segments.push((Class::ReadOnly, 0, l.base, headers, headers));
+    // Hostile sizes and alignments end here, with the section named, before any byte of the
+    // output exists: every address must stay below the address space's end and every file
+    // offset must fit.
+    let too_big = |s: &OutputSection| {
+        Error::new(format!(
+            "output section {} ({:#x} bytes, alignment {:#x}) does not fit in the address space",
+            s.name, s.size, s.align
+        ))
+    };
+    let align_up = |v: u64, a: u64| v.checked_next_multiple_of(a.max(1));
     for s in sorted.iter_mut() {
         if s.class == Class::NonAlloc {
             continue;
         }
         if s.class != class {
             class = s.class;
-            offset = offset.next_multiple_of(PAGE);
-            addr = addr.next_multiple_of(PAGE);
+            offset = align_up(offset, PAGE).ok_or_else(|| too_big(s))?;
+            addr = align_up(addr, PAGE).ok_or_else(|| too_big(s))?;
             // Keep address ≡ offset (mod page) so the loader can map the file directly.
             addr += offset % PAGE;
             segments.push((class, offset, addr, 0, 0));
         }
-        addr = addr.next_multiple_of(s.align);
+        addr = align_up(addr, s.align).ok_or_else(|| too_big(s))?;
         if !s.is_nobits() {
-            offset = offset.next_multiple_of(s.align);
+            offset = align_up(offset, s.align).ok_or_else(|| too_big(s))?;
             // Offsets must keep the address's position in the page.
             let want = addr % PAGE;
             if offset % PAGE != want {
-                offset += (want + PAGE - offset % PAGE) % PAGE;
+                offset = offset
+                    .checked_add((want + PAGE - offset % PAGE) % PAGE)
+                    .ok_or_else(|| too_big(s))?;
             }
         }
+        let end = addr
+            .checked_add(s.size)
+            .filter(|&end| end <= ADDRESS_LIMIT)
+            .ok_or_else(|| too_big(s))?;
         s.addr = addr;
         s.offset = offset;
         let seg = segments
@@ -1125,20 +1186,20 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
             .ok_or_else(|| Error::new("no segment (linker bug)"))?;
         let tbss = s.is_nobits() && s.is_tls();
         if !tbss {
-            addr += s.size;
+            addr = end;
         }
         if !s.is_nobits() {
-            offset += s.size;
+            offset = offset.checked_add(s.size).ok_or_else(|| too_big(s))?;
             seg.3 = offset - seg.1;
         }
-        seg.4 = seg.4.max(s.addr + if tbss { 0 } else { s.size } - seg.2);
+        seg.4 = seg.4.max(if tbss { s.addr } else { end } - seg.2);
     }
     // Non-allocated sections follow, then the section headers.
     for s in sorted.iter_mut().filter(|s| s.class == Class::NonAlloc) {
-        offset = offset.next_multiple_of(s.align);
+        offset = align_up(offset, s.align).ok_or_else(|| too_big(s))?;
         s.offset = offset;
         s.addr = 0;
-        offset += s.size;
+        offset = offset.checked_add(s.size).ok_or_else(|| too_big(s))?;
     }
 
     // TLS block.
@@ -1339,9 +1400,11 @@ impl Layout<'_, '_> {
     pub fn address_in(&self, obj: usize, sec: usize, offset: u64) -> Option<u64> {
         let p = self.placements.get(obj)?.get(sec)?.as_ref()?;
         let base = self.sections[p.section as usize].addr;
+        // Addresses wrap, as in every linker: a symbol's value may lie outside its section
+        // (assemblers allow it), and only the bits a relocation keeps matter.
         match self.merged.maps.get(p.merged as usize) {
-            Some(map) => map.map(offset).map(|o| base + o),
-            None => Some(base + p.offset + offset),
+            Some(map) => map.map(offset).map(|o| base.wrapping_add(o)),
+            None => Some(base.wrapping_add(p.offset).wrapping_add(offset)),
         }
     }
 

@@ -226,12 +226,10 @@ pub fn link(plan: &LinkPlan) -> Result<()> {
             let o = &resolution.objects[obj as usize];
             let s = &o.symbols[sym as usize];
             match s.place {
-                crate::object::SymPlace::Section(sec) => {
-                    layout
-                        .input_section_addr(obj as usize, sec as usize)
-                        .unwrap_or(0)
-                        + s.value
-                }
+                crate::object::SymPlace::Section(sec) => layout
+                    .input_section_addr(obj as usize, sec as usize)
+                    .unwrap_or(0)
+                    .wrapping_add(s.value),
                 _ => s.value,
             }
         }

@@ -20,7 +20,7 @@ impl PieceMap {
     pub fn map(&self, offset: u64) -> Option<u64> {
         let i = self.pieces.partition_point(|&(start, _)| start <= offset);
         let (start, out) = *self.pieces.get(i.checked_sub(1)?)?;
-        Some(out + (offset - start))
+        Some(out.wrapping_add(offset - start))
     }
 }
 

@@ -3,7 +3,7 @@
 //! needs is copied, once per object.
 
 use object::elf::{self, FileHeader64, Rela64, SectionHeader64};
-use object::read::elf::{FileHeader as _, SectionHeader as _, Sym as _};
+use object::read::elf::{FileHeader as _, Rela as _, SectionHeader as _, Sym as _};
 use object::read::SymbolIndex;
 use object::LittleEndian as LE;
 use rlink_linker::{bail, Error, Result};
@@ -73,6 +73,46 @@ pub struct InputObject<'a> {
     pub groups: Vec<(&'a [u8], Vec<u32>)>,
 }
 
+/// Larger alignments are refused, as lld refuses them: they would only make an output of
+/// gigabytes of padding.
+pub const MAX_ALIGNMENT: u64 = 1 << 32;
+
+/// A section's own header is sane: its bytes lie inside the file and its alignment is a
+/// power of two that a loader can honour.
+fn check_section(
+    place: &str,
+    index: usize,
+    name: &[u8],
+    s: &SectionHeader64<LE>,
+    file_len: usize,
+) -> Result<()> {
+    let name = String::from_utf8_lossy(name);
+    let align = s.sh_addralign(LE);
+    if align > 1 && !align.is_power_of_two() {
+        bail!("{place}: section {index} ({name}) has alignment {align}, not a power of two");
+    }
+    if align > MAX_ALIGNMENT {
+        bail!("{place}: section {index} ({name}) has alignment {align:#x}, more than the {MAX_ALIGNMENT:#x} rlink accepts");
+    }
+    let flags = s.sh_flags(LE).0;
+    if flags & elf::SHF_TLS.0 != 0 && flags & elf::SHF_ALLOC.0 == 0 {
+        bail!("{place}: section {index} ({name}) is thread-local (SHF_TLS) but not allocated (no SHF_ALLOC)");
+    }
+    let sh_type = s.sh_type(LE);
+    if sh_type != elf::SHT_NOBITS && sh_type != elf::SHT_NULL {
+        let (offset, size) = (s.sh_offset(LE), s.sh_size(LE));
+        if offset
+            .checked_add(size)
+            .is_none_or(|end| end > file_len as u64)
+        {
+            bail!(
+                "{place}: section {index} ({name}) runs past the end of the file (offset {offset:#x}, size {size:#x}, file {file_len:#x} bytes)"
+            );
+        }
+    }
+    Ok(())
+}
+
 fn malformed(place: &str, e: impl std::fmt::Display) -> Error {
     Error::new(format!("{place}: truncated or malformed ELF object: {e}"))
 }
@@ -105,6 +145,9 @@ impl<'a> InputObject<'a> {
             .map(|s| table.section_name(endian, s))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| malformed(&place, e))?;
+        for (index, s) in sections.iter().enumerate().skip(1) {
+            check_section(&place, index, section_names[index], s, data.len())?;
+        }
 
         let symtab = table
             .symbols(endian, data, elf::SHT_SYMTAB)
@@ -189,7 +232,7 @@ impl<'a> InputObject<'a> {
                 groups.push((signature, members));
             }
         }
-        Ok(InputObject {
+        let object = InputObject {
             place,
             data,
             sections,
@@ -197,7 +240,60 @@ impl<'a> InputObject<'a> {
             symbols,
             relocations,
             groups,
-        })
+        };
+        object.check_relocations()?;
+        object.check_eh_frames()?;
+        Ok(object)
+    }
+
+    /// Every relocation names a symbol of this object and a place inside its section, and
+    /// applies to a section that has bytes: checked once here, so the phases after loading
+    /// index without checks and never see a place outside its section.
+    fn check_relocations(&self) -> Result<()> {
+        let nsyms = self.symbols.len() as u64;
+        for (si, relas) in self.relocations.iter().enumerate() {
+            if relas.is_empty() {
+                continue;
+            }
+            let target = &self.sections[si];
+            if target.sh_type(LE) == elf::SHT_NOBITS || si == 0 {
+                bail!(
+                    "{}: relocations apply to section {si} ({}), which holds no bytes",
+                    self.place,
+                    self.section_name(si)
+                );
+            }
+            let size = target.sh_size(LE);
+            for (k, rela) in relas.iter().enumerate() {
+                let sym = u64::from(rela.r_sym(LE, false));
+                let offset = rela.r_offset(LE);
+                if sym >= nsyms || offset >= size {
+                    let what = if sym >= nsyms {
+                        format!("names symbol {sym}, but the object has {nsyms}")
+                    } else {
+                        format!("is at offset {offset:#x}, past the section's {size:#x} bytes")
+                    };
+                    bail!(
+                        "{}: relocation {k} of section {si} ({}) {what}",
+                        self.place,
+                        self.section_name(si)
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `.eh_frame` sections are split into records and their CIEs read now, so a damaged one
+    /// is reported against its object rather than found while writing the output.
+    fn check_eh_frames(&self) -> Result<()> {
+        for (si, name) in self.section_names.iter().enumerate() {
+            if *name == b".eh_frame" {
+                let data = self.section_data(si)?;
+                crate::eh_frame::check_input(data).map_err(|e| e.at(&self.place))?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether rustc wrote this object: LLVM records the producer in `.comment`. rustc's

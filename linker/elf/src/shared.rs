@@ -137,6 +137,11 @@ fn parse_as<'a, Elf: FileHeader<Endian = Endianness>>(
     let dynsym = sections
         .symbols(endian, data, elf::SHT_DYNSYM)
         .map_err(malformed)?;
+    // Every shared library has one, if only for its null symbol: a library without it is
+    // damaged, and reading it as exporting nothing would only end in "undefined symbol".
+    if dynsym.is_empty() {
+        bail!("truncated or malformed shared library: no dynamic symbol table (.dynsym)");
+    }
     let versions = sections.versions(endian, data).map_err(malformed)?;
     let exports = exports(&dynsym, versions.as_ref(), endian)?;
     let (by_name, next_same_name) = index_by_name(&exports)?;

@@ -626,8 +626,9 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
     if let (Some(hdr), Some(ehf)) = (l.section(".eh_frame_hdr"), l.section(".eh_frame")) {
         let frames = unsafe { out.range(ehf.offset, ehf.size)? }.to_vec();
         let dst = unsafe { out.range(hdr.offset, hdr.size)? };
-        eh_frame::write_eh_frame_hdr(&frames, ehf.addr, hdr.addr, dst)
-            .map_err(|e| e.at(".eh_frame"))?;
+        // Every input .eh_frame was checked when loaded, so a failure here is about the
+        // output as a whole (an address too far for the table's 32-bit offsets).
+        eh_frame::write_eh_frame_hdr(&frames, ehf.addr, hdr.addr, dst)?;
     }
     Ok(())
 }

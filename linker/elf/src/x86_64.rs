@@ -177,7 +177,7 @@ pub fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, R
             }
         }
         R_X86_64_SIZE32 | R_X86_64_SIZE64 => Need::Nothing,
-        _ => return Err(format!("unsupported relocation type {}", type_name(r_type))),
+        _ => return Err("this relocation type is not supported".to_string()),
     })
 }
 
@@ -329,7 +329,7 @@ pub fn apply(r_type: u32, buf: &mut [u8], at: usize, v: &Values) -> Result<Appli
             relax_ld_to_le(buf, at)?;
             return Ok(Applied::SkipNext);
         }
-        _ => return Err(format!("unsupported relocation type {}", name())),
+        _ => return Err("this relocation type is not supported".to_string()),
     }
     Ok(Applied::Done)
 }
@@ -358,7 +358,10 @@ fn relax_got_load(buf: &mut [u8], at: usize, rex: bool, v: &Values) -> Result<()
             // jmp *disp(%rip) → jmp rel32; nop: the jmp ends one byte earlier.
             buf[at - 2] = 0xe9;
             write32(buf, at - 1, signed32(pcrel(v.s, v) + 1, "relaxed jmp")?)?;
-            buf[at + 3] = 0x90;
+            match buf.get_mut(at + 3) {
+                Some(b) => *b = 0x90,
+                None => return Err("relocation place outside its section".to_string()),
+            }
             Ok(())
         }
         _ => {
@@ -374,10 +377,9 @@ fn relax_got_load(buf: &mut [u8], at: usize, rex: bool, v: &Values) -> Result<()
 /// Initial-exec → local-exec: `mov foo@GOTTPOFF(%rip), %reg` → `mov $tpoff, %reg`;
 /// `add foo@GOTTPOFF(%rip), %reg` → `add $tpoff, %reg` (the psABI's listed forms).
 fn relax_ie_to_le(buf: &mut [u8], at: usize, v: &Values) -> Result<(), Refusal> {
-    if at < 3 {
+    let Some(&[rex, op, modrm]) = at.checked_sub(3).and_then(|start| buf.get(start..at)) else {
         return Err("GOTTPOFF relocation too close to the section start".to_string());
-    }
-    let (rex, op, modrm) = (buf[at - 3], buf[at - 2], buf[at - 1]);
+    };
     let reg = (modrm >> 3) & 7;
     let value = signed32(v.tpoff.wrapping_add(v.a).wrapping_add(4), "TPOFF")?;
     // The register moves from ModRM.reg to ModRM.rm, so REX.R becomes REX.B.
@@ -558,7 +560,7 @@ mod tests {
             shared: false,
         };
         let e = scan(elf::R_X86_64_COPY.0, info, place).unwrap_err();
-        assert!(e.contains("R_X86_64_COPY"), "{e}");
+        assert!(e.contains("not supported"), "{e}");
         let e = scan(elf::R_X86_64_32.0, info, place).unwrap_err();
         assert!(e.contains("PIE"), "{e}");
         let shared = PlaceInfo {
