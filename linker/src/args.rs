@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::bail;
 use crate::diag::{Error, Result};
+pub use crate::plan::{default_extld, BuildMode, InputArg, LinkArgs, LinkMode};
 
 /// Whether a flag takes a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,122 +178,12 @@ fn glued<'a>(body: &'a str, specs: &'static [FlagSpec]) -> Option<(&'static Flag
     Some((spec, &body[1..]))
 }
 
-/// How rlink writes the program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkMode {
-    Internal,
-    External,
-    Auto,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BuildMode {
-    Exe,
-    Pie,
-    /// A shared library (Go's `c-shared`; ld's `-shared`).
-    CShared,
-}
-
-/// A positional input or a library request, kept in command-line order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InputArg {
-    Path(PathBuf),
-    /// `-lNAME`; `-l:file` names a file to find on the search path verbatim.
-    Library(String),
-    /// `-lNAME` after `-Bstatic`: only `libNAME.a` will do.
-    StaticLibrary(String),
-}
-
-/// Everything the Go-style link command line says, before any file is opened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkArgs {
-    pub output: PathBuf,
-    pub link_mode: LinkMode,
-    pub build_mode: BuildMode,
-    /// The host driver command, already split like a shell would.
-    pub extld: Vec<String>,
-    pub extldflags: Vec<String>,
-    pub tmpdir: Option<PathBuf>,
-    pub interpreter: Option<String>,
-    pub library_dirs: Vec<PathBuf>,
-    pub inputs: Vec<InputArg>,
-    pub directive_files: Vec<PathBuf>,
-    /// `-r`: DT_RUNPATH, colon-separated directories.
-    pub runpath: Option<String>,
-    /// DT_SONAME of a shared library (`-soname`).
-    pub soname: Option<String>,
-    /// Put every global definition of an executable in `.dynsym` (`--export-dynamic`).
-    pub export_dynamic: bool,
-    /// The entry symbol (`-e`); `_start` by default.
-    pub entry: Option<String>,
-    /// A fully static executable (`-static`): no interpreter, no dynamic section.
-    pub static_exe: bool,
-    /// `--version-script`: which names a shared library exports.
-    pub version_script: Option<PathBuf>,
-    pub strip_symbols: bool,
-    pub strip_debug: bool,
-    pub verbose: u32,
-    pub threads: Option<usize>,
-    pub target: Option<String>,
-    /// `--chroot DIR` (lld): absolute input and library paths are read inside DIR.
-    pub chroot: Option<PathBuf>,
-    /// `--sysroot DIR`: the system library directories and `=`-prefixed `-L` paths are
-    /// under DIR.
-    pub sysroot: Option<PathBuf>,
-}
-
 /// What the top-level command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Link(Box<LinkArgs>),
     Help,
     Version,
-}
-
-impl Default for LinkArgs {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl LinkArgs {
-    /// The defaults every front door starts from.
-    pub fn new() -> Self {
-        LinkArgs {
-            output: PathBuf::from("a.out"),
-            link_mode: LinkMode::Auto,
-            build_mode: BuildMode::Pie,
-            extld: default_extld(),
-            extldflags: Vec::new(),
-            tmpdir: None,
-            interpreter: None,
-            library_dirs: Vec::new(),
-            inputs: Vec::new(),
-            directive_files: Vec::new(),
-            runpath: None,
-            soname: None,
-            export_dynamic: false,
-            entry: None,
-            static_exe: false,
-            version_script: None,
-            strip_symbols: false,
-            strip_debug: false,
-            verbose: 0,
-            threads: None,
-            target: None,
-            chroot: None,
-            sysroot: None,
-        }
-    }
-}
-
-/// `$CC` as a shell would split it, else `cc`: the same default Go's linker uses.
-fn default_extld() -> Vec<String> {
-    std::env::var("CC")
-        .ok()
-        .and_then(|cc| shlex::split(&cc))
-        .filter(|words| !words.is_empty())
-        .unwrap_or_else(|| vec!["cc".to_string()])
 }
 
 fn split_shell_words(flag: &str, text: &str) -> Result<Vec<String>> {
@@ -361,7 +252,7 @@ pub fn parse_link_command(args: &[String]) -> Result<Command> {
             "w" => link.strip_debug = on,
             "v" => link.verbose = if on { link.verbose + 1 } else { 0 },
             "threads" => link.threads = Some(parse_threads(&value)?),
-            "target" => link.target = Some(value),
+            "target" => link.target = Some(crate::target::Target::from_triple(&value)?),
             _ => unreachable!("flag -{name} is in LINK_FLAGS but not handled"),
         }
     }

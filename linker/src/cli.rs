@@ -10,6 +10,7 @@ use crate::diag::{Error, Result};
 use crate::format::Formats;
 use crate::input::{archive_members, FileKind, MappedFile};
 use crate::inspect::{name_from_bytes, InspectOptions, Report};
+use crate::target::ObjectFormat;
 use crate::{bail, gnu_args, output, plan};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -128,10 +129,16 @@ fn link_with_plan(link: LinkArgs, formats: Formats) -> Result<()> {
             eprintln!("rlink: {}: {}", d.place, d.directive);
         }
     }
-    let kind = target_kind(plan.args.target.as_deref())?;
+    let kind = match plan.target.format {
+        ObjectFormat::Elf => FileKind::Elf,
+        ObjectFormat::MachO => FileKind::MachO,
+        ObjectFormat::Coff => FileKind::Pe,
+    };
     let format = formats.for_kind(kind);
-    // Internal linking exists for x86-64 ELF only so far.
-    let internal_ok = kind == FileKind::Elf && format.is_some();
+    if verbose > 0 {
+        eprintln!("rlink: target {}", plan.target);
+    }
+    let internal_ok = format.is_some_and(|f| f.links_internally(&plan.target));
     let mode = match (
         plan.args.link_mode,
         crate::external::external_required(&plan, internal_ok),
@@ -159,25 +166,6 @@ fn link_with_plan(link: LinkArgs, formats: Formats) -> Result<()> {
     match mode {
         LinkMode::External => crate::external::link(&plan, format),
         _ => format.link(&plan),
-    }
-}
-
-/// The object format a target triple's executables use; the host (x86-64 Linux) by default.
-fn target_kind(target: Option<&str>) -> Result<FileKind> {
-    let Some(t) = target else {
-        return Ok(FileKind::Elf);
-    };
-    if t.contains("apple") || t.contains("darwin") {
-        Ok(FileKind::MachO)
-    } else if t.contains("windows") {
-        Ok(FileKind::Pe)
-    } else if t.contains("linux") || t.contains("elf") {
-        if !t.starts_with("x86_64") {
-            bail!("-target={t}: rlink links x86-64 only so far");
-        }
-        Ok(FileKind::Elf)
-    } else {
-        bail!("-target={t}: unknown target (want a triple such as x86_64-unknown-linux-gnu)")
     }
 }
 

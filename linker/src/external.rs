@@ -200,7 +200,7 @@ pub fn external_required(plan: &LinkPlan, target_supported: bool) -> Option<Stri
     if !target_supported {
         return Some(format!(
             "target {} has no internal linker support yet",
-            plan.args.target.as_deref().unwrap_or("?")
+            plan.target
         ));
     }
     for input in &plan.inputs {

@@ -10,6 +10,7 @@ use crate::diag::Result;
 use crate::input::FileKind;
 use crate::inspect::{InspectOptions, Report};
 use crate::plan::LinkPlan;
+use crate::target::Target;
 
 /// One object-file format back end.
 pub trait Format: Sync {
@@ -18,6 +19,13 @@ pub trait Format: Sync {
 
     /// Whether this back end reads files of this kind.
     fn reads(&self, kind: FileKind) -> bool;
+
+    /// Whether this back end links for the target itself (internal linking); without, a
+    /// link for it goes through the host linker.
+    fn links_internally(&self, target: &Target) -> bool {
+        let _ = target;
+        false
+    }
 
     /// The canonical dump of one file (an object, an executable or a shared library) for
     /// `rlink inspect`. The data is hostile: malformed input is an error, never a panic.

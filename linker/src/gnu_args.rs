@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use crate::args::{BuildMode, Command, InputArg, LinkArgs, LinkMode};
 use crate::bail;
 use crate::diag::Result;
+use crate::target::Target;
 
 /// Which command-line dialect an invocation speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,12 @@ pub fn cc_to_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Vec<String> {
         }
         match a {
             "-Xlinker" => out.extend(it.next().cloned()),
+            // The target, as clang's driver and Apple's name it: rlink reads both.
+            "-target" | "-arch" => {
+                out.push(format!("-{a}"));
+                out.extend(it.next().cloned());
+            }
+            _ if a.starts_with("--target=") => out.push(a.to_string()),
             // Options of the driver itself: rlink is the linker, and its entry stub stands in
             // for the crt files these would add or remove.
             "-m64"
@@ -179,6 +186,9 @@ enum Act {
     Version,
     Help,
     Threads,
+    /// `--target=TRIPLE` (a driver's, passed on) and ld64's `-arch NAME`.
+    Target,
+    AppleArch,
     Chroot,
     Sysroot,
     /// rlink's own `-linkmode=`, `-extld=`, `-tmpdir=` passed through a driver.
@@ -256,6 +266,8 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&[], Some('V'), Nothing, Act::Version),
     opt(&["help"], None, Nothing, Act::Help),
     opt(&["threads"], None, Optional, Act::Threads),
+    opt(&["target"], None, Value, Act::Target),
+    opt(&["arch"], None, Value, Act::AppleArch),
     opt(&["chroot"], None, Value, Act::Chroot),
     opt(&["sysroot"], None, Value, Act::Sysroot),
     opt(&["linkmode"], None, Value, Act::LinkMode),
@@ -585,12 +597,9 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
             Act::Bdynamic => static_libs = false,
             Act::PushState => states.push(static_libs),
             Act::PopState => static_libs = states.pop().unwrap_or(false),
-            Act::Emulation => {
-                let emulation = value();
-                if emulation != "elf_x86_64" {
-                    bail!("-m {emulation}: rlink links elf_x86_64 only");
-                }
-            }
+            Act::Emulation => link.target = Some(Target::from_emulation(&value())?),
+            Act::Target => link.target = Some(Target::from_triple(&value())?),
+            Act::AppleArch => link.target = Some(Target::from_apple_arch(&value())?),
             Act::Z => z_keyword(&value(), warn),
             Act::DynamicLinker => link.interpreter = Some(value()),
             Act::Pie => link.build_mode = BuildMode::Pie,
@@ -970,6 +979,11 @@ mod tests {
             (BuildMode::CShared, Some("libx.so.1"))
         );
         let e = parse_ld(&s(&["-m", "elf_i386"]), &mut |_| {}).unwrap_err();
-        assert!(e.message().contains("elf_x86_64 only"), "{e}");
+        assert!(e.message().contains("unknown emulation"), "{e}");
+        let Command::Link(l) = parse_ld(&s(&["-m", "aarch64linux", "a.o"]), &mut |_| {}).unwrap()
+        else {
+            panic!("a link")
+        };
+        assert_eq!(l.target, Some(Target::linux(crate::target::Cpu::Aarch64)));
     }
 }

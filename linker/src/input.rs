@@ -13,8 +13,16 @@ use crate::diag::{Error, Result};
 /// A file mapped read-only for the life of the link.
 pub struct MappedFile {
     pub path: PathBuf,
-    /// `None` for an empty file: mapping zero bytes is an error on Linux.
-    map: Option<Mmap>,
+    bytes: Bytes,
+}
+
+/// Where an input's bytes live: a read-only map of the file, or memory the caller handed
+/// over (in-memory links: the fuzz targets, tests).
+enum Bytes {
+    /// Mapping zero bytes is an error on Linux, so empty files have no map.
+    Empty,
+    Map(Mmap),
+    Owned(Vec<u8>),
 }
 
 impl MappedFile {
@@ -26,24 +34,36 @@ impl MappedFile {
         if meta.is_dir() {
             bail!("{}: is a directory", path.display());
         }
-        let map = if meta.len() == 0 {
-            None
+        let bytes = if meta.len() == 0 {
+            Bytes::Empty
         } else {
             // SAFETY: the map is read-only and private. Like every linker that maps its
             // inputs (lld, mold, wild), we accept that another process truncating an input
             // during the link is outside what we can defend against.
             let map = unsafe { Mmap::map(&file) }
                 .map_err(|e| Error::new(format!("{}: cannot map: {e}", path.display())))?;
-            Some(map)
+            Bytes::Map(map)
         };
         Ok(MappedFile {
             path: path.to_path_buf(),
-            map,
+            bytes,
         })
     }
 
+    /// An input that is already in memory, named `path` in diagnostics.
+    pub fn from_bytes(path: impl Into<PathBuf>, data: Vec<u8>) -> Self {
+        MappedFile {
+            path: path.into(),
+            bytes: Bytes::Owned(data),
+        }
+    }
+
     pub fn data(&self) -> &[u8] {
-        self.map.as_deref().unwrap_or(&[])
+        match &self.bytes {
+            Bytes::Empty => &[],
+            Bytes::Map(m) => m,
+            Bytes::Owned(v) => v,
+        }
     }
 
     /// The path as diagnostics print it.

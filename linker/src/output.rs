@@ -101,6 +101,51 @@ pub fn write_mapped_atomically(
     Ok(())
 }
 
+/// A raw view of an output buffer that lets threads write disjoint ranges at once.
+#[derive(Clone, Copy)]
+pub struct OutBuf {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: every writer takes only the byte ranges it owns (each input section and each
+// linker-made section has its own range in the layout), so no two threads touch one byte.
+unsafe impl Send for OutBuf {}
+unsafe impl Sync for OutBuf {}
+
+impl OutBuf {
+    pub fn new(buf: &mut [u8]) -> OutBuf {
+        OutBuf {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes `offset..offset + len`.
+    ///
+    /// # Safety
+    /// The caller must be the only one using this range for the slice's lifetime, and the
+    /// buffer `new` was given must outlive it.
+    pub unsafe fn range<'o>(self, offset: u64, len: u64) -> Result<&'o mut [u8]> {
+        let end = offset
+            .checked_add(len)
+            .filter(|&end| end <= self.len as u64);
+        let Some(end) = end else {
+            return Err(Error::new("write past the end of the output (linker bug)"));
+        };
+        let start = offset as usize;
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), end as usize - start) })
+    }
+}
+
 /// The directory a temporary file for `path` goes in.
 pub fn parent_dir(path: &Path) -> &Path {
     match path.parent() {

@@ -1,28 +1,129 @@
 //! The link plan: the command line turned into files on disk, mapped, identified, with the
-//! directives they carry. Every front door (Go-style flags today; cc- and ld-style lines
-//! later) builds a [`LinkArgs`] and ends here, so the phases after it see one shape.
+//! directives they carry and the target decided. Every front door (Go-style flags, the
+//! cc-style and GNU ld lines) builds a [`LinkArgs`] and ends here, so the phases after it see
+//! one shape.
 
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use rlink_directives::Directive;
 
-use crate::args::{InputArg, LinkArgs};
 use crate::bail;
 use crate::diag::{Error, Place, Result};
 use crate::input::{archive_members, FileKind, MappedFile};
+use crate::target::{Cpu, ObjectFormat, Target};
 
-/// Directories searched for `-lNAME` after the `-L` ones, as GNU ld's default search path for
-/// x86-64 Debian-style systems (multiarch first).
-pub const SYSTEM_LIBRARY_DIRS: &[&str] = &[
-    "/lib/x86_64-linux-gnu",
-    "/usr/lib/x86_64-linux-gnu",
-    "/lib64",
-    "/usr/lib64",
-    "/lib",
-    "/usr/lib",
-    "/usr/local/lib",
-];
+/// How rlink writes the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkMode {
+    Internal,
+    External,
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildMode {
+    Exe,
+    Pie,
+    /// A shared library (Go's `c-shared`; ld's `-shared`).
+    CShared,
+}
+
+/// A positional input or a library request, kept in command-line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputArg {
+    Path(PathBuf),
+    /// `-lNAME`; `-l:file` names a file to find on the search path verbatim.
+    Library(String),
+    /// `-lNAME` after `-Bstatic`: only `libNAME.a` will do.
+    StaticLibrary(String),
+}
+
+/// Everything a command line says about a link, before any file is opened: what every front
+/// door (Go-style flags, the cc-style and GNU ld lines) builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkArgs {
+    pub output: PathBuf,
+    pub link_mode: LinkMode,
+    pub build_mode: BuildMode,
+    /// The host driver command, already split like a shell would.
+    pub extld: Vec<String>,
+    pub extldflags: Vec<String>,
+    pub tmpdir: Option<PathBuf>,
+    pub interpreter: Option<String>,
+    pub library_dirs: Vec<PathBuf>,
+    pub inputs: Vec<InputArg>,
+    pub directive_files: Vec<PathBuf>,
+    /// `-r`: DT_RUNPATH, colon-separated directories.
+    pub runpath: Option<String>,
+    /// DT_SONAME of a shared library (`-soname`).
+    pub soname: Option<String>,
+    /// Put every global definition of an executable in `.dynsym` (`--export-dynamic`).
+    pub export_dynamic: bool,
+    /// The entry symbol (`-e`); `_start` by default.
+    pub entry: Option<String>,
+    /// A fully static executable (`-static`): no interpreter, no dynamic section.
+    pub static_exe: bool,
+    /// `--version-script`: which names a shared library exports.
+    pub version_script: Option<PathBuf>,
+    pub strip_symbols: bool,
+    pub strip_debug: bool,
+    pub verbose: u32,
+    pub threads: Option<usize>,
+    /// `-target`, `-m`, `--target=`, `-arch`; `None` takes the first object's.
+    pub target: Option<Target>,
+    /// `--chroot DIR` (lld): absolute input and library paths are read inside DIR.
+    pub chroot: Option<PathBuf>,
+    /// `--sysroot DIR`: the system library directories and `=`-prefixed `-L` paths are
+    /// under DIR.
+    pub sysroot: Option<PathBuf>,
+}
+
+impl Default for LinkArgs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LinkArgs {
+    /// The defaults every front door starts from.
+    pub fn new() -> Self {
+        LinkArgs {
+            output: PathBuf::from("a.out"),
+            link_mode: LinkMode::Auto,
+            build_mode: BuildMode::Pie,
+            extld: default_extld(),
+            extldflags: Vec::new(),
+            tmpdir: None,
+            interpreter: None,
+            library_dirs: Vec::new(),
+            inputs: Vec::new(),
+            directive_files: Vec::new(),
+            runpath: None,
+            soname: None,
+            export_dynamic: false,
+            entry: None,
+            static_exe: false,
+            version_script: None,
+            strip_symbols: false,
+            strip_debug: false,
+            verbose: 0,
+            threads: None,
+            target: None,
+            chroot: None,
+            sysroot: None,
+        }
+    }
+}
+
+/// `$CC` as a shell would split it, else `cc`: the same default Go's linker uses.
+pub fn default_extld() -> Vec<String> {
+    std::env::var("CC")
+        .ok()
+        .and_then(|cc| shlex::split(&cc))
+        .filter(|words| !words.is_empty())
+        .unwrap_or_else(|| vec!["cc".to_string()])
+}
 
 /// One input file, mapped and identified.
 pub struct LoadedInput {
@@ -42,6 +143,8 @@ pub struct SourcedDirective {
 
 pub struct LinkPlan {
     pub args: LinkArgs,
+    /// What is linked for: from the command line, else the first object's machine.
+    pub target: Target,
     /// Where `-lNAME` is searched, in order: the `-L` directories, then the system ones (both
     /// under `--chroot`; the system ones under `--sysroot` too).
     pub search_dirs: Vec<PathBuf>,
@@ -61,8 +164,9 @@ pub fn rooted(chroot: Option<&Path>, path: &Path) -> PathBuf {
 }
 
 /// The library search path of a link: `-L` directories in order (`=DIR` is under the
-/// sysroot, as in GNU ld), then the system directories, under the sysroot when one is given.
-pub fn search_dirs(args: &LinkArgs) -> Vec<PathBuf> {
+/// sysroot, as in GNU ld), then the target's system directories, under the sysroot when one
+/// is given; all of them inside `--chroot`.
+pub fn search_dirs(args: &LinkArgs, target: &Target) -> Vec<PathBuf> {
     let chroot = args.chroot.as_deref();
     let in_sysroot = |dir: &str| match &args.sysroot {
         Some(root) => root.join(dir.trim_start_matches('/')),
@@ -78,11 +182,50 @@ pub fn search_dirs(args: &LinkArgs) -> Vec<PathBuf> {
         .map(|d| rooted(chroot, &d))
         .collect();
     dirs.extend(
-        SYSTEM_LIBRARY_DIRS
+        target
+            .system_library_dirs(args.sysroot.as_deref())
             .iter()
-            .map(|d| rooted(chroot, &in_sysroot(d))),
+            .map(|d| rooted(chroot, d)),
     );
     dirs
+}
+
+/// The target an object (or the first object of an archive) is for, from its header.
+pub fn object_target(data: &[u8]) -> Option<Target> {
+    use object::read::Object as _;
+    if FileKind::identify(data) == FileKind::Archive {
+        return archive_members(data)
+            .ok()?
+            .iter()
+            .find_map(|m| object_target(m.data));
+    }
+    let file = object::read::File::parse(data).ok()?;
+    let cpu = match file.architecture() {
+        object::Architecture::X86_64 => Cpu::X86_64,
+        object::Architecture::Aarch64 => Cpu::Aarch64,
+        _ => return None,
+    };
+    let format = match file.format() {
+        object::BinaryFormat::Elf => ObjectFormat::Elf,
+        object::BinaryFormat::MachO => ObjectFormat::MachO,
+        object::BinaryFormat::Coff | object::BinaryFormat::Pe => ObjectFormat::Coff,
+        _ => return None,
+    };
+    Some(match format {
+        ObjectFormat::Elf => Target::linux(cpu),
+        ObjectFormat::MachO => Target {
+            cpu,
+            os: crate::target::Os::MacOs,
+            format,
+            env: crate::target::Env::None,
+        },
+        ObjectFormat::Coff => Target {
+            cpu,
+            os: crate::target::Os::Windows,
+            format,
+            env: crate::target::Env::Msvc,
+        },
+    })
 }
 
 /// Finds `-lNAME` the way GNU ld does: `libNAME.so` before `libNAME.a` in each directory of
@@ -134,8 +277,26 @@ fn runtime_library(dir: &Path, name: &str) -> Option<PathBuf> {
 
 /// Maps every input in parallel and collects the directives they carry.
 pub fn load(args: LinkArgs) -> Result<LinkPlan> {
-    let search_dirs = search_dirs(&args);
     let chroot = args.chroot.as_deref();
+    // Without a -target, the first object says what is linked: it is mapped first (once).
+    let mut first: Option<(usize, MappedFile)> = None;
+    let target = match args.target {
+        Some(t) => t,
+        None => {
+            let mut found = None;
+            for (i, input) in args.inputs.iter().enumerate() {
+                let InputArg::Path(p) = input else { continue };
+                let file = MappedFile::open(&rooted(chroot, p))?;
+                found = object_target(file.data());
+                first = Some((i, file));
+                if found.is_some() {
+                    break;
+                }
+            }
+            found.or_else(Target::host).unwrap_or(Target::X86_64_LINUX)
+        }
+    };
+    let search_dirs = search_dirs(&args, &target);
     let mut paths = Vec::with_capacity(args.inputs.len());
     for input in &args.inputs {
         match input {
@@ -161,29 +322,73 @@ pub fn load(args: LinkArgs) -> Result<LinkPlan> {
         bail!("no input files");
     }
 
-    let inputs: Vec<LoadedInput> = paths
+    // One path per input, in order; the one mapped to find the target is not mapped again.
+    let mut mapped: Vec<Option<MappedFile>> = (0..paths.len()).map(|_| None).collect();
+    if let Some((at, file)) = first {
+        mapped[at] = Some(file);
+    }
+    let files: Vec<(MappedFile, String)> = paths
         .into_par_iter()
-        .map(|(path, requested_as)| {
-            let file = MappedFile::open(&path)?;
+        .zip(mapped)
+        .map(|((path, requested_as), mapped)| {
+            let file = match mapped {
+                Some(file) => file,
+                None => MappedFile::open(&path)?,
+            };
+            Ok((file, requested_as))
+        })
+        .collect::<Result<_>>()?;
+    let mut directives = Vec::new();
+    for path in &args.directive_files {
+        directives.extend(directives_of_text_file(path)?);
+    }
+    finish(args, target, search_dirs, files, directives)
+}
+
+/// A plan over inputs already in memory (`(name, bytes)`, in command-line order): what a
+/// link without a file system sees — the fuzz targets' whole links, for one.
+pub fn from_memory(args: LinkArgs, files: Vec<(String, Vec<u8>)>) -> Result<LinkPlan> {
+    let target = args
+        .target
+        .or_else(|| files.iter().find_map(|(_, data)| object_target(data)))
+        .unwrap_or(Target::X86_64_LINUX);
+    let search_dirs = search_dirs(&args, &target);
+    let files = files
+        .into_iter()
+        .map(|(name, data)| (MappedFile::from_bytes(&name, data), name))
+        .collect();
+    finish(args, target, search_dirs, files, Vec::new())
+}
+
+/// Identifies each input and collects the directives they carry, in parallel; the directives
+/// of `-directives` files come last.
+fn finish(
+    args: LinkArgs,
+    target: Target,
+    search_dirs: Vec<PathBuf>,
+    files: Vec<(MappedFile, String)>,
+    extra_directives: Vec<SourcedDirective>,
+) -> Result<LinkPlan> {
+    let inputs: Vec<LoadedInput> = files
+        .into_iter()
+        .map(|(file, requested_as)| {
             let kind = FileKind::identify(file.data());
-            Ok(LoadedInput {
+            LoadedInput {
                 file,
                 kind,
                 requested_as,
-            })
+            }
         })
-        .collect::<Result<_>>()?;
-
+        .collect();
     let per_input: Vec<Vec<SourcedDirective>> = inputs
         .par_iter()
         .map(directives_of_input)
         .collect::<Result<_>>()?;
     let mut directives: Vec<SourcedDirective> = per_input.into_iter().flatten().collect();
-    for path in &args.directive_files {
-        directives.extend(directives_of_text_file(path)?);
-    }
+    directives.extend(extra_directives);
     Ok(LinkPlan {
         args,
+        target,
         search_dirs,
         inputs,
         directives,

@@ -9,17 +9,17 @@
 //! nothing outside uses become local, so two Rust programs' internals never clash.
 
 use object::elf;
-use object::read::elf::{Rela as _, SectionHeader as _};
 use object::write::{Object, Relocation, Symbol, SymbolId, SymbolSection};
 use object::{
-    Architecture, BinaryFormat, Endianness, LittleEndian as LE, SectionKind, SymbolFlags,
-    SymbolKind, SymbolScope,
+    Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
 };
+use rlink_linker::object::{ObjectView, SectionFlags, SymPlace, SymbolKind as Kind, Visibility};
+use rlink_linker::resolve::{Def, Resolution, LOCAL};
+use rlink_linker::target::Cpu;
 use rlink_linker::{Error, Result};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::object::{is_input_only, InputObject, SymPlace};
-use crate::resolve::{Def, Resolution, LOCAL};
+use crate::ElfArch;
 
 fn is_mangled(name: &[u8]) -> bool {
     name.starts_with(b"_ZN") || name.starts_with(b"_R")
@@ -49,13 +49,17 @@ fn section_kind(flags: u64, sh_type: elf::SectionType) -> SectionKind {
 
 /// Builds the combined object from the resolution's Rust objects (`host[i]` marks objects
 /// the host linker reads itself). `exported` names must stay global.
-pub fn combine(
+pub fn combine<A: ElfArch>(
     res: &Resolution<'_>,
     host: &[bool],
     exported: &FxHashSet<Vec<u8>>,
     aliases: &[(Vec<u8>, Vec<u8>)],
 ) -> Result<Vec<u8>> {
-    let mut out = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    let architecture = match A::CPU {
+        Cpu::X86_64 => Architecture::X86_64,
+        Cpu::Aarch64 => Architecture::Aarch64,
+    };
+    let mut out = Object::new(BinaryFormat::Elf, architecture, Endianness::Little);
     let mut sections: Vec<Vec<Option<object::write::SectionId>>> = res
         .objects
         .iter()
@@ -79,17 +83,17 @@ pub fn combine(
             continue;
         }
         for (si, header) in o.sections.iter().enumerate().skip(1) {
-            let name = o.section_names[si];
-            let sh_type = header.sh_type(LE);
-            if res.discarded[oi][si] || is_input_only(name, sh_type) {
+            let name = header.name;
+            let sh_type = elf::SectionType(header.raw_type);
+            if res.discarded[oi][si] || header.has(SectionFlags::INPUT_ONLY) {
                 continue;
             }
-            let mut flags = header.sh_flags(LE).0 & !(elf::SHF_GROUP.0);
+            let mut flags = header.raw_flags & !(elf::SHF_GROUP.0);
             // object writes an entry size of 1 for string sections only; wider merged strings
             // lose the merge flags and are kept whole (correct, just not deduplicated).
             let merge_strings = elf::SHF_MERGE.0 | elf::SHF_STRINGS.0;
             let mut kind = section_kind(flags, sh_type);
-            if flags & merge_strings == merge_strings && header.sh_entsize(LE) == 1 {
+            if flags & merge_strings == merge_strings && header.raw_entsize == 1 {
                 kind = if flags & elf::SHF_ALLOC.0 != 0 {
                     SectionKind::ReadOnlyString
                 } else {
@@ -99,11 +103,11 @@ pub fn combine(
                 flags &= !(elf::SHF_MERGE.0 | elf::SHF_STRINGS.0);
             }
             let id = out.add_section(Vec::new(), name.to_vec(), kind);
-            let align = header.sh_addralign(LE).max(1);
+            let align = header.align;
             if sh_type == elf::SHT_NOBITS {
-                out.append_section_bss(id, header.sh_size(LE), align);
+                out.append_section_bss(id, header.size, align);
             } else {
-                out.set_section_data(id, o.section_data(si)?, align);
+                out.set_section_data(id, header.data, align);
             }
             out.section_mut(id).flags = object::SectionFlags::Elf {
                 sh_type,
@@ -158,7 +162,7 @@ pub fn combine(
                 };
                 let visible =
                     !is_mangled(g.name) || host_refs.contains(g.name) || exported.contains(g.name);
-                let hidden = s.visibility == elf::STV_HIDDEN || s.visibility == elf::STV_INTERNAL;
+                let hidden = matches!(s.visibility, Visibility::Hidden | Visibility::Internal);
                 let scope = if visible && !hidden {
                     SymbolScope::Dynamic
                 } else {
@@ -219,7 +223,7 @@ pub fn combine(
         // Named local functions and data keep their names for debuggers and backtraces.
         for (index, sym) in o.symbols.iter().enumerate().skip(1) {
             let named = !sym.name.is_empty() && !sym.name.starts_with(b".L");
-            let kind_ok = matches!(sym.kind, elf::STT_FUNC | elf::STT_OBJECT | elf::STT_TLS);
+            let kind_ok = matches!(sym.kind, Kind::Func | Kind::Data | Kind::Tls);
             if sym.is_local() && named && kind_ok && matches!(sym.place, SymPlace::Section(_)) {
                 let s = local_symbol(&mut out, o, index as u32, &sections[oi], tombstone)?;
                 locals.insert(index as u32, s);
@@ -230,7 +234,7 @@ pub fn combine(
                 continue;
             };
             for rela in relas.iter() {
-                let r_sym = rela.r_sym(LE, false);
+                let r_sym = rela.symbol;
                 let symbol = match res.symbol_ids[oi].get(r_sym as usize) {
                     Some(&id) if id != LOCAL => match globals.get(&id) {
                         Some(&s) => s,
@@ -246,11 +250,11 @@ pub fn combine(
                     },
                 };
                 let relocation = Relocation {
-                    offset: rela.r_offset(LE),
+                    offset: rela.offset,
                     symbol,
-                    addend: rela.r_addend(LE),
+                    addend: rela.addend,
                     flags: object::RelocationFlags::Elf {
-                        r_type: rela.r_type(LE, false),
+                        r_type: elf::RelocationType(rela.r_type),
                     },
                 };
                 out.add_relocation(target_section, relocation)
@@ -294,12 +298,12 @@ pub fn combine(
         .map_err(|e| Error::new(format!("writing the combined object: {e}")))
 }
 
-fn symbol_kind(kind: elf::SymbolType) -> SymbolKind {
+fn symbol_kind(kind: Kind) -> SymbolKind {
     match kind {
-        elf::STT_FUNC => SymbolKind::Text,
-        elf::STT_OBJECT | elf::STT_COMMON => SymbolKind::Data,
-        elf::STT_TLS => SymbolKind::Tls,
-        elf::STT_SECTION => SymbolKind::Section,
+        Kind::Func => SymbolKind::Text,
+        Kind::Data | Kind::Common => SymbolKind::Data,
+        Kind::Tls => SymbolKind::Tls,
+        Kind::Section => SymbolKind::Section,
         _ => SymbolKind::Label,
     }
 }
@@ -307,7 +311,7 @@ fn symbol_kind(kind: elf::SymbolType) -> SymbolKind {
 /// The combined object's symbol for a local symbol of an input object.
 fn local_symbol(
     out: &mut Object<'_>,
-    o: &InputObject<'_>,
+    o: &ObjectView<'_>,
     index: u32,
     sections: &[Option<object::write::SectionId>],
     tombstone: SymbolId,
@@ -337,7 +341,7 @@ fn local_symbol(
         }
         _ => return Ok(tombstone),
     };
-    if s.kind == elf::STT_SECTION {
+    if s.kind == Kind::Section {
         return Ok(out.section_symbol(section));
     }
     Ok(out.add_symbol(Symbol {

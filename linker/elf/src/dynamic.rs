@@ -4,10 +4,11 @@
 use object::elf;
 use rustc_hash::FxHashMap as HashMap;
 
+use rlink_linker::object::{SymPlace, Visibility};
+use rlink_linker::resolve::{Def, Resolution, SymbolId};
+
 use crate::gnu_hash::GnuHash;
 use crate::layout::{add_string, DynExport, DynImport, Layout, NeededVersion, VersionNeed};
-use crate::object::SymPlace;
-use crate::resolve::{Def, Resolution, SymbolId};
 
 /// `.dynsym`, `.dynstr`, versions and DT_NEEDED, from the imports the link uses.
 pub(crate) fn build_dynamic_tables(
@@ -117,7 +118,7 @@ pub(crate) fn build_dynamic_tables(
                 continue;
             };
             let s = &res.objects[obj as usize].symbols[sym as usize];
-            let visible = s.visibility == elf::STV_DEFAULT || s.visibility == elf::STV_PROTECTED;
+            let visible = matches!(s.visibility, Visibility::Default | Visibility::Protected);
             let placed = match s.place {
                 SymPlace::Section(sec) => l.placements[obj as usize][sec as usize].is_some(),
                 SymPlace::Absolute => true,

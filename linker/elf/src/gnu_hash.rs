@@ -129,7 +129,7 @@ impl GnuHash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eh_frame::tests::{run, scratch_dir};
+    use crate::test_util::{run, scratch_dir};
     use object::{Object, ObjectSection, ObjectSymbol, ObjectSymbolTable, SymbolIndex};
 
     fn u32_at(data: &[u8], pos: usize) -> u32 {

@@ -9,26 +9,26 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-/// An insertion-ordered set with FxHash: numbering GOT slots and PLT entries in a fixed order.
-pub type IndexSet<T> = indexmap::IndexSet<T, rustc_hash::FxBuildHasher>;
 use object::elf;
-use object::read::elf::SectionHeader as _;
-use object::LittleEndian as LE;
 use rayon::prelude::*;
 use rlink_linker::args::BuildMode;
+use rlink_linker::eh_frame;
+use rlink_linker::gc::Live;
+use rlink_linker::library::ExportKind;
+use rlink_linker::merge::{self, Merged, PieceMap};
+use rlink_linker::object::{SectionFlags, SymPlace, SymbolKind};
+use rlink_linker::pipeline::OutputOptions;
+use rlink_linker::reloc::PlaceInfo;
+use rlink_linker::relocate::{CopiedSection, OutputLayout, SymValue};
+use rlink_linker::resolve::{Def, Resolution, SymbolId};
+use rlink_linker::scan::Placement as PlacementInfo;
+pub use rlink_linker::scan::{target_info, GotEntry, IndexSet, Needs, SymbolRef};
 use rlink_linker::{bail, Error, Result};
 
 use crate::dynamic::{build_dynamic_tables, dynamic_tag_count};
-use crate::gc::Live;
-use crate::merge::{self, Merged, PieceMap};
-use crate::object::{is_input_only, InputObject};
-use crate::resolve::{Def, Resolution, SymbolId};
-use crate::scan::scan_relocations;
-pub use crate::scan::{reloc_error, symbol_display, target, target_info};
-use crate::shared::ExportKind;
+use crate::gnu_hash::GnuHash;
 use crate::symtab::{self, Symtab};
-use crate::x86_64;
-use crate::{eh_frame, gnu_hash::GnuHash};
+use crate::ElfArch;
 
 pub const PAGE: u64 = 0x1000;
 /// Where the lower half of the x86-64 (and AArch64) address space ends: an output whose
@@ -130,32 +130,6 @@ pub struct Placement {
 
 pub const NOT_MERGED: u32 = u32::MAX;
 
-/// What a relocation's symbol refers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Target {
-    Global(SymbolId),
-    Local { obj: u32, sym: u32 },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GotEntry {
-    Address(Target),
-    TpOff(Target),
-    /// General-dynamic TLS in a shared library: (module id, offset), two slots.
-    TlsGd(Target),
-    /// Local-dynamic TLS in a shared library: (this module's id, 0), two slots.
-    TlsLd,
-}
-
-impl GotEntry {
-    pub fn slots(self) -> u64 {
-        match self {
-            GotEntry::TlsGd(_) | GotEntry::TlsLd => 2,
-            _ => 1,
-        }
-    }
-}
-
 /// A program header to write.
 #[derive(Debug, Clone, Copy)]
 pub struct Segment {
@@ -225,6 +199,14 @@ pub struct Layout<'r, 'a> {
     /// `cgo_export_dynamic` names: (local, remote).
     pub named_exports: Vec<(Vec<u8>, Vec<u8>)>,
     pub version_script: Option<rlink_linker::version_script::VersionScript>,
+    /// Carried from placement to layout: the runpath and soname strings, the entry symbol,
+    /// and whether a symbol table is written.
+    pub runpath_text: Option<String>,
+    pub soname_text: Option<String>,
+    pub entry_name: Vec<u8>,
+    pub strip_symbols: bool,
+    /// The CPU's PLT entry size.
+    pub plt_entry_size: u64,
     /// Global id → its `.dynsym` index.
     pub dynsym_index: HashMap<SymbolId, u32>,
     pub dynstr: Vec<u8>,
@@ -260,20 +242,6 @@ pub struct MergedSections<'a> {
     pub maps: Vec<PieceMap>,
 }
 
-/// The character size of a section whose strings can be merged, or 0. Sections with
-/// relocations of their own are left whole.
-fn mergeable_entsize(o: &InputObject<'_>, si: usize) -> u64 {
-    let s = &o.sections[si];
-    let flags = s.sh_flags(LE).0;
-    let entsize = s.sh_entsize(LE);
-    let wanted = elf::SHF_MERGE.0 | elf::SHF_STRINGS.0;
-    if flags & wanted == wanted && matches!(entsize, 1 | 2 | 4) && o.relocations[si].is_empty() {
-        entsize
-    } else {
-        0
-    }
-}
-
 /// Merges the strings of one output section's inputs; returns its size and alignment.
 fn merge_strings<'a>(
     res: &Resolution<'a>,
@@ -286,10 +254,10 @@ fn merge_strings<'a>(
     let mut align = 1;
     let mut entsize = 1;
     for &(_, obj, sec) in list {
-        let o = &res.objects[obj as usize];
-        datas.push(o.section_data(sec as usize)?);
-        align = o.sections[sec as usize].sh_addralign(LE).max(align);
-        entsize = o.sections[sec as usize].sh_entsize(LE);
+        let s = &res.objects[obj as usize].sections[sec as usize];
+        datas.push(s.data);
+        align = s.align.max(align);
+        entsize = s.raw_entsize;
     }
     let (contents, maps) = merge::merge(&datas, entsize as usize)?;
     for (&(_, obj, sec), map) in list.iter().zip(maps) {
@@ -337,11 +305,11 @@ fn output_name(name: &str) -> &str {
 /// Sections that never reach the output: input-only ones, excluded ones, the GNU property
 /// note (rlink makes no CET promises), and debug info under `-w`/`-s`. Other non-allocated
 /// sections are kept, as GNU ld keeps them: rustc reads a dylib's metadata from `.rustc`.
-fn dropped(name: &str, sh_type: elf::SectionType, flags: u64, strip_debug: bool) -> bool {
-    is_input_only(name.as_bytes(), sh_type)
-        || flags & elf::SHF_EXCLUDE.0 != 0
+fn dropped(name: &str, flags: SectionFlags, strip_debug: bool) -> bool {
+    flags.contains(SectionFlags::INPUT_ONLY)
+        || flags.contains(SectionFlags::EXCLUDE)
         || name == ".note.gnu.property"
-        || (flags & elf::SHF_ALLOC.0 == 0 && strip_debug && name.starts_with(".debug_"))
+        || (!flags.contains(SectionFlags::ALLOC) && strip_debug && name.starts_with(".debug_"))
 }
 
 fn class_of(name: &str, sh_type: elf::SectionType, flags: u64) -> Class {
@@ -429,32 +397,15 @@ struct OutKey {
     merge_entsize: u64,
 }
 
-/// What the command line says about the output's shape.
-#[derive(Debug, Clone)]
-pub struct LayoutOptions {
-    pub build_mode: BuildMode,
-    pub interpreter: String,
-    /// `-w`: no debug sections.
-    pub strip_debug: bool,
-    /// `-s`: no symbol table either.
-    pub strip_symbols: bool,
-    pub runpath: Option<String>,
-    pub soname: Option<String>,
-    pub export_all: bool,
-    pub named_exports: Vec<(Vec<u8>, Vec<u8>)>,
-    /// Which names a shared library exports (`--version-script`).
-    pub version_script: Option<rlink_linker::version_script::VersionScript>,
-    /// A fully static executable: no interpreter and no dynamic-linking tables; IRELATIVE
-    /// relocations for indirect functions go to `.rela.iplt`, which the C library applies.
-    pub static_exe: bool,
-}
-
-pub fn place_and_scan<'r, 'a>(
+/// Placement: which input sections go to which output sections (strings merged, init
+/// arrays in priority order, commons at the end of `.bss`). Addresses come later, in
+/// [`lay_out`], once the relocations' needs are known.
+pub fn place<'r, 'a, A: ElfArch>(
     res: &'r Resolution<'a>,
     live: &Live,
-    opts: LayoutOptions,
+    opts: OutputOptions,
 ) -> Result<Layout<'r, 'a>> {
-    let LayoutOptions {
+    let OutputOptions {
         build_mode,
         interpreter: interp,
         strip_debug,
@@ -465,6 +416,7 @@ pub fn place_and_scan<'r, 'a>(
         named_exports,
         version_script,
         static_exe,
+        entry,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
     // A shared library is position-independent like a PIE.
@@ -679,16 +631,15 @@ pub fn place_and_scan<'r, 'a>(
         .collect();
     for (oi, o) in res.objects.iter().enumerate() {
         for (si, s) in o.sections.iter().enumerate() {
-            let name = o.section_names[si];
-            let name = std::str::from_utf8(name).unwrap_or("");
-            let sh_type = s.sh_type(LE);
-            let flags = s.sh_flags(LE).0;
-            if si == 0 || !live[oi][si] || dropped(name, sh_type, flags, strip_debug) {
+            let name = std::str::from_utf8(s.name).unwrap_or("");
+            let sh_type = elf::SectionType(s.raw_type);
+            let flags = s.raw_flags;
+            if si == 0 || !live[oi][si] || dropped(name, s.flags, strip_debug) {
                 continue;
             }
             let out_name = output_name(name);
             let class = class_of(out_name, sh_type, flags);
-            let entsize = mergeable_entsize(o, si);
+            let entsize = u64::from(s.merge_entsize);
             // Group and retain flags are input concerns; merge/string flags stay on merged
             // string sections only.
             let mut out_flags = flags
@@ -701,9 +652,10 @@ pub fn place_and_scan<'r, 'a>(
             if entsize != 0 {
                 out_flags |= elf::SHF_MERGE.0 | elf::SHF_STRINGS.0;
             }
-            // GCC writes .eh_frame as PROGBITS, LLVM as X86_64_UNWIND: one output section.
+            // GCC writes .eh_frame as PROGBITS, LLVM as the CPU's unwind type: one output
+            // section, of the CPU's type.
             let sh_type = if out_name == ".eh_frame" {
-                elf::SHT_X86_64_UNWIND
+                A::EH_FRAME_TYPE
             } else {
                 sh_type
             };
@@ -753,7 +705,7 @@ pub fn place_and_scan<'r, 'a>(
         let packed = sections[index].name == ".eh_frame";
         for &(_, obj, sec) in list.iter() {
             let s = &res.objects[obj as usize].sections[sec as usize];
-            let input_align = s.sh_addralign(LE).max(1);
+            let input_align = s.align;
             let a = if packed { 1 } else { input_align };
             if !a.is_power_of_two() {
                 bail!(
@@ -764,14 +716,14 @@ pub fn place_and_scan<'r, 'a>(
             }
             let placed = size
                 .checked_next_multiple_of(a)
-                .and_then(|at| Some((at, at.checked_add(s.sh_size(LE))?)))
+                .and_then(|at| Some((at, at.checked_add(s.size)?)))
                 .filter(|&(_, end)| end <= ADDRESS_LIMIT);
             let Some((at, end)) = placed else {
                 bail!(
                     "{}: section {sec} ({}) of {:#x} bytes does not fit in the address space",
                     res.objects[obj as usize].place,
                     res.objects[obj as usize].section_name(sec as usize),
-                    s.sh_size(LE)
+                    s.size
                 );
             };
             placements[obj as usize][sec as usize] = Some(Placement {
@@ -806,6 +758,11 @@ pub fn place_and_scan<'r, 'a>(
         export_all,
         named_exports,
         version_script,
+        runpath_text: runpath,
+        soname_text: soname,
+        entry_name: entry,
+        strip_symbols,
+        plt_entry_size: A::PLT_ENTRY_SIZE,
         dynsym_index: HashMap::default(),
         dynstr: vec![0],
         needed: Vec::new(),
@@ -829,23 +786,56 @@ pub fn place_and_scan<'r, 'a>(
         symtab: None,
         merged,
     };
+    place_commons(&mut layout)?;
+    Ok(layout)
+}
+
+/// With the relocations' needs known: copies of imported data, the dynamic-linking tables,
+/// the symbol table, every linker-made section's size, every address, and the entry.
+pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     let timer = std::time::Instant::now();
     let step = |what: &str| tracing::debug!(elapsed = ?timer.elapsed(), "layout: {what}");
-    step("sections placed, strings merged");
-    place_commons(&mut layout)?;
-    scan_relocations(&mut layout)?;
-    place_copies(&mut layout)?;
-    step("relocations scanned");
-    build_dynamic_tables(&mut layout, runpath, soname);
-    if !strip_symbols {
-        layout.symtab = Some(symtab::build(&layout));
+    l.got = needs.got;
+    l.got_offsets = needs.got_offsets;
+    l.plt = needs.plt;
+    l.used_imports = needs.used_imports;
+    l.copies = needs.copies;
+    l.dyn_relocs_per_object = needs.dyn_relocs_per_object;
+    place_copies(l)?;
+    build_dynamic_tables(l, l.runpath_text.clone(), l.soname_text.clone());
+    if !l.strip_symbols {
+        l.symtab = Some(symtab::build(l));
     }
     step("symbol tables built");
-    count_fdes(&mut layout)?;
-    size_synthetics(&mut layout);
-    assign_addresses(&mut layout)?;
+    count_fdes(l)?;
+    size_synthetics(l);
+    assign_addresses(l)?;
     step("addresses assigned");
-    Ok(layout)
+    define_synthetic_symbols(l);
+    l.entry = entry_address(l)?;
+    Ok(())
+}
+
+/// The entry point: the entry symbol's address (0 for a shared library without one).
+fn entry_address(l: &Layout<'_, '_>) -> Result<u64> {
+    let res = l.res;
+    Ok(match res.global(&l.entry_name).map(|g| g.def) {
+        Some(Def::Object { obj, sym, .. }) => {
+            let s = &res.objects[obj as usize].symbols[sym as usize];
+            match s.place {
+                SymPlace::Section(sec) => l
+                    .input_section_addr(obj as usize, sec as usize)
+                    .unwrap_or(0)
+                    .wrapping_add(s.value),
+                _ => s.value,
+            }
+        }
+        _ if l.shared => 0,
+        _ => bail!(
+            "no entry point: {} is not defined",
+            String::from_utf8_lossy(&l.entry_name)
+        ),
+    })
 }
 
 /// The size of imported data to copy.
@@ -980,8 +970,7 @@ fn count_fdes(l: &mut Layout<'_, '_>) -> Result<()> {
                 if l.sections[p.section as usize].name != ".eh_frame" {
                     continue;
                 }
-                let data = o.section_data(si)?;
-                n += eh_frame::count_fdes(data).map_err(|e| e.at(&o.place))?;
+                n += eh_frame::count_fdes(o.section_data(si)).map_err(|e| e.at(&o.place))?;
             }
             Ok(n)
         })
@@ -1010,14 +999,10 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
     let mut comment = format!("rlink {}\0", env!("CARGO_PKG_VERSION")).into_bytes();
     let mut seen: Vec<&[u8]> = Vec::new();
     for o in &l.res.objects {
-        for (si, name) in o.section_names.iter().enumerate() {
-            if *name == b".comment" {
-                if let Ok(data) = o.section_data(si) {
-                    for s in data.split(|&b| b == 0).filter(|s| !s.is_empty()) {
-                        if !seen.contains(&s) {
-                            seen.push(s);
-                        }
-                    }
+        for section in o.sections.iter().filter(|s| s.name == b".comment") {
+            for s in section.data.split(|&b| b == 0).filter(|s| !s.is_empty()) {
+                if !seen.contains(&s) {
+                    seen.push(s);
                 }
             }
         }
@@ -1043,7 +1028,7 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
                 .sum(),
             Synth::RelaDyn => 24 * relocs,
             Synth::EhFrameHdr => eh_frame::eh_frame_hdr_size(l.fde_count) as u64,
-            Synth::Plt => x86_64::PLT_ENTRY_SIZE * l.plt.len() as u64,
+            Synth::Plt => l.plt_entry_size * l.plt.len() as u64,
             Synth::Dynamic => 16 * l.dynamic_tags as u64,
             Synth::Got => 8 * l.got.iter().map(|e| e.slots()).sum::<u64>(),
             Synth::DynBss => copies_size,
@@ -1379,6 +1364,101 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
 }
 
 impl Layout<'_, '_> {
+    /// The address and facts of a relocation target: its own address, or for imported and
+    /// indirect functions their PLT entry, for copied imports their copy.
+    pub fn value(&self, t: SymbolRef) -> SymValue {
+        match t {
+            SymbolRef::Local { obj, sym } => self.value_of_object_symbol(obj, sym),
+            SymbolRef::Global(id) => match self.res.globals[id as usize].def {
+                // An indirect function's address, everywhere it is taken, is its PLT entry.
+                Def::Object { obj, sym, .. }
+                    if self.res.objects[obj as usize].symbols[sym as usize].kind
+                        == SymbolKind::IFunc =>
+                {
+                    let plt = self.section(".plt").map(|s| s.addr).unwrap_or(0);
+                    let index = self.plt.get_index_of(&id).unwrap_or(0) as u64;
+                    SymValue {
+                        addr: plt + self.plt_entry_size * index,
+                        size: 0,
+                        local: false,
+                    }
+                }
+                Def::Object { obj, sym, .. } => self.value_of_object_symbol(obj, sym),
+                Def::Common { obj, sym } => {
+                    let bss = self
+                        .sections
+                        .iter()
+                        .find(|s| s.name == ".bss" && s.synth.is_none());
+                    let addr = bss
+                        .map(|b| b.addr + self.common.get(&id).copied().unwrap_or(0))
+                        .unwrap_or(0);
+                    SymValue {
+                        addr,
+                        size: self.res.objects[obj as usize].symbols[sym as usize].size,
+                        local: true,
+                    }
+                }
+                Def::Dynamic { .. } if self.copies.contains(&id) => {
+                    let index = self.copies.get_index_of(&id).unwrap_or(0);
+                    let base = self.section(".dynbss").map(|s| s.addr).unwrap_or(0);
+                    SymValue {
+                        addr: base + self.copy_offsets[index],
+                        size: copy_size(self.res, id),
+                        local: false,
+                    }
+                }
+                Def::Dynamic { .. } => {
+                    let addr = match (self.plt.get_index_of(&id), self.section(".plt")) {
+                        (Some(i), Some(plt)) => plt.addr + self.plt_entry_size * i as u64,
+                        _ => 0,
+                    };
+                    SymValue {
+                        addr,
+                        size: 0,
+                        local: false,
+                    }
+                }
+                Def::Synthetic => SymValue {
+                    addr: self.synthetic.get(&id).copied().unwrap_or(0),
+                    size: 0,
+                    local: true,
+                },
+                Def::Undefined | Def::Host => SymValue {
+                    addr: 0,
+                    size: 0,
+                    local: false,
+                },
+            },
+        }
+    }
+
+    pub fn value_of_object_symbol(&self, obj: u32, sym: u32) -> SymValue {
+        let s = &self.res.objects[obj as usize].symbols[sym as usize];
+        let addr = match s.place {
+            SymPlace::Section(sec) => self
+                .address_in(obj as usize, sec as usize, s.value)
+                .unwrap_or(0),
+            SymPlace::Absolute => s.value,
+            SymPlace::Common | SymPlace::Undefined => 0,
+        };
+        SymValue {
+            addr,
+            size: s.size,
+            local: true,
+        }
+    }
+
+    /// Facts about an output section's bytes, for relocations placed in it.
+    fn place_of(&self, section: u32) -> PlaceInfo {
+        let flags = self.sections[section as usize].flags;
+        PlaceInfo {
+            alloc: flags & elf::SHF_ALLOC.0 != 0,
+            writable: flags & elf::SHF_WRITE.0 != 0,
+            pie: self.pie,
+            shared: self.shared,
+        }
+    }
+
     /// Address of a GOT entry's (first) slot.
     pub fn got_slot(&self, e: GotEntry) -> Option<u64> {
         let got = self.section(".got")?;
@@ -1429,6 +1509,89 @@ impl Layout<'_, '_> {
             None => 0,
         }
     }
+}
+
+impl PlacementInfo for Layout<'_, '_> {
+    fn place_info(&self, obj: usize, sec: usize) -> Option<PlaceInfo> {
+        let p = self.placements.get(obj)?.get(sec)?.as_ref()?;
+        Some(self.place_of(p.section))
+    }
+}
+
+impl OutputLayout for Layout<'_, '_> {
+    fn copied_section(&self, obj: usize, sec: usize) -> Option<CopiedSection> {
+        let p = self.placements.get(obj)?.get(sec)?.as_ref()?;
+        let os = &self.sections[p.section as usize];
+        if os.is_nobits() || p.merged != NOT_MERGED {
+            return None;
+        }
+        Some(CopiedSection {
+            file_offset: os.offset + p.offset,
+            addr: os.addr + p.offset,
+            place: self.place_of(p.section),
+        })
+    }
+
+    fn address_in(&self, obj: usize, sec: usize, offset: u64) -> Option<u64> {
+        Layout::address_in(self, obj, sec, offset)
+    }
+
+    fn is_merged(&self, obj: usize, sec: usize) -> bool {
+        Layout::is_merged(self, obj, sec)
+    }
+
+    fn symbol_value(&self, t: SymbolRef) -> SymValue {
+        self.value(t)
+    }
+
+    fn got_slot(&self, e: GotEntry) -> Option<u64> {
+        Layout::got_slot(self, e)
+    }
+
+    fn got_base(&self) -> u64 {
+        self.section(".got").map(|s| s.addr).unwrap_or(0)
+    }
+
+    fn tpoff(&self, addr: u64) -> i64 {
+        Layout::tpoff(self, addr)
+    }
+
+    fn dtpoff(&self, addr: u64) -> i64 {
+        Layout::dtpoff(self, addr)
+    }
+
+    fn is_shared(&self) -> bool {
+        self.shared
+    }
+}
+
+/// Names the linker defines when nothing else does (GNU ld's and lld's set).
+pub fn is_synthetic_name(name: &[u8]) -> bool {
+    const NAMES: &[&[u8]] = &[
+        b"__ehdr_start",
+        b"__executable_start",
+        b"_DYNAMIC",
+        b"_GLOBAL_OFFSET_TABLE_",
+        b"__init_array_start",
+        b"__init_array_end",
+        b"__fini_array_start",
+        b"__fini_array_end",
+        b"__preinit_array_start",
+        b"__preinit_array_end",
+        b"_end",
+        b"end",
+        b"_edata",
+        b"edata",
+        b"_etext",
+        b"etext",
+        b"__etext",
+        b"__bss_start",
+        b"__dso_handle",
+        b"__GNU_EH_FRAME_HDR",
+        b"__rela_iplt_start",
+        b"__rela_iplt_end",
+    ];
+    NAMES.contains(&name) || name.starts_with(b"__start_") || name.starts_with(b"__stop_")
 }
 
 /// Values of the symbols the linker defines (`__ehdr_start`, `__start_SEC`…), now that every

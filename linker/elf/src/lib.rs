@@ -1,38 +1,152 @@
-//! rlink's ELF back end: `rlink inspect` for ELF files and the internal x86-64 link.
-//!
-//! The link's phases, one module each: `object` (loading relocatable objects in place),
-//! `shared` (what shared libraries export), `resolve` (archive members, symbol binding,
-//! COMDAT), `gc` (unused sections), `merge` (string merging), `layout` (sections and
-//! addresses) with `scan` (what relocations need) and `dynamic` (the dynamic-linking tables),
-//! `x86_64` (relocations), `symtab`, `write` (the output file), with `link` telling the story
-//! in order; `combine` writes external linking's relocatable object. `eh_frame` and `gnu_hash`
-//! build the unwind search table and the dynamic symbol hash table.
+//! rlink's ELF back end: `rlink inspect` for ELF files, and ELF's side of the link pipeline
+//! (`rlink_linker::pipeline`): the loader that turns objects into the linker's view
+//! (`object`) and shared libraries into their exports (`shared`), the layout of sections and
+//! segments (`layout`) with the dynamic-linking tables (`dynamic`, `gnu_hash`) and the symbol
+//! table (`symtab`), and the writer (`write`). Each CPU is one file of relocation facts and
+//! hooks (`x86_64`); `combine` writes external linking's relocatable object.
 
-use rlink_linker::format::Format;
+use std::marker::PhantomData;
+use std::path::Path;
+
+use rlink_linker::format::{Combined, Format};
+use rlink_linker::gc::Live;
 use rlink_linker::input::FileKind;
 use rlink_linker::inspect::{InspectOptions, Report};
+use rlink_linker::library::SharedLibrary;
+use rlink_linker::object::ObjectView;
+use rlink_linker::pipeline::{self, Backend, OutputOptions};
 use rlink_linker::plan::LinkPlan;
-use rlink_linker::Result;
+use rlink_linker::reloc::{Arch, DynKind, Refusal};
+use rlink_linker::resolve::Resolution;
+use rlink_linker::scan::Needs;
+use rlink_linker::target::{Cpu, Target};
+use rlink_linker::{bail, Result};
+use rustc_hash::FxHashSet;
 
 mod combine;
 mod dynamic;
-pub mod eh_frame;
-mod gc;
 pub mod gnu_hash;
 mod inspect;
 pub mod layout;
-mod link;
-mod merge;
 pub mod object;
-pub mod resolve;
-mod scan;
 pub mod shared;
 mod symtab;
+#[cfg(test)]
+mod test_util;
 mod write;
 pub mod x86_64;
 
+/// What ELF needs of a CPU beyond the neutral relocation facts: its `e_machine`, its dynamic
+/// relocation numbers and its PLT entries.
+pub trait ElfArch: Arch {
+    const MACHINE: ::object::elf::Machine;
+    /// The section type of `.eh_frame` in outputs (x86-64 has its own, `SHT_X86_64_UNWIND`).
+    const EH_FRAME_TYPE: ::object::elf::SectionType;
+    /// The CPU's `R_*` number for a dynamic relocation.
+    fn dynamic_type(kind: DynKind) -> u32;
+    const PLT_ENTRY_SIZE: u64;
+    /// Writes one PLT entry at `entry_addr` that jumps through the GOT slot at `slot_addr`.
+    fn write_plt_entry(out: &mut [u8], entry_addr: u64, slot_addr: u64) -> Result<(), Refusal>;
+}
+
 /// The ELF format back end.
 pub struct Elf;
+
+/// ELF for one CPU, as the link pipeline drives it.
+pub struct ElfBackend<A: ElfArch>(PhantomData<A>);
+
+impl<A: ElfArch> ElfBackend<A> {
+    pub fn new() -> Self {
+        ElfBackend(PhantomData)
+    }
+}
+
+impl<A: ElfArch> Default for ElfBackend<A> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// e_type at offset 16: ET_DYN.
+fn is_shared_library(data: &[u8]) -> bool {
+    data.get(16..18) == Some(&[3, 0][..])
+}
+
+impl<A: ElfArch> Backend for ElfBackend<A> {
+    type Arch = A;
+    type Layout<'r, 'a>
+        = layout::Layout<'r, 'a>
+    where
+        'a: 'r;
+
+    fn name(&self) -> &'static str {
+        "ELF"
+    }
+
+    fn object_kind(&self) -> FileKind {
+        FileKind::Elf
+    }
+
+    fn load_object<'a>(&self, place: String, data: &'a [u8]) -> Result<ObjectView<'a>> {
+        object::load(place, data)
+    }
+
+    fn is_shared_library(&self, data: &[u8]) -> bool {
+        is_shared_library(data)
+    }
+
+    fn load_shared_library<'a>(
+        &self,
+        data: &'a [u8],
+        file_name: &str,
+    ) -> Result<SharedLibrary<'a>> {
+        shared::parse(data, file_name)
+    }
+
+    fn entry_stub(&self) -> Option<(String, Vec<u8>)> {
+        match A::CPU {
+            Cpu::X86_64 => Some((
+                rlink_runtime_stubs::ENTRY_OBJECT_NAME.to_string(),
+                rlink_runtime_stubs::entry_object(),
+            )),
+            Cpu::Aarch64 => None,
+        }
+    }
+
+    fn is_synthetic(&self, name: &[u8]) -> bool {
+        layout::is_synthetic_name(name)
+    }
+
+    fn place<'r, 'a>(
+        &self,
+        res: &'r Resolution<'a>,
+        live: &Live,
+        options: OutputOptions,
+    ) -> Result<Self::Layout<'r, 'a>> {
+        layout::place::<A>(res, live, options)
+    }
+
+    fn lay_out(&self, layout: &mut Self::Layout<'_, '_>, needs: Needs) -> Result<()> {
+        layout::lay_out(layout, needs)
+    }
+
+    fn write(&self, layout: &Self::Layout<'_, '_>, path: &Path) -> Result<()> {
+        write::write::<A>(layout, path)
+    }
+
+    fn section_count(&self, layout: &Self::Layout<'_, '_>) -> usize {
+        layout.sections.len()
+    }
+
+    fn combine_objects(
+        &self,
+        res: &Resolution<'_>,
+        exported: &FxHashSet<Vec<u8>>,
+        aliases: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<Vec<u8>> {
+        combine::combine::<A>(res, &res.host, exported, aliases)
+    }
+}
 
 impl Format for Elf {
     fn name(&self) -> &'static str {
@@ -43,15 +157,25 @@ impl Format for Elf {
         kind == FileKind::Elf
     }
 
+    fn links_internally(&self, target: &Target) -> bool {
+        target.cpu == Cpu::X86_64
+    }
+
     fn inspect(&self, data: &[u8], opts: &InspectOptions) -> Result<Report> {
         inspect::inspect(data, opts)
     }
 
     fn link(&self, plan: &LinkPlan) -> Result<()> {
-        link::link(plan)
+        match plan.target.cpu {
+            Cpu::X86_64 => pipeline::link(&ElfBackend::<x86_64::X86_64>::new(), plan),
+            Cpu::Aarch64 => bail!("internal linking of aarch64 ELF output is not implemented yet"),
+        }
     }
 
-    fn combine(&self, plan: &LinkPlan) -> Result<rlink_linker::format::Combined> {
-        link::combine(plan)
+    fn combine(&self, plan: &LinkPlan) -> Result<Combined> {
+        match plan.target.cpu {
+            Cpu::X86_64 => pipeline::combine(&ElfBackend::<x86_64::X86_64>::new(), plan),
+            Cpu::Aarch64 => bail!("external linking of aarch64 ELF output is not implemented yet"),
+        }
     }
 }

@@ -1,44 +1,19 @@
-//! Loading ELF relocatable objects (`ET_REL`) in place: section headers, symbols and
-//! relocations are borrowed from the mapped file; only the per-symbol summary the resolver
-//! needs is copied, once per object.
+//! The ELF loader: a relocatable object (`ET_REL`, 64-bit little-endian) read in place into
+//! the linker's own view ([`ObjectView`]). Section bytes, names and RELA relocations are
+//! borrowed from the mapped file; symbols are decoded once. ELF's rules that the pipeline
+//! needs as neutral facts are applied here: which sections are garbage-collection roots,
+//! which are input-only, which hold mergeable strings.
 
-use object::elf::{self, FileHeader64, Rela64, SectionHeader64};
-use object::read::elf::{FileHeader as _, Rela as _, SectionHeader as _, Sym as _};
+use object::elf::{self, FileHeader64, SectionHeader64};
+use object::read::elf::{FileHeader as _, SectionHeader as _, Sym as _};
 use object::read::SymbolIndex;
 use object::LittleEndian as LE;
+use rlink_linker::object::{
+    Binding, ComdatSelection, Group, ObjectView, RawRela64, Relocs, Section, SectionFlags,
+    SymPlace, Symbol, SymbolKind, Visibility,
+};
+use rlink_linker::target::Cpu;
 use rlink_linker::{bail, Error, Result};
-
-/// Where an input symbol lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SymPlace {
-    Undefined,
-    Absolute,
-    /// A tentative definition (`-fcommon`): size and alignment, placed in .bss by the linker.
-    Common,
-    Section(u32),
-}
-
-/// The facts about one input symbol the link needs, decoded once.
-#[derive(Debug, Clone, Copy)]
-pub struct InSym<'a> {
-    pub name: &'a [u8],
-    pub place: SymPlace,
-    pub value: u64,
-    pub size: u64,
-    pub bind: elf::SymbolBind,
-    pub kind: elf::SymbolType,
-    pub visibility: elf::SymbolVisibility,
-}
-
-impl InSym<'_> {
-    pub fn is_local(&self) -> bool {
-        self.bind == elf::STB_LOCAL
-    }
-
-    pub fn is_weak(&self) -> bool {
-        self.bind == elf::STB_WEAK
-    }
-}
 
 /// Sections that only mean something to the linker reading the object (groups, relocations,
 /// symbol tables, address-significance tables, rlink's directives, the stack note): no output
@@ -59,23 +34,38 @@ pub fn is_input_only(name: &[u8], sh_type: elf::SectionType) -> bool {
         || name == b".comment"
 }
 
-/// One loaded relocatable object.
-pub struct InputObject<'a> {
-    /// `file` or `file(member)`, as diagnostics print it.
-    pub place: String,
-    pub data: &'a [u8],
-    pub sections: &'a [SectionHeader64<LE>],
-    pub section_names: Vec<&'a [u8]>,
-    pub symbols: Vec<InSym<'a>>,
-    /// Relocations that apply to each section, indexed by the target section.
-    pub relocations: Vec<&'a [Rela64<LE>]>,
-    /// COMDAT groups: signature and member sections.
-    pub groups: Vec<(&'a [u8], Vec<u32>)>,
-}
-
 /// Larger alignments are refused, as lld refuses them: they would only make an output of
 /// gigabytes of padding.
 pub const MAX_ALIGNMENT: u64 = 1 << 32;
+
+fn is_c_identifier(name: &[u8]) -> bool {
+    !name.is_empty()
+        && !name[0].is_ascii_digit()
+        && name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// ELF's garbage-collection roots: sections marked `SHF_GNU_RETAIN`, init/fini arrays and
+/// notes (by type or by name), `.init`/`.fini`, and sections whose names are C identifiers,
+/// which code reaches through the linker's `__start_NAME`/`__stop_NAME`.
+fn is_gc_root(name: &[u8], sh_type: elf::SectionType, flags: u64) -> bool {
+    flags & elf::SHF_GNU_RETAIN.0 != 0
+        || matches!(
+            sh_type,
+            elf::SHT_INIT_ARRAY | elf::SHT_FINI_ARRAY | elf::SHT_PREINIT_ARRAY | elf::SHT_NOTE
+        )
+        || [
+            &b".init_array"[..],
+            b".fini_array",
+            b".preinit_array",
+            b".ctors",
+            b".dtors",
+            b".init",
+            b".fini",
+        ]
+        .iter()
+        .any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')))
+        || is_c_identifier(name)
+}
 
 /// A section's own header is sane: its bytes lie inside the file and its alignment is a
 /// power of two that a loader can honour.
@@ -117,214 +107,267 @@ fn malformed(place: &str, e: impl std::fmt::Display) -> Error {
     Error::new(format!("{place}: truncated or malformed ELF object: {e}"))
 }
 
-impl<'a> InputObject<'a> {
-    pub fn parse(place: String, data: &'a [u8]) -> Result<InputObject<'a>> {
-        let header = FileHeader64::<LE>::parse(data).map_err(|e| malformed(&place, e))?;
-        let endian = LE;
-        if !header.is_little_endian() || !header.is_class_64() {
-            bail!("{place}: not a 64-bit little-endian ELF object");
-        }
-        if header.e_type(endian) != elf::ET_REL {
-            bail!(
-                "{place}: not a relocatable object (ELF type {})",
-                header.e_type(endian).0
-            );
-        }
-        if header.e_machine(endian) != elf::EM_X86_64 {
-            bail!(
-                "{place}: object is for machine {} but rlink links x86-64 ELF only",
-                header.e_machine(endian).0
-            );
-        }
-        let table = header
-            .sections(endian, data)
-            .map_err(|e| malformed(&place, e))?;
-        let sections = table.iter().as_slice();
-        let section_names = sections
-            .iter()
-            .map(|s| table.section_name(endian, s))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| malformed(&place, e))?;
-        for (index, s) in sections.iter().enumerate().skip(1) {
-            check_section(&place, index, section_names[index], s, data.len())?;
-        }
+/// The CPU of an `e_machine`.
+pub fn cpu_of(machine: elf::Machine) -> Option<Cpu> {
+    match machine {
+        elf::EM_X86_64 => Some(Cpu::X86_64),
+        elf::EM_AARCH64 => Some(Cpu::Aarch64),
+        _ => None,
+    }
+}
 
-        let symtab = table
-            .symbols(endian, data, elf::SHT_SYMTAB)
+fn binding(b: elf::SymbolBind) -> Binding {
+    match b {
+        elf::STB_LOCAL => Binding::Local,
+        elf::STB_WEAK => Binding::Weak,
+        elf::STB_GNU_UNIQUE => Binding::Unique,
+        _ => Binding::Global,
+    }
+}
+
+fn symbol_kind(t: elf::SymbolType) -> SymbolKind {
+    match t {
+        elf::STT_NOTYPE => SymbolKind::NoType,
+        elf::STT_OBJECT => SymbolKind::Data,
+        elf::STT_FUNC => SymbolKind::Func,
+        elf::STT_SECTION => SymbolKind::Section,
+        elf::STT_FILE => SymbolKind::File,
+        elf::STT_COMMON => SymbolKind::Common,
+        elf::STT_TLS => SymbolKind::Tls,
+        elf::STT_GNU_IFUNC => SymbolKind::IFunc,
+        other => SymbolKind::Other(other.0),
+    }
+}
+
+/// The ELF numbers of the neutral kinds, for the symbol tables rlink writes.
+pub fn elf_symbol_type(k: SymbolKind) -> u8 {
+    match k {
+        SymbolKind::NoType => elf::STT_NOTYPE.0,
+        SymbolKind::Data => elf::STT_OBJECT.0,
+        SymbolKind::Func => elf::STT_FUNC.0,
+        SymbolKind::Section => elf::STT_SECTION.0,
+        SymbolKind::File => elf::STT_FILE.0,
+        SymbolKind::Common => elf::STT_COMMON.0,
+        SymbolKind::Tls => elf::STT_TLS.0,
+        SymbolKind::IFunc => elf::STT_GNU_IFUNC.0,
+        SymbolKind::Other(t) => t,
+    }
+}
+
+pub fn elf_binding(b: Binding) -> u8 {
+    match b {
+        Binding::Local => elf::STB_LOCAL.0,
+        Binding::Global => elf::STB_GLOBAL.0,
+        Binding::Weak => elf::STB_WEAK.0,
+        Binding::Unique => elf::STB_GNU_UNIQUE.0,
+    }
+}
+
+pub fn elf_visibility(v: Visibility) -> u8 {
+    match v {
+        Visibility::Default => elf::STV_DEFAULT.0,
+        Visibility::Internal => elf::STV_INTERNAL.0,
+        Visibility::Hidden => elf::STV_HIDDEN.0,
+        Visibility::Protected => elf::STV_PROTECTED.0,
+    }
+}
+
+/// Reads one ELF relocatable object into the linker's view.
+pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
+    let header = FileHeader64::<LE>::parse(data).map_err(|e| malformed(&place, e))?;
+    let endian = LE;
+    if !header.is_little_endian() || !header.is_class_64() {
+        bail!("{place}: not a 64-bit little-endian ELF object");
+    }
+    if header.e_type(endian) != elf::ET_REL {
+        bail!(
+            "{place}: not a relocatable object (ELF type {})",
+            header.e_type(endian).0
+        );
+    }
+    let machine = header.e_machine(endian);
+    let Some(cpu) = cpu_of(machine) else {
+        bail!("{place}: object is for machine {}, which rlink does not link (x86-64 and AArch64 only)", machine.0);
+    };
+    let table = header
+        .sections(endian, data)
+        .map_err(|e| malformed(&place, e))?;
+    let headers = table.iter().as_slice();
+    let names = headers
+        .iter()
+        .map(|s| table.section_name(endian, s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| malformed(&place, e))?;
+    for (index, s) in headers.iter().enumerate().skip(1) {
+        check_section(&place, index, names[index], s, data.len())?;
+    }
+
+    let symtab = table
+        .symbols(endian, data, elf::SHT_SYMTAB)
+        .map_err(|e| malformed(&place, e))?;
+    let mut symbols = Vec::with_capacity(symtab.len());
+    for (index, sym) in symtab.symbols().iter().enumerate() {
+        let name = symtab
+            .symbol_name(endian, sym)
             .map_err(|e| malformed(&place, e))?;
-        let mut symbols = Vec::with_capacity(symtab.len());
-        for (index, sym) in symtab.symbols().iter().enumerate() {
-            let name = symtab
-                .symbol_name(endian, sym)
-                .map_err(|e| malformed(&place, e))?;
-            let shndx = sym.st_shndx(endian);
-            let place_of = if shndx == elf::SHN_ABS {
-                SymPlace::Absolute
-            } else if shndx == elf::SHN_COMMON {
-                SymPlace::Common
-            } else {
-                match symtab
-                    .symbol_section(endian, sym, SymbolIndex(index))
-                    .map_err(|e| malformed(&place, e))?
-                {
-                    Some(s) if s.0 < sections.len() => SymPlace::Section(s.0 as u32),
-                    Some(s) => bail!(
-                        "{place}: symbol {index} refers to section {} of {}",
-                        s.0,
-                        sections.len()
-                    ),
-                    None => SymPlace::Undefined,
+        let shndx = sym.st_shndx(endian);
+        let place_of = if shndx == elf::SHN_ABS {
+            SymPlace::Absolute
+        } else if shndx == elf::SHN_COMMON {
+            SymPlace::Common
+        } else {
+            match symtab
+                .symbol_section(endian, sym, SymbolIndex(index))
+                .map_err(|e| malformed(&place, e))?
+            {
+                Some(s) => SymPlace::Section(s.0 as u32),
+                None => SymPlace::Undefined,
+            }
+        };
+        symbols.push(Symbol {
+            name,
+            place: place_of,
+            value: sym.st_value(endian),
+            size: sym.st_size(endian),
+            binding: binding(sym.st_bind()),
+            kind: symbol_kind(sym.st_type()),
+            visibility: match sym.st_visibility() {
+                elf::STV_INTERNAL => Visibility::Internal,
+                elf::STV_HIDDEN => Visibility::Hidden,
+                elf::STV_PROTECTED => Visibility::Protected,
+                _ => Visibility::Default,
+            },
+        });
+    }
+
+    let mut relocations: Vec<Relocs<'_>> = vec![Relocs::None; headers.len()];
+    let mut groups = Vec::new();
+    for (index, s) in headers.iter().enumerate() {
+        let sh_type = s.sh_type(endian);
+        if sh_type == elf::SHT_REL {
+            bail!("{place}: section {index}: SHT_REL relocations are not used by rlink's targets; rlink reads SHT_RELA");
+        }
+        if sh_type == elf::SHT_RELA {
+            let bytes = s
+                .data(endian, data)
+                .map_err(|_| malformed(&place, "relocation section out of bounds"))?;
+            let relas = object::pod::slice_from_all_bytes::<RawRela64>(bytes).map_err(|_| {
+                malformed(
+                    &place,
+                    format!("relocation section {index} is not a whole number of entries"),
+                )
+            })?;
+            let target = s.sh_info(endian) as usize;
+            match relocations.get_mut(target) {
+                Some(slot) => *slot = Relocs::Rela64(relas),
+                None => {
+                    bail!("{place}: relocation section {index} targets missing section {target}")
                 }
+            }
+        }
+        if sh_type == elf::SHT_GROUP {
+            let words: &[object::U32<LE>] = s
+                .data_as_array(endian, data)
+                .map_err(|_| malformed(&place, "group section out of bounds"))?;
+            let Some((flag, members)) = words.split_first() else {
+                continue;
             };
-            symbols.push(InSym {
-                name,
-                place: place_of,
-                value: sym.st_value(endian),
-                size: sym.st_size(endian),
-                bind: sym.st_bind(),
-                kind: sym.st_type(),
-                visibility: sym.st_visibility(),
-            });
-        }
-
-        let mut relocations: Vec<&'a [Rela64<LE>]> = vec![&[]; sections.len()];
-        let mut groups = Vec::new();
-        for (index, s) in sections.iter().enumerate() {
-            if s.sh_type(endian) == elf::SHT_REL {
-                bail!("{place}: section {}: SHT_REL relocations are not used on x86-64; rlink reads SHT_RELA", index);
-            }
-            if let Some((relas, _link)) = s.rela(endian, data).map_err(|e| malformed(&place, e))? {
-                let target = s.sh_info(endian) as usize;
-                match relocations.get_mut(target) {
-                    Some(slot) => *slot = relas,
-                    None => bail!(
-                        "{place}: relocation section {index} targets missing section {target}"
-                    ),
-                }
-            }
-            if s.sh_type(endian) == elf::SHT_GROUP {
-                let words: &[object::U32<LE>] = s
-                    .data_as_array(endian, data)
-                    .map_err(|_| malformed(&place, "group section out of bounds"))?;
-                let Some((flag, members)) = words.split_first() else {
-                    continue;
-                };
-                if flag.get(endian) & elf::GRP_COMDAT.0 == 0 {
-                    continue;
-                }
+            if flag.get(endian) & elf::GRP_COMDAT.0 != 0 {
                 let sig = s.sh_info(endian) as usize;
                 let Some(sig_sym) = symbols.get(sig) else {
                     bail!("{place}: COMDAT group {index} names missing symbol {sig}");
                 };
                 // The signature is the symbol's name, or for a section symbol the section's.
-                let signature = if sig_sym.kind == elf::STT_SECTION {
-                    match sig_sym.place {
-                        SymPlace::Section(s) => section_names[s as usize],
-                        _ => sig_sym.name,
+                let signature = match (sig_sym.kind, sig_sym.place) {
+                    (SymbolKind::Section, SymPlace::Section(s)) => {
+                        names.get(s as usize).copied().unwrap_or(sig_sym.name)
                     }
-                } else {
-                    sig_sym.name
+                    _ => sig_sym.name,
                 };
-                let members: Vec<u32> = members.iter().map(|m| m.get(endian)).collect();
-                if members.iter().any(|&m| m as usize >= sections.len()) {
-                    bail!("{place}: COMDAT group {index} lists a missing section");
-                }
-                groups.push((signature, members));
+                groups.push(Group {
+                    signature,
+                    members: members.iter().map(|m| m.get(endian)).collect(),
+                    selection: ComdatSelection::Any,
+                });
             }
         }
-        let object = InputObject {
-            place,
-            data,
-            sections,
-            section_names,
-            symbols,
-            relocations,
-            groups,
+    }
+
+    let mut rustc_comment = false;
+    let mut sections = Vec::with_capacity(headers.len());
+    for (index, s) in headers.iter().enumerate() {
+        let name = names[index];
+        let sh_type = s.sh_type(endian);
+        let raw_flags = s.sh_flags(endian).0;
+        let nobits = sh_type == elf::SHT_NOBITS;
+        let bytes = if nobits || sh_type == elf::SHT_NULL {
+            &[][..]
+        } else {
+            // In range: checked above.
+            s.data(endian, data)
+                .map_err(|_| malformed(&place, format!("section {index} out of bounds")))?
         };
-        object.check_relocations()?;
-        object.check_eh_frames()?;
-        Ok(object)
-    }
-
-    /// Every relocation names a symbol of this object and a place inside its section, and
-    /// applies to a section that has bytes: checked once here, so the phases after loading
-    /// index without checks and never see a place outside its section.
-    fn check_relocations(&self) -> Result<()> {
-        let nsyms = self.symbols.len() as u64;
-        for (si, relas) in self.relocations.iter().enumerate() {
-            if relas.is_empty() {
-                continue;
-            }
-            let target = &self.sections[si];
-            if target.sh_type(LE) == elf::SHT_NOBITS || si == 0 {
-                bail!(
-                    "{}: relocations apply to section {si} ({}), which holds no bytes",
-                    self.place,
-                    self.section_name(si)
-                );
-            }
-            let size = target.sh_size(LE);
-            for (k, rela) in relas.iter().enumerate() {
-                let sym = u64::from(rela.r_sym(LE, false));
-                let offset = rela.r_offset(LE);
-                if sym >= nsyms || offset >= size {
-                    let what = if sym >= nsyms {
-                        format!("names symbol {sym}, but the object has {nsyms}")
-                    } else {
-                        format!("is at offset {offset:#x}, past the section's {size:#x} bytes")
-                    };
-                    bail!(
-                        "{}: relocation {k} of section {si} ({}) {what}",
-                        self.place,
-                        self.section_name(si)
-                    );
-                }
+        if name == b".comment" && bytes.windows(6).any(|w| w == b"rustc ") {
+            rustc_comment = true;
+        }
+        let mut flags = SectionFlags::default();
+        for (bit, flag) in [
+            (elf::SHF_ALLOC, SectionFlags::ALLOC),
+            (elf::SHF_WRITE, SectionFlags::WRITE),
+            (elf::SHF_EXECINSTR, SectionFlags::EXEC),
+            (elf::SHF_TLS, SectionFlags::TLS),
+            (elf::SHF_EXCLUDE, SectionFlags::EXCLUDE),
+        ] {
+            if raw_flags & bit.0 != 0 {
+                flags |= flag;
             }
         }
-        Ok(())
-    }
-
-    /// `.eh_frame` sections are split into records and their CIEs read now, so a damaged one
-    /// is reported against its object rather than found while writing the output.
-    fn check_eh_frames(&self) -> Result<()> {
-        for (si, name) in self.section_names.iter().enumerate() {
-            if *name == b".eh_frame" {
-                let data = self.section_data(si)?;
-                crate::eh_frame::check_input(data).map_err(|e| e.at(&self.place))?;
-            }
+        if nobits {
+            flags |= SectionFlags::ZERO_FILL;
         }
-        Ok(())
-    }
-
-    /// Whether rustc wrote this object: LLVM records the producer in `.comment`. rustc's
-    /// `symbols.o` has no `.comment` but defines nothing (it only references the symbols a
-    /// crate exports, to keep them), so it belongs with the Rust objects too.
-    pub fn is_from_rustc(&self) -> bool {
-        let from_llvm_for_rustc = self.section_names.iter().enumerate().any(|(i, name)| {
-            *name == b".comment"
-                && self
-                    .section_data(i)
-                    .is_ok_and(|d| d.windows(6).any(|w| w == b"rustc "))
+        let entsize = s.sh_entsize(endian);
+        let strings = elf::SHF_MERGE.0 | elf::SHF_STRINGS.0;
+        // Sections with relocations of their own are left whole.
+        let merge_entsize = if raw_flags & strings == strings
+            && matches!(entsize, 1 | 2 | 4)
+            && relocations[index].is_empty()
+        {
+            flags |= SectionFlags::MERGE_STRINGS;
+            entsize as u8
+        } else {
+            0
+        };
+        if name == b".eh_frame" {
+            flags |= SectionFlags::EH_FRAME;
+        }
+        if is_input_only(name, sh_type) {
+            flags |= SectionFlags::INPUT_ONLY;
+        }
+        if is_gc_root(name, sh_type, raw_flags) {
+            flags |= SectionFlags::GC_ROOT;
+        }
+        sections.push(Section {
+            name,
+            data: bytes,
+            size: s.sh_size(endian),
+            align: s.sh_addralign(endian).max(1),
+            flags,
+            merge_entsize,
+            raw_type: sh_type.0,
+            raw_flags,
+            raw_entsize: entsize,
         });
-        let defines_nothing = self
-            .symbols
-            .iter()
-            .skip(1)
-            .all(|s| s.is_local() || s.place == SymPlace::Undefined);
-        from_llvm_for_rustc || defines_nothing
     }
-
-    /// The bytes of a section (empty for SHT_NOBITS).
-    pub fn section_data(&self, index: usize) -> Result<&'a [u8]> {
-        let s = &self.sections[index];
-        if s.sh_type(LE) == elf::SHT_NOBITS {
-            return Ok(&[]);
-        }
-        s.data(LE, self.data)
-            .map_err(|_| malformed(&self.place, format!("section {index} out of bounds")))
-    }
-
-    pub fn section_name(&self, index: usize) -> String {
-        String::from_utf8_lossy(self.section_names.get(index).copied().unwrap_or(b"?")).into_owned()
-    }
+    let object = ObjectView {
+        place,
+        cpu,
+        data,
+        sections,
+        symbols,
+        relocations,
+        groups,
+        rustc_comment,
+    };
+    object.check()?;
+    Ok(object)
 }

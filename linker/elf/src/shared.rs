@@ -9,108 +9,25 @@
 //! symbol; the high bit hides a version (`name@VER`) from plain references, which then bind to
 //! the default (`name@@VER`).
 
-use rustc_hash::FxHashMap as HashMap;
-
 use object::elf;
 use object::read::elf::{Dyn as _, FileHeader, Sym as _, SymbolTable, VersionTable};
 use object::read::SymbolIndex;
 use object::Endianness;
+pub use rlink_linker::library::{Export, ExportKind, SharedLibrary};
 use rlink_linker::{bail, Error, Result};
-
-/// The exports of one shared library, indexed by name.
-#[derive(Debug, Clone)]
-pub struct SharedLibrary<'a> {
-    /// `DT_SONAME`, else the file name the caller passed (what GNU ld records in `DT_NEEDED`
-    /// for a library without one).
-    pub soname: String,
-    /// `e_machine`, so the caller can skip a library built for another CPU the way GNU ld
-    /// skips "incompatible" libraries while searching `-l`.
-    pub machine: elf::Machine,
-    /// ELFCLASS64 rather than ELFCLASS32.
-    pub is_64: bool,
-    /// Every defined dynamic symbol other modules can bind to (global, weak or unique binding;
-    /// default or protected visibility; not `SHN_UNDEF`; not `VER_NDX_LOCAL`), in `.dynsym`
-    /// order.
-    pub exports: Vec<Export<'a>>,
-    /// Name → index in `exports` of the first export of that name; `next_same_name` chains the
-    /// rest, so a lookup costs one hash and no allocation per name.
-    by_name: HashMap<&'a [u8], u32>,
-    /// For each export, the next export of the same name (in `.dynsym` order), or `NO_NEXT`.
-    next_same_name: Vec<u32>,
-}
-
-const NO_NEXT: u32 = u32::MAX;
-
-/// What a symbol is, as far as binding to it matters (copy relocations for objects, PLT for
-/// functions, TLS relocations for thread-locals).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ExportKind {
-    /// `STT_FUNC`, `STT_GNU_IFUNC`.
-    Function,
-    /// `STT_OBJECT`, `STT_COMMON`.
-    Object,
-    /// `STT_TLS`.
-    Tls,
-    /// `STT_NOTYPE` and anything else.
-    Other,
-}
-
-/// One symbol a shared library defines for others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Export<'a> {
-    pub name: &'a [u8],
-    /// Version definition name (from `.gnu.version_d` via `.gnu.version`); `None` for
-    /// unversioned and base-version (index 1) symbols.
-    pub version: Option<&'a [u8]>,
-    /// True for the default version (`name@@VER`, hidden bit clear) and for unversioned
-    /// symbols; false for a non-default `name@VER`, which only versioned references reach.
-    pub is_default: bool,
-    pub kind: ExportKind,
-    pub weak: bool,
-    pub size: u64,
-}
 
 /// Object's messages are terse ("Invalid ELF section header offset"); say which kind of file.
 fn malformed(e: object::read::Error) -> Error {
     Error::new(format!("truncated or malformed shared library: {e}"))
 }
 
-impl<'a> SharedLibrary<'a> {
-    /// Reads a shared library (ELF32 or ELF64, either byte order, any machine). Errors carry no
-    /// file name: the caller adds its place with [`Error::at`].
-    pub fn parse(data: &'a [u8], file_name: &str) -> Result<Self> {
-        match object::FileKind::parse(data) {
-            Ok(object::FileKind::Elf64) => {
-                parse_as::<elf::FileHeader64<Endianness>>(data, file_name)
-            }
-            Ok(object::FileKind::Elf32) => {
-                parse_as::<elf::FileHeader32<Endianness>>(data, file_name)
-            }
-            _ => bail!("not a shared library: not an ELF file"),
-        }
-    }
-
-    /// The export a plain (unversioned) reference binds to: the default version, or the
-    /// unversioned symbol. `None` if the library has neither.
-    pub fn lookup(&self, name: &[u8]) -> Option<&Export<'a>> {
-        self.same_name(name).find(|e| e.is_default)
-    }
-
-    /// The export of a specific version (`puts@GLIBC_2.2.5`, written `puts#GLIBC_2.2.5` in Go
-    /// directives), default or not.
-    pub fn lookup_version(&self, name: &[u8], version: &[u8]) -> Option<&Export<'a>> {
-        self.same_name(name).find(|e| e.version == Some(version))
-    }
-
-    /// All exports called `name`, in `.dynsym` order.
-    pub fn same_name<'s>(&'s self, name: &[u8]) -> impl Iterator<Item = &'s Export<'a>> + 's {
-        let mut next = self.by_name.get(name).copied().unwrap_or(NO_NEXT);
-        std::iter::from_fn(move || {
-            let index = usize::try_from(next).ok()?;
-            let export = self.exports.get(index)?;
-            next = self.next_same_name.get(index).copied().unwrap_or(NO_NEXT);
-            Some(export)
-        })
+/// Reads a shared library (ELF32 or ELF64, either byte order, any machine). Errors carry no
+/// file name: the caller adds its place with [`Error::at`].
+pub fn parse<'a>(data: &'a [u8], file_name: &str) -> Result<SharedLibrary<'a>> {
+    match object::FileKind::parse(data) {
+        Ok(object::FileKind::Elf64) => parse_as::<elf::FileHeader64<Endianness>>(data, file_name),
+        Ok(object::FileKind::Elf32) => parse_as::<elf::FileHeader32<Endianness>>(data, file_name),
+        _ => bail!("not a shared library: not an ELF file"),
     }
 }
 
@@ -144,15 +61,12 @@ fn parse_as<'a, Elf: FileHeader<Endian = Endianness>>(
     }
     let versions = sections.versions(endian, data).map_err(malformed)?;
     let exports = exports(&dynsym, versions.as_ref(), endian)?;
-    let (by_name, next_same_name) = index_by_name(&exports)?;
-    Ok(SharedLibrary {
-        soname,
-        machine: header.e_machine(endian),
-        is_64: header.is_class_64(),
-        exports,
-        by_name,
-        next_same_name,
-    })
+    let cpu = if header.is_class_64() {
+        crate::object::cpu_of(header.e_machine(endian))
+    } else {
+        None
+    };
+    SharedLibrary::new(soname, cpu, exports)
 }
 
 fn soname<'a, Elf: FileHeader<Endian = Endianness>>(
@@ -231,32 +145,11 @@ fn exports<'a, Elf: FileHeader<Endian = Endianness>>(
     Ok(exports)
 }
 
-type NameIndex<'a> = (HashMap<&'a [u8], u32>, Vec<u32>);
-
-fn index_by_name<'a>(exports: &[Export<'a>]) -> Result<NameIndex<'a>> {
-    let mut by_name: HashMap<&'a [u8], u32> =
-        HashMap::with_capacity_and_hasher(exports.len(), Default::default());
-    let mut next_same_name = vec![NO_NEXT; exports.len()];
-    // Walking backwards and pushing onto the front of each chain leaves chains in `.dynsym`
-    // order, so the first definition of a name wins, as in GNU ld.
-    for (index, export) in exports.iter().enumerate().rev() {
-        let index = u32::try_from(index)
-            .ok()
-            .filter(|&i| i != NO_NEXT)
-            .ok_or_else(|| Error::new("shared library has too many dynamic symbols"))?;
-        if let Some(previous_head) = by_name.insert(export.name, index) {
-            if let Some(slot) = next_same_name.get_mut(index as usize) {
-                *slot = previous_head;
-            }
-        }
-    }
-    Ok((by_name, next_same_name))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::{Path, PathBuf};
+    use crate::test_util::scratch_dir;
+    use std::path::Path;
     use std::process::Command;
 
     const LIBC: &str = "/lib/x86_64-linux-gnu/libc.so.6";
@@ -269,14 +162,6 @@ mod tests {
             // CI installs every tool and library the tests use: a miss is a broken setup.
             Err(e) => panic!("{path} is required by this test: {e}"),
         }
-    }
-
-    /// A fresh directory per test, so parallel tests do not share outputs.
-    fn scratch_dir(test: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("rlink-shared-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
     }
 
     /// Builds a shared library with the system C compiler; `None` (test skipped) without one.
@@ -299,10 +184,9 @@ mod tests {
     #[test]
     fn libc_exports() {
         let Some(data) = read(LIBC) else { return };
-        let lib = SharedLibrary::parse(&data, "libc.so.6").unwrap();
+        let lib = parse(&data, "libc.so.6").unwrap();
         assert_eq!(lib.soname, "libc.so.6");
-        assert_eq!(lib.machine, elf::EM_X86_64);
-        assert!(lib.is_64);
+        assert_eq!(lib.cpu, Some(rlink_linker::target::Cpu::X86_64));
         assert!(lib.exports.len() > 1000);
 
         let puts = lib.lookup(b"puts").unwrap();
@@ -338,7 +222,7 @@ mod tests {
     #[test]
     fn libm_and_libgcc_s_exports() {
         if let Some(data) = read(LIBM) {
-            let lib = SharedLibrary::parse(&data, "libm.so.6").unwrap();
+            let lib = parse(&data, "libm.so.6").unwrap();
             assert_eq!(lib.soname, "libm.so.6");
             let sqrt = lib.lookup(b"sqrt").unwrap();
             assert_eq!(sqrt.kind, ExportKind::Function);
@@ -347,7 +231,7 @@ mod tests {
             assert_eq!(lib.lookup(b"errno"), None);
         }
         if let Some(data) = read(LIBGCC_S) {
-            let lib = SharedLibrary::parse(&data, "libgcc_s.so.1").unwrap();
+            let lib = parse(&data, "libgcc_s.so.1").unwrap();
             assert_eq!(lib.soname, "libgcc_s.so.1");
             let resume = lib.lookup(b"_Unwind_Resume").unwrap();
             assert_eq!(resume.version, Some(&b"GCC_3.0"[..]));
@@ -382,7 +266,7 @@ mod tests {
         else {
             return;
         };
-        let lib = SharedLibrary::parse(&data, "lib.so").unwrap();
+        let lib = parse(&data, "lib.so").unwrap();
         assert_eq!(lib.soname, "libvers.so.2");
 
         let plain = lib.lookup(b"foo").unwrap();
@@ -413,7 +297,7 @@ mod tests {
         let Some(data) = build_library(&dir, source, &[]) else {
             return;
         };
-        let lib = SharedLibrary::parse(&data, "libplain.so").unwrap();
+        let lib = parse(&data, "libplain.so").unwrap();
         assert_eq!(lib.soname, "libplain.so");
         let answer = lib.lookup(b"answer").unwrap();
         assert_eq!(answer.version, None);
@@ -430,10 +314,11 @@ mod tests {
         let dir = scratch_dir("targets");
         let c = dir.join("lib.c");
         std::fs::write(&c, "int answer(void) { return 42; }\nint data32 = 1;\n").unwrap();
-        for (target, machine, is_64) in [
-            ("i686-linux-gnu", elf::EM_386, false),
-            ("powerpc64-linux-gnu", elf::EM_PPC64, true),
-            ("armv7-linux-gnueabihf", elf::EM_ARM, false),
+        // None of these is a CPU rlink links for; they are read all the same.
+        for target in [
+            "i686-linux-gnu",
+            "powerpc64-linux-gnu",
+            "armv7-linux-gnueabihf",
         ] {
             let out = dir.join(format!("{target}.so"));
             let status = Command::new("clang")
@@ -448,8 +333,8 @@ mod tests {
                 "clang/lld could not build a library for {target}"
             );
             let data = std::fs::read(&out).unwrap();
-            let lib = SharedLibrary::parse(&data, "lib.so").unwrap();
-            assert_eq!((lib.machine, lib.is_64), (machine, is_64), "{target}");
+            let lib = parse(&data, "lib.so").unwrap();
+            assert_eq!(lib.cpu, None, "{target}");
             assert_eq!(lib.lookup(b"answer").unwrap().kind, ExportKind::Function);
             assert_eq!(lib.lookup(b"data32").unwrap().size, 4, "{target}");
         }
@@ -458,7 +343,7 @@ mod tests {
 
     #[test]
     fn non_libraries_are_refused() {
-        let err = |data: &[u8]| SharedLibrary::parse(data, "x").unwrap_err().to_string();
+        let err = |data: &[u8]| parse(data, "x").unwrap_err().to_string();
         assert!(err(b"GROUP ( libc.so.6 )").contains("not a shared library"));
         assert!(err(b"").contains("not a shared library"));
         if let Ok(exe) = std::fs::read("/bin/true") {
@@ -509,7 +394,7 @@ mod tests {
         for len in lengths {
             let prefix = data.get(..len).unwrap_or_default();
             assert!(
-                SharedLibrary::parse(prefix, "libc.so.6").is_err(),
+                parse(prefix, "libc.so.6").is_err(),
                 "truncated at {len} still parsed"
             );
         }
@@ -521,13 +406,13 @@ mod tests {
         for len in [0, 1, 16, 63, 64, 65, 200, 4096] {
             for _ in 0..50 {
                 let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-                let _ = SharedLibrary::parse(&bytes, "random");
+                let _ = parse(&bytes, "random");
                 // Same noise behind a plausible ELF64 shared-library header.
                 let header = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0\x3e\0";
                 for (dst, src) in bytes.iter_mut().zip(header) {
                     *dst = *src;
                 }
-                let _ = SharedLibrary::parse(&bytes, "random");
+                let _ = parse(&bytes, "random");
             }
         }
 
@@ -545,14 +430,14 @@ mod tests {
         let Some(data) = build_library(&dir, source, &[&map_arg, "-Wl,-soname,libc0.so"]) else {
             return;
         };
-        assert!(SharedLibrary::parse(&data, "x").is_ok());
+        assert!(parse(&data, "x").is_ok());
         let mut copy = data.clone();
         for i in 0..data.len() {
             for value in [0xff, 0x00, 0x7f] {
                 if let Some(b) = copy.get_mut(i) {
                     *b = value;
                 }
-                if let Ok(lib) = SharedLibrary::parse(&copy, "x") {
+                if let Ok(lib) = parse(&copy, "x") {
                     for export in &lib.exports {
                         let _ = lib.lookup(export.name);
                     }

@@ -3,15 +3,16 @@
 //! with it when there is no debug information (`-w`); `-s` leaves it out.
 
 use object::elf;
+use rlink_linker::object::{SymPlace, SymbolKind, Visibility};
+use rlink_linker::resolve::Def;
 
-use crate::layout::{Class, Layout, Target};
-use crate::object::SymPlace;
-use crate::resolve::Def;
+use crate::layout::{Class, Layout, SymbolRef};
+use crate::object::{elf_symbol_type, elf_visibility};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Entry {
     pub name: u32,
-    pub target: Target,
+    pub target: SymbolRef,
     /// `st_info`.
     pub info: u8,
     pub other: u8,
@@ -26,10 +27,10 @@ pub struct Symtab {
     pub first_global: u32,
 }
 
-fn wanted_local(kind: elf::SymbolType, name: &[u8]) -> bool {
+fn wanted_local(kind: SymbolKind, name: &[u8]) -> bool {
     matches!(
         kind,
-        elf::STT_FUNC | elf::STT_OBJECT | elf::STT_TLS | elf::STT_NOTYPE
+        SymbolKind::Func | SymbolKind::Data | SymbolKind::Tls | SymbolKind::NoType
     ) && !name.is_empty()
         && !name.starts_with(b".L")
 }
@@ -40,7 +41,7 @@ pub fn build(l: &Layout<'_, '_>) -> Symtab {
         strtab: vec![0],
         ..Default::default()
     };
-    let add = |t: &mut Symtab, name: &[u8], target: Target, info: u8, other: u8, size: u64| {
+    let add = |t: &mut Symtab, name: &[u8], target: SymbolRef, info: u8, other: u8, size: u64| {
         let off = t.strtab.len() as u32;
         t.strtab.extend_from_slice(name);
         t.strtab.push(0);
@@ -63,11 +64,11 @@ pub fn build(l: &Layout<'_, '_>) -> Symtab {
             if l.placements[oi][sec as usize].is_none() {
                 continue;
             }
-            let info = (elf::STB_LOCAL.0 << 4) | s.kind.0;
+            let info = (elf::STB_LOCAL.0 << 4) | elf_symbol_type(s.kind);
             add(
                 &mut t,
                 s.name,
-                Target::Local {
+                SymbolRef::Local {
                     obj: oi as u32,
                     sym: si as u32,
                 },
@@ -87,21 +88,31 @@ pub fn build(l: &Layout<'_, '_>) -> Symtab {
                         continue;
                     }
                 }
-                (s.kind, s.size, weak, s.visibility.0)
+                (
+                    elf_symbol_type(s.kind),
+                    s.size,
+                    weak,
+                    elf_visibility(s.visibility),
+                )
             }
             Def::Common { obj, sym } => (
-                elf::STT_OBJECT,
+                elf::STT_OBJECT.0,
                 l.res.objects[obj as usize].symbols[sym as usize].size,
                 false,
                 0,
             ),
-            Def::Synthetic => (elf::STT_NOTYPE, 0, false, elf::STV_HIDDEN.0),
-            Def::Dynamic { .. } => (elf::STT_NOTYPE, 0, !g.strong_ref, 0),
+            Def::Synthetic => (
+                elf::STT_NOTYPE.0,
+                0,
+                false,
+                elf_visibility(Visibility::Hidden),
+            ),
+            Def::Dynamic { .. } => (elf::STT_NOTYPE.0, 0, !g.strong_ref, 0),
             Def::Undefined | Def::Host => {
                 if !g.referenced {
                     continue;
                 }
-                (elf::STT_NOTYPE, 0, true, 0)
+                (elf::STT_NOTYPE.0, 0, true, 0)
             }
         };
         // Hidden symbols become local in an executable, as every linker writes them.
@@ -109,8 +120,8 @@ pub fn build(l: &Layout<'_, '_>) -> Symtab {
         add(
             &mut t,
             g.name,
-            Target::Global(id as u32),
-            (bind.0 << 4) | kind.0,
+            SymbolRef::Global(id as u32),
+            (bind.0 << 4) | kind,
             visibility,
             size,
         );
@@ -123,7 +134,7 @@ pub fn write(
     l: &Layout<'_, '_>,
     t: &Symtab,
     dst: &mut [u8],
-    value: impl Fn(Target) -> Option<u64>,
+    value: impl Fn(SymbolRef) -> Option<u64>,
 ) {
     let tls_start = l.tls.map(|(start, _, _)| start).unwrap_or(0);
     for (i, e) in t.entries.iter().enumerate() {

@@ -1,374 +1,135 @@
-//! Writing the executable: a temporary file in the output's directory, mapped and filled in
-//! parallel (each object copies and relocates its own sections, which never overlap), then
-//! renamed into place. On any error the temporary file is deleted and the output path is
-//! untouched.
+//! Writing the output: the file is sized by the layout and filled in parallel — the shared
+//! relocation pass copies and relocates every input section (`rlink_linker::relocate`), then
+//! the linker-made sections, the dynamic relocations in this CPU's numbering, the headers and
+//! the build id are written. `rlink_linker::output` puts the file in place atomically (or
+//! streams it into a non-regular output).
 
 use std::path::Path;
 
 use object::elf;
-use object::read::elf::Rela as _;
-use object::LittleEndian as LE;
 use rayon::prelude::*;
+use rlink_linker::eh_frame;
+use rlink_linker::library::ExportKind;
+use rlink_linker::output::OutBuf;
+use rlink_linker::reloc::DynKind;
+use rlink_linker::relocate::{relocate_sections, DynReloc};
+use rlink_linker::resolve::{Def, SymbolId};
 use rlink_linker::{bail, Error, Result};
 
-use crate::eh_frame;
 use crate::layout::{
-    got_dynamic_relocs, reloc_error, symbol_display, target, target_info, GotEntry, Layout, Synth,
-    Target, BUILD_ID_SIZE,
+    got_dynamic_relocs, target_info, GotEntry, Layout, SymbolRef, Synth, BUILD_ID_SIZE,
 };
-use crate::object::SymPlace;
-use crate::resolve::Def;
-use crate::shared::ExportKind;
-use crate::x86_64::{self, Applied, Need, PlaceInfo, Values};
+use crate::object::{elf_binding, elf_symbol_type, elf_visibility};
+use crate::ElfArch;
 
-/// A dynamic relocation to emit.
-#[derive(Debug, Clone, Copy)]
-struct DynReloc {
-    offset: u64,
-    r_type: u32,
-    sym: u32,
-    addend: i64,
+pub fn write<A: ElfArch>(l: &Layout<'_, '_>, path: &Path) -> Result<()> {
+    rlink_linker::output::write_mapped_atomically(path, l.file_size, 0o755, |buf| fill::<A>(l, buf))
 }
 
-/// The address and facts of a relocation target.
-#[derive(Debug, Clone, Copy)]
-struct SymValue {
-    addr: u64,
-    size: u64,
-    /// Defined in the output.
-    local: bool,
-}
-
-fn value_of_object_symbol(l: &Layout<'_, '_>, obj: u32, sym: u32) -> SymValue {
-    let o = &l.res.objects[obj as usize];
-    let s = &o.symbols[sym as usize];
-    let addr = match s.place {
-        SymPlace::Section(sec) => l
-            .address_in(obj as usize, sec as usize, s.value)
-            .unwrap_or(0),
-        SymPlace::Absolute => s.value,
-        SymPlace::Common | SymPlace::Undefined => 0,
-    };
-    SymValue {
-        addr,
-        size: s.size,
-        local: true,
-    }
-}
-
-fn is_ifunc(l: &Layout<'_, '_>, obj: u32, sym: u32) -> bool {
-    l.res.objects[obj as usize].symbols[sym as usize].kind == elf::STT_GNU_IFUNC
-}
-
-fn value(l: &Layout<'_, '_>, t: Target) -> SymValue {
+/// The imported symbol a GOT entry binds, if it names a global.
+fn symbol_of(t: SymbolRef) -> Option<SymbolId> {
     match t {
-        Target::Local { obj, sym } => value_of_object_symbol(l, obj, sym),
-        Target::Global(id) => match l.res.globals[id as usize].def {
-            // An indirect function's address, everywhere it is taken, is its PLT entry.
-            Def::Object { obj, sym, .. } if is_ifunc(l, obj, sym) => {
-                let plt = l.section(".plt").map(|s| s.addr).unwrap_or(0);
-                let index = l.plt.get_index_of(&id).unwrap_or(0) as u64;
-                SymValue {
-                    addr: plt + x86_64::PLT_ENTRY_SIZE * index,
-                    size: 0,
-                    local: false,
-                }
-            }
-            Def::Object { obj, sym, .. } => value_of_object_symbol(l, obj, sym),
-            Def::Common { obj, sym } => {
-                let bss = l
-                    .sections
-                    .iter()
-                    .find(|s| s.name == ".bss" && s.synth.is_none());
-                let addr = bss
-                    .map(|b| b.addr + l.common.get(&id).copied().unwrap_or(0))
-                    .unwrap_or(0);
-                SymValue {
-                    addr,
-                    size: l.res.objects[obj as usize].symbols[sym as usize].size,
-                    local: true,
-                }
-            }
-            Def::Dynamic { .. } if l.copies.contains(&id) => {
-                let index = l.copies.get_index_of(&id).unwrap_or(0);
-                let base = l.section(".dynbss").map(|s| s.addr).unwrap_or(0);
-                SymValue {
-                    addr: base + l.copy_offsets[index],
-                    size: crate::layout::copy_size(l.res, id),
-                    local: false,
-                }
-            }
-            Def::Dynamic { .. } => {
-                let addr = match (l.plt.get_index_of(&id), l.section(".plt")) {
-                    (Some(i), Some(plt)) => plt.addr + x86_64::PLT_ENTRY_SIZE * i as u64,
-                    _ => 0,
-                };
-                SymValue {
-                    addr,
-                    size: 0,
-                    local: false,
-                }
-            }
-            Def::Synthetic => SymValue {
-                addr: l.synthetic.get(&id).copied().unwrap_or(0),
-                size: 0,
-                local: true,
-            },
-            Def::Undefined | Def::Host => SymValue {
-                addr: 0,
-                size: 0,
-                local: false,
-            },
-        },
+        SymbolRef::Global(id) => Some(id),
+        SymbolRef::Local { .. } => None,
     }
-}
-
-/// A raw view of the output that lets threads write disjoint ranges at once.
-#[derive(Clone, Copy)]
-struct Out {
-    ptr: *mut u8,
-    len: usize,
-}
-// SAFETY: every thread writes only the byte ranges of the sections it owns; layout gives each
-// input section its own range, so no two threads touch the same byte.
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-impl Out {
-    /// # Safety
-    /// The caller must be the only writer of this range for the slice's lifetime.
-    unsafe fn range<'o>(self, offset: u64, len: u64) -> Result<&'o mut [u8]> {
-        let (start, end) = (offset as usize, (offset + len) as usize);
-        if end > self.len || start > end {
-            bail!("write past the end of the output (linker bug)");
-        }
-        Ok(unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), end - start) })
-    }
-}
-
-pub fn write(l: &Layout<'_, '_>, path: &Path) -> Result<()> {
-    rlink_linker::output::write_mapped_atomically(path, l.file_size, 0o755, |buf| fill(l, buf))
-}
-
-/// A relocation against the section symbol of a merged string section names a string by
-/// its addend, which no longer is an offset from one base. The addend of a PC-relative
-/// reference also carries the -4 that reaches from the field to the next instruction; the
-/// string is at addend + 4 then. Returns the string's address and the bias to keep.
-fn merged_section_target(
-    l: &Layout<'_, '_>,
-    t: Target,
-    r_type: u32,
-    addend: i64,
-) -> Option<(u64, i64)> {
-    let Target::Local { obj, sym } = t else {
-        return None;
-    };
-    let s = &l.res.objects[obj as usize].symbols[sym as usize];
-    let SymPlace::Section(sec) = s.place else {
-        return None;
-    };
-    if s.kind != elf::STT_SECTION || !l.is_merged(obj as usize, sec as usize) {
-        return None;
-    }
-    let bias = match elf::RelocationType(r_type) {
-        elf::R_X86_64_PC32
-        | elf::R_X86_64_PLT32
-        | elf::R_X86_64_GOTPCREL
-        | elf::R_X86_64_GOTPCRELX
-        | elf::R_X86_64_REX_GOTPCRELX => -4,
-        _ => 0,
-    };
-    let offset = u64::try_from(addend - bias).ok()?;
-    Some((l.address_in(obj as usize, sec as usize, offset)?, bias))
 }
 
 /// What a GOT slot holds at link time, and the dynamic relocation that completes it: imports
 /// are bound by the loader (GLOB_DAT, TPOFF64); in a PIE the output's own addresses move with
 /// the load address (RELATIVE); thread-pointer offsets of the executable's own TLS are fixed.
 fn got_slot(l: &Layout<'_, '_>, e: GotEntry, slot: u64) -> ([u64; 2], Vec<DynReloc>) {
-    let reloc = |at: u64, r_type: elf::RelocationType, sym: u32, addend: i64| DynReloc {
+    let reloc = |at: u64, kind: DynKind, symbol: Option<SymbolId>, addend: i64| DynReloc {
         offset: at,
-        r_type: r_type.0,
-        sym,
+        kind,
+        symbol,
         addend,
     };
     match e {
         // The slot of an indirect function holds what its resolver returns, at start-up.
-        GotEntry::Address(Target::Global(id)) if target_info(l.res, Target::Global(id)).ifunc => {
+        GotEntry::Address(SymbolRef::Global(id))
+            if target_info(l.res, SymbolRef::Global(id)).ifunc =>
+        {
             let Def::Object { obj, sym, .. } = l.res.globals[id as usize].def else {
                 return ([0, 0], Vec::new());
             };
-            let resolver = value_of_object_symbol(l, obj, sym).addr;
+            let resolver = l.value_of_object_symbol(obj, sym).addr;
             (
                 [0, 0],
-                vec![reloc(slot, elf::R_X86_64_IRELATIVE, 0, resolver as i64)],
+                vec![reloc(slot, DynKind::IRelative, None, resolver as i64)],
             )
         }
-        GotEntry::Address(t) if target_info(l.res, t).dynamic => (
-            [0, 0],
-            vec![reloc(slot, elf::R_X86_64_GLOB_DAT, dynsym_of(l, t), 0)],
-        ),
+        GotEntry::Address(t) if target_info(l.res, t).dynamic => {
+            ([0, 0], vec![reloc(slot, DynKind::GlobDat, symbol_of(t), 0)])
+        }
         GotEntry::Address(t) => {
-            let addr = value(l, t).addr;
+            let addr = l.value(t).addr;
             if got_dynamic_relocs(l, e) > 0 {
                 (
                     [addr, 0],
-                    vec![reloc(slot, elf::R_X86_64_RELATIVE, 0, addr as i64)],
+                    vec![reloc(slot, DynKind::Relative, None, addr as i64)],
                 )
             } else {
                 ([addr, 0], Vec::new())
             }
         }
-        GotEntry::TpOff(t) if target_info(l.res, t).dynamic => (
-            [0, 0],
-            vec![reloc(slot, elf::R_X86_64_TPOFF64, dynsym_of(l, t), 0)],
-        ),
+        GotEntry::TpOff(t) if target_info(l.res, t).dynamic => {
+            ([0, 0], vec![reloc(slot, DynKind::TpOff, symbol_of(t), 0)])
+        }
         // A shared library's TLS block is placed at load time: the loader adds it to the
         // offset inside the block.
         GotEntry::TpOff(t) if l.shared => {
-            let off = l.dtpoff(value(l, t).addr);
-            ([0, 0], vec![reloc(slot, elf::R_X86_64_TPOFF64, 0, off)])
+            let off = l.dtpoff(l.value(t).addr);
+            ([0, 0], vec![reloc(slot, DynKind::TpOff, None, off)])
         }
-        GotEntry::TpOff(t) => ([l.tpoff(value(l, t).addr) as u64, 0], Vec::new()),
+        GotEntry::TpOff(t) => ([l.tpoff(l.value(t).addr) as u64, 0], Vec::new()),
         GotEntry::TlsGd(t) if target_info(l.res, t).dynamic => {
-            let sym = dynsym_of(l, t);
+            let sym = symbol_of(t);
             (
                 [0, 0],
                 vec![
-                    reloc(slot, elf::R_X86_64_DTPMOD64, sym, 0),
-                    reloc(slot + 8, elf::R_X86_64_DTPOFF64, sym, 0),
+                    reloc(slot, DynKind::DtpMod, sym, 0),
+                    reloc(slot + 8, DynKind::DtpOff, sym, 0),
                 ],
             )
         }
         // Symbol 0 in DTPMOD64 means this module; the offset in its block is known now.
         GotEntry::TlsGd(t) => (
-            [0, l.dtpoff(value(l, t).addr) as u64],
-            vec![reloc(slot, elf::R_X86_64_DTPMOD64, 0, 0)],
+            [0, l.dtpoff(l.value(t).addr) as u64],
+            vec![reloc(slot, DynKind::DtpMod, None, 0)],
         ),
-        GotEntry::TlsLd => ([0, 0], vec![reloc(slot, elf::R_X86_64_DTPMOD64, 0, 0)]),
+        GotEntry::TlsLd => ([0, 0], vec![reloc(slot, DynKind::DtpMod, None, 0)]),
     }
 }
 
-/// The `.dynsym` index of an imported target (0 for anything else).
-fn dynsym_of(l: &Layout<'_, '_>, t: Target) -> u32 {
-    match t {
-        Target::Global(id) => l.dynsym_index.get(&id).copied().unwrap_or(0),
-        Target::Local { .. } => 0,
+/// A dynamic relocation in ELF's form: the CPU's type number and a `.dynsym` index.
+#[derive(Debug, Clone, Copy)]
+struct RelaEntry {
+    offset: u64,
+    r_type: u32,
+    sym: u32,
+    addend: i64,
+}
+
+impl RelaEntry {
+    fn encode<A: ElfArch>(l: &Layout<'_, '_>, r: &DynReloc) -> RelaEntry {
+        RelaEntry {
+            offset: r.offset,
+            r_type: A::dynamic_type(r.kind),
+            sym: r
+                .symbol
+                .and_then(|id| l.dynsym_index.get(&id).copied())
+                .unwrap_or(0),
+            addend: r.addend,
+        }
     }
 }
 
-fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
+fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     let timer = std::time::Instant::now();
-    let out = Out {
-        ptr: buf.as_mut_ptr(),
-        len: buf.len(),
-    };
-    let got_addr = l.section(".got").map(|s| s.addr).unwrap_or(0);
+    let out = OutBuf::new(buf);
 
     // Copy and relocate every object's sections in parallel.
-    let per_object: Vec<(Vec<DynReloc>, Vec<DynReloc>)> = l
-        .res
-        .objects
-        .par_iter()
-        .enumerate()
-        .map(|(oi, o)| -> Result<(Vec<DynReloc>, Vec<DynReloc>)> {
-            let mut relative = Vec::new();
-            let mut other = Vec::new();
-            for (si, p) in l.placements[oi].iter().enumerate() {
-                let Some(p) = p else { continue };
-                let os = &l.sections[p.section as usize];
-                if os.is_nobits() || l.is_merged(oi, si) {
-                    continue;
-                }
-                let data = o.section_data(si)?;
-                // SAFETY: this input section's range belongs to this object alone.
-                let dst = unsafe { out.range(os.offset + p.offset, data.len() as u64)? };
-                dst.copy_from_slice(data);
-                let section_addr = os.addr + p.offset;
-                let place = PlaceInfo {
-                    alloc: os.flags & elf::SHF_ALLOC.0 != 0,
-                    writable: os.flags & elf::SHF_WRITE.0 != 0,
-                    pie: l.pie,
-                    shared: l.shared,
-                };
-                let relas = o.relocations[si];
-                let mut skip = false;
-                for rela in relas.iter() {
-                    if std::mem::take(&mut skip) {
-                        continue;
-                    }
-                    let r_type = rela.r_type(LE, false).0;
-                    let r_offset = rela.r_offset(LE);
-                    let t = target(l.res, oi, rela.r_sym(LE, false));
-                    let err = |why: &str| {
-                        reloc_error(o, si, r_offset, r_type, &symbol_display(l.res, t), why)
-                    };
-                    let sv = value(l, t);
-                    let info = target_info(l.res, t);
-                    let got_slot = match elf::RelocationType(r_type) {
-                        elf::R_X86_64_TLSGD if l.shared => l.got_slot(GotEntry::TlsGd(t)),
-                        elf::R_X86_64_TLSLD if l.shared => l.got_slot(GotEntry::TlsLd),
-                        elf::R_X86_64_GOTTPOFF | elf::R_X86_64_TLSGD => {
-                            l.got_slot(GotEntry::TpOff(t))
-                        }
-                        elf::R_X86_64_GOTPCREL
-                        | elf::R_X86_64_GOTPCRELX
-                        | elf::R_X86_64_REX_GOTPCRELX
-                        | elf::R_X86_64_GOTPCREL64
-                        | elf::R_X86_64_GOT64 => l.got_slot(GotEntry::Address(t)),
-                        // Only the GOT-relative types above use a slot: no lookup for the rest
-                        // (most relocations, and every debug one).
-                        _ => None,
-                    };
-                    let tls_addr = sv.addr;
-                    let (s_addr, addend) = merged_section_target(l, t, r_type, rela.r_addend(LE))
-                        .unwrap_or((sv.addr, rela.r_addend(LE)));
-                    let v = Values {
-                        p: section_addr + r_offset,
-                        s: s_addr,
-                        a: addend,
-                        size: sv.size,
-                        got_slot,
-                        got_base: got_addr,
-                        tpoff: if info.tls { l.tpoff(tls_addr) } else { 0 },
-                        local: sv.local && !info.dynamic,
-                        shared: l.shared,
-                        dtpoff: if info.tls { l.dtpoff(tls_addr) } else { 0 },
-                    };
-                    let at = usize::try_from(r_offset).map_err(|_| err("offset out of range"))?;
-                    // Debug sections never need the loader: skip the second look.
-                    if place.alloc
-                        && x86_64::scan(r_type, info, place).map_err(|w| err(&w))?
-                            == Need::DynamicAbsolute
-                    {
-                        let offset = v.p;
-                        if info.dynamic {
-                            let sym = dynsym_of(l, t);
-                            other.push(DynReloc {
-                                offset,
-                                r_type: elf::R_X86_64_64.0,
-                                sym,
-                                addend: v.a,
-                            });
-                        } else {
-                            relative.push(DynReloc {
-                                offset,
-                                r_type: elf::R_X86_64_RELATIVE.0,
-                                sym: 0,
-                                addend: (v.s as i64).wrapping_add(v.a),
-                            });
-                        }
-                    }
-                    if x86_64::apply(r_type, dst, at, &v).map_err(|w| err(&w))? == Applied::SkipNext
-                    {
-                        skip = true;
-                    }
-                }
-            }
-            Ok((relative, other))
-        })
-        .collect::<Result<_>>()?;
-
+    let per_object = relocate_sections::<A>(l.res, l, out)?;
     tracing::debug!(elapsed = ?timer.elapsed(), "write: sections copied and relocated");
     for ((rel, oth), &(want_rel, want_oth)) in per_object.iter().zip(&l.dyn_relocs_per_object) {
         if rel.len() != want_rel || oth.len() != want_oth {
@@ -390,7 +151,7 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
                 dst[8 * (first + k)..8 * (first + k + 1)].copy_from_slice(&word.to_le_bytes());
             }
             for r in relocs {
-                if r.r_type == elf::R_X86_64_RELATIVE.0 {
+                if r.kind == DynKind::Relative {
                     got_relative.push(r)
                 } else {
                     got_other.push(r)
@@ -400,11 +161,11 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     }
 
     for &id in &l.copies {
-        let addr = value(l, Target::Global(id)).addr;
+        let addr = l.value(SymbolRef::Global(id)).addr;
         got_other.push(DynReloc {
             offset: addr,
-            r_type: elf::R_X86_64_COPY.0,
-            sym: dynsym_of(l, Target::Global(id)),
+            kind: DynKind::Copy,
+            symbol: Some(id),
             addend: 0,
         });
     }
@@ -424,7 +185,11 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     // `.rela.dyn`, or `.rela.iplt` in a static executable.
     if let Some(rela) = l.sections.iter().find(|s| s.synth == Some(Synth::RelaDyn)) {
         let dst = unsafe { out.range(rela.offset, rela.size)? };
-        let all: Vec<&DynReloc> = relatives.into_iter().chain(others).collect();
+        let all: Vec<RelaEntry> = relatives
+            .into_iter()
+            .chain(others)
+            .map(|r| RelaEntry::encode::<A>(l, r))
+            .collect();
         if all.len() as u64 * 24 != rela.size {
             bail!(
                 ".rela.dyn size mismatch: {} relocations for {} bytes (linker bug)",
@@ -451,9 +216,9 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
             at += s.len();
         }
     }
-    write_synthetics(l, out, relative_count)?;
+    write_synthetics::<A>(l, out, relative_count)?;
     tracing::debug!(elapsed = ?timer.elapsed(), "write: linker-made sections written");
-    write_headers(l, out)?;
+    write_headers::<A>(l, out)?;
 
     // The build id hashes the whole file with the id still zero, so equal inputs give equal
     // ids: XXH3-128 of fixed 1 MiB chunks, in parallel, then of their digests. The chunking
@@ -482,7 +247,11 @@ fn put64(b: &mut [u8], at: usize, v: u64) {
     b[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
 
-fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Result<()> {
+fn write_synthetics<A: ElfArch>(
+    l: &Layout<'_, '_>,
+    out: OutBuf,
+    relative_count: usize,
+) -> Result<()> {
     for s in &l.sections {
         let Some(kind) = s.synth else { continue };
         if s.is_nobits() {
@@ -523,7 +292,7 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
                     // A copied import is defined here, in .dynbss: the libraries' own
                     // references bind to this copy.
                     if l.copies.contains(&exp.global) {
-                        let v = value(l, Target::Global(exp.global));
+                        let v = l.value(SymbolRef::Global(exp.global));
                         let shndx = crate::symtab::section_index_of(l, v.addr, false).unwrap_or(0);
                         put32(e, 0, exp.name_offset);
                         e[4] = (elf::STB_GLOBAL.0 << 4) | elf::STT_OBJECT.0;
@@ -537,8 +306,8 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
                         continue;
                     };
                     let s = &l.res.objects[obj as usize].symbols[sym as usize];
-                    let sv = value(l, Target::Global(exp.global));
-                    let tls = s.kind == elf::STT_TLS;
+                    let sv = l.value(SymbolRef::Global(exp.global));
+                    let tls = s.is_tls();
                     let shndx =
                         crate::symtab::section_index_of(l, sv.addr, tls).unwrap_or(elf::SHN_ABS.0);
                     // A TLS symbol's value is its offset in the module's TLS block.
@@ -548,8 +317,8 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
                         sv.addr
                     };
                     put32(e, 0, exp.name_offset);
-                    e[4] = (s.bind.0 << 4) | s.kind.0;
-                    e[5] = s.visibility.0;
+                    e[4] = (elf_binding(s.binding) << 4) | elf_symbol_type(s.kind);
+                    e[5] = elf_visibility(s.visibility);
                     put16(e, 6, shndx);
                     put64(e, 8, v);
                     put64(e, 16, s.size);
@@ -595,12 +364,11 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
             Synth::Plt => {
                 for (i, &id) in l.plt.iter().enumerate() {
                     let slot = l
-                        .got_slot(GotEntry::Address(Target::Global(id)))
+                        .got_slot(GotEntry::Address(SymbolRef::Global(id)))
                         .ok_or_else(|| Error::new("PLT entry without GOT slot (linker bug)"))?;
-                    let entry = s.addr + x86_64::PLT_ENTRY_SIZE * i as u64;
-                    let at = (x86_64::PLT_ENTRY_SIZE * i as u64) as usize;
-                    x86_64::write_plt_entry(&mut dst[at..at + 8], entry, slot)
-                        .map_err(Error::new)?;
+                    let entry = s.addr + A::PLT_ENTRY_SIZE * i as u64;
+                    let at = (A::PLT_ENTRY_SIZE * i as u64) as usize;
+                    A::write_plt_entry(&mut dst[at..], entry, slot).map_err(Error::new)?;
                 }
             }
             Synth::Dynamic => write_dynamic(l, dst, relative_count)?,
@@ -609,7 +377,7 @@ fn write_synthetics(l: &Layout<'_, '_>, out: Out, relative_count: usize) -> Resu
             Synth::SymTab => {
                 if let Some(t) = &l.symtab {
                     crate::symtab::write(l, t, dst, |target| {
-                        let v = value(l, target);
+                        let v = l.value(target);
                         v.local.then_some(v.addr)
                     });
                 }
@@ -677,7 +445,7 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
     for (name, tag) in [(&b"_init"[..], elf::DT_INIT), (b"_fini", elf::DT_FINI)] {
         if crate::dynamic::defines(l.res, name) {
             if let Some(&id) = l.res.names.get(name) {
-                tags.push((tag, value(l, Target::Global(id)).addr));
+                tags.push((tag, l.value(SymbolRef::Global(id)).addr));
             }
         }
     }
@@ -705,7 +473,7 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
     Ok(())
 }
 
-fn write_headers(l: &Layout<'_, '_>, out: Out) -> Result<()> {
+fn write_headers<A: ElfArch>(l: &Layout<'_, '_>, out: OutBuf) -> Result<()> {
     let header = unsafe { out.range(0, 64 + 56 * l.segments.len() as u64)? };
     header[..16].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     put16(
@@ -713,7 +481,7 @@ fn write_headers(l: &Layout<'_, '_>, out: Out) -> Result<()> {
         16,
         if l.pie { elf::ET_DYN.0 } else { elf::ET_EXEC.0 },
     );
-    put16(header, 18, elf::EM_X86_64.0);
+    put16(header, 18, A::MACHINE.0);
     put32(header, 20, 1);
     put64(header, 24, l.entry);
     put64(header, 32, 64);

@@ -1,63 +1,19 @@
-//! x86-64 relocations: what each type needs from the linker (scan) and how it is written
-//! (apply), including the standard relaxations of the psABI (x86-64 System V ABI, §B.2 for
-//! GOTPCRELX, and the TLS transitions of Drepper's "ELF Handling for Thread-Local Storage").
-//! To learn how rlink links x86-64, read this file.
+//! x86-64 for ELF: the relocation table, what each type needs from the linker (scan), the
+//! standard relaxations of the psABI (x86-64 System V ABI, §B.2 for GOTPCRELX, and the TLS
+//! transitions of Drepper's "ELF Handling for Thread-Local Storage"), PLT entries and the
+//! dynamic relocation types. To learn how rlink links x86-64 ELF, read this file.
 
 use object::elf;
+use rlink_linker::reloc::{
+    pcrel, signed32, write32, Applied, Arch, DynKind, Field, GotUse, Need, Overflow, PlaceInfo,
+    Refusal, RelocInfo, RelocKind, TargetInfo, Values,
+};
+use rlink_linker::target::Cpu;
 
-/// What the linker must provide for one relocation, decided before layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    /// Nothing beyond the symbol's address.
-    Nothing,
-    /// A GOT slot holding the symbol's address.
-    Got,
-    /// A PLT entry (calls to an imported function).
-    Plt,
-    /// A GOT slot holding the symbol's offset from the thread pointer (initial-exec TLS).
-    GotTpOff,
-    /// A dynamic relocation at the place itself (absolute 64-bit data in a PIE, or any
-    /// absolute reference to an imported symbol).
-    DynamicAbsolute,
-    /// A pair of GOT slots (module id, offset) for general-dynamic TLS in a shared library,
-    /// where TLS cannot be relaxed: the library may be loaded by dlopen.
-    TlsGd,
-    /// The module's (module id, 0) pair for local-dynamic TLS in a shared library.
-    TlsLd,
-    /// A copy of imported data in the executable's own .bss (R_X86_64_COPY): non-PIC code
-    /// reaches data directly, so the data must live in the executable.
-    Copy,
-}
+use crate::ElfArch;
 
-/// How the symbol a relocation names is bound, as far as relocation processing cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TargetInfo {
-    /// Imported from a shared library.
-    pub dynamic: bool,
-    /// An imported symbol known to be data (a PC-relative reference would need a copy
-    /// relocation).
-    pub dynamic_data: bool,
-    pub tls: bool,
-    /// A weak reference no definition satisfied: its address is 0.
-    pub undefined_weak: bool,
-    /// An indirect function (STT_GNU_IFUNC) defined here: callers go through a PLT entry
-    /// whose GOT slot an IRELATIVE relocation fills with the resolver's answer.
-    pub ifunc: bool,
-}
-
-/// Facts about the place being relocated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PlaceInfo {
-    /// The section is loaded (SHF_ALLOC); debug sections are not and get static values.
-    pub alloc: bool,
-    pub writable: bool,
-    pub pie: bool,
-    /// The output is a shared library: TLS stays dynamic.
-    pub shared: bool,
-}
-
-/// Why a relocation cannot be linked.
-pub type Refusal = String;
+/// The x86-64 CPU, as ELF numbers its relocations.
+pub struct X86_64;
 
 pub fn type_name(r_type: u32) -> String {
     match elf::machine_names(elf::EM_X86_64)
@@ -69,9 +25,8 @@ pub fn type_name(r_type: u32) -> String {
     }
 }
 
-/// Decides what a relocation needs. The instruction bytes are needed to know whether a
-/// GOT load can be relaxed away.
-pub fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refusal> {
+/// Decides what a relocation needs.
+fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refusal> {
     use elf::*;
     let t = RelocationType(r_type);
     if target.ifunc {
@@ -181,157 +136,152 @@ pub fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, R
     })
 }
 
-/// Everything `apply` needs to compute one relocation's value.
-#[derive(Debug, Clone, Copy)]
-pub struct Values {
-    /// Address of the place.
-    pub p: u64,
-    /// The symbol's address (its PLT entry's for an imported function).
-    pub s: u64,
-    pub a: i64,
-    /// The symbol's size.
-    pub size: u64,
-    /// Address of the symbol's GOT slot (or its TP-offset slot for TLS), if it has one.
-    pub got_slot: Option<u64>,
-    /// `_GLOBAL_OFFSET_TABLE_`.
-    pub got_base: u64,
-    /// For TLS symbols: offset from the thread pointer (negative on x86-64).
-    pub tpoff: i64,
-    /// The symbol is defined in the output (not imported, not undefined weak).
-    pub local: bool,
-    /// The output is a shared library: TLS sequences stay as they are, and DTPOFF is the
-    /// offset in the module's own TLS block (`dtpoff`).
-    pub shared: bool,
-    pub dtpoff: i64,
-}
-
-/// What `apply` did beyond writing the place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    Done,
-    /// The relocation was part of a TLS sequence rewritten as a whole: the next relocation
-    /// (the call to `__tls_get_addr`) must be skipped.
-    SkipNext,
-}
-
-fn write32(buf: &mut [u8], at: usize, v: u32) -> Result<(), Refusal> {
-    match buf.get_mut(at..at + 4) {
-        Some(b) => {
-            b.copy_from_slice(&v.to_le_bytes());
-            Ok(())
+/// The relocation table: what value each type computes and where it goes. The TLS sequences
+/// of executables and the GOT loads of local symbols are rewritten by [`relax`] instead.
+fn reloc_info(r_type: u32, shared: bool) -> Option<RelocInfo> {
+    use elf::*;
+    use Field::{Le32, Le64};
+    use RelocKind::*;
+    const S32: Overflow = Overflow::Signed(32);
+    const U32: Overflow = Overflow::Unsigned(32);
+    const ANY: Overflow = Overflow::None;
+    let row = RelocInfo::new;
+    Some(match RelocationType(r_type) {
+        R_X86_64_NONE => RelocInfo::NONE,
+        R_X86_64_64 => row(Absolute, Le64, ANY),
+        R_X86_64_32 => row(Absolute, Le32, U32),
+        R_X86_64_32S => row(Absolute, Le32, S32),
+        R_X86_64_PC32 | R_X86_64_PLT32 => row(PcRelative, Le32, S32),
+        R_X86_64_PC64 => row(PcRelative, Le64, ANY),
+        R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+            row(GotPcRelative, Le32, S32)
         }
-        None => Err("relocation place outside its section".to_string()),
-    }
+        R_X86_64_GOTPCREL64 => row(GotPcRelative, Le64, ANY),
+        R_X86_64_GOT64 => row(GotOffset, Le64, ANY),
+        R_X86_64_GOTPC32 => row(GotBasePcRelative, Le32, S32),
+        R_X86_64_GOTPC64 => row(GotBasePcRelative, Le64, ANY),
+        R_X86_64_GOTOFF64 => row(SymbolGotOffset, Le64, ANY),
+        R_X86_64_SIZE32 => row(Size, Le32, U32),
+        R_X86_64_SIZE64 => row(Size, Le64, ANY),
+        R_X86_64_TPOFF32 => row(TpOff, Le32, S32),
+        R_X86_64_TPOFF64 => row(TpOff, Le64, ANY),
+        // In a shared library the TLS sequences call __tls_get_addr through a GOT pair.
+        R_X86_64_TLSGD | R_X86_64_TLSLD if shared => row(GotPcRelative, Le32, S32),
+        R_X86_64_DTPOFF32 => row(DtpOff, Le32, S32),
+        R_X86_64_DTPOFF64 => row(DtpOff, Le64, ANY),
+        R_X86_64_GOTTPOFF => row(GotPcRelative, Le32, S32),
+        _ => return None,
+    })
 }
 
-fn write64(buf: &mut [u8], at: usize, v: u64) -> Result<(), Refusal> {
-    match buf.get_mut(at..at + 8) {
-        Some(b) => {
-            b.copy_from_slice(&v.to_le_bytes());
-            Ok(())
-        }
-        None => Err("relocation place outside its section".to_string()),
-    }
-}
-
-fn signed32(v: i64, what: &str) -> Result<u32, Refusal> {
-    i32::try_from(v)
-        .map(|v| v as u32)
-        .map_err(|_| format!("{what} value {v:#x} does not fit in 32 bits (overflow)"))
-}
-
-fn unsigned32(v: u64, what: &str) -> Result<u32, Refusal> {
-    u32::try_from(v)
-        .map_err(|_| format!("{what} value {v:#x} does not fit in 32 unsigned bits (overflow)"))
-}
-
-fn pcrel(target: u64, v: &Values) -> i64 {
-    (target as i64).wrapping_add(v.a).wrapping_sub(v.p as i64)
-}
-
-/// Writes one relocation at `at` in `buf` (the section's output bytes).
-pub fn apply(r_type: u32, buf: &mut [u8], at: usize, v: &Values) -> Result<Applied, Refusal> {
+/// The rewrites no table can express: GOT loads of symbols defined here become direct
+/// references, and in executables the TLS sequences become local-exec (or initial-exec).
+fn relax(r_type: u32, buf: &mut [u8], at: usize, v: &Values) -> Option<Result<Applied, Refusal>> {
     use elf::*;
     let t = RelocationType(r_type);
-    let name = || type_name(r_type);
+    let done = |r: Result<(), Refusal>| Some(r.map(|()| Applied::Done));
     match t {
-        R_X86_64_NONE => {}
-        R_X86_64_64 => write64(buf, at, (v.s as i64).wrapping_add(v.a) as u64)?,
-        R_X86_64_32 => write32(
-            buf,
-            at,
-            unsigned32((v.s as i64).wrapping_add(v.a) as u64, &name())?,
-        )?,
-        R_X86_64_32S => write32(buf, at, signed32((v.s as i64).wrapping_add(v.a), &name())?)?,
-        R_X86_64_PC32 | R_X86_64_PLT32 => write32(buf, at, signed32(pcrel(v.s, v), &name())?)?,
-        R_X86_64_PC64 => write64(buf, at, pcrel(v.s, v) as u64)?,
         R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX if v.local => {
-            relax_got_load(buf, at, t == R_X86_64_REX_GOTPCRELX, v)?;
+            done(relax_got_load(buf, at, t == R_X86_64_REX_GOTPCRELX, v))
         }
-        R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
-            let slot = v.got_slot.ok_or("GOT slot missing (linker bug)")?;
-            write32(buf, at, signed32(pcrel(slot, v), &name())?)?
-        }
-        R_X86_64_GOTPCREL64 => {
-            let slot = v.got_slot.ok_or("GOT slot missing (linker bug)")?;
-            write64(buf, at, pcrel(slot, v) as u64)?
-        }
-        R_X86_64_GOT64 => {
-            let slot = v.got_slot.ok_or("GOT slot missing (linker bug)")?;
-            write64(
-                buf,
-                at,
-                (slot.wrapping_sub(v.got_base) as i64).wrapping_add(v.a) as u64,
-            )?
-        }
-        R_X86_64_GOTPC32 => write32(buf, at, signed32(pcrel(v.got_base, v), &name())?)?,
-        R_X86_64_GOTPC64 => write64(buf, at, pcrel(v.got_base, v) as u64)?,
-        R_X86_64_GOTOFF64 => write64(
-            buf,
-            at,
-            (v.s.wrapping_sub(v.got_base) as i64).wrapping_add(v.a) as u64,
-        )?,
-        R_X86_64_SIZE32 => write32(
-            buf,
-            at,
-            unsigned32((v.size as i64).wrapping_add(v.a) as u64, &name())?,
-        )?,
-        R_X86_64_SIZE64 => write64(buf, at, (v.size as i64).wrapping_add(v.a) as u64)?,
-        R_X86_64_TPOFF32 => write32(buf, at, signed32(v.tpoff.wrapping_add(v.a), &name())?)?,
-        R_X86_64_TPOFF64 => write64(buf, at, v.tpoff.wrapping_add(v.a) as u64)?,
-        // In a shared library the TLS sequences call __tls_get_addr through a GOT pair.
-        R_X86_64_TLSGD | R_X86_64_TLSLD if v.shared => {
-            let slot = v.got_slot.ok_or("TLS GOT pair missing (linker bug)")?;
-            write32(buf, at, signed32(pcrel(slot, v), &name())?)?
-        }
-        R_X86_64_DTPOFF32 if v.shared => {
-            write32(buf, at, signed32(v.dtpoff.wrapping_add(v.a), &name())?)?
-        }
-        R_X86_64_DTPOFF64 if v.shared => write64(buf, at, v.dtpoff.wrapping_add(v.a) as u64)?,
-        R_X86_64_GOTTPOFF if v.shared => {
-            let slot = v.got_slot.ok_or("TLS GOT slot missing (linker bug)")?;
-            write32(buf, at, signed32(pcrel(slot, v), &name())?)?
-        }
-        // After LD→LE relaxation the module base is the thread pointer, so a DTPOFF is a TPOFF.
-        R_X86_64_DTPOFF32 => write32(buf, at, signed32(v.tpoff.wrapping_add(v.a), &name())?)?,
-        R_X86_64_DTPOFF64 => write64(buf, at, v.tpoff.wrapping_add(v.a) as u64)?,
         // Defined here (or an undefined weak variable, which scan gave no slot): local-exec.
-        R_X86_64_GOTTPOFF if v.local || v.got_slot.is_none() => relax_ie_to_le(buf, at, v)?,
-        R_X86_64_GOTTPOFF => {
-            let slot = v.got_slot.ok_or("TLS GOT slot missing (linker bug)")?;
-            write32(buf, at, signed32(pcrel(slot, v), &name())?)?
+        R_X86_64_GOTTPOFF if !v.shared && (v.local || v.got_slot.is_none()) => {
+            done(relax_ie_to_le(buf, at, v))
         }
-        R_X86_64_TLSGD => {
-            relax_gd(buf, at, v)?;
-            return Ok(Applied::SkipNext);
-        }
-        R_X86_64_TLSLD => {
-            relax_ld_to_le(buf, at)?;
-            return Ok(Applied::SkipNext);
-        }
-        _ => return Err("this relocation type is not supported".to_string()),
+        R_X86_64_TLSGD if !v.shared => Some(relax_gd(buf, at, v).map(|()| Applied::SkipNext)),
+        R_X86_64_TLSLD if !v.shared => Some(relax_ld_to_le(buf, at).map(|()| Applied::SkipNext)),
+        _ => None,
     }
-    Ok(Applied::Done)
+}
+
+impl Arch for X86_64 {
+    const CPU: Cpu = Cpu::X86_64;
+
+    fn type_name(r_type: u32) -> String {
+        type_name(r_type)
+    }
+
+    fn reloc_info(r_type: u32, shared: bool) -> Option<RelocInfo> {
+        reloc_info(r_type, shared)
+    }
+
+    fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refusal> {
+        scan(r_type, target, place)
+    }
+
+    fn relax(
+        r_type: u32,
+        buf: &mut [u8],
+        at: usize,
+        v: &Values,
+    ) -> Option<Result<Applied, Refusal>> {
+        relax(r_type, buf, at, v)
+    }
+
+    fn got_use(r_type: u32, shared: bool) -> Option<GotUse> {
+        use elf::*;
+        Some(match RelocationType(r_type) {
+            R_X86_64_TLSGD if shared => GotUse::TlsGd,
+            R_X86_64_TLSLD if shared => GotUse::TlsLd,
+            R_X86_64_GOTTPOFF | R_X86_64_TLSGD => GotUse::TpOff,
+            R_X86_64_GOTPCREL
+            | R_X86_64_GOTPCRELX
+            | R_X86_64_REX_GOTPCRELX
+            | R_X86_64_GOTPCREL64
+            | R_X86_64_GOT64 => GotUse::Address,
+            _ => return None,
+        })
+    }
+
+    fn merged_string_bias(r_type: u32) -> i64 {
+        use elf::*;
+        match RelocationType(r_type) {
+            R_X86_64_PC32
+            | R_X86_64_PLT32
+            | R_X86_64_GOTPCREL
+            | R_X86_64_GOTPCRELX
+            | R_X86_64_REX_GOTPCRELX => -4,
+            _ => 0,
+        }
+    }
+}
+
+impl ElfArch for X86_64 {
+    const MACHINE: elf::Machine = elf::EM_X86_64;
+    const EH_FRAME_TYPE: elf::SectionType = elf::SHT_X86_64_UNWIND;
+
+    fn dynamic_type(kind: DynKind) -> u32 {
+        use elf::*;
+        match kind {
+            DynKind::Relative => R_X86_64_RELATIVE,
+            DynKind::Absolute => R_X86_64_64,
+            DynKind::GlobDat => R_X86_64_GLOB_DAT,
+            DynKind::TpOff => R_X86_64_TPOFF64,
+            DynKind::DtpMod => R_X86_64_DTPMOD64,
+            DynKind::DtpOff => R_X86_64_DTPOFF64,
+            DynKind::IRelative => R_X86_64_IRELATIVE,
+            DynKind::Copy => R_X86_64_COPY,
+        }
+        .0
+    }
+
+    /// A PLT entry: `jmp *slot(%rip)` padded to 8 bytes. With bind-now every slot is filled by
+    /// the dynamic loader before the program runs, so no lazy-binding header is needed.
+    const PLT_ENTRY_SIZE: u64 = 8;
+
+    fn write_plt_entry(out: &mut [u8], entry_addr: u64, slot_addr: u64) -> Result<(), Refusal> {
+        let disp = signed32(
+            (slot_addr as i64).wrapping_sub(entry_addr as i64 + 6),
+            "PLT",
+        )?;
+        let entry = out
+            .get_mut(..8)
+            .ok_or("PLT entry outside .plt (linker bug)")?;
+        entry[..2].copy_from_slice(&[0xff, 0x25]);
+        entry[2..6].copy_from_slice(&disp.to_le_bytes());
+        entry[6..8].copy_from_slice(&[0x66, 0x90]);
+        Ok(())
+    }
 }
 
 /// GOTPCRELX relaxation (psABI B.2): a GOT load of a symbol defined in the output becomes a
@@ -460,24 +410,13 @@ fn relax_ld_to_le(buf: &mut [u8], at: usize) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// A PLT entry: `jmp *slot(%rip)` padded to 8 bytes. With bind-now every slot is filled by the
-/// dynamic loader before the program runs, so no lazy-binding header is needed.
-pub const PLT_ENTRY_SIZE: u64 = 8;
-
-pub fn write_plt_entry(out: &mut [u8], entry_addr: u64, slot_addr: u64) -> Result<(), Refusal> {
-    let disp = signed32(
-        (slot_addr as i64).wrapping_sub(entry_addr as i64 + 6),
-        "PLT",
-    )?;
-    out[..2].copy_from_slice(&[0xff, 0x25]);
-    out[2..6].copy_from_slice(&disp.to_le_bytes());
-    out[6..8].copy_from_slice(&[0x66, 0x90]);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn apply(r_type: u32, buf: &mut [u8], at: usize, v: &Values) -> Result<Applied, Refusal> {
+        rlink_linker::reloc::apply::<X86_64>(r_type, buf, at, v)
+    }
 
     fn values(p: u64, s: u64, a: i64) -> Values {
         Values {

@@ -15,7 +15,8 @@
 //! the call-frame instructions are never read. The encodings (`DW_EH_PE_*`) come from the LSB
 //! spec, section "DWARF Exception Header Encoding".
 
-use rlink_linker::{bail, ensure, Result};
+use crate::diag::Result;
+use crate::{bail, ensure};
 
 /// One record of an input `.eh_frame` section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,15 +9,14 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
-use object::elf;
 use rayon::prelude::*;
 use rlink_directives::DirectiveKind;
-use rlink_linker::diag::demangle;
-use rlink_linker::plan::SourcedDirective;
-use rlink_linker::{bail, Result};
 
-use crate::object::{InputObject, SymPlace};
-use crate::shared::{ExportKind, SharedLibrary};
+use crate::bail;
+use crate::diag::{demangle, Result};
+use crate::library::{ExportKind, SharedLibrary};
+use crate::object::{ObjectView, SymPlace};
+use crate::plan::SourcedDirective;
 
 pub type SymbolId = u32;
 
@@ -86,7 +85,7 @@ pub struct Library {
 
 /// One relocatable object that may join the link.
 pub struct Candidate<'a> {
-    pub object: InputObject<'a>,
+    pub object: ObjectView<'a>,
     /// Command-line position of the file it came from.
     pub position: usize,
     /// Loose objects are always in; archive members only when pulled.
@@ -104,7 +103,7 @@ pub struct SharedInput<'a> {
 /// The outcome of resolution: everything layout needs to know about symbols.
 pub struct Resolution<'a> {
     /// The objects in the link, in a deterministic order (command line, then pull order).
-    pub objects: Vec<InputObject<'a>>,
+    pub objects: Vec<ObjectView<'a>>,
     pub globals: Vec<Global<'a>>,
     pub names: HashMap<&'a [u8], SymbolId>,
     /// Per object, per symbol index: the global it names (`LOCAL` for locals).
@@ -118,7 +117,7 @@ pub struct Resolution<'a> {
     /// The output is a shared library (its exported data is preemptible).
     pub shared_output: bool,
     /// A shared library's version script: names it keeps local are not preemptible.
-    pub version_script: Option<rlink_linker::version_script::VersionScript>,
+    pub version_script: Option<crate::version_script::VersionScript>,
 }
 
 pub const LOCAL: SymbolId = u32::MAX;
@@ -169,13 +168,15 @@ impl<'a> Resolver<'a, '_> {
     }
 }
 
-/// Binds every global name, pulling archive members as needed.
+/// Binds every global name, pulling archive members as needed. `synthetic` tells the names
+/// the output format's linker defines itself (`__ehdr_start`, `__start_SEC`, …).
 pub fn resolve<'a>(
     candidates: Vec<Candidate<'a>>,
     shared: &[SharedInput<'a>],
     directives: &[SourcedDirective],
     external: bool,
     shared_output: bool,
+    synthetic: &dyn Fn(&[u8]) -> bool,
 ) -> Result<Resolution<'a>> {
     let mut r = Resolver {
         candidates: &candidates,
@@ -240,7 +241,7 @@ pub fn resolve<'a>(
     // later (a reference added by a member pulled in the loop above).
     bind_shared_libraries(&mut r, shared, &mut imports, &mut libraries);
     apply_directives(&mut r, directives, &mut imports, &mut libraries, external)?;
-    mark_synthetic(&mut r);
+    mark_synthetic(&mut r, synthetic);
     if shared_output {
         // A shared library may leave names for the loader to find in the program or in other
         // libraries, as every linker allows by default for -shared.
@@ -326,9 +327,9 @@ pub fn resolve<'a>(
 fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
     let candidates = r.candidates;
     let object = &candidates[index as usize].object;
-    for (signature, members) in &object.groups {
-        if !r.groups_seen.insert(signature) {
-            for &m in members {
+    for group in &object.groups {
+        if !r.groups_seen.insert(group.signature) {
+            for &m in &group.members {
                 r.discarded[index as usize][m as usize] = true;
             }
         }
@@ -516,38 +517,9 @@ fn apply_directives(
     Ok(())
 }
 
-/// Names the linker defines when nothing else does (GNU ld's and lld's set).
-pub fn is_synthetic_name(name: &[u8]) -> bool {
-    const NAMES: &[&[u8]] = &[
-        b"__ehdr_start",
-        b"__executable_start",
-        b"_DYNAMIC",
-        b"_GLOBAL_OFFSET_TABLE_",
-        b"__init_array_start",
-        b"__init_array_end",
-        b"__fini_array_start",
-        b"__fini_array_end",
-        b"__preinit_array_start",
-        b"__preinit_array_end",
-        b"_end",
-        b"end",
-        b"_edata",
-        b"edata",
-        b"_etext",
-        b"etext",
-        b"__etext",
-        b"__bss_start",
-        b"__dso_handle",
-        b"__GNU_EH_FRAME_HDR",
-        b"__rela_iplt_start",
-        b"__rela_iplt_end",
-    ];
-    NAMES.contains(&name) || name.starts_with(b"__start_") || name.starts_with(b"__stop_")
-}
-
-fn mark_synthetic(r: &mut Resolver<'_, '_>) {
+fn mark_synthetic(r: &mut Resolver<'_, '_>, synthetic: &dyn Fn(&[u8]) -> bool) {
     for g in r.globals.iter_mut() {
-        if g.def == Def::Undefined && g.referenced && is_synthetic_name(g.name) {
+        if g.def == Def::Undefined && g.referenced && synthetic(g.name) {
             g.def = Def::Synthetic;
         }
     }
@@ -594,9 +566,4 @@ fn report_undefined(r: &Resolver<'_, '_>) -> Result<()> {
         ));
     }
     bail!("{msg}")
-}
-
-/// Whether a symbol type is thread-local.
-pub fn is_tls(kind: elf::SymbolType) -> bool {
-    kind == elf::STT_TLS
 }

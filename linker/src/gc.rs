@@ -1,54 +1,20 @@
 //! Section garbage collection (`--gc-sections`, on by default as rustc asks for it): only
 //! sections reachable through relocations from the roots are laid out.
 //!
-//! Roots: the section defining the entry point, init/fini arrays, sections marked
-//! `SHF_GNU_RETAIN`, and sections whose names are C identifiers (reachable through the linker's
-//! `__start_NAME`/`__stop_NAME`). Non-allocated sections (debug info) are kept but are not
-//! roots. `.eh_frame` is not a
-//! root: a live function keeps its FDE, and the FDE keeps what it names (the LSDA in
-//! `.gcc_except_table`, the personality routine through its CIE).
+//! Roots: the section defining the entry point, exported definitions, and the sections the
+//! format's loader marked [`SectionFlags::GC_ROOT`] (ELF: init/fini arrays, notes, sections
+//! marked `SHF_GNU_RETAIN`, sections whose names are C identifiers, reachable through the
+//! linker's `__start_NAME`/`__stop_NAME`). Non-allocated sections (debug info) are kept but are
+//! not roots. `.eh_frame` is not a root: a live function keeps its FDE, and the FDE keeps what
+//! it names (the LSDA in `.gcc_except_table`, the personality routine through its CIE).
 
-use object::elf;
-use object::read::elf::{Rela as _, SectionHeader as _};
-use object::LittleEndian as LE;
-use rlink_linker::Result;
-
+use crate::diag::Result;
 use crate::eh_frame::{split_records, RecordKind};
-use crate::object::{InputObject, SymPlace};
+use crate::object::{SectionFlags, SymPlace, Visibility};
 use crate::resolve::{Def, Resolution, LOCAL};
 
 /// Per object, per section: kept.
 pub type Live = Vec<Vec<bool>>;
-
-fn is_c_identifier(name: &[u8]) -> bool {
-    !name.is_empty()
-        && !name[0].is_ascii_digit()
-        && name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
-}
-
-fn is_root(o: &InputObject<'_>, index: usize) -> bool {
-    let s = &o.sections[index];
-    let name = o.section_names[index];
-    let flags = s.sh_flags(LE).0;
-    let t = s.sh_type(LE);
-    flags & elf::SHF_GNU_RETAIN.0 != 0
-        || matches!(
-            t,
-            elf::SHT_INIT_ARRAY | elf::SHT_FINI_ARRAY | elf::SHT_PREINIT_ARRAY | elf::SHT_NOTE
-        )
-        || [
-            &b".init_array"[..],
-            b".fini_array",
-            b".preinit_array",
-            b".ctors",
-            b".dtors",
-            b".init",
-            b".fini",
-        ]
-        .iter()
-        .any(|p| name == *p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.')))
-        || is_c_identifier(name)
-}
 
 /// For each `.eh_frame` section of an object: per FDE, the section its `pc_begin` names and
 /// the relocations (by index range) inside the FDE; plus the CIE relocations per CIE offset.
@@ -69,17 +35,16 @@ struct Fde {
 fn frames_of(res: &Resolution<'_>, oi: usize) -> Result<Frames> {
     let o = &res.objects[oi];
     let mut fdes = Vec::new();
-    for (si, name) in o.section_names.iter().enumerate() {
-        if *name != b".eh_frame" || res.discarded[oi][si] {
+    for (si, section) in o.sections.iter().enumerate() {
+        if !section.has(SectionFlags::EH_FRAME) || res.discarded[oi][si] {
             continue;
         }
-        let data = o.section_data(si)?;
-        let relas = o.relocations[si];
-        let records = split_records(data).map_err(|e| e.at(&o.place))?;
+        let relocs = &o.relocations[si];
+        let records = split_records(section.data).map_err(|e| e.at(&o.place))?;
         // Relocations are sorted by offset in practice; find each record's range by search.
         let range_of = |start: usize, len: usize| {
-            let lo = relas.partition_point(|r| (r.r_offset(LE) as usize) < start);
-            let hi = relas.partition_point(|r| (r.r_offset(LE) as usize) < start + len);
+            let lo = relocs.partition_point(start as u64);
+            let hi = relocs.partition_point((start + len) as u64);
             lo..hi
         };
         let cie_ranges: Vec<(usize, std::ops::Range<usize>)> = records
@@ -93,13 +58,13 @@ fn frames_of(res: &Resolution<'_>, oi: usize) -> Result<Frames> {
             };
             let fde_relocs = range_of(r.offset, r.len);
             // pc_begin sits right after the length and CIE pointer.
-            let Some(first) = relas.get(fde_relocs.start) else {
+            let Some(first) = relocs.get(fde_relocs.start) else {
                 continue;
             };
-            if first.r_offset(LE) as usize != r.offset + 8 {
+            if first.offset as usize != r.offset + 8 {
                 continue;
             }
-            let Some(target) = section_of(res, oi, first.r_sym(LE, false)) else {
+            let Some(target) = section_of(res, oi, first.symbol) else {
                 continue;
             };
             let cie_relocs = cie_ranges
@@ -143,7 +108,7 @@ pub fn collect(
     entry: &[u8],
     export_all: bool,
     named: &[&[u8]],
-    version_script: Option<&rlink_linker::version_script::VersionScript>,
+    version_script: Option<&crate::version_script::VersionScript>,
 ) -> Result<Live> {
     let mut live: Live = res
         .objects
@@ -169,16 +134,15 @@ pub fn collect(
         }
     };
     for (oi, o) in res.objects.iter().enumerate() {
-        for si in 1..o.sections.len() {
-            let name = o.section_names[si];
-            if name == b".eh_frame" {
+        for (si, section) in o.sections.iter().enumerate().skip(1) {
+            if section.has(SectionFlags::EH_FRAME) {
                 continue;
             }
             // Debug sections are kept, but what they mention is not kept for them: they name
             // every function, dead or alive.
-            if o.sections[si].sh_flags(LE).0 & elf::SHF_ALLOC.0 == 0 {
+            if !section.is_alloc() {
                 live[oi][si] = !res.discarded[oi][si];
-            } else if is_root(o, si) {
+            } else if section.has(SectionFlags::GC_ROOT) {
                 mark(&mut live, &mut work, oi, si);
             }
         }
@@ -191,8 +155,7 @@ pub fn collect(
             }
             if let Def::Object { obj, sym, .. } = g.def {
                 let s = &res.objects[obj as usize].symbols[sym as usize];
-                let visible = s.visibility == object::elf::STV_DEFAULT
-                    || s.visibility == object::elf::STV_PROTECTED;
+                let visible = matches!(s.visibility, Visibility::Default | Visibility::Protected);
                 if let (true, SymPlace::Section(sec)) = (visible, s.place) {
                     mark(&mut live, &mut work, obj as usize, sec as usize);
                 }
@@ -209,22 +172,22 @@ pub fn collect(
     }
     while let Some((oi, si)) = work.pop() {
         let o = &res.objects[oi];
-        for rela in o.relocations[si] {
-            if let Some((to, ts)) = section_of(res, oi, rela.r_sym(LE, false)) {
+        for reloc in o.relocations[si].iter() {
+            if let Some((to, ts)) = section_of(res, oi, reloc.symbol) {
                 mark(&mut live, &mut work, to, ts);
             }
         }
         if let Some(fdes) = fdes_of.get(&(oi, si)) {
             for &(fo, k) in fdes {
                 let fde = &frames[fo].fdes[k];
-                let relas = res.objects[fo].relocations[fde.eh_frame];
+                let relocs = &res.objects[fo].relocations[fde.eh_frame];
                 // Skip pc_begin itself: it names the function that is already live.
-                let named = relas[fde.relocs.clone()]
-                    .iter()
-                    .skip(1)
-                    .chain(&relas[fde.cie_relocs.clone()]);
-                for rela in named {
-                    if let Some((to, ts)) = section_of(res, fo, rela.r_sym(LE, false)) {
+                let named = (fde.relocs.start + 1..fde.relocs.end).chain(fde.cie_relocs.clone());
+                for index in named {
+                    let Some(reloc) = relocs.get(index) else {
+                        continue;
+                    };
+                    if let Some((to, ts)) = section_of(res, fo, reloc.symbol) {
                         mark(&mut live, &mut work, to, ts);
                     }
                 }

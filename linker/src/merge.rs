@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use crate::{bail, diag::Result};
 use rayon::prelude::*;
-use rlink_linker::{bail, Result};
 
 /// Input offset → output offset, for the strings of one input section.
 #[derive(Debug, Default, Clone)]

@@ -1,0 +1,103 @@
+//! What a shared library offers a link, whatever its format (an ELF `.so`, later a Mach-O
+//! dylib or `.tbd`, a Windows DLL or import library): the name the output records it by and
+//! the symbols other modules may bind to, with their versions.
+//!
+//! Names borrow the mapped file, and the exports are indexed once by name, because a link asks
+//! libc about tens of thousands of names.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::diag::{Error, Result};
+use crate::target::Cpu;
+
+/// What a symbol is, as far as binding to it matters (copy relocations for data, PLT entries
+/// for functions, TLS relocations for thread-locals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportKind {
+    Function,
+    Object,
+    Tls,
+    Other,
+}
+
+/// One symbol a shared library defines for others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Export<'a> {
+    pub name: &'a [u8],
+    /// Version name (ELF `.gnu.version_d`); `None` for unversioned and base-version symbols.
+    pub version: Option<&'a [u8]>,
+    /// True for the default version (`name@@VER`) and for unversioned symbols; false for a
+    /// non-default `name@VER`, which only versioned references reach.
+    pub is_default: bool,
+    pub kind: ExportKind,
+    pub weak: bool,
+    pub size: u64,
+}
+
+/// The exports of one shared library, indexed by name.
+#[derive(Debug, Clone)]
+pub struct SharedLibrary<'a> {
+    /// The name recorded in the output (`DT_SONAME`, else the file name).
+    pub soname: String,
+    /// The CPU the library is for, when the format says (a library of another CPU is skipped
+    /// while searching `-l`, as GNU ld skips "incompatible" ones).
+    pub cpu: Option<Cpu>,
+    /// Every export, in the library's order.
+    pub exports: Vec<Export<'a>>,
+    /// Name → index in `exports` of the first export of that name; `next_same_name` chains
+    /// the rest, so a lookup costs one hash and no allocation.
+    by_name: HashMap<&'a [u8], u32>,
+    next_same_name: Vec<u32>,
+}
+
+const NO_NEXT: u32 = u32::MAX;
+
+impl<'a> SharedLibrary<'a> {
+    pub fn new(soname: String, cpu: Option<Cpu>, exports: Vec<Export<'a>>) -> Result<Self> {
+        let mut by_name: HashMap<&'a [u8], u32> =
+            HashMap::with_capacity_and_hasher(exports.len(), Default::default());
+        let mut next_same_name = vec![NO_NEXT; exports.len()];
+        // Walking backwards and pushing onto the front of each chain leaves chains in the
+        // library's order, so the first definition of a name wins, as in GNU ld.
+        for (index, export) in exports.iter().enumerate().rev() {
+            let index = u32::try_from(index)
+                .ok()
+                .filter(|&i| i != NO_NEXT)
+                .ok_or_else(|| Error::new("shared library has too many dynamic symbols"))?;
+            if let Some(previous_head) = by_name.insert(export.name, index) {
+                if let Some(slot) = next_same_name.get_mut(index as usize) {
+                    *slot = previous_head;
+                }
+            }
+        }
+        Ok(SharedLibrary {
+            soname,
+            cpu,
+            exports,
+            by_name,
+            next_same_name,
+        })
+    }
+
+    /// The export a plain (unversioned) reference binds to: the default version, or the
+    /// unversioned symbol.
+    pub fn lookup(&self, name: &[u8]) -> Option<&Export<'a>> {
+        self.same_name(name).find(|e| e.is_default)
+    }
+
+    /// The export of a specific version (`puts@GLIBC_2.2.5`), default or not.
+    pub fn lookup_version(&self, name: &[u8], version: &[u8]) -> Option<&Export<'a>> {
+        self.same_name(name).find(|e| e.version == Some(version))
+    }
+
+    /// All exports called `name`, in the library's order.
+    pub fn same_name<'s>(&'s self, name: &[u8]) -> impl Iterator<Item = &'s Export<'a>> + 's {
+        let mut next = self.by_name.get(name).copied().unwrap_or(NO_NEXT);
+        std::iter::from_fn(move || {
+            let index = usize::try_from(next).ok()?;
+            let export = self.exports.get(index)?;
+            next = self.next_same_name.get(index).copied().unwrap_or(NO_NEXT);
+            Some(export)
+        })
+    }
+}

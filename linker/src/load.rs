@@ -1,0 +1,209 @@
+//! Loading every input of a link, for any format: the files linker scripts name are mapped
+//! (`libc.so` → `libc.so.6`, `libc_nonshared.a`), then every object, archive member and
+//! shared library is read in parallel, in place, by the format's loader.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::bail;
+use crate::diag::{Error, Result};
+use crate::input::{archive_members, FileKind, MappedFile};
+use crate::object::ObjectView;
+use crate::pipeline::Backend;
+use crate::plan::{is_directives_text, rooted, search_library, LinkPlan};
+use crate::resolve::{Candidate, SharedInput};
+use crate::script::{looks_like_script, parse_script, ScriptInput};
+
+/// A file named by a linker script, mapped for the life of the link, at the command-line
+/// position of the script.
+pub struct ExtraFile {
+    file: MappedFile,
+    position: usize,
+}
+
+/// Everything read from the inputs: objects and archive members (parsed, not yet resolved) and
+/// shared libraries.
+pub struct Loaded<'p> {
+    pub candidates: Vec<Candidate<'p>>,
+    pub shared: Vec<SharedInput<'p>>,
+}
+
+/// Maps the files the linker scripts among the inputs name.
+pub fn script_inputs(plan: &LinkPlan) -> Result<Vec<ExtraFile>> {
+    let mut extra: Vec<ExtraFile> = Vec::new();
+    for (position, input) in plan.inputs.iter().enumerate() {
+        if input.kind == FileKind::Text && !is_directives_text(input.file.data()) {
+            let text = String::from_utf8_lossy(input.file.data());
+            expand_script(&input.file.path, &text, position, plan, &mut extra, 0)?;
+        }
+    }
+    Ok(extra)
+}
+
+/// An rlib carries rustc's metadata member; its objects are Rust objects.
+pub fn is_rlib(members: &[crate::input::Member<'_>]) -> bool {
+    members
+        .iter()
+        .any(|m| m.name == "lib.rmeta" || m.name.ends_with(".rmeta"))
+}
+
+/// Reads every object, archive member and shared library, in parallel and in place. Objects
+/// rustc did not produce (C objects, members of archives that are not rlibs) are marked as
+/// host objects: external linking passes them to the host linker as they are.
+pub fn load<'p, B: Backend>(
+    backend: &B,
+    plan: &'p LinkPlan,
+    extra: &'p [ExtraFile],
+) -> Result<Loaded<'p>> {
+    /// An object to parse: where it is from, its bytes, its command-line position, whether it
+    /// is loose (not an archive member), and for members whether the archive is an rlib.
+    type Source<'d> = (String, &'d [u8], usize, bool, Option<bool>);
+    let mut sources: Vec<Source<'_>> = Vec::new();
+    let mut shared_data: Vec<(String, &[u8], usize)> = Vec::new();
+    let files = plan
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| (&input.file, i))
+        .chain(extra.iter().map(|e| (&e.file, e.position)));
+    let object_kind = backend.object_kind();
+    for (file, position) in files {
+        let name = file.display_name();
+        let data = file.data();
+        match FileKind::identify(data) {
+            kind if kind == object_kind => {
+                if backend.is_shared_library(data) {
+                    shared_data.push((name, data, position));
+                } else {
+                    sources.push((name, data, position, true, None));
+                }
+            }
+            FileKind::Archive => {
+                let members = archive_members(data).map_err(|e| e.at(&name))?;
+                let rlib = is_rlib(&members);
+                for m in members {
+                    if FileKind::identify(m.data) == object_kind {
+                        sources.push((
+                            format!("{name}({})", m.name),
+                            m.data,
+                            position,
+                            false,
+                            Some(rlib),
+                        ));
+                    }
+                }
+            }
+            FileKind::Text => {}
+            other => bail!(
+                "{name}: {} cannot be linked into {} output",
+                other.describe(),
+                backend.name()
+            ),
+        }
+    }
+    let cpu = plan.target.cpu;
+    let candidates: Vec<Candidate<'_>> = sources
+        .into_par_iter()
+        .map(|(place, data, position, loose, rlib)| {
+            let object = backend.load_object(place, data)?;
+            check_cpu(&object, cpu)?;
+            let host = match rlib {
+                Some(rlib) => !rlib,
+                None => !object.is_from_rustc(),
+            };
+            Ok(Candidate {
+                object,
+                position,
+                loose,
+                host,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let shared: Vec<SharedInput<'_>> = shared_data
+        .into_par_iter()
+        .map(|(name, data, position)| {
+            let file_name = Path::new(&name)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let library = backend
+                .load_shared_library(data, &file_name)
+                .map_err(|e| e.at(&name))?;
+            Ok(SharedInput { library, position })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Loaded { candidates, shared })
+}
+
+/// Objects of another machine than the target's are an error naming the object.
+pub fn check_cpu(object: &ObjectView<'_>, cpu: crate::target::Cpu) -> Result<()> {
+    if object.cpu != cpu {
+        bail!(
+            "{}: object is for {} but the link is for {} (see -target)",
+            object.place,
+            object.cpu.name(),
+            cpu.name()
+        );
+    }
+    Ok(())
+}
+
+/// Maps the files a GNU linker script names. Relative names are looked up next to the script
+/// and on the library path; `-lNAME` inside a script is searched like one on the command line.
+fn expand_script(
+    script_path: &Path,
+    text: &str,
+    position: usize,
+    plan: &LinkPlan,
+    extra: &mut Vec<ExtraFile>,
+    depth: usize,
+) -> Result<()> {
+    let name = script_path.display().to_string();
+    if depth > 8 {
+        bail!("{name}: linker scripts nested too deep");
+    }
+    let script = parse_script(text).map_err(|e| {
+        if looks_like_script(text) {
+            e.at(&name)
+        } else {
+            // GNU ld reads a file of no known format as a script, and says so.
+            Error::new(format!(
+                "{name}: not an object, archive, shared library, directives file or linker \
+                 script ({})",
+                e.message()
+            ))
+        }
+    })?;
+    for input in script.inputs {
+        let path: PathBuf = match &input {
+            ScriptInput::File { path, .. } => {
+                let p = PathBuf::from(path);
+                if p.is_absolute() {
+                    rooted(plan.args.chroot.as_deref(), &p)
+                } else {
+                    let beside = script_path.parent().map(|d| d.join(&p));
+                    match beside.filter(|b| b.is_file()) {
+                        Some(b) => b,
+                        None => search_library(&format!(":{path}"), &plan.search_dirs)
+                            .ok_or_else(|| Error::new(format!("{name}: cannot find {path}")))?,
+                    }
+                }
+            }
+            ScriptInput::Library { name: lib, .. } => {
+                match search_library(lib, &plan.search_dirs) {
+                    Some(p) => p,
+                    None => bail!("{name}: cannot find -l{lib}"),
+                }
+            }
+        };
+        let file = MappedFile::open(&path)?;
+        if FileKind::identify(file.data()) == FileKind::Text {
+            let inner = String::from_utf8_lossy(file.data()).into_owned();
+            expand_script(&path, &inner, position, plan, extra, depth + 1)?;
+        } else {
+            extra.push(ExtraFile { file, position });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,409 @@
+//! The linker's own view of a relocatable object, whatever its format: what each format's
+//! loader produces (one signature for all: mapped bytes in, [`ObjectView`] out) and all the
+//! pipeline after loading reads — resolution, garbage collection, string merging, relocation
+//! scanning and application never see an ELF, Mach-O or COFF structure.
+//!
+//! Everything borrows from the mapped file: section bytes and names are slices of it, and ELF
+//! relocations are read in place. The loader validates every index and offset once (symbol
+//! indices of relocations, relocation offsets inside their sections, section ranges inside the
+//! file), so later phases index without checks.
+
+use crate::bail;
+use crate::diag::Result;
+use crate::target::Cpu;
+
+/// Where a symbol is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymPlace {
+    Undefined,
+    Absolute,
+    /// A tentative definition (`-fcommon`): its value is the alignment, placed by the linker.
+    Common,
+    Section(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    Local,
+    Global,
+    Weak,
+    /// GNU's `STB_GNU_UNIQUE`: global, one definition per process.
+    Unique,
+}
+
+/// Visibility outside the module, in ELF's order (`st_other & 3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Default,
+    Internal,
+    Hidden,
+    Protected,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymbolKind {
+    NoType,
+    /// Data (ELF `STT_OBJECT`).
+    Data,
+    Func,
+    Section,
+    File,
+    /// ELF `STT_COMMON` spelled as a type.
+    Common,
+    Tls,
+    /// An indirect function (`STT_GNU_IFUNC`): its address is what its resolver returns.
+    IFunc,
+    /// A type this view has no name for, kept as the format numbers it.
+    Other(u8),
+}
+
+/// One input symbol, decoded once by the loader.
+#[derive(Debug, Clone, Copy)]
+pub struct Symbol<'a> {
+    pub name: &'a [u8],
+    pub place: SymPlace,
+    pub value: u64,
+    pub size: u64,
+    pub binding: Binding,
+    pub kind: SymbolKind,
+    pub visibility: Visibility,
+}
+
+impl Symbol<'_> {
+    pub fn is_local(&self) -> bool {
+        self.binding == Binding::Local
+    }
+
+    pub fn is_weak(&self) -> bool {
+        self.binding == Binding::Weak
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.kind == SymbolKind::Tls
+    }
+}
+
+/// What a section is, as far as the pipeline cares; the format's own type and flags are kept
+/// in `raw_type` and `raw_flags` for its layout and writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SectionFlags(pub u16);
+
+impl SectionFlags {
+    /// Loaded into memory (ELF `SHF_ALLOC`); other sections are debug info and notes to tools.
+    pub const ALLOC: Self = Self(1);
+    pub const WRITE: Self = Self(1 << 1);
+    pub const EXEC: Self = Self(1 << 2);
+    pub const TLS: Self = Self(1 << 3);
+    /// No bytes in the file: zero-filled at load (ELF `SHT_NOBITS`).
+    pub const ZERO_FILL: Self = Self(1 << 4);
+    /// NUL-terminated strings that may be merged with equal ones (`SHF_MERGE|SHF_STRINGS`,
+    /// with a character size of 1, 2 or 4 and no relocations of its own).
+    pub const MERGE_STRINGS: Self = Self(1 << 5);
+    /// A root of garbage collection, by the format's rules (init arrays, notes, retained
+    /// sections, sections reachable by `__start_`/`__stop_` names).
+    pub const GC_ROOT: Self = Self(1 << 6);
+    /// Call-frame information in `.eh_frame` form: FDEs keep what they describe alive only
+    /// while that is alive.
+    pub const EH_FRAME: Self = Self(1 << 7);
+    /// Meaningful only to the linker reading the object (relocation and symbol tables,
+    /// groups, directives, address-significance tables): never copied to an output.
+    pub const INPUT_ONLY: Self = Self(1 << 8);
+    /// Excluded from outputs (ELF `SHF_EXCLUDE`).
+    pub const EXCLUDE: Self = Self(1 << 9);
+
+    pub fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for SectionFlags {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitOrAssign for SectionFlags {
+    fn bitor_assign(&mut self, rhs: Self) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// One input section.
+#[derive(Debug, Clone, Copy)]
+pub struct Section<'a> {
+    pub name: &'a [u8],
+    /// The bytes in the file; empty for zero-fill sections, which have only a size.
+    pub data: &'a [u8],
+    pub size: u64,
+    /// A power of two (at least 1).
+    pub align: u64,
+    pub flags: SectionFlags,
+    /// Character size of a [`SectionFlags::MERGE_STRINGS`] section (1, 2 or 4); 0 otherwise.
+    pub merge_entsize: u8,
+    /// The format's own section type and flags (ELF `sh_type`/`sh_flags`/`sh_entsize`), for its
+    /// layout and writer; the pipeline does not read them.
+    pub raw_type: u32,
+    pub raw_flags: u64,
+    pub raw_entsize: u64,
+}
+
+impl Section<'_> {
+    pub fn has(&self, flags: SectionFlags) -> bool {
+        self.flags.contains(flags)
+    }
+
+    pub fn is_alloc(&self) -> bool {
+        self.has(SectionFlags::ALLOC)
+    }
+
+    pub fn is_zero_fill(&self) -> bool {
+        self.has(SectionFlags::ZERO_FILL)
+    }
+
+    pub fn name_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.name)
+    }
+}
+
+/// One relocation: where (offset in its section), against which symbol (index into the
+/// object's symbols), of what raw type (the CPU's numbering in this format), with what
+/// addend (explicit, or read from the place by the loader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reloc {
+    pub offset: u64,
+    pub symbol: u32,
+    pub r_type: u32,
+    pub addend: i64,
+}
+
+/// An ELF `Elf64_Rela` as it lies in the file (little-endian): read in place, never copied.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct RawRela64 {
+    pub offset: [u8; 8],
+    pub info: [u8; 8],
+    pub addend: [u8; 8],
+}
+
+// SAFETY: three byte arrays: no padding, alignment 1, every bit pattern valid.
+unsafe impl object::pod::Pod for RawRela64 {}
+
+impl RawRela64 {
+    #[inline]
+    pub fn decode(&self) -> Reloc {
+        let info = u64::from_le_bytes(self.info);
+        Reloc {
+            offset: u64::from_le_bytes(self.offset),
+            symbol: (info >> 32) as u32,
+            r_type: info as u32,
+            addend: i64::from_le_bytes(self.addend),
+        }
+    }
+}
+
+/// The relocations that apply to one section: borrowed from the file where the format stores
+/// them as the pipeline reads them (ELF RELA), decoded once by the loader otherwise.
+#[derive(Debug, Clone, Default)]
+pub enum Relocs<'a> {
+    #[default]
+    None,
+    Rela64(&'a [RawRela64]),
+    Decoded(Vec<Reloc>),
+}
+
+impl Relocs<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Relocs::None => 0,
+            Relocs::Rela64(r) => r.len(),
+            Relocs::Decoded(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Relocation `i` (callers index below [`Relocs::len`]).
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<Reloc> {
+        match self {
+            Relocs::None => None,
+            Relocs::Rela64(r) => r.get(i).map(RawRela64::decode),
+            Relocs::Decoded(r) => r.get(i).copied(),
+        }
+    }
+
+    #[inline]
+    pub fn iter(&self) -> RelocIter<'_> {
+        match self {
+            Relocs::None => RelocIter::Decoded([].iter()),
+            Relocs::Rela64(r) => RelocIter::Rela64(r.iter()),
+            Relocs::Decoded(r) => RelocIter::Decoded(r.iter()),
+        }
+    }
+
+    /// The index of the first relocation at or after `offset` (relocations are sorted by
+    /// offset in every object a compiler writes; callers only rely on this for `.eh_frame`).
+    pub fn partition_point(&self, offset: u64) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.get(mid).is_some_and(|r| r.offset < offset) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
+
+pub enum RelocIter<'r> {
+    Rela64(std::slice::Iter<'r, RawRela64>),
+    Decoded(std::slice::Iter<'r, Reloc>),
+}
+
+impl Iterator for RelocIter<'_> {
+    type Item = Reloc;
+
+    #[inline]
+    fn next(&mut self) -> Option<Reloc> {
+        match self {
+            RelocIter::Rela64(i) => i.next().map(RawRela64::decode),
+            RelocIter::Decoded(i) => i.next().copied(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            RelocIter::Rela64(i) => i.size_hint(),
+            RelocIter::Decoded(i) => i.size_hint(),
+        }
+    }
+}
+
+/// How a COMDAT group's copies are chosen when several objects bring one (COFF spells out the
+/// rule; ELF's groups are always "any").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComdatSelection {
+    Any,
+    NoDuplicates,
+    SameSize,
+    ExactMatch,
+    Largest,
+    /// Kept exactly when the group of this section index is kept.
+    Associative(u32),
+}
+
+#[derive(Debug, Clone)]
+pub struct Group<'a> {
+    pub signature: &'a [u8],
+    pub members: Vec<u32>,
+    pub selection: ComdatSelection,
+}
+
+/// One loaded relocatable object.
+pub struct ObjectView<'a> {
+    /// `file` or `file(member)`, as diagnostics print it.
+    pub place: String,
+    pub cpu: Cpu,
+    pub data: &'a [u8],
+    pub sections: Vec<Section<'a>>,
+    pub symbols: Vec<Symbol<'a>>,
+    /// Relocations per target section, indexed like `sections`.
+    pub relocations: Vec<Relocs<'a>>,
+    pub groups: Vec<Group<'a>>,
+    /// A `.comment` (the producer's identification) names rustc.
+    pub rustc_comment: bool,
+}
+
+impl<'a> ObjectView<'a> {
+    /// The checks every loader ends with, so the phases after loading index without checks:
+    /// each relocation names a symbol of this object and a place inside a section that has
+    /// bytes, each symbol's and group member's section exists, and every `.eh_frame` reads as
+    /// the output's unwind table will read it.
+    pub fn check(&self) -> Result<()> {
+        let nsecs = self.sections.len();
+        for (index, s) in self.symbols.iter().enumerate() {
+            if let SymPlace::Section(sec) = s.place {
+                if sec as usize >= nsecs {
+                    bail!(
+                        "{}: symbol {index} refers to section {sec} of {nsecs}",
+                        self.place
+                    );
+                }
+            }
+        }
+        for (g, group) in self.groups.iter().enumerate() {
+            if group.members.iter().any(|&m| m as usize >= nsecs) {
+                bail!("{}: COMDAT group {g} lists a missing section", self.place);
+            }
+        }
+        let nsyms = self.symbols.len() as u64;
+        for (si, relocs) in self.relocations.iter().enumerate() {
+            if relocs.is_empty() {
+                continue;
+            }
+            let target = &self.sections[si];
+            if target.is_zero_fill() || si == 0 {
+                bail!(
+                    "{}: relocations apply to section {si} ({}), which holds no bytes",
+                    self.place,
+                    self.section_name(si)
+                );
+            }
+            for (k, r) in relocs.iter().enumerate() {
+                let sym = u64::from(r.symbol);
+                if sym >= nsyms || r.offset >= target.size {
+                    let what = if sym >= nsyms {
+                        format!("names symbol {sym}, but the object has {nsyms}")
+                    } else {
+                        format!(
+                            "is at offset {:#x}, past the section's {:#x} bytes",
+                            r.offset, target.size
+                        )
+                    };
+                    bail!(
+                        "{}: relocation {k} of section {si} ({}) {what}",
+                        self.place,
+                        self.section_name(si)
+                    );
+                }
+            }
+        }
+        for s in self
+            .sections
+            .iter()
+            .filter(|s| s.has(SectionFlags::EH_FRAME))
+        {
+            crate::eh_frame::check_input(s.data).map_err(|e| e.at(&self.place))?;
+        }
+        Ok(())
+    }
+
+    /// The bytes of a section (empty for zero-fill ones).
+    pub fn section_data(&self, index: usize) -> &'a [u8] {
+        self.sections.get(index).map(|s| s.data).unwrap_or_default()
+    }
+
+    pub fn section_name(&self, index: usize) -> String {
+        self.sections
+            .get(index)
+            .map(|s| s.name_lossy().into_owned())
+            .unwrap_or_else(|| "?".to_string())
+    }
+
+    /// Whether rustc wrote this object: LLVM records the producer in `.comment`. rustc's
+    /// `symbols.o` has no `.comment` but defines nothing (it only references the symbols a
+    /// crate exports, to keep them), so it belongs with the Rust objects too.
+    pub fn is_from_rustc(&self) -> bool {
+        let defines_nothing = self
+            .symbols
+            .iter()
+            .skip(1)
+            .all(|s| s.is_local() || s.place == SymPlace::Undefined);
+        self.rustc_comment || defines_nothing
+    }
+}

@@ -1,0 +1,339 @@
+//! The internal link, one story for every format and CPU:
+//!
+//! 1. **load** — linker scripts expanded, every object, archive member and shared library read
+//!    in place by the format's loader into the linker's own view ([`crate::object`]);
+//! 2. **resolve** — archives searched as a group, every global name bound ([`crate::resolve`]);
+//! 3. **gc** — sections nothing reaches dropped ([`crate::gc`]);
+//! 4. **place** — the format puts input sections into output sections, strings merged;
+//! 5. **scan** — what every relocation needs: GOT, PLT, copies, dynamic relocations
+//!    ([`crate::scan`], decided by the CPU's [`Arch`]);
+//! 6. **lay out** — the format assigns addresses and builds its dynamic-linking tables;
+//! 7. **write** — the format writes its file, with the shared relocation pass
+//!    ([`crate::relocate`]) copying and relocating every input section.
+//!
+//! A format is a [`Backend`]; its CPU an [`Arch`]. `-v` prints each phase's time.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rlink_directives::DirectiveKind;
+use rustc_hash::FxHashSet;
+
+use crate::args::BuildMode;
+use crate::diag::{Error, Result};
+use crate::format::{Combined, HostInput};
+use crate::gc::{self, Live};
+use crate::input::{archive_members, FileKind};
+use crate::library::SharedLibrary;
+use crate::load::{self, is_rlib, Loaded};
+use crate::object::{ObjectView, SymPlace};
+use crate::plan::{is_directives_text, LinkPlan};
+use crate::reloc::Arch;
+use crate::relocate::OutputLayout;
+use crate::resolve::{self, Candidate, Resolution};
+use crate::scan::{self, Needs};
+use crate::version_script::VersionScript;
+
+/// An object format's side of the link.
+pub trait Backend: Sync {
+    /// The CPU this backend links for (one backend value per (format, CPU)).
+    type Arch: Arch;
+    /// The format's layout: where every input section goes, then every address.
+    type Layout<'r, 'a>: OutputLayout
+    where
+        'a: 'r;
+
+    /// `ELF`, `Mach-O`, `PE/COFF`, for messages.
+    fn name(&self) -> &'static str;
+    /// The kind of file this format's objects and libraries are.
+    fn object_kind(&self) -> FileKind;
+    /// Reads a relocatable object in place, validating every index and offset.
+    fn load_object<'a>(&self, place: String, data: &'a [u8]) -> Result<ObjectView<'a>>;
+    fn is_shared_library(&self, data: &[u8]) -> bool;
+    /// Reads what a shared library exports (errors carry no file name; the caller adds it).
+    fn load_shared_library<'a>(&self, data: &'a [u8], file_name: &str)
+        -> Result<SharedLibrary<'a>>;
+    /// The object that provides the entry when no input does (rlink's runtime stub), named
+    /// as diagnostics print it.
+    fn entry_stub(&self) -> Option<(String, Vec<u8>)>;
+    /// Names the format's linker defines itself (`__ehdr_start`, `__start_SEC`, …).
+    fn is_synthetic(&self, name: &[u8]) -> bool;
+    /// Puts every live input section into an output section.
+    fn place<'r, 'a>(
+        &self,
+        res: &'r Resolution<'a>,
+        live: &Live,
+        options: OutputOptions,
+    ) -> Result<Self::Layout<'r, 'a>>;
+    /// With the relocations' needs known: the linker-made tables and every address.
+    fn lay_out(&self, layout: &mut Self::Layout<'_, '_>, needs: Needs) -> Result<()>;
+    /// Writes the output file.
+    fn write(&self, layout: &Self::Layout<'_, '_>, path: &Path) -> Result<()>;
+    /// Output sections of a finished layout, for `-v`.
+    fn section_count(&self, layout: &Self::Layout<'_, '_>) -> usize;
+    /// External linking: the Rust objects merged into one relocatable object.
+    fn combine_objects(
+        &self,
+        res: &Resolution<'_>,
+        exported: &FxHashSet<Vec<u8>>,
+        aliases: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<Vec<u8>>;
+}
+
+/// What the command line says about the output's shape, for the format's layout.
+#[derive(Debug, Clone)]
+pub struct OutputOptions {
+    pub build_mode: BuildMode,
+    /// The program interpreter (`-I`, `cgo_dynamic_linker`, else the target's).
+    pub interpreter: String,
+    /// `-w`: no debug sections.
+    pub strip_debug: bool,
+    /// `-s`: no symbol table either.
+    pub strip_symbols: bool,
+    pub runpath: Option<String>,
+    pub soname: Option<String>,
+    /// Export every global definition (`--export-dynamic`).
+    pub export_all: bool,
+    /// `cgo_export_dynamic` names: (local, remote).
+    pub named_exports: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Which names a shared library exports (`--version-script`).
+    pub version_script: Option<VersionScript>,
+    /// A fully static executable: no interpreter and no dynamic-linking tables.
+    pub static_exe: bool,
+    /// The entry symbol.
+    pub entry: Vec<u8>,
+}
+
+/// `-v` timings, phase by phase.
+struct Phases {
+    start: Instant,
+    last: Instant,
+    done: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        let now = Instant::now();
+        Phases {
+            start: now,
+            last: now,
+            done: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, phase: &'static str) {
+        let now = Instant::now();
+        self.done.push((phase, now - self.last));
+        tracing::debug!(elapsed = ?(now - self.start), "{phase} done");
+        self.last = now;
+    }
+
+    fn summary(&self) -> String {
+        self.done
+            .iter()
+            .map(|(p, d)| format!("{p} {d:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Links the plan's inputs into an executable or shared library, internally.
+pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
+    let mut phases = Phases::new();
+    let extra = load::script_inputs(plan)?;
+    let stub = backend.entry_stub();
+    let Loaded {
+        mut candidates,
+        shared,
+    } = load::load(backend, plan, &extra)?;
+    let options = output_options(plan)?;
+    let shared_output = options.build_mode == BuildMode::CShared;
+    // No startup object defines the entry: link the bundled entry stub, as Go's linker does
+    // (a custom `-e` entry must be defined by the inputs).
+    if plan.args.entry.is_none() && !shared_output && !defines_entry(&candidates, &options.entry) {
+        if let Some((name, bytes)) = &stub {
+            let object = backend.load_object(name.clone(), bytes)?;
+            candidates.insert(
+                0,
+                Candidate {
+                    object,
+                    position: 0,
+                    loose: true,
+                    host: false,
+                },
+            );
+        }
+    }
+    phases.mark("load");
+
+    let mut res = resolve::resolve(
+        candidates,
+        &shared,
+        &plan.directives,
+        false,
+        shared_output,
+        &|name| backend.is_synthetic(name),
+    )?;
+    res.version_script = options.version_script.clone();
+    phases.mark("resolve");
+
+    let roots: Vec<&[u8]> = options
+        .named_exports
+        .iter()
+        .map(|(local, _)| local.as_slice())
+        .collect();
+    let live = gc::collect(
+        &res,
+        &options.entry,
+        shared_output || options.export_all,
+        &roots,
+        options.version_script.as_ref(),
+    )?;
+    phases.mark("gc");
+
+    let mut layout = backend.place(&res, &live, options)?;
+    phases.mark("place");
+    let needs = scan::scan_relocations::<B::Arch>(&res, &layout)?;
+    phases.mark("scan");
+    backend.lay_out(&mut layout, needs)?;
+    phases.mark("lay out");
+    backend.write(&layout, &plan.args.output)?;
+    phases.mark("write");
+    if plan.args.verbose > 0 {
+        eprintln!(
+            "rlink: {} objects, {} shared libraries, {} sections; {}",
+            res.objects.len(),
+            shared.len(),
+            backend.section_count(&layout),
+            phases.summary()
+        );
+    }
+    Ok(())
+}
+
+/// Whether a loose object defines the entry symbol (a crt file's `_start`).
+fn defines_entry(candidates: &[Candidate<'_>], entry: &[u8]) -> bool {
+    candidates.iter().any(|c| {
+        c.loose
+            && c.object.symbols.iter().any(|s| {
+                s.name == entry && !s.is_local() && !matches!(s.place, SymPlace::Undefined)
+            })
+    })
+}
+
+fn output_options(plan: &LinkPlan) -> Result<OutputOptions> {
+    let args = &plan.args;
+    let interpreter = args
+        .interpreter
+        .clone()
+        .or_else(|| {
+            plan.directives
+                .iter()
+                .find_map(|d| match &d.directive.kind {
+                    DirectiveKind::DynamicLinker { path } => Some(path.clone()),
+                    _ => None,
+                })
+        })
+        .or_else(|| plan.target.default_interpreter().map(str::to_string))
+        .unwrap_or_default();
+    let version_script = match &args.version_script {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+            Some(VersionScript::parse(&text).map_err(|e| e.at(path.display()))?)
+        }
+        None => None,
+    };
+    let entry = args
+        .entry
+        .clone()
+        .unwrap_or_else(|| plan.target.default_entry().to_string())
+        .into_bytes();
+    Ok(OutputOptions {
+        build_mode: args.build_mode,
+        interpreter,
+        strip_debug: args.strip_debug,
+        strip_symbols: args.strip_symbols,
+        runpath: args.runpath.clone(),
+        soname: args.soname.clone(),
+        export_all: args.export_dynamic,
+        named_exports: named_exports(plan),
+        version_script,
+        static_exe: args.static_exe,
+        entry,
+    })
+}
+
+/// `cgo_export_dynamic local remote` pairs.
+fn named_exports(plan: &LinkPlan) -> Vec<(Vec<u8>, Vec<u8>)> {
+    plan.directives
+        .iter()
+        .filter_map(|d| match &d.directive.kind {
+            DirectiveKind::ExportDynamic { local, remote } => {
+                Some((local.as_bytes().to_vec(), remote.as_bytes().to_vec()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// External linking's first half: resolve like an internal link (so undefined symbols are
+/// reported before the host linker runs), then merge the Rust objects into one relocatable
+/// object and list what the host linker must read itself, in command-line order.
+pub fn combine<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<Combined> {
+    let extra = load::script_inputs(plan)?;
+    let Loaded { candidates, shared } = load::load(backend, plan, &extra)?;
+    let res = resolve::resolve(
+        candidates,
+        &shared,
+        &plan.directives,
+        true,
+        false,
+        &|name| backend.is_synthetic(name),
+    )?;
+    let mut exported: FxHashSet<Vec<u8>> = FxHashSet::default();
+    let mut aliases = Vec::new();
+    for d in &plan.directives {
+        if let DirectiveKind::ExportStatic { local, remote }
+        | DirectiveKind::ExportDynamic { local, remote } = &d.directive.kind
+        {
+            exported.insert(local.as_bytes().to_vec());
+            if local != remote {
+                aliases.push((local.as_bytes().to_vec(), remote.as_bytes().to_vec()));
+            }
+        }
+    }
+    let object = backend.combine_objects(&res, &exported, &aliases)?;
+    let object_kind = backend.object_kind();
+    let mut host_inputs = Vec::new();
+    for input in &plan.inputs {
+        if let Some(name) = input.requested_as.strip_prefix("-l") {
+            host_inputs.push(HostInput::Library(name.to_string()));
+            continue;
+        }
+        let data = input.file.data();
+        let rust = match input.kind {
+            kind if kind == object_kind && !backend.is_shared_library(data) => backend
+                .load_object(input.file.display_name(), data)?
+                .is_from_rustc(),
+            FileKind::Archive => {
+                let members = archive_members(data).map_err(|e| e.at(input.file.display_name()))?;
+                // An archive without objects (a marker archive) gives the host nothing to read.
+                let objects = members
+                    .iter()
+                    .any(|m| FileKind::identify(m.data) == object_kind);
+                is_rlib(&members) || !objects
+            }
+            // Directive files are rlink's alone; linker scripts go to the host linker.
+            FileKind::Text => is_directives_text(data),
+            _ => false,
+        };
+        if !rust {
+            host_inputs.push(HostInput::File(input.file.path.clone()));
+        }
+    }
+    Ok(Combined {
+        object,
+        host_inputs,
+    })
+}
