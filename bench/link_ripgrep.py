@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Link benchmark: ripgrep, linked from the same inputs by rlink, ld.lld, mold and GNU ld.
 
-Builds ripgrep from the crates registry once (cargo install, release) with a stand-in linker
-that records rustc's link line and keeps the objects, then links those inputs repeatedly with
-each linker and prints the median wall time, peak memory (max RSS) and the ratio to ld.lld.
-Every linked rg must run and find a known line. Not a test: figures vary with the machine.
+Builds ripgrep from the crates registry once per profile (cargo install, release and/or debug)
+with a stand-in linker that records rustc's link line and keeps the objects, then links those
+inputs repeatedly with each linker — the runs interleaved, so a machine that slows down slows
+every linker alike — and prints the median wall time, peak memory (max RSS) and the ratio to
+ld.lld. With --compare, a second rlink build (say, the last commit before a change) is timed in
+the same run and the new/old ratios are printed. Every linked rg must run and find a known
+line. Not a test: figures vary with the machine.
 
-    python3 bench/link_ripgrep.py [--runs N] [--work DIR] [--rlink PATH]
+    python3 bench/link_ripgrep.py [--runs N] [--work DIR] [--rlink PATH] [--compare OLD_RLINK]
+                                  [--profile release|debug|both] [--no-peers]
 
 Needs: cargo (network access to the crates registry for the first build), cc, ld.lld, mold, ld.bfd.
 """
@@ -45,8 +49,8 @@ exec cc "$@"
 """
 
 
-def build_corpus(work):
-    record = os.path.join(work, "record")
+def build_corpus(work, profile):
+    record = os.path.join(work, f"record-{profile}")
     if os.path.exists(os.path.join(record, "args")):
         return record
     recorder = os.path.join(work, "record.sh")
@@ -55,10 +59,12 @@ def build_corpus(work):
     os.chmod(recorder, 0o755)
     env = dict(os.environ, RLINK_RECORD=record)
     env["CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER"] = recorder
-    print("building ripgrep once (cargo install, release)...", flush=True)
+    print(f"building ripgrep once (cargo install, {profile})...", flush=True)
+    debug = ["--debug"] if profile == "debug" else []
     subprocess.run(
-        ["cargo", "install", "--quiet", "--force", "ripgrep", "--root", os.path.join(work, "install"),
-         "--target-dir", os.path.join(work, "target")],
+        ["cargo", "install", "--quiet", "--force", "ripgrep", *debug,
+         "--root", os.path.join(work, f"install-{profile}"),
+         "--target-dir", os.path.join(work, f"target-{profile}")],
         env=env, check=True)
     return record
 
@@ -123,46 +129,73 @@ def check_rg(path, work):
         sys.exit(f"{path} did not search correctly: {out.returncode} {out.stdout!r} {out.stderr!r}")
 
 
+def bench_corpus(opts, profile, rlinks):
+    record = build_corpus(opts.work, profile)
+    args = read_args(record)
+    cc = host_driver_args(args)
+    linkers = {}
+    for name, binary in rlinks.items():
+        linkers[name] = (lambda b: lambda out: [b, "-linkmode=internal", "-o", out] + rlink_args(args))(binary)
+    if not opts.no_peers:
+        tools = {"ld.lld": ("ld.lld", "lld"), "mold": ("mold", "mold"), "GNU ld": ("ld.bfd", "bfd")}
+        for name, (binary, fuse) in tools.items():
+            path = shutil.which(binary)
+            if path is None:
+                sys.exit(f"{binary} not found (apt-get install lld mold binutils)")
+            linkers[name] = (lambda p, f: lambda out: direct_linker_command(p, f, cc, out, opts.work))(path, fuse)
+    inputs = rlink_args(args)
+    size = sum(os.path.getsize(a) for a in inputs if os.path.exists(a))
+    print(f"\ncorpus: ripgrep {profile}, {len(inputs)} inputs, {size / 1e6:.1f} MB of objects and rlibs; "
+          f"{opts.runs} runs each, interleaved")
+    commands, outs = {}, {}
+    for name, cmd in linkers.items():
+        outs[name] = os.path.join(opts.work, f"rg-{profile}-" + name.replace(" ", "-").replace(".", "-")
+                                  .replace("(", "").replace(")", ""))
+        commands[name] = cmd(outs[name])
+        timed(commands[name])  # warm the page cache
+    times = {name: [] for name in linkers}
+    rss = {name: [] for name in linkers}
+    for _ in range(opts.runs):
+        for name in linkers:
+            t, m = timed(commands[name])
+            times[name].append(t)
+            rss[name].append(m)
+    results = {}
+    for name in linkers:
+        check_rg(outs[name], opts.work)
+        results[name] = (statistics.median(times[name]), max(rss[name]), os.path.getsize(outs[name]))
+    base = results.get("ld.lld", results["rlink"])[0]
+    base_name = "lld" if "ld.lld" in results else "rlink"
+    print(f"{'linker':<16} {'median s':>9} {'vs ' + base_name:>9} {'peak MB':>8} {'output MB':>10}")
+    for name, (t, m, sz) in results.items():
+        print(f"{name:<16} {t:>9.3f} {t / base:>9.2f} {m / 1024:>8.1f} {sz / 1e6:>10.1f}")
+    if "ld.lld" in results:
+        print(f"rlink/lld ratio: {results['rlink'][0] / base:.2f}")
+    if "rlink (before)" in results:
+        (t_new, m_new, _), (t_old, m_old, _) = results["rlink"], results["rlink (before)"]
+        print(f"rlink new/old: time {t_new / t_old:.3f}, peak RSS {m_new / m_old:.3f} "
+              f"({m_new / 1024:.1f} MB vs {m_old / 1024:.1f} MB)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "rlink-bench-ripgrep"))
     ap.add_argument("--rlink", default=os.path.join(os.path.dirname(__file__), "..", "target", "release", "rlink"))
+    ap.add_argument("--compare", help="another rlink build to time in the same run")
+    ap.add_argument("--profile", choices=["release", "debug", "both"], default="release")
+    ap.add_argument("--no-peers", action="store_true", help="time rlink builds only")
     opts = ap.parse_args()
     os.makedirs(opts.work, exist_ok=True)
-    rlink = os.path.abspath(opts.rlink)
-    if not os.path.exists(rlink):
-        sys.exit(f"{rlink} not found: run `cargo build --release` first")
-    record = build_corpus(opts.work)
-    args = read_args(record)
-    cc = host_driver_args(args)
-    tools = {"ld.lld": ("ld.lld", "lld"), "mold": ("mold", "mold"), "GNU ld": ("ld.bfd", "bfd")}
-    linkers = {"rlink": lambda out: [rlink, "-linkmode=internal", "-o", out] + rlink_args(args)}
-    for name, (binary, fuse) in tools.items():
-        path = shutil.which(binary)
-        if path is None:
-            sys.exit(f"{binary} not found (apt-get install lld mold binutils)")
-        linkers[name] = (lambda p, f: lambda out: direct_linker_command(p, f, cc, out, opts.work))(path, fuse)
-    inputs = rlink_args(args)
-    size = sum(os.path.getsize(a) for a in inputs if os.path.exists(a))
-    print(f"corpus: ripgrep, {len(inputs)} inputs, {size / 1e6:.1f} MB of objects and rlibs; {opts.runs} runs each")
-    results = {}
-    for name, cmd in linkers.items():
-        out = os.path.join(opts.work, "rg-" + name.replace(" ", "-").replace(".", "-"))
-        times, rss = [], []
-        command = cmd(out)
-        timed(command)  # warm the page cache
-        for _ in range(opts.runs):
-            t, m = timed(command)
-            times.append(t)
-            rss.append(m)
-        check_rg(out, opts.work)
-        results[name] = (statistics.median(times), max(rss), os.path.getsize(out))
-    lld = results["ld.lld"][0]
-    print(f"{'linker':<8} {'median s':>9} {'vs lld':>7} {'peak MB':>8} {'output MB':>10}")
-    for name, (t, m, sz) in results.items():
-        print(f"{name:<8} {t:>9.3f} {t / lld:>7.2f} {m / 1024:>8.1f} {sz / 1e6:>10.1f}")
-    print(f"rlink/lld ratio: {results['rlink'][0] / lld:.2f}")
+    rlinks = {"rlink": os.path.abspath(opts.rlink)}
+    if opts.compare:
+        rlinks["rlink (before)"] = os.path.abspath(opts.compare)
+    for name, path in rlinks.items():
+        if not os.path.exists(path):
+            sys.exit(f"{path} not found: run `cargo build --release` first")
+    profiles = ["release", "debug"] if opts.profile == "both" else [opts.profile]
+    for profile in profiles:
+        bench_corpus(opts, profile, rlinks)
 
 
 if __name__ == "__main__":

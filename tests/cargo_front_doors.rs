@@ -1,4 +1,4 @@
-//! rlink under cargo, the three ways users put it there (`../shared/reference/rustc-linker.md`),
+//! rlink under cargo, the three ways users put it there (the README's "Under cargo and C compilers"),
 //! and under C compiler drivers: a real project with registry crates (regex, serde_json, a C
 //! helper built by the cc crate) builds, its tests pass, and every binary was linked by rlink.
 

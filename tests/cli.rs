@@ -237,3 +237,57 @@ fn dynimport_writes_its_output_atomically() {
     let e = rlink_fails(&["dynimport", "-format=yaml", "x"]);
     assert!(e.contains("unknown format \"yaml\""), "{e}");
 }
+
+/// The target comes from the command line in every dialect, else from the first object; an
+/// object of another machine is an error naming it.
+#[test]
+fn the_target_comes_from_flags_or_the_first_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = d.join("f.c");
+    std::fs::write(&src, "int f(void) { return 1; }\n").unwrap();
+    run(
+        "clang",
+        &[
+            "--target=aarch64-linux-gnu",
+            "-c",
+            "-o",
+            "a64.o",
+            src.to_str().unwrap(),
+        ],
+        d,
+    );
+    run("cc", &["-c", "-o", "x64.o", src.to_str().unwrap()], d);
+    let out = d.join("out");
+    let (a64, x64, out) = (
+        d.join("a64.o").display().to_string(),
+        d.join("x64.o").display().to_string(),
+        out.display().to_string(),
+    );
+    // From the first object: aarch64, which rlink does not link internally yet.
+    let e = rlink_fails(&["-linkmode=internal", "-o", &out, &a64]);
+    assert!(
+        e.contains("target aarch64-unknown-linux-gnu has no internal linker support yet"),
+        "{e}"
+    );
+    // Another machine than the target's: the object is named.
+    for flags in [
+        &["-target=x86_64-unknown-linux-gnu"][..],
+        &["-flavor", "gnu", "-m", "elf_x86_64"],
+        &["-m64", "--target=x86_64-linux-gnu", "-nodefaultlibs"],
+    ] {
+        let mut args: Vec<&str> = flags.to_vec();
+        args.extend(["-o", &out, &x64, &a64]);
+        let e = rlink_fails(&args);
+        assert!(
+            e.contains(&format!(
+                "{a64}: object is for aarch64 but the link is for x86_64"
+            )),
+            "{flags:?}: {e}"
+        );
+    }
+    let e = rlink_fails(&["-target=riscv64-unknown-linux-gnu", "-o", &out, &x64]);
+    assert!(e.contains("unknown CPU \"riscv64\""), "{e}");
+    let e = rlink_fails(&["-flavor", "gnu", "-m", "elf_i386", "-o", &out, &x64]);
+    assert!(e.contains("-m elf_i386: unknown emulation"), "{e}");
+}

@@ -540,6 +540,34 @@ fn check(seed: &Seed, v: &Variant, work: &Path) -> Option<String> {
             if stderr.contains("panicked") || stderr.contains("linker bug") {
                 return Some(format!("bug reported: {brief}"));
             }
+            // A damaged file is named in the first line, unless the damage surfaced as a
+            // symbol that is missing or twice defined (reported by name, with the files that
+            // reference or define it on the lines after), or changed what is linked for.
+            // (A damaged member can also surface in another input: a relocation there that no
+            // longer fits. It names that input.)
+            let victim = input.file_name().unwrap().to_string_lossy().into_owned();
+            let names_an_input = std::iter::once(victim.clone())
+                .chain(seed.args.iter().filter_map(|a| {
+                    Path::new(a)
+                        .file_name()
+                        .filter(|_| a.contains('/'))
+                        .map(|n| n.to_string_lossy().into_owned())
+                }))
+                .any(|name| first.contains(&name));
+            let file_less = [
+                "undefined symbol: ",
+                "duplicate symbol: ",
+                "no entry point: ",
+            ];
+            if !seed.text
+                && !names_an_input
+                && !file_less
+                    .iter()
+                    .any(|k| first.starts_with(&format!("rlink: error: {k}")))
+                && !first.contains("linking of aarch64")
+            {
+                return Some(format!("diagnostic does not name {victim}: {brief}"));
+            }
             if let Some(extra) = lines.find(|l| {
                 !l.starts_with(">>> ")
                     && !l.starts_with("undefined symbol: ")

@@ -212,29 +212,38 @@ fn write_go(facts: &Facts, package: &str) -> Result<String> {
     Ok(out)
 }
 
-/// rlink's directive syntax: space-separated fields, strings in plain double quotes with no
-/// escapes. Identical lines are written once.
+/// rlink's directive syntax, written by the directives crate's writer (one writer for one
+/// grammar): space-separated fields, strings in plain double quotes with no escapes. Names that
+/// grammar cannot carry are refused here. Identical lines are written once.
 fn write_rlink(facts: &Facts) -> Result<String> {
+    use rlink_directives::DirectiveKind;
     let mut lines: Vec<String> = Vec::new();
     if let Some(linker) = &facts.dynamic_linker {
-        lines.push(format!(
-            "cgo_dynamic_linker \"{}\"",
-            quote::rlink_string(linker, "dynamic linker path")?
-        ));
+        let path = quote::rlink_string(linker, "dynamic linker path")?.to_string();
+        lines.push(DirectiveKind::DynamicLinker { path }.to_string());
     }
     for import in &facts.imports {
-        lines.push(format!(
-            "cgo_import_dynamic {} {} \"{}\"",
-            quote::rlink_name(&import.local)?,
-            quote::rlink_name(&import.remote)?,
-            quote::rlink_string(&import.library, "library name")?
-        ));
+        let local = quote::rlink_name(&import.local)?.to_string();
+        // An ELF import names its version as Go does, `name#VERSION`.
+        let remote = quote::rlink_name(&import.remote)?;
+        let (remote, version) = match remote.split_once('#') {
+            Some((name, version)) => (name.to_string(), Some(version.to_string())),
+            None => (remote.to_string(), None),
+        };
+        let library = quote::rlink_string(&import.library, "library name")?.to_string();
+        lines.push(
+            DirectiveKind::ImportDynamic {
+                local,
+                remote,
+                version,
+                library: Some(library),
+            }
+            .to_string(),
+        );
     }
     for library in &facts.libraries {
-        lines.push(format!(
-            "cgo_import_dynamic _ _ \"{}\"",
-            quote::rlink_string(library, "library name")?
-        ));
+        let library = quote::rlink_string(library, "library name")?.to_string();
+        lines.push(DirectiveKind::NeededLibrary { library }.to_string());
     }
     let mut seen = std::collections::HashSet::new();
     let mut out = String::new();

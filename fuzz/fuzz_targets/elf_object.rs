@@ -2,5 +2,13 @@
 //! `.eh_frame` of hostile bytes is checked at load, never trusted later.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = rlink_elf::object::InputObject::parse("fuzz.o".to_string(), data);
+    if let Ok(view) = rlink_elf::object::load("fuzz.o".to_string(), data) {
+        // What later phases do with a loaded object must hold for every object that loads.
+        for relocs in &view.relocations {
+            for r in relocs.iter() {
+                assert!((r.symbol as usize) < view.symbols.len());
+            }
+        }
+        let _ = view.is_from_rustc();
+    }
 });

@@ -94,7 +94,11 @@ pub static LINK_FLAGS: &[FlagSpec] = &[
     switch("w", "omit debug information"),
     switch("v", "print the link's decisions and the phases' timings"),
     flag("threads", "N", "use N threads (default: all cores)"),
-    flag("target", "TRIPLE", "target triple (default: the host)"),
+    flag(
+        "target",
+        "TRIPLE",
+        "target triple (default: the first object's machine)",
+    ),
     switch("h", "print this help"),
     switch("help", "print this help"),
     switch("version", "print rlink's version"),

@@ -74,7 +74,9 @@ struct RawRecord {
     terminator: bool,
 }
 
-/// Walks the record framing, stopping after a zero terminator or at the end of the section.
+/// Walks the record framing to the end of the section. A zero length word is a 4-byte
+/// terminator; the walk goes on after it, since an output's `.eh_frame` holds every input's
+/// (inputs may end with one, as crtend.o's does).
 fn walk(eh_frame: &[u8], mut visit: impl FnMut(RawRecord) -> Result<()>) -> Result<()> {
     let mut offset = 0;
     while offset < eh_frame.len() {
@@ -82,13 +84,15 @@ fn walk(eh_frame: &[u8], mut visit: impl FnMut(RawRecord) -> Result<()>) -> Resu
             bail!(".eh_frame: record at offset {offset:#x}: truncated length field");
         };
         if length == 0 {
-            return visit(RawRecord {
+            visit(RawRecord {
                 offset,
                 len: 4,
                 id_pos: 0,
                 id: 0,
                 terminator: true,
-            });
+            })?;
+            offset += 4;
+            continue;
         }
         // A length of 0xffffffff announces a 64-bit length (DWARF 64-bit format); the values
         // just below it are reserved.
@@ -137,7 +141,7 @@ fn walk(eh_frame: &[u8], mut visit: impl FnMut(RawRecord) -> Result<()>) -> Resu
     Ok(())
 }
 
-/// Counts FDEs (records with a non-zero CIE pointer) up to a zero terminator or the end.
+/// Counts FDEs (records with a non-zero CIE pointer).
 /// CIE pointers are not checked, so this works on output bytes before relocation.
 pub fn count_fdes(eh_frame: &[u8]) -> Result<usize> {
     let mut count = 0;
@@ -151,7 +155,7 @@ pub fn count_fdes(eh_frame: &[u8]) -> Result<usize> {
 }
 
 /// Cuts an input `.eh_frame` into records. Every FDE's CIE pointer must name the start of a CIE
-/// earlier in the same section. Parsing stops after a terminator (which is returned).
+/// earlier in the same section. Terminators are returned as records.
 pub fn split_records(eh_frame: &[u8]) -> Result<Vec<Record>> {
     let mut records: Vec<Record> = Vec::new();
     walk(eh_frame, |r| {
@@ -188,21 +192,75 @@ pub fn split_records(eh_frame: &[u8]) -> Result<Vec<Record>> {
 }
 
 /// Checks an input `.eh_frame` the way the output's `.eh_frame_hdr` will read it: the record
-/// framing, every FDE's CIE, and each CIE's version and augmentation.
-pub fn check_input(eh_frame: &[u8]) -> Result<()> {
+/// framing, every FDE's CIE, each CIE's version and augmentation, and each FDE's `pc_begin`.
+/// After a terminator only terminators may follow (zero padding): anything else would be read
+/// as records by the unwinder's walk of the output, where this input is not the last.
+/// `relocated` lists the (offset, width) of the bytes the object's relocations write: none may
+/// touch a record's length or CIE id/pointer, or the framing checked here would not be the
+/// output's.
+pub fn check_input(eh_frame: &[u8], relocated: impl Iterator<Item = (u64, u64)>) -> Result<()> {
     let records = split_records(eh_frame)?;
-    for r in records.iter().filter(|r| r.kind == RecordKind::Cie) {
-        // The body after the length and the CIE id; 64-bit records have a longer length.
-        let header = if read_u32(eh_frame, r.offset) == Some(0xffff_ffff) {
-            12
-        } else {
+    if let Some(first) = records
+        .iter()
+        .position(|r| r.kind == RecordKind::Terminator)
+    {
+        if let Some(r) = records[first..]
+            .iter()
+            .find(|r| r.kind != RecordKind::Terminator)
+        {
+            bail!(
+                ".eh_frame: record at offset {:#x} follows the terminator",
+                r.offset
+            );
+        }
+    }
+    let mut encodings: Vec<(usize, u8)> = Vec::new();
+    let mut headers: Vec<(u64, u64)> = Vec::with_capacity(records.len());
+    for r in &records {
+        // The length (4 or 12 bytes) and the CIE id/pointer (4 bytes).
+        let wide = read_u32(eh_frame, r.offset) == Some(0xffff_ffff);
+        let header = if wide { 12 } else { 4 };
+        let id_end = if r.kind == RecordKind::Terminator {
             4
+        } else {
+            header + 4
         };
-        let body = eh_frame
-            .get(r.offset + header + 4..r.offset + r.len)
-            .unwrap_or_default();
-        fde_pointer_encoding(body, (r.offset + header + 4) as u64)
-            .map_err(|e| e.at(format_args!(".eh_frame: CIE at offset {:#x}", r.offset)))?;
+        headers.push((r.offset as u64, (r.offset + id_end) as u64));
+        let body_at = r.offset + header + 4;
+        let body = eh_frame.get(body_at..r.offset + r.len).unwrap_or_default();
+        match r.kind {
+            RecordKind::Cie => {
+                let encoding = fde_pointer_encoding(body, body_at as u64)
+                    .map_err(|e| e.at(format_args!(".eh_frame: CIE at offset {:#x}", r.offset)))?;
+                encodings.push((r.offset, encoding));
+            }
+            RecordKind::Fde { cie_offset } => {
+                let encoding = encodings
+                    .iter()
+                    .find(|(at, _)| *at == cie_offset)
+                    .map(|(_, e)| *e)
+                    .unwrap_or(DW_EH_PE_ABSPTR);
+                Reader::new(body, body_at as u64)
+                    .encoded_pointer(encoding)
+                    .map_err(|e| {
+                        e.at(format_args!(
+                            ".eh_frame: FDE at offset {:#x}: pc_begin",
+                            r.offset
+                        ))
+                    })?;
+            }
+            RecordKind::Terminator => {}
+        }
+    }
+    for (at, width) in relocated {
+        let end = at.saturating_add(width);
+        let i = headers.partition_point(|&(_, header_end)| header_end <= at);
+        if let Some(&(start, _)) = headers.get(i).filter(|&&(start, _)| start < end) {
+            bail!(
+                ".eh_frame: a relocation at offset {at:#x} overwrites the header of the \
+                 record at offset {start:#x}"
+            );
+        }
     }
     Ok(())
 }
@@ -234,12 +292,30 @@ pub fn write_eh_frame_hdr(
     hdr_addr: u64,
     out: &mut [u8],
 ) -> Result<()> {
+    write_eh_frame_hdr_from(eh_frame, eh_frame_addr, hdr_addr, out, &|_| None)
+}
+
+/// [`write_eh_frame_hdr`], with errors about one record naming where its bytes came from:
+/// `origin(offset)` names the input that contributed the output's `.eh_frame` at `offset`.
+pub fn write_eh_frame_hdr_from(
+    eh_frame: &[u8],
+    eh_frame_addr: u64,
+    hdr_addr: u64,
+    out: &mut [u8],
+    origin: &dyn Fn(usize) -> Option<String>,
+) -> Result<()> {
+    let blame = |e: crate::diag::Error, offset: usize| match origin(offset) {
+        Some(place) => e.at(place),
+        None => e,
+    };
     // (initial location, FDE address) per FDE, in section order.
     let mut entries: Vec<(u64, u64)> = Vec::new();
     // Pointer encoding of each CIE's FDEs, by CIE offset; FDEs only point backwards, so the
     // CIE is always parsed first.
     let mut cie_encodings: Vec<(usize, u8)> = Vec::new();
+    let mut current = 0;
     walk(eh_frame, |r| {
+        current = r.offset;
         if r.terminator {
             return Ok(());
         }
@@ -269,7 +345,8 @@ pub fn write_eh_frame_hdr(
         })?;
         entries.push((pc_begin, eh_frame_addr.wrapping_add(r.offset as u64)));
         Ok(())
-    })?;
+    })
+    .map_err(|e| blame(e, current))?;
 
     let size = eh_frame_hdr_size(entries.len());
     ensure!(
@@ -308,8 +385,11 @@ pub fn write_eh_frame_hdr(
         .chunks_exact_mut(HDR_ENTRY_SIZE)
         .zip(&entries)
     {
-        slot[..4].copy_from_slice(&delta("FDE initial location", pc, hdr_addr)?);
-        slot[4..].copy_from_slice(&delta("FDE address", fde, hdr_addr)?);
+        let at = fde.wrapping_sub(eh_frame_addr) as usize;
+        slot[..4].copy_from_slice(
+            &delta("FDE initial location", pc, hdr_addr).map_err(|e| blame(e, at))?,
+        );
+        slot[4..].copy_from_slice(&delta("FDE address", fde, hdr_addr).map_err(|e| blame(e, at))?);
     }
     Ok(())
 }
@@ -615,7 +695,6 @@ pub(crate) mod tests {
         let at = data.len();
         data.extend(fde(at, second_cie, &[0; 4]));
         data.extend([0, 0, 0, 0]);
-        data.extend([0xff; 7]); // garbage after the terminator is never read
         let records = split_records(&data).unwrap();
         let kinds: Vec<RecordKind> = records.iter().map(|r| r.kind).collect();
         assert_eq!(
@@ -639,6 +718,20 @@ pub(crate) mod tests {
         }
         assert_eq!(records.last().unwrap().len, 4);
         assert_eq!(count_fdes(&data).unwrap(), 3);
+        check_input(&data, std::iter::empty()).unwrap();
+        // Zero padding after the terminator is more terminators; anything else is an error.
+        let mut padded = data.clone();
+        padded.extend([0; 8]);
+        check_input(&padded, std::iter::empty()).unwrap();
+        let mut trailing = data.clone();
+        trailing.extend(cie(b"zR", &[0x1b]));
+        let e = check_input(&trailing, std::iter::empty()).unwrap_err();
+        assert!(e.message().contains("follows the terminator"), "{e}");
+        // A relocation may write pc_begin (offset 8 of the first FDE), not a length field.
+        let first_fde = records[1].offset as u64;
+        check_input(&data, [(first_fde + 8, 4)].into_iter()).unwrap();
+        let e = check_input(&data, [(first_fde + 2, 4)].into_iter()).unwrap_err();
+        assert!(e.message().contains("overwrites the header"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The other two front doors: the cc-driver line rustc passes to `linker = "rlink"`, and the
 //! GNU ld line gcc's collect2 and clang pass when rlink is their `ld`
-//! (`../shared/reference/rustc-linker.md`). Both end in the same [`LinkArgs`] the Go-style
+//! (what rustc passes is described in the README). Both end in the same [`LinkArgs`] the Go-style
 //! flags build, so the link after them is the same.
 //!
 //! A cc line is first translated into ld words (`-Wl,a,b` → `a b`; driver-only options such as
@@ -269,7 +269,8 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["target"], None, Value, Act::Target),
     opt(&["arch"], None, Value, Act::AppleArch),
     opt(&["chroot"], None, Value, Act::Chroot),
-    opt(&["sysroot"], None, Value, Act::Sysroot),
+    // ld64 names it -syslibroot.
+    opt(&["sysroot", "syslibroot"], None, Value, Act::Sysroot),
     opt(&["linkmode"], None, Value, Act::LinkMode),
     opt(&["extld"], None, Value, Act::Extld),
     opt(&["tmpdir"], None, Value, Act::Tmpdir),

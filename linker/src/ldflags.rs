@@ -2,7 +2,7 @@
 //!
 //! A dependency's author writes those flags, and driver flags can run code (`-fplugin=`,
 //! `-Wl,-plugin`, `-B`, `@file`, linker scripts). Go learned this through a chain of CVEs;
-//! rlink follows Go's rule (`../shared/reference/ldflags-allowlist.md`): a flag passes only if
+//! rlink follows Go's rule (docs/ldflags.md lists the patterns): a flag passes only if
 //! one allowed pattern matches it in full. Users widen or narrow the set with
 //! `RLINK_LDFLAGS_ALLOW` and `RLINK_LDFLAGS_DISALLOW` (regular expressions, matched in full;
 //! disallow wins). Flags the user typed (`-extldflags`) are trusted and never checked.

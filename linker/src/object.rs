@@ -323,8 +323,9 @@ impl<'a> ObjectView<'a> {
     /// The checks every loader ends with, so the phases after loading index without checks:
     /// each relocation names a symbol of this object and a place inside a section that has
     /// bytes, each symbol's and group member's section exists, and every `.eh_frame` reads as
-    /// the output's unwind table will read it.
-    pub fn check(&self) -> Result<()> {
+    /// the output's unwind table will read it. `width` is the number of bytes a relocation type
+    /// writes (the CPU's table knows).
+    pub fn check(&self, width: &dyn Fn(u32) -> u64) -> Result<()> {
         let nsecs = self.sections.len();
         for (index, s) in self.symbols.iter().enumerate() {
             if let SymPlace::Section(sec) = s.place {
@@ -373,12 +374,13 @@ impl<'a> ObjectView<'a> {
                 }
             }
         }
-        for s in self
-            .sections
-            .iter()
-            .filter(|s| s.has(SectionFlags::EH_FRAME))
-        {
-            crate::eh_frame::check_input(s.data).map_err(|e| e.at(&self.place))?;
+        for (si, s) in self.sections.iter().enumerate() {
+            if s.has(SectionFlags::EH_FRAME) {
+                let relocated = self.relocations[si]
+                    .iter()
+                    .map(|r| (r.offset, width(r.r_type)));
+                crate::eh_frame::check_input(s.data, relocated).map_err(|e| e.at(&self.place))?;
+            }
         }
         Ok(())
     }

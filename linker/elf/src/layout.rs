@@ -638,6 +638,13 @@ pub fn place<'r, 'a, A: ElfArch>(
                 continue;
             }
             let out_name = output_name(name);
+            // Every input's unwind records join one `.eh_frame`, which `.eh_frame_hdr` indexes
+            // as a whole, whatever other flags an input's section carries.
+            let flags = if out_name == ".eh_frame" {
+                elf::SHF_ALLOC.0
+            } else {
+                flags
+            };
             let class = class_of(out_name, sh_type, flags);
             let entsize = u64::from(s.merge_entsize);
             // Group and retain flags are input concerns; merge/string flags stay on merged

@@ -88,6 +88,11 @@ fn check_section(
     if flags & elf::SHF_TLS.0 != 0 && flags & elf::SHF_ALLOC.0 == 0 {
         bail!("{place}: section {index} ({name}) is thread-local (SHF_TLS) but not allocated (no SHF_ALLOC)");
     }
+    // Unwind tables are loaded data: the output's `.eh_frame_hdr` indexes them, and the
+    // unwinder finds them through it.
+    if name == ".eh_frame" && flags & elf::SHF_ALLOC.0 == 0 {
+        bail!("{place}: section {index} (.eh_frame) is not allocated (no SHF_ALLOC)");
+    }
     let sh_type = s.sh_type(LE);
     if sh_type != elf::SHT_NOBITS && sh_type != elf::SHT_NULL {
         let (offset, size) = (s.sh_offset(LE), s.sh_size(LE));
@@ -169,6 +174,21 @@ pub fn elf_visibility(v: Visibility) -> u8 {
         Visibility::Internal => elf::STV_INTERNAL.0,
         Visibility::Hidden => elf::STV_HIDDEN.0,
         Visibility::Protected => elf::STV_PROTECTED.0,
+    }
+}
+
+/// How many bytes a relocation type writes, from the CPU's table; 8 (the most any writes) for
+/// types the table does not know, which the link refuses later anyway.
+fn relocation_width(cpu: Cpu, r_type: u32) -> u64 {
+    use rlink_linker::reloc::{Arch, Field};
+    let info = match cpu {
+        Cpu::X86_64 => crate::x86_64::X86_64::reloc_info(r_type, false),
+        Cpu::Aarch64 => None,
+    };
+    match info.map(|i| i.field) {
+        Some(Field::None) => 0,
+        Some(Field::Le32) => 4,
+        Some(Field::Le64) | None => 8,
     }
 }
 
@@ -368,6 +388,6 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
         groups,
         rustc_comment,
     };
-    object.check()?;
+    object.check(&|r_type| relocation_width(cpu, r_type))?;
     Ok(object)
 }

@@ -395,8 +395,31 @@ fn write_synthetics<A: ElfArch>(
         let frames = unsafe { out.range(ehf.offset, ehf.size)? }.to_vec();
         let dst = unsafe { out.range(hdr.offset, hdr.size)? };
         // Every input .eh_frame was checked when loaded, so a failure here is about the
-        // output as a whole (an address too far for the table's 32-bit offsets).
-        eh_frame::write_eh_frame_hdr(&frames, ehf.addr, hdr.addr, dst)?;
+        // output's addresses (too far for the table's 32-bit offsets): it names the input
+        // whose record it is.
+        let index = l.sections.iter().position(|s| std::ptr::eq(s, ehf));
+        let origin = |offset: usize| -> Option<String> {
+            let index = index? as u32;
+            let offset = offset as u64;
+            for (oi, o) in l.res.objects.iter().enumerate() {
+                for (si, p) in l.placements[oi].iter().enumerate() {
+                    let Some(p) = p.filter(|p| p.section == index) else {
+                        continue;
+                    };
+                    let size = o.sections[si].size;
+                    if (p.offset..p.offset + size).contains(&offset) {
+                        return Some(format!(
+                            "{}: {}+{:#x}",
+                            o.place,
+                            o.section_name(si),
+                            offset - p.offset
+                        ));
+                    }
+                }
+            }
+            None
+        };
+        eh_frame::write_eh_frame_hdr_from(&frames, ehf.addr, hdr.addr, dst, &origin)?;
     }
     Ok(())
 }
