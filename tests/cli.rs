@@ -264,12 +264,14 @@ fn the_target_comes_from_flags_or_the_first_object() {
         d.join("x64.o").display().to_string(),
         out.display().to_string(),
     );
-    // From the first object: aarch64, which rlink does not link internally yet.
-    let e = rlink_fails(&["-linkmode=internal", "-o", &out, &a64]);
+    // From the first object: aarch64 (whose entry stub then wants main and libc).
+    let (code, _, stderr) = rlink(&["-linkmode=internal", "-v", "-o", &out, &a64]);
+    assert_eq!(code, 1, "{stderr}");
     assert!(
-        e.contains("target aarch64-unknown-linux-gnu has no internal linker support yet"),
-        "{e}"
+        stderr.contains("rlink: target aarch64-unknown-linux-gnu\n"),
+        "{stderr}"
     );
+    assert!(stderr.contains("undefined symbol: __libc_start_main"), "{stderr}");
     // Another machine than the target's: the object is named.
     for flags in [
         &["-target=x86_64-unknown-linux-gnu"][..],

@@ -2,25 +2,29 @@
 //! the output. C compilers put literals in `.rodata.str1.1`; every object's debug info names
 //! the same types and paths in `.debug_str`, so this is where most of the saving is.
 
-use std::collections::HashMap;
+use hashbrown::HashTable;
+use rayon::prelude::*;
 
 use crate::{bail, diag::Result};
-use rayon::prelude::*;
 
 /// Input offset → output offset, for the strings of one input section.
 #[derive(Debug, Default, Clone)]
 pub struct PieceMap {
-    /// (input offset, output offset) of each string, sorted by input offset.
-    pieces: Vec<(u64, u64)>,
+    /// (input offset, output offset) of each string, sorted by input offset. Merged sections
+    /// are far smaller than 4 GiB (checked), so 32 bits each: a ripgrep debug link maps
+    /// hundreds of thousands of strings.
+    pieces: Vec<(u32, u32)>,
 }
 
 impl PieceMap {
     /// Where byte `offset` of the input section landed; an offset inside a string keeps its
     /// distance from the string's start. `None` past the section's end.
     pub fn map(&self, offset: u64) -> Option<u64> {
-        let i = self.pieces.partition_point(|&(start, _)| start <= offset);
+        let i = self
+            .pieces
+            .partition_point(|&(start, _)| u64::from(start) <= offset);
         let (start, out) = *self.pieces.get(i.checked_sub(1)?)?;
-        Some(out.wrapping_add(offset - start))
+        Some(u64::from(out).wrapping_add(offset - u64::from(start)))
     }
 }
 
@@ -91,105 +95,136 @@ fn hash(bytes: &[u8]) -> u64 {
     h
 }
 
-/// A string with its hash computed once; the table reuses it instead of hashing again.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Key<'a> {
+/// One string of an input: where it starts, how long it is (with its terminator) and its
+/// hash, computed once.
+#[derive(Clone, Copy)]
+struct Piece {
+    start: u32,
+    len: u32,
     hash: u64,
-    bytes: &'a [u8],
 }
 
-impl std::hash::Hash for Key<'_> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
+/// One shard's distinct strings, in first-seen order.
+struct Shard {
+    /// Indices into `firsts`, found by hash and compared by bytes.
+    table: HashTable<u32>,
+    /// Where each distinct string was first seen: (input, piece).
+    firsts: Vec<(u32, u32)>,
+    /// Each distinct string's offset in the shard.
+    offsets: Vec<u32>,
+    size: u64,
 }
-
-/// Passes a precomputed hash through.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl std::hash::Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type Table<'a> = HashMap<Key<'a>, u64, std::hash::BuildHasherDefault<Prehashed>>;
 
 /// Merges the given input sections (in link order) and returns the output contents and one
 /// piece map per input. Inputs are split and hashed in parallel, shards deduplicate in
 /// parallel (each in input order), and shards are laid out in shard order: the same bytes at
-/// any thread count.
+/// any thread count. Strings are referred to by (input, piece) indices rather than slices, so
+/// the tables stay small.
 pub fn merge<'a>(inputs: &[&'a [u8]], entsize: usize) -> Result<(Merged<'a>, Vec<PieceMap>)> {
-    let split: Vec<Vec<(usize, Key<'a>)>> = inputs
+    if inputs.len() > u32::MAX as usize {
+        bail!("too many mergeable string sections ({})", inputs.len());
+    }
+    let split: Vec<Vec<Piece>> = inputs
         .par_iter()
         .map(|data| {
+            if data.len() > u32::MAX as usize {
+                bail!(
+                    "mergeable string section of {} bytes is larger than 4 GiB",
+                    data.len()
+                );
+            }
             Ok(split(data, entsize)?
                 .into_iter()
-                .map(|(start, bytes)| {
-                    (
-                        start,
-                        Key {
-                            hash: hash(bytes),
-                            bytes,
-                        },
-                    )
+                .map(|(start, bytes)| Piece {
+                    start: start as u32,
+                    len: bytes.len() as u32,
+                    hash: hash(bytes),
                 })
                 .collect())
         })
         .collect::<Result<_>>()?;
-    let mut by_shard: Vec<Vec<Key<'a>>> = vec![Vec::new(); SHARDS];
-    for strings in &split {
-        for &(_, key) in strings {
-            by_shard[(key.hash % SHARDS as u64) as usize].push(key);
+    let bytes_of = |(input, piece): (u32, u32)| -> &'a [u8] {
+        let p = &split[input as usize][piece as usize];
+        &inputs[input as usize][p.start as usize..(p.start + p.len) as usize]
+    };
+    let shard_of = |hash: u64| (hash % SHARDS as u64) as usize;
+    // Within a shard the low bits of every hash are the same (they chose the shard): the
+    // table indexes by the rest.
+    let table_hash = |hash: u64| hash.rotate_right(SHARDS.trailing_zeros());
+    let mut by_shard: Vec<Vec<(u32, u32)>> = vec![Vec::new(); SHARDS];
+    for (input, pieces) in split.iter().enumerate() {
+        for (piece, p) in pieces.iter().enumerate() {
+            by_shard[shard_of(p.hash)].push((input as u32, piece as u32));
         }
     }
-    let shards: Vec<(Vec<&'a [u8]>, Table<'a>, u64)> = by_shard
+    let shards: Vec<Shard> = by_shard
         .into_par_iter()
-        .map(|keys| {
-            let mut table = Table::default();
-            let mut strings = Vec::new();
-            let mut size = 0u64;
-            for key in keys {
-                table.entry(key).or_insert_with(|| {
-                    let at = size;
-                    strings.push(key.bytes);
-                    size += key.bytes.len() as u64;
-                    at
-                });
+        .map(|refs| {
+            let mut shard = Shard {
+                table: HashTable::new(),
+                firsts: Vec::new(),
+                offsets: Vec::new(),
+                size: 0,
+            };
+            for r in refs {
+                let hash = table_hash(split[r.0 as usize][r.1 as usize].hash);
+                let bytes = bytes_of(r);
+                let firsts = &shard.firsts;
+                let seen = shard
+                    .table
+                    .find(hash, |&i| bytes_of(firsts[i as usize]) == bytes)
+                    .is_some();
+                if !seen {
+                    let index = shard.firsts.len() as u32;
+                    shard.firsts.push(r);
+                    let firsts = &shard.firsts;
+                    shard.table.insert_unique(hash, index, |&i| {
+                        let (input, piece) = firsts[i as usize];
+                        table_hash(split[input as usize][piece as usize].hash)
+                    });
+                    shard.offsets.push(shard.size as u32);
+                    shard.size += bytes.len() as u64;
+                }
             }
-            (strings, table, size)
+            shard
         })
         .collect();
     let mut bases = Vec::with_capacity(SHARDS);
     let mut total = 0u64;
-    for (_, _, size) in &shards {
+    for shard in &shards {
         bases.push(total);
-        total += size;
+        total += shard.size;
+    }
+    if total > u64::from(u32::MAX) {
+        bail!("merged strings would be larger than 4 GiB ({total} bytes)");
     }
     let maps: Vec<PieceMap> = split
         .par_iter()
-        .map(|strings| PieceMap {
-            pieces: strings
+        .enumerate()
+        .map(|(input, pieces)| PieceMap {
+            pieces: pieces
                 .iter()
-                .map(|&(start, key)| {
-                    let shard = (key.hash % SHARDS as u64) as usize;
-                    (start as u64, bases[shard] + shards[shard].1[&key])
+                .enumerate()
+                .map(|(piece, p)| {
+                    let s = shard_of(p.hash);
+                    let shard = &shards[s];
+                    let bytes = bytes_of((input as u32, piece as u32));
+                    let index = shard
+                        .table
+                        .find(table_hash(p.hash), |&i| {
+                            bytes_of(shard.firsts[i as usize]) == bytes
+                        })
+                        .copied()
+                        .unwrap_or(0);
+                    let out = bases[s] + u64::from(shard.offsets[index as usize]);
+                    (p.start, out as u32)
                 })
                 .collect(),
         })
         .collect();
     let strings = shards
-        .into_iter()
-        .flat_map(|(strings, _, _)| strings)
+        .iter()
+        .flat_map(|shard| shard.firsts.iter().map(|&r| bytes_of(r)))
         .collect();
     Ok((
         Merged {

@@ -136,19 +136,25 @@ pub struct Section<'a> {
     /// The bytes in the file; empty for zero-fill sections, which have only a size.
     pub data: &'a [u8],
     pub size: u64,
-    /// A power of two (at least 1).
-    pub align: u64,
+    /// The format's own section flags, type and entry size (ELF `sh_flags`, `sh_type`,
+    /// `sh_entsize`), for its layout and writer; the pipeline does not read them.
+    pub raw_flags: u32,
+    pub raw_type: u32,
+    pub raw_entsize: u32,
     pub flags: SectionFlags,
+    /// log2 of the alignment (see [`Section::align`]).
+    pub align_log2: u8,
     /// Character size of a [`SectionFlags::MERGE_STRINGS`] section (1, 2 or 4); 0 otherwise.
     pub merge_entsize: u8,
-    /// The format's own section type and flags (ELF `sh_type`/`sh_flags`/`sh_entsize`), for its
-    /// layout and writer; the pipeline does not read them.
-    pub raw_type: u32,
-    pub raw_flags: u64,
-    pub raw_entsize: u64,
 }
 
 impl Section<'_> {
+    /// The alignment, a power of two (at least 1).
+    #[inline]
+    pub fn align(&self) -> u64 {
+        1 << self.align_log2
+    }
+
     pub fn has(&self, flags: SectionFlags) -> bool {
         self.flags.contains(flags)
     }
@@ -190,6 +196,14 @@ pub struct RawRela64 {
 unsafe impl object::pod::Pod for RawRela64 {}
 
 impl RawRela64 {
+    pub fn encode(r: &Reloc) -> RawRela64 {
+        RawRela64 {
+            offset: r.offset.to_le_bytes(),
+            info: ((u64::from(r.symbol) << 32) | u64::from(r.r_type)).to_le_bytes(),
+            addend: r.addend.to_le_bytes(),
+        }
+    }
+
     #[inline]
     pub fn decode(&self) -> Reloc {
         let info = u64::from_le_bytes(self.info);
@@ -202,85 +216,44 @@ impl RawRela64 {
     }
 }
 
-/// The relocations that apply to one section: borrowed from the file where the format stores
-/// them as the pipeline reads them (ELF RELA), decoded once by the loader otherwise.
-#[derive(Debug, Clone, Default)]
-pub enum Relocs<'a> {
-    #[default]
-    None,
-    Rela64(&'a [RawRela64]),
-    Decoded(Vec<Reloc>),
-}
+/// The relocations that apply to one section, in ELF's `Elf64_Rela` layout: borrowed from the
+/// file for ELF (read in place, never copied); formats that store relocations differently
+/// (Mach-O, COFF) encode theirs in this layout once, at load, into memory that lives as long as
+/// the link (leaked, as lld's and mold's arenas are, so the view stays one borrowed slice).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Relocs<'a>(pub &'a [RawRela64]);
 
-impl Relocs<'_> {
+impl<'a> Relocs<'a> {
+    /// Relocations decoded by a loader, kept for the rest of the process.
+    pub fn leak(relocs: Vec<Reloc>) -> Relocs<'static> {
+        let raw: Vec<RawRela64> = relocs.iter().map(RawRela64::encode).collect();
+        Relocs(raw.leak())
+    }
+
     pub fn len(&self) -> usize {
-        match self {
-            Relocs::None => 0,
-            Relocs::Rela64(r) => r.len(),
-            Relocs::Decoded(r) => r.len(),
-        }
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.0.is_empty()
     }
 
-    /// Relocation `i` (callers index below [`Relocs::len`]).
+    /// Relocation `i`, if there is one.
     #[inline]
     pub fn get(&self, i: usize) -> Option<Reloc> {
-        match self {
-            Relocs::None => None,
-            Relocs::Rela64(r) => r.get(i).map(RawRela64::decode),
-            Relocs::Decoded(r) => r.get(i).copied(),
-        }
+        self.0.get(i).map(RawRela64::decode)
     }
 
     #[inline]
-    pub fn iter(&self) -> RelocIter<'_> {
-        match self {
-            Relocs::None => RelocIter::Decoded([].iter()),
-            Relocs::Rela64(r) => RelocIter::Rela64(r.iter()),
-            Relocs::Decoded(r) => RelocIter::Decoded(r.iter()),
-        }
+    pub fn iter(&self) -> impl Iterator<Item = Reloc> + 'a {
+        self.0.iter().map(RawRela64::decode)
     }
 
     /// The index of the first relocation at or after `offset` (relocations are sorted by
     /// offset in every object a compiler writes; callers only rely on this for `.eh_frame`).
     pub fn partition_point(&self, offset: u64) -> usize {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if self.get(mid).is_some_and(|r| r.offset < offset) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
-    }
-}
-
-pub enum RelocIter<'r> {
-    Rela64(std::slice::Iter<'r, RawRela64>),
-    Decoded(std::slice::Iter<'r, Reloc>),
-}
-
-impl Iterator for RelocIter<'_> {
-    type Item = Reloc;
-
-    #[inline]
-    fn next(&mut self) -> Option<Reloc> {
-        match self {
-            RelocIter::Rela64(i) => i.next().map(RawRela64::decode),
-            RelocIter::Decoded(i) => i.next().copied(),
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        match self {
-            RelocIter::Rela64(i) => i.size_hint(),
-            RelocIter::Decoded(i) => i.size_hint(),
-        }
+        self.0
+            .partition_point(|r| u64::from_le_bytes(r.offset) < offset)
     }
 }
 

@@ -27,6 +27,9 @@ pub enum Need {
     /// A pair of GOT slots (module id, offset) for general-dynamic TLS in a shared library,
     /// where TLS cannot be relaxed: the library may be loaded by dlopen.
     TlsGd,
+    /// A TLS descriptor (resolver, argument): two GOT slots the loader fills, for the
+    /// descriptor sequences of a shared library.
+    TlsDesc,
     /// The module's (module id, 0) pair for local-dynamic TLS in a shared library.
     TlsLd,
     /// A copy of imported data in the executable's own zero-fill section (a copy
@@ -114,6 +117,14 @@ pub enum RelocKind {
     GotBasePcRelative,
     /// S − GOT + A.
     SymbolGotOffset,
+    /// Page(S + A) − Page(P), pages of 4 KiB (AArch64 ADRP).
+    PageRelative,
+    /// Page(G + A) − Page(P).
+    GotPageRelative,
+    /// G + A: the slot's own address (the low bits of an AArch64 GOT load).
+    GotAddress,
+    /// G + A − Page(GOT).
+    GotOffsetFromGotPage,
     /// The symbol's size + A.
     Size,
     /// TP + A: local-exec TLS.
@@ -128,10 +139,47 @@ pub enum RelocKind {
 pub enum Field {
     /// Nothing is written (`R_X86_64_NONE`).
     None,
+    /// A little-endian data word of 2 bytes.
+    Le16,
     /// A little-endian data word of 4 bytes.
     Le32,
     /// A little-endian data word of 8 bytes.
     Le64,
+    /// An AArch64 ADR/ADRP immediate: 21 bits, the low two in bits 29–30 and the rest in bits
+    /// 5–23 of the instruction; `shift` is 12 for ADRP (the value is a page delta).
+    A64Adr {
+        shift: u8,
+    },
+    /// The 12-bit unsigned immediate of an AArch64 ADD or load/store (bits 10–21): bits
+    /// `shift..shift + 12` of the value, divided by the access size `1 << scale`, which the
+    /// value must be a multiple of.
+    A64Imm12 {
+        shift: u8,
+        scale: u8,
+    },
+    /// A branch or literal-load offset in words: B/BL imm26 (bits 0–25), B.cond/CBZ/LDR
+    /// literal imm19 (bits 5–23), TBZ imm14 (bits 5–18). The value must be 4-aligned.
+    A64Branch26,
+    A64Imm19,
+    A64Imm14,
+    /// The 16-bit immediate of MOVZ/MOVK/MOVN (bits 5–20): bits `shift..shift + 16` of the
+    /// value. `signed`: a negative value turns MOVZ into MOVN of the inverted bits.
+    A64MovW {
+        shift: u8,
+        signed: bool,
+    },
+}
+
+impl Field {
+    /// How many bytes of the place the field covers.
+    pub fn width(self) -> u64 {
+        match self {
+            Field::None => 0,
+            Field::Le16 => 2,
+            Field::Le64 => 8,
+            _ => 4,
+        }
+    }
 }
 
 /// The range the value must fit before it is truncated to its field.
@@ -174,6 +222,7 @@ pub enum GotUse {
     TpOff,
     TlsGd,
     TlsLd,
+    TlsDesc,
 }
 
 /// A dynamic relocation, as the loader (or a static executable's start-up code) must apply
@@ -196,6 +245,8 @@ pub enum DynKind {
     IRelative,
     /// Copy the imported data's initial value into the executable's copy.
     Copy,
+    /// A TLS descriptor: the loader fills the two slots with a resolver and its argument.
+    TlsDesc,
 }
 
 /// A CPU's relocation facts and hooks, for one object format's numbering.
@@ -253,6 +304,7 @@ pub fn apply<A: Arch>(
         v.got_slot
             .ok_or("GOT slot missing (linker bug)".to_string())
     };
+    let page = |x: u64| x & !0xfff;
     let value: i64 = match info.kind {
         RelocKind::Absolute => (v.s as i64).wrapping_add(v.a),
         RelocKind::PcRelative => pcrel(v.s, v),
@@ -264,14 +316,111 @@ pub fn apply<A: Arch>(
         RelocKind::TpOff => v.tpoff.wrapping_add(v.a),
         RelocKind::DtpOff if v.shared => v.dtpoff.wrapping_add(v.a),
         RelocKind::DtpOff => v.tpoff.wrapping_add(v.a),
+        RelocKind::PageRelative => {
+            page(v.s.wrapping_add(v.a as u64)).wrapping_sub(page(v.p)) as i64
+        }
+        RelocKind::GotPageRelative => {
+            page(slot()?.wrapping_add(v.a as u64)).wrapping_sub(page(v.p)) as i64
+        }
+        RelocKind::GotAddress => slot()?.wrapping_add(v.a as u64) as i64,
+        RelocKind::GotOffsetFromGotPage => slot()?
+            .wrapping_add(v.a as u64)
+            .wrapping_sub(page(v.got_base)) as i64,
     };
     check_range(value, info.overflow, || A::type_name(r_type))?;
+    // Data words are most relocations (and all of debug info's): written here; instruction
+    // fields go through the general writer.
     match info.field {
-        Field::None => {}
         Field::Le32 => write32(buf, at, value as u32)?,
         Field::Le64 => write64(buf, at, value as u64)?,
+        field => write_field(field, buf, at, value)
+            .map_err(|why| format!("{}: {why}", A::type_name(r_type)))?,
     }
     Ok(Applied::Done)
+}
+
+/// Writes `value` into `field` at `at`: data words little-endian, AArch64 immediates into
+/// their instruction's bit fields (the rest of the instruction kept).
+pub fn write_field(field: Field, buf: &mut [u8], at: usize, value: i64) -> Result<(), Refusal> {
+    let insn = |buf: &mut [u8], f: &dyn Fn(u32) -> u32| -> Result<(), Refusal> {
+        let bytes = at
+            .checked_add(4)
+            .and_then(|end| buf.get_mut(at..end))
+            .ok_or("relocation place outside its section")?;
+        let old = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        bytes.copy_from_slice(&f(old).to_le_bytes());
+        Ok(())
+    };
+    let aligned = |bits: u32| -> Result<(), Refusal> {
+        if value & ((1 << bits) - 1) == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "value {value:#x} is not a multiple of {} (misaligned)",
+                1u64 << bits
+            ))
+        }
+    };
+    match field {
+        Field::None => Ok(()),
+        Field::Le16 => match at.checked_add(2).and_then(|end| buf.get_mut(at..end)) {
+            Some(b) => {
+                b.copy_from_slice(&(value as u16).to_le_bytes());
+                Ok(())
+            }
+            None => Err("relocation place outside its section".to_string()),
+        },
+        Field::Le32 => write32(buf, at, value as u32),
+        Field::Le64 => write64(buf, at, value as u64),
+        Field::A64Adr { shift } => {
+            let imm = (value >> shift) as u32;
+            insn(buf, &|old| {
+                (old & !((0x3 << 29) | (0x7ffff << 5)))
+                    | ((imm & 0x3) << 29)
+                    | (((imm >> 2) & 0x7ffff) << 5)
+            })
+        }
+        Field::A64Imm12 { shift, scale } => {
+            let bits = (value >> shift) & 0xfff;
+            if bits & ((1 << scale) - 1) != 0 {
+                return Err(format!(
+                    "value {value:#x} is not aligned to the {}-byte access (misaligned)",
+                    1u64 << scale
+                ));
+            }
+            let imm = (bits >> scale) as u32;
+            insn(buf, &|old| (old & !(0xfff << 10)) | (imm << 10))
+        }
+        Field::A64Branch26 => {
+            aligned(2)?;
+            let imm = ((value >> 2) as u32) & 0x3ff_ffff;
+            insn(buf, &|old| (old & !0x3ff_ffff) | imm)
+        }
+        Field::A64Imm19 => {
+            aligned(2)?;
+            let imm = ((value >> 2) as u32) & 0x7ffff;
+            insn(buf, &|old| (old & !(0x7ffff << 5)) | (imm << 5))
+        }
+        Field::A64Imm14 => {
+            aligned(2)?;
+            let imm = ((value >> 2) as u32) & 0x3fff;
+            insn(buf, &|old| (old & !(0x3fff << 5)) | (imm << 5))
+        }
+        Field::A64MovW { shift, signed } => {
+            // MOVZ is opc 10, MOVN opc 00 (bits 29–30); a negative value is written as MOVN
+            // of its complement, which the instruction inverts back.
+            let negative = signed && value < 0;
+            let v = if negative { !value } else { value };
+            let imm = ((v >> shift) as u32) & 0xffff;
+            insn(buf, &|old| {
+                let mut new = (old & !(0xffff << 5)) | (imm << 5);
+                if signed {
+                    new = (new & !(0x3 << 29)) | if negative { 0 } else { 0x2 << 29 };
+                }
+                new
+            })
+        }
+    }
 }
 
 /// S + A − P, wrapping as addresses do.
@@ -280,6 +429,7 @@ pub fn pcrel(target: u64, v: &Values) -> i64 {
     (target as i64).wrapping_add(v.a).wrapping_sub(v.p as i64)
 }
 
+#[inline(always)]
 fn check_range(value: i64, overflow: Overflow, name: impl Fn() -> String) -> Result<(), Refusal> {
     match overflow {
         Overflow::None => Ok(()),
@@ -315,6 +465,7 @@ pub fn signed32(v: i64, what: &str) -> Result<u32, Refusal> {
         .map_err(|_| format!("{what} value {v:#x} does not fit in 32 bits (overflow)"))
 }
 
+#[inline]
 pub fn write32(buf: &mut [u8], at: usize, v: u32) -> Result<(), Refusal> {
     match at.checked_add(4).and_then(|end| buf.get_mut(at..end)) {
         Some(b) => {
@@ -325,6 +476,7 @@ pub fn write32(buf: &mut [u8], at: usize, v: u32) -> Result<(), Refusal> {
     }
 }
 
+#[inline]
 pub fn write64(buf: &mut [u8], at: usize, v: u64) -> Result<(), Refusal> {
     match at.checked_add(8).and_then(|end| buf.get_mut(at..end)) {
         Some(b) => {

@@ -141,6 +141,7 @@ pub fn relocate_sections<A: Arch>(
                             GotUse::TpOff => GotEntry::TpOff(t),
                             GotUse::TlsGd => GotEntry::TlsGd(t),
                             GotUse::TlsLd => GotEntry::TlsLd,
+                            GotUse::TlsDesc => GotEntry::TlsDesc(t),
                         })
                     });
                     let tls_addr = sv.addr;

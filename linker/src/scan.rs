@@ -30,12 +30,14 @@ pub enum GotEntry {
     TlsGd(SymbolRef),
     /// Local-dynamic TLS in a shared library: (this module's id, 0), two slots.
     TlsLd,
+    /// A TLS descriptor in a shared library: (resolver, argument), two slots.
+    TlsDesc(SymbolRef),
 }
 
 impl GotEntry {
     pub fn slots(self) -> u64 {
         match self {
-            GotEntry::TlsGd(_) | GotEntry::TlsLd => 2,
+            GotEntry::TlsGd(_) | GotEntry::TlsLd | GotEntry::TlsDesc(_) => 2,
             _ => 1,
         }
     }
@@ -199,6 +201,7 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
                         Need::GotTpOff => n.got.push(GotEntry::TpOff(t)),
                         Need::TlsGd => n.got.push(GotEntry::TlsGd(t)),
                         Need::TlsLd => n.got.push(GotEntry::TlsLd),
+                        Need::TlsDesc => n.got.push(GotEntry::TlsDesc(t)),
                         Need::Copy => {
                             if let SymbolRef::Global(id) = t {
                                 n.copies.push(id);

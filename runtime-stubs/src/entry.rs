@@ -30,43 +30,97 @@ const X86_64_GLIBC_START: &[u8] = &[
 const MAIN_DISP: u64 = 23;
 const START_MAIN_DISP: u64 = 29;
 
+/// AArch64 `_start` for glibc, as the AAPCS64 hands a process over: `sp` points at argc,
+/// then argv, envp and auxv; `x0` holds the dynamic linker's finalizer. The same call as on
+/// x86-64, `__libc_start_main(main, argc, argv, init = 0, fini = 0, rtld_fini, stack_end)`;
+/// the frame pointer and link register are zeroed to end stack walks, and `sp` is already
+/// 16-byte aligned at entry. Instruction words, little-endian.
+const AARCH64_GLIBC_START: &[u32] = &[
+    0xd280_001d, // mov x29, #0
+    0xd280_001e, // mov x30, #0
+    0xaa00_03e5, // mov x5, x0                    rtld_fini
+    0xf940_03e1, // ldr x1, [sp]                  argc
+    0x9100_23e2, // add x2, sp, #8                argv
+    0x9100_03e6, // mov x6, sp                    stack_end
+    0x9000_0000, // adrp x0, :got:main
+    0xf940_0000, // ldr x0, [x0, :got_lo12:main]
+    0xd280_0003, // mov x3, #0                    init
+    0xd280_0004, // mov x4, #0                    fini
+    0x9400_0000, // bl __libc_start_main
+    0xd420_0000, // brk #0                        __libc_start_main never returns
+];
+
 /// The entry stub for x86-64 Linux with glibc, as the bytes of an ELF relocatable object.
 pub fn entry_object() -> Vec<u8> {
-    let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    let relocs: [(&[u8], u64, elf::RelocationType, i64); 2] = [
+        (b"main", MAIN_DISP, elf::R_X86_64_REX_GOTPCRELX, -4),
+        (
+            b"__libc_start_main",
+            START_MAIN_DISP,
+            elf::R_X86_64_GOTPCRELX,
+            -4,
+        ),
+    ];
+    stub_object(Architecture::X86_64, X86_64_GLIBC_START, &relocs)
+}
+
+/// The entry stub for AArch64 Linux with glibc, as the bytes of an ELF relocatable object.
+pub fn aarch64_entry_object() -> Vec<u8> {
+    let code: Vec<u8> = AARCH64_GLIBC_START
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    let relocs: [(&[u8], u64, elf::RelocationType, i64); 3] = [
+        (b"main", 0x18, elf::R_AARCH64_ADR_GOT_PAGE, 0),
+        (b"main", 0x1c, elf::R_AARCH64_LD64_GOT_LO12_NC, 0),
+        (b"__libc_start_main", 0x28, elf::R_AARCH64_CALL26, 0),
+    ];
+    stub_object(Architecture::Aarch64, &code, &relocs)
+}
+
+/// An object defining `_start` over `code`, with relocations (symbol, offset, type, addend)
+/// against undefined symbols.
+fn stub_object(
+    arch: Architecture,
+    code: &[u8],
+    relocs: &[(&[u8], u64, elf::RelocationType, i64)],
+) -> Vec<u8> {
+    let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
     let text = obj.section_id(StandardSection::Text);
-    let offset = obj.append_section_data(text, X86_64_GLIBC_START, 16);
+    let offset = obj.append_section_data(text, code, 16);
     obj.add_symbol(Symbol {
         name: b"_start".to_vec(),
         value: offset,
-        size: X86_64_GLIBC_START.len() as u64,
+        size: code.len() as u64,
         kind: SymbolKind::Text,
         scope: SymbolScope::Linkage,
         weak: false,
         section: SymbolSection::Section(text),
         flags: SymbolFlags::None,
     });
-    for (name, disp, r_type) in [
-        (&b"main"[..], MAIN_DISP, elf::R_X86_64_REX_GOTPCRELX),
-        (
-            &b"__libc_start_main"[..],
-            START_MAIN_DISP,
-            elf::R_X86_64_GOTPCRELX,
-        ),
-    ] {
-        let symbol = obj.add_symbol(Symbol {
-            name: name.to_vec(),
-            value: 0,
-            size: 0,
-            kind: SymbolKind::Text,
-            scope: SymbolScope::Unknown,
-            weak: false,
-            section: SymbolSection::Undefined,
-            flags: SymbolFlags::None,
-        });
+    let mut symbols: Vec<(&[u8], object::write::SymbolId)> = Vec::new();
+    for &(name, disp, r_type, addend) in relocs {
+        let symbol = match symbols.iter().find(|(n, _)| *n == name) {
+            Some(&(_, id)) => id,
+            None => {
+                let id = obj.add_symbol(Symbol {
+                    name: name.to_vec(),
+                    value: 0,
+                    size: 0,
+                    kind: SymbolKind::Text,
+                    scope: SymbolScope::Unknown,
+                    weak: false,
+                    section: SymbolSection::Undefined,
+                    flags: SymbolFlags::None,
+                });
+                symbols.push((name, id));
+                id
+            }
+        };
         let relocation = Relocation {
             offset: offset + disp,
             symbol,
-            addend: -4,
+            addend,
             flags: object::RelocationFlags::Elf { r_type },
         };
         obj.add_relocation(text, relocation)
@@ -92,6 +146,20 @@ mod tests {
             &[0xff, 0x15]
         );
         assert_eq!(X86_64_GLIBC_START.last(), Some(&0xf4));
+    }
+
+    #[test]
+    fn aarch64_relocations_point_at_their_instructions() {
+        let word = |at: usize| AARCH64_GLIBC_START[at / 4];
+        assert_eq!(word(0x18) & 0x9f00_0000, 0x9000_0000, "adrp");
+        assert_eq!(word(0x1c) & 0xffc0_0000, 0xf940_0000, "ldr");
+        assert_eq!(word(0x28) & 0xfc00_0000, 0x9400_0000, "bl");
+        let bytes = aarch64_entry_object();
+        assert_eq!(
+            u16::from_le_bytes([bytes[18], bytes[19]]),
+            183,
+            "EM_AARCH64"
+        );
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub fn combine<A: ElfArch>(
             if res.discarded[oi][si] || header.has(SectionFlags::INPUT_ONLY) {
                 continue;
             }
-            let mut flags = header.raw_flags & !(elf::SHF_GROUP.0);
+            let mut flags = u64::from(header.raw_flags) & !(elf::SHF_GROUP.0);
             // object writes an entry size of 1 for string sections only; wider merged strings
             // lose the merge flags and are kept whole (correct, just not deduplicated).
             let merge_strings = elf::SHF_MERGE.0 | elf::SHF_STRINGS.0;
@@ -103,7 +103,7 @@ pub fn combine<A: ElfArch>(
                 flags &= !(elf::SHF_MERGE.0 | elf::SHF_STRINGS.0);
             }
             let id = out.add_section(Vec::new(), name.to_vec(), kind);
-            let align = header.align;
+            let align = header.align();
             if sh_type == elf::SHT_NOBITS {
                 out.append_section_bss(id, header.size, align);
             } else {

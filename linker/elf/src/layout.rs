@@ -207,6 +207,8 @@ pub struct Layout<'r, 'a> {
     pub strip_symbols: bool,
     /// The CPU's PLT entry size.
     pub plt_entry_size: u64,
+    /// The CPU's TLS ABI (`ElfArch::TLS_TCB_SIZE`).
+    pub tls_tcb_size: Option<u64>,
     /// Global id → its `.dynsym` index.
     pub dynsym_index: HashMap<SymbolId, u32>,
     pub dynstr: Vec<u8>,
@@ -256,8 +258,8 @@ fn merge_strings<'a>(
     for &(_, obj, sec) in list {
         let s = &res.objects[obj as usize].sections[sec as usize];
         datas.push(s.data);
-        align = s.align.max(align);
-        entsize = s.raw_entsize;
+        align = s.align().max(align);
+        entsize = u64::from(s.raw_entsize);
     }
     let (contents, maps) = merge::merge(&datas, entsize as usize)?;
     for (&(_, obj, sec), map) in list.iter().zip(maps) {
@@ -633,7 +635,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         for (si, s) in o.sections.iter().enumerate() {
             let name = std::str::from_utf8(s.name).unwrap_or("");
             let sh_type = elf::SectionType(s.raw_type);
-            let flags = s.raw_flags;
+            let flags = u64::from(s.raw_flags);
             if si == 0 || !live[oi][si] || dropped(name, s.flags, strip_debug) {
                 continue;
             }
@@ -712,7 +714,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         let packed = sections[index].name == ".eh_frame";
         for &(_, obj, sec) in list.iter() {
             let s = &res.objects[obj as usize].sections[sec as usize];
-            let input_align = s.align;
+            let input_align = s.align();
             let a = if packed { 1 } else { input_align };
             if !a.is_power_of_two() {
                 bail!(
@@ -770,6 +772,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         entry_name: entry,
         strip_symbols,
         plt_entry_size: A::PLT_ENTRY_SIZE,
+        tls_tcb_size: A::TLS_TCB_SIZE,
         dynsym_index: HashMap::default(),
         dynstr: vec![0],
         needed: Vec::new(),
@@ -1069,7 +1072,7 @@ pub fn got_dynamic_relocs(l: &Layout<'_, '_>, e: GotEntry) -> u64 {
         }
         GotEntry::TpOff(t) => (target_info(l.res, t).dynamic || l.shared) as u64,
         GotEntry::TlsGd(t) => 1 + target_info(l.res, t).dynamic as u64,
-        GotEntry::TlsLd => 1,
+        GotEntry::TlsLd | GotEntry::TlsDesc(_) => 1,
     }
 }
 
@@ -1506,14 +1509,20 @@ impl Layout<'_, '_> {
         Some(self.sections[p.section as usize].addr + p.offset)
     }
 
-    /// Thread-pointer offset of a TLS address (variant II: the block ends at the TP).
+    /// Thread-pointer offset of a TLS address, by the CPU's TLS variant.
     pub fn tpoff(&self, addr: u64) -> i64 {
-        match self.tls {
-            Some((start, memsz, align)) => {
+        match (self.tls, self.tls_tcb_size) {
+            // Variant I: the TCB is at the thread pointer, the block after it, aligned.
+            (Some((start, _, align)), Some(tcb)) => {
+                let block = tcb.next_multiple_of(align.max(1));
+                addr as i64 - start as i64 + block as i64
+            }
+            // Variant II: the block ends at the thread pointer.
+            (Some((start, memsz, align)), None) => {
                 let end = start + memsz.next_multiple_of(align.max(1));
                 addr as i64 - end as i64
             }
-            None => 0,
+            (None, _) => 0,
         }
     }
 }

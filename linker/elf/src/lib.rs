@@ -20,9 +20,10 @@ use rlink_linker::reloc::{Arch, DynKind, Refusal};
 use rlink_linker::resolve::Resolution;
 use rlink_linker::scan::Needs;
 use rlink_linker::target::{Cpu, Target};
-use rlink_linker::{bail, Result};
+use rlink_linker::Result;
 use rustc_hash::FxHashSet;
 
+pub mod aarch64;
 mod combine;
 mod dynamic;
 pub mod gnu_hash;
@@ -42,6 +43,10 @@ pub trait ElfArch: Arch {
     const MACHINE: ::object::elf::Machine;
     /// The section type of `.eh_frame` in outputs (x86-64 has its own, `SHT_X86_64_UNWIND`).
     const EH_FRAME_TYPE: ::object::elf::SectionType;
+    /// The TLS ABI: `Some(size)` for variant I (AArch64: the thread pointer points at a TCB of
+    /// this size, the TLS block after it), `None` for variant II (x86-64: the block ends at
+    /// the thread pointer).
+    const TLS_TCB_SIZE: Option<u64>;
     /// The CPU's `R_*` number for a dynamic relocation.
     fn dynamic_type(kind: DynKind) -> u32;
     const PLT_ENTRY_SIZE: u64;
@@ -109,7 +114,10 @@ impl<A: ElfArch> Backend for ElfBackend<A> {
                 rlink_runtime_stubs::ENTRY_OBJECT_NAME.to_string(),
                 rlink_runtime_stubs::entry_object(),
             )),
-            Cpu::Aarch64 => None,
+            Cpu::Aarch64 => Some((
+                rlink_runtime_stubs::ENTRY_OBJECT_NAME.to_string(),
+                rlink_runtime_stubs::aarch64_entry_object(),
+            )),
         }
     }
 
@@ -158,7 +166,7 @@ impl Format for Elf {
     }
 
     fn links_internally(&self, target: &Target) -> bool {
-        target.cpu == Cpu::X86_64
+        matches!(target.cpu, Cpu::X86_64 | Cpu::Aarch64)
     }
 
     fn inspect(&self, data: &[u8], opts: &InspectOptions) -> Result<Report> {
@@ -168,14 +176,14 @@ impl Format for Elf {
     fn link(&self, plan: &LinkPlan) -> Result<()> {
         match plan.target.cpu {
             Cpu::X86_64 => pipeline::link(&ElfBackend::<x86_64::X86_64>::new(), plan),
-            Cpu::Aarch64 => bail!("internal linking of aarch64 ELF output is not implemented yet"),
+            Cpu::Aarch64 => pipeline::link(&ElfBackend::<aarch64::Aarch64>::new(), plan),
         }
     }
 
     fn combine(&self, plan: &LinkPlan) -> Result<Combined> {
         match plan.target.cpu {
             Cpu::X86_64 => pipeline::combine(&ElfBackend::<x86_64::X86_64>::new(), plan),
-            Cpu::Aarch64 => bail!("external linking of aarch64 ELF output is not implemented yet"),
+            Cpu::Aarch64 => pipeline::combine(&ElfBackend::<aarch64::Aarch64>::new(), plan),
         }
     }
 }

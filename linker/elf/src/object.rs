@@ -180,16 +180,12 @@ pub fn elf_visibility(v: Visibility) -> u8 {
 /// How many bytes a relocation type writes, from the CPU's table; 8 (the most any writes) for
 /// types the table does not know, which the link refuses later anyway.
 fn relocation_width(cpu: Cpu, r_type: u32) -> u64 {
-    use rlink_linker::reloc::{Arch, Field};
+    use rlink_linker::reloc::Arch;
     let info = match cpu {
         Cpu::X86_64 => crate::x86_64::X86_64::reloc_info(r_type, false),
         Cpu::Aarch64 => None,
     };
-    match info.map(|i| i.field) {
-        Some(Field::None) => 0,
-        Some(Field::Le32) => 4,
-        Some(Field::Le64) | None => 8,
-    }
+    info.map(|i| i.field.width()).unwrap_or(8)
 }
 
 /// Reads one ELF relocatable object into the linker's view.
@@ -260,7 +256,7 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
         });
     }
 
-    let mut relocations: Vec<Relocs<'_>> = vec![Relocs::None; headers.len()];
+    let mut relocations: Vec<Relocs<'_>> = vec![Relocs::default(); headers.len()];
     let mut groups = Vec::new();
     for (index, s) in headers.iter().enumerate() {
         let sh_type = s.sh_type(endian);
@@ -279,7 +275,7 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
             })?;
             let target = s.sh_info(endian) as usize;
             match relocations.get_mut(target) {
-                Some(slot) => *slot = Relocs::Rela64(relas),
+                Some(slot) => *slot = Relocs(relas),
                 None => {
                     bail!("{place}: relocation section {index} targets missing section {target}")
                 }
@@ -370,12 +366,14 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
             name,
             data: bytes,
             size: s.sh_size(endian),
-            align: s.sh_addralign(endian).max(1),
+            // A power of two up to 2^32 (checked above).
+            align_log2: s.sh_addralign(endian).max(1).trailing_zeros() as u8,
             flags,
             merge_entsize,
             raw_type: sh_type.0,
-            raw_flags,
-            raw_entsize: entsize,
+            // ELF's section flags all lie in the low 32 bits (SHF_MASKPROC is 0xf0000000).
+            raw_flags: raw_flags as u32,
+            raw_entsize: u32::try_from(entsize).unwrap_or(u32::MAX),
         });
     }
     let object = ObjectView {

@@ -98,6 +98,15 @@ fn got_slot(l: &Layout<'_, '_>, e: GotEntry, slot: u64) -> ([u64; 2], Vec<DynRel
             vec![reloc(slot, DynKind::DtpMod, None, 0)],
         ),
         GotEntry::TlsLd => ([0, 0], vec![reloc(slot, DynKind::DtpMod, None, 0)]),
+        // The loader fills a descriptor: for an import, of the symbol; for this module's own
+        // variable, of the module with the variable's offset in its block as the addend.
+        GotEntry::TlsDesc(t) if target_info(l.res, t).dynamic => {
+            ([0, 0], vec![reloc(slot, DynKind::TlsDesc, symbol_of(t), 0)])
+        }
+        GotEntry::TlsDesc(t) => {
+            let off = l.dtpoff(l.value(t).addr);
+            ([0, 0], vec![reloc(slot, DynKind::TlsDesc, None, off)])
+        }
     }
 }
 

@@ -249,6 +249,7 @@ impl Arch for X86_64 {
 impl ElfArch for X86_64 {
     const MACHINE: elf::Machine = elf::EM_X86_64;
     const EH_FRAME_TYPE: elf::SectionType = elf::SHT_X86_64_UNWIND;
+    const TLS_TCB_SIZE: Option<u64> = None;
 
     fn dynamic_type(kind: DynKind) -> u32 {
         use elf::*;
@@ -261,6 +262,7 @@ impl ElfArch for X86_64 {
             DynKind::DtpOff => R_X86_64_DTPOFF64,
             DynKind::IRelative => R_X86_64_IRELATIVE,
             DynKind::Copy => R_X86_64_COPY,
+            DynKind::TlsDesc => R_X86_64_TLSDESC,
         }
         .0
     }
