@@ -271,7 +271,10 @@ fn the_target_comes_from_flags_or_the_first_object() {
         stderr.contains("rlink: target aarch64-unknown-linux-gnu\n"),
         "{stderr}"
     );
-    assert!(stderr.contains("undefined symbol: __libc_start_main"), "{stderr}");
+    assert!(
+        stderr.contains("undefined symbol: __libc_start_main"),
+        "{stderr}"
+    );
     // Another machine than the target's: the object is named.
     for flags in [
         &["-target=x86_64-unknown-linux-gnu"][..],

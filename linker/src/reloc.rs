@@ -280,6 +280,13 @@ pub trait Arch: Sync + Send + 'static {
     /// instruction (x86's −4): a reference into merged strings names the string at
     /// addend − bias.
     fn merged_string_bias(r_type: u32) -> i64;
+
+    /// For branches that may go through a range-extension thunk when their target is too far:
+    /// the reach, as the half-open range of `target − place` the instruction can encode.
+    fn branch_range(r_type: u32) -> Option<(i64, i64)> {
+        let _ = r_type;
+        None
+    }
 }
 
 /// Applies one relocation at `at` in `buf` (the section's output bytes): the CPU's relaxation

@@ -50,6 +50,16 @@ pub trait OutputLayout: Placement {
     /// Offset of a TLS address in this module's TLS block.
     fn dtpoff(&self, addr: u64) -> i64;
     fn is_shared(&self) -> bool;
+    /// The range-extension thunk a branch at `offset` of an input section jumps to instead of
+    /// its far target, if it has one.
+    fn thunk(&self, obj: usize, sec: usize, offset: u64) -> Option<u64> {
+        let _ = (obj, sec, offset);
+        None
+    }
+    /// Whether any branch goes through a thunk (so the pass need not ask for each one).
+    fn has_thunks(&self) -> bool {
+        false
+    }
 }
 
 /// A dynamic relocation the pass found at a place in an input section.
@@ -100,6 +110,7 @@ pub fn relocate_sections<A: Arch>(
 ) -> Result<Vec<ObjectDynRelocs>> {
     let got_base = l.got_base();
     let shared = l.is_shared();
+    let thunks = l.has_thunks();
     res.objects
         .par_iter()
         .enumerate()
@@ -148,6 +159,12 @@ pub fn relocate_sections<A: Arch>(
                     let (s_addr, addend) =
                         merged_section_target::<A>(res, l, t, r.r_type, r.addend)
                             .unwrap_or((sv.addr, r.addend));
+                    // A far branch goes to its thunk, which goes on to the target and addend.
+                    let far = thunks && A::branch_range(r.r_type).is_some();
+                    let (s_addr, addend) = match far.then(|| l.thunk(oi, si, r.offset)).flatten() {
+                        Some(thunk) => (thunk, 0),
+                        None => (s_addr, addend),
+                    };
                     let v = Values {
                         p: copied.addr.wrapping_add(r.offset),
                         s: s_addr,

@@ -197,3 +197,151 @@ pub fn c_calls_object(dir: &Path) -> String {
     );
     dir.join("c_calls.o").display().to_string()
 }
+
+/// The rustc and cargo that build for other targets: Debian's `rustc-web` and `cargo-web`, whose
+/// standard library source (`rust-web-src`) builds std for any target (`-Zbuild-std`). rustup's
+/// toolchain cannot add targets here.
+pub const CROSS_RUSTC: &str = "/usr/bin/rustc";
+pub const CROSS_CARGO: &str = "/usr/bin/cargo";
+
+/// A sysroot holding std for `triple`, built from source once per machine (in
+/// `target/cross-sysroot/TRIPLE`, a minute or three per target) and shared by every test and
+/// every later run: rustc compiles the test programs against it, and cargo projects use it
+/// through `--sysroot`.
+pub fn cross_sysroot(triple: &str) -> PathBuf {
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    let root = repo().join("target/cross-sysroot").join(triple);
+    let done = root.join("complete");
+    if done.exists() {
+        return root;
+    }
+    let builder = repo().join("target/cross-std/builder");
+    std::fs::create_dir_all(builder.join("src")).unwrap();
+    std::fs::write(
+        builder.join("Cargo.toml"),
+        "[package]\nname = \"std-builder\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(builder.join("src/lib.rs"), "").unwrap();
+    let target_dir = repo().join("target/cross-std/target");
+    let path = format!("/usr/bin:{}", std::env::var("PATH").unwrap_or_default());
+    let out = Command::new(CROSS_CARGO)
+        .args([
+            "build",
+            "--release",
+            "-Zbuild-std=std,panic_abort",
+            "--target",
+            triple,
+            "--target-dir",
+        ])
+        .arg(&target_dir)
+        .current_dir(&builder)
+        .env("PATH", path)
+        .env("RUSTC", CROSS_RUSTC)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{CROSS_CARGO} (package cargo-web, .ci/run installs it) is required: {e}")
+        });
+    assert!(
+        out.status.success(),
+        "building std for {triple} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lib = root.join("lib/rustlib").join(triple).join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    let deps = target_dir.join(triple).join("release/deps");
+    for e in std::fs::read_dir(&deps).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "rlib") {
+            std::fs::copy(&p, lib.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(&done, "").unwrap();
+    root
+}
+
+/// Compiles a test program for `triple` against its built std and returns rlink's inputs
+/// (objects, rlibs, `-l` flags in rustc's order), as `compile` does for the host.
+pub fn compile_cross(
+    dir: &Path,
+    program: &str,
+    mode: Mode,
+    triple: &str,
+    extra: &[String],
+) -> Vec<String> {
+    let sysroot = cross_sysroot(triple);
+    let recorder = dir.join("record.sh");
+    std::fs::write(&recorder, RECORDER).unwrap();
+    run("chmod", &["+x", recorder.to_str().unwrap()], dir);
+    let record = dir.join("record");
+    let src = testdata(&format!("programs/{program}.rs"));
+    let mut cmd = Command::new(CROSS_RUSTC);
+    cmd.args(["--edition=2021", "--target", triple, "--sysroot"])
+        .arg(&sysroot)
+        .arg("-C")
+        .arg(format!("linker={}", recorder.display()));
+    match mode {
+        Mode::Release => cmd.args(["-C", "opt-level=2"]),
+        Mode::Debug => cmd.args(["-C", "opt-level=0", "-C", "debuginfo=2"]),
+    };
+    let out = cmd
+        .args(extra)
+        .arg(&src)
+        .arg("-o")
+        .arg(dir.join("unused"))
+        .env("RLINK_RECORD", &record)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .current_dir(dir)
+        .output()
+        .expect("rustc runs");
+    assert!(
+        out.status.success(),
+        "rustc --target {triple} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let args = std::fs::read_to_string(record.join("args")).unwrap();
+    args.lines()
+        .filter(|a| a.ends_with(".o") || a.ends_with(".rlib") || a.starts_with("-l"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Builds the runtime-stubs crate as an rlib for `triple` and returns the rustc flags that let
+/// a program use it.
+pub fn runtime_stubs_rlib_for(dir: &Path, triple: &str) -> Vec<String> {
+    let sysroot = cross_sysroot(triple);
+    let src = repo().join("runtime-stubs/src/lib.rs");
+    let out = Command::new(CROSS_RUSTC)
+        .args([
+            "--edition=2021",
+            "--crate-type=rlib",
+            "--crate-name=rlink_runtime_stubs",
+            "-Copt-level=2",
+            "--target",
+            triple,
+            "--sysroot",
+        ])
+        .arg(&sysroot)
+        .arg("--out-dir")
+        .arg(dir)
+        .arg(&src)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .output()
+        .expect("rustc runs");
+    assert!(
+        out.status.success(),
+        "rustc runtime-stubs for {triple}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    vec![
+        "--extern".to_string(),
+        format!(
+            "rlink_runtime_stubs={}",
+            dir.join("librlink_runtime_stubs.rlib").display()
+        ),
+    ]
+}

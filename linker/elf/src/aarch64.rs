@@ -478,6 +478,13 @@ impl Arch for Aarch64 {
     fn merged_string_bias(_r_type: u32) -> i64 {
         0
     }
+
+    /// `b` and `bl` reach ±128 MiB; farther targets go through a thunk.
+    fn branch_range(r_type: u32) -> Option<(i64, i64)> {
+        use elf::*;
+        matches!(RelocationType(r_type), R_AARCH64_CALL26 | R_AARCH64_JUMP26)
+            .then_some((-(1 << 27), 1 << 27))
+    }
 }
 
 impl ElfArch for Aarch64 {
@@ -500,6 +507,24 @@ impl ElfArch for Aarch64 {
             DynKind::TlsDesc => R_AARCH64_TLSDESC,
         }
         .0
+    }
+
+    /// A thunk: `adrp x16, target; add x16, x16, :lo12:target; br x16` — x16 (IP0) is the
+    /// register the procedure-call standard leaves to veneers.
+    const THUNK_SIZE: u64 = 12;
+
+    fn write_thunk(out: &mut [u8], at: u64, target: u64) -> Result<(), Refusal> {
+        let thunk = out
+            .get_mut(..12)
+            .ok_or("thunk outside its island (linker bug)")?;
+        let delta = (target & !0xfff).wrapping_sub(at & !0xfff) as i64;
+        check_page_delta(delta)?;
+        let lo = (target & 0xfff) as u32;
+        let words = [0x9000_0010, 0x9100_0210 | (lo << 10), 0xd61f_0200];
+        for (i, w) in words.iter().enumerate() {
+            thunk[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        rlink_linker::reloc::write_field(Field::A64Adr { shift: 12 }, thunk, 0, delta)
     }
 
     /// A PLT entry: `adrp x16, slot; ldr x17, [x16, :lo12:slot]; add x16, x16, :lo12:slot;

@@ -209,6 +209,14 @@ pub struct Layout<'r, 'a> {
     pub plt_entry_size: u64,
     /// The CPU's TLS ABI (`ElfArch::TLS_TCB_SIZE`).
     pub tls_tcb_size: Option<u64>,
+    /// Executable output sections and their input sections in placement order, for the
+    /// range-extension thunks that may go between them.
+    pub code_members: Vec<(u32, Vec<(u32, u32)>)>,
+    /// Thunk islands: runs of thunks after an input section, each jumping to a far target.
+    pub islands: Vec<Island>,
+    /// (object, section, offset of the branch) → (island, slot).
+    pub thunk_sites: HashMap<(u32, u32, u64), (u32, u32)>,
+    pub thunk_size: u64,
     /// Global id → its `.dynsym` index.
     pub dynsym_index: HashMap<SymbolId, u32>,
     pub dynstr: Vec<u8>,
@@ -234,6 +242,19 @@ pub struct Layout<'r, 'a> {
     pub strip_debug: bool,
     pub symtab: Option<Symtab>,
     pub merged: MergedSections<'a>,
+}
+
+/// Range-extension thunks placed together after one input section of an executable output
+/// section: each slot jumps to a (target, addend) a branch cannot reach.
+#[derive(Debug, Clone)]
+pub struct Island {
+    /// Output section (renumbered with the others by `assign_addresses`).
+    pub section: u32,
+    /// Offset of the first thunk in the output section.
+    pub offset: u64,
+    pub targets: Vec<(SymbolRef, i64)>,
+    /// The input section the island follows.
+    after: (u32, u32),
 }
 
 /// Merged string sections: their contents by output section (index before sorting, fixed up
@@ -747,6 +768,22 @@ pub fn place<'r, 'a, A: ElfArch>(
         sections[index].align = align;
     }
 
+    // Executable sections keep their member order: range-extension thunks may go between
+    // their input sections once the relocations' needs are known.
+    let code_members: Vec<(u32, Vec<(u32, u32)>)> = members
+        .iter()
+        .enumerate()
+        .filter(|(index, list)| {
+            let s = &sections[*index];
+            s.synth.is_none() && s.class == Class::Code && !list.is_empty()
+        })
+        .map(|(index, list)| {
+            (
+                index as u32,
+                list.iter().map(|&(_, obj, sec)| (obj, sec)).collect(),
+            )
+        })
+        .collect();
     let mut layout = Layout {
         res,
         pie,
@@ -773,6 +810,10 @@ pub fn place<'r, 'a, A: ElfArch>(
         strip_symbols,
         plt_entry_size: A::PLT_ENTRY_SIZE,
         tls_tcb_size: A::TLS_TCB_SIZE,
+        code_members,
+        islands: Vec::new(),
+        thunk_sites: HashMap::default(),
+        thunk_size: A::THUNK_SIZE,
         dynsym_index: HashMap::default(),
         dynstr: vec![0],
         needed: Vec::new(),
@@ -802,7 +843,7 @@ pub fn place<'r, 'a, A: ElfArch>(
 
 /// With the relocations' needs known: copies of imported data, the dynamic-linking tables,
 /// the symbol table, every linker-made section's size, every address, and the entry.
-pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
+pub fn lay_out<A: ElfArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     let timer = std::time::Instant::now();
     let step = |what: &str| tracing::debug!(elapsed = ?timer.elapsed(), "layout: {what}");
     l.got = needs.got;
@@ -812,6 +853,7 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     l.copies = needs.copies;
     l.dyn_relocs_per_object = needs.dyn_relocs_per_object;
     place_copies(l)?;
+    plan_thunks::<A>(l)?;
     build_dynamic_tables(l, l.runpath_text.clone(), l.soname_text.clone());
     if !l.strip_symbols {
         l.symtab = Some(symtab::build(l));
@@ -823,6 +865,139 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     step("addresses assigned");
     define_synthetic_symbols(l);
     l.entry = entry_address(l)?;
+    Ok(())
+}
+
+/// Range-extension thunks (veneers): a branch whose target lies beyond the instruction's reach
+/// (±128 MiB for AArch64's `b`/`bl`) goes to a thunk placed right after its own input section,
+/// which reaches anywhere. Distances are measured inside the output section, where they are
+/// known before addresses are; a target elsewhere (a PLT entry, another code section) is taken
+/// to be as far as all code is long. Islands move the sections after them, which can put more
+/// branches out of reach: repeated until nothing changes, as lld does.
+fn plan_thunks<A: ElfArch>(l: &mut Layout<'_, '_>) -> Result<()> {
+    if A::THUNK_SIZE == 0 || l.code_members.is_empty() {
+        return Ok(());
+    }
+    let res = l.res;
+    for _round in 0..16 {
+        let code_size: u64 = l
+            .sections
+            .iter()
+            .filter(|s| s.class == Class::Code)
+            .map(|s| s.size)
+            .sum::<u64>()
+            + l.plt_entry_size * l.plt.len() as u64
+            + (1 << 20);
+        let mut added = false;
+        for (out, members) in &l.code_members {
+            for &(obj, sec) in members {
+                let o = &res.objects[obj as usize];
+                let Some(p) = l.placements[obj as usize][sec as usize] else {
+                    continue;
+                };
+                for r in o.relocations[sec as usize].iter() {
+                    let Some((lo, hi)) = A::branch_range(r.r_type) else {
+                        continue;
+                    };
+                    if l.thunk_sites.contains_key(&(obj, sec, r.offset)) {
+                        continue;
+                    }
+                    let place = p.offset as i64 + r.offset as i64;
+                    let t = rlink_linker::scan::target(res, obj as usize, r.symbol);
+                    let distance = match thunk_target_offset(l, t, *out) {
+                        Some(at) => at.wrapping_add(r.addend).wrapping_sub(place),
+                        None => code_size as i64,
+                    };
+                    // A margin for the thunks this round adds before the target.
+                    let margin = 1 << 20;
+                    if distance >= lo + margin && distance < hi - margin {
+                        continue;
+                    }
+                    let island = match l.islands.iter().position(|i| i.after == (obj, sec)) {
+                        Some(i) => i,
+                        None => {
+                            l.islands.push(Island {
+                                section: *out,
+                                offset: 0,
+                                targets: Vec::new(),
+                                after: (obj, sec),
+                            });
+                            l.islands.len() - 1
+                        }
+                    };
+                    let key = (t, r.addend);
+                    let targets = &mut l.islands[island].targets;
+                    let slot = match targets.iter().position(|&k| k == key) {
+                        Some(k) => k,
+                        None => {
+                            targets.push(key);
+                            targets.len() - 1
+                        }
+                    };
+                    l.thunk_sites
+                        .insert((obj, sec, r.offset), (island as u32, slot as u32));
+                    added = true;
+                }
+            }
+        }
+        if !added {
+            return Ok(());
+        }
+        relayout_code_sections(l)?;
+    }
+    bail!("range-extension thunks did not settle after 16 rounds (linker bug)")
+}
+
+/// Where a branch target lies in output section `out`, if it is there (an input section's
+/// symbol); `None` when it is elsewhere.
+fn thunk_target_offset(l: &Layout<'_, '_>, t: SymbolRef, out: u32) -> Option<i64> {
+    let res = l.res;
+    let (obj, sym) = match t {
+        SymbolRef::Local { obj, sym } => (obj, sym),
+        SymbolRef::Global(id) => match res.globals[id as usize].def {
+            Def::Object { obj, sym, .. } => (obj, sym),
+            _ => return None,
+        },
+    };
+    let s = &res.objects[obj as usize].symbols[sym as usize];
+    let SymPlace::Section(sec) = s.place else {
+        return None;
+    };
+    if s.kind == SymbolKind::IFunc {
+        return None;
+    }
+    let p = l.placements[obj as usize][sec as usize]?;
+    (p.section == out).then(|| p.offset.wrapping_add(s.value) as i64)
+}
+
+/// Lays the executable output sections out again with their islands: each island right after
+/// its input section, the sections after it moved along.
+fn relayout_code_sections(l: &mut Layout<'_, '_>) -> Result<()> {
+    let res = l.res;
+    for (out, members) in &l.code_members {
+        let mut size = 0u64;
+        for &(obj, sec) in members {
+            let s = &res.objects[obj as usize].sections[sec as usize];
+            let Some(p) = l.placements[obj as usize][sec as usize].as_mut() else {
+                continue;
+            };
+            let at = size
+                .checked_next_multiple_of(s.align())
+                .ok_or_else(|| Error::new("code section too large for the address space"))?;
+            p.offset = at;
+            size = at + s.size;
+            for island in l.islands.iter_mut().filter(|i| i.after == (obj, sec)) {
+                island.offset = size.next_multiple_of(4);
+                size = island.offset + l.thunk_size * island.targets.len() as u64;
+            }
+        }
+        if size > ADDRESS_LIMIT {
+            bail!("code section too large for the address space");
+        }
+        let section = &mut l.sections[*out as usize];
+        section.size = size;
+        section.align = section.align.max(4);
+    }
     Ok(())
 }
 
@@ -1122,6 +1297,9 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     }
     for (section, _) in l.merged.contents.iter_mut() {
         *section = renumber[*section as usize];
+    }
+    for island in l.islands.iter_mut() {
+        island.section = renumber[island.section as usize];
     }
 
     // PHDR, INTERP, DYNAMIC, GNU_EH_FRAME, GNU_STACK, GNU_RELRO, NOTE, the LOADs and TLS.
@@ -1578,6 +1756,17 @@ impl OutputLayout for Layout<'_, '_> {
 
     fn is_shared(&self) -> bool {
         self.shared
+    }
+
+    fn thunk(&self, obj: usize, sec: usize, offset: u64) -> Option<u64> {
+        let &(island, slot) = self.thunk_sites.get(&(obj as u32, sec as u32, offset))?;
+        let island = &self.islands[island as usize];
+        let base = self.sections[island.section as usize].addr + island.offset;
+        Some(base + self.thunk_size * u64::from(slot))
+    }
+
+    fn has_thunks(&self) -> bool {
+        !self.thunk_sites.is_empty()
     }
 }
 

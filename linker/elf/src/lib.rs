@@ -52,6 +52,13 @@ pub trait ElfArch: Arch {
     const PLT_ENTRY_SIZE: u64;
     /// Writes one PLT entry at `entry_addr` that jumps through the GOT slot at `slot_addr`.
     fn write_plt_entry(out: &mut [u8], entry_addr: u64, slot_addr: u64) -> Result<(), Refusal>;
+    /// The size of a range-extension thunk (0: the CPU's branches reach everywhere).
+    const THUNK_SIZE: u64 = 0;
+    /// Writes a thunk at `at` that jumps to `target`.
+    fn write_thunk(out: &mut [u8], at: u64, target: u64) -> Result<(), Refusal> {
+        let _ = (out, at, target);
+        Err("this CPU has no range-extension thunks (linker bug)".to_string())
+    }
 }
 
 /// The ELF format back end.
@@ -135,7 +142,7 @@ impl<A: ElfArch> Backend for ElfBackend<A> {
     }
 
     fn lay_out(&self, layout: &mut Self::Layout<'_, '_>, needs: Needs) -> Result<()> {
-        layout::lay_out(layout, needs)
+        layout::lay_out::<A>(layout, needs)
     }
 
     fn write(&self, layout: &Self::Layout<'_, '_>, path: &Path) -> Result<()> {

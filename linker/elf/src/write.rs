@@ -139,6 +139,7 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
 
     // Copy and relocate every object's sections in parallel.
     let per_object = relocate_sections::<A>(l.res, l, out)?;
+    write_thunks::<A>(l, out)?;
     tracing::debug!(elapsed = ?timer.elapsed(), "write: sections copied and relocated");
     for ((rel, oth), &(want_rel, want_oth)) in per_object.iter().zip(&l.dyn_relocs_per_object) {
         if rel.len() != want_rel || oth.len() != want_oth {
@@ -254,6 +255,23 @@ fn put32(b: &mut [u8], at: usize, v: u32) {
 }
 fn put64(b: &mut [u8], at: usize, v: u64) {
     b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// The range-extension thunks, in the gaps layout left for them after their input sections.
+fn write_thunks<A: ElfArch>(l: &Layout<'_, '_>, out: OutBuf) -> Result<()> {
+    for island in &l.islands {
+        let os = &l.sections[island.section as usize];
+        let size = A::THUNK_SIZE * island.targets.len() as u64;
+        // SAFETY: an island's bytes lie between input sections and are written here only.
+        let dst = unsafe { out.range(os.offset + island.offset, size)? };
+        for (k, &(t, addend)) in island.targets.iter().enumerate() {
+            let at = os.addr + island.offset + A::THUNK_SIZE * k as u64;
+            let target = l.value(t).addr.wrapping_add(addend as u64);
+            let start = (A::THUNK_SIZE * k as u64) as usize;
+            A::write_thunk(&mut dst[start..], at, target).map_err(Error::new)?;
+        }
+    }
+    Ok(())
 }
 
 fn write_synthetics<A: ElfArch>(
