@@ -142,12 +142,15 @@ fn c_compilers_drive_rlink_as_their_ld() {
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(rlink_bin(), bin.join("ld")).unwrap();
     std::os::unix::fs::symlink(rlink_bin(), bin.join("ld.rlink")).unwrap();
-    std::fs::write(
-        d.join("hello.c"),
-        "#include <stdio.h>\nstatic __thread int t = 5;\n__attribute__((constructor)) static void init(void) { t += 1; }\n\
-         int main(void) { printf(\"hello from C, t=%d\\n\", t); return 3; }\n",
-    )
-    .unwrap();
+    // The C sources the AArch64 tests build too.
+    for (from, to) in [
+        ("programs/hello_c.c", "hello.c"),
+        ("programs/c_lib.c", "lib.c"),
+        ("programs/use_c_lib.c", "uselib.c"),
+        ("programs/static_c.c", "static.c"),
+    ] {
+        std::fs::copy(common::testdata(from), d.join(to)).unwrap();
+    }
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -203,23 +206,9 @@ fn c_compilers_drive_rlink_as_their_ld() {
     }
     // A shared library linked by rlink (-shared through gcc -B), with thread-locals (which stay
     // general/local-dynamic), exported data and a constructor; then a program linked against
-    // it, run with LD_LIBRARY_PATH. The program reads the library's data directly, so rlink
-    // copies it into the program (R_X86_64_COPY) and the library's constructor must update
-    // the copy through its GOT.
-    std::fs::write(
-        d.join("lib.c"),
-        "#include <stdio.h>\nstatic __thread int calls;\n__thread int exported_tls = 40;\nint shared_counter = 7;\n\
-         __attribute__((constructor)) static void init(void) { shared_counter += 1; }\n\
-         int lib_add(int a, int b) { calls += 1; exported_tls += 1; return a + b + shared_counter; }\n\
-         int lib_tls(void) { return calls * 100 + exported_tls; }\nint lib_counter(void) { return shared_counter; }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("uselib.c"),
-        "#include <stdio.h>\nint lib_add(int, int); int lib_tls(void); extern int shared_counter;\n\
-         int main(void) { int s = lib_add(1, 2); fprintf(stdout, \"%d %d %d\\n\", s, lib_tls(), shared_counter); return 0; }\n",
-    )
-    .unwrap();
+    // it, run with LD_LIBRARY_PATH. The position-dependent program reads the library's data
+    // and thread-local directly, so rlink copies the data into the program (R_X86_64_COPY)
+    // and the library's constructor must update the copy through its GOT.
     let b = bin.to_str().unwrap();
     for (args, output) in [
         (
@@ -236,7 +225,9 @@ fn c_compilers_drive_rlink_as_their_ld() {
             "libdemo.so",
         ),
         (
-            &["-B", b, "uselib.c", "-L.", "-ldemo", "-o", "uselib"][..],
+            &[
+                "-B", b, "-fno-pic", "-no-pie", "uselib.c", "-L.", "-ldemo", "-o", "uselib",
+            ][..],
             "uselib",
         ),
     ] {
@@ -273,22 +264,13 @@ fn c_compilers_drive_rlink_as_their_ld() {
         .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&used.stdout),
-        "11 141 8\n",
+        "11 141 41 108 108\n",
         "{}",
         String::from_utf8_lossy(&used.stderr)
     );
 
     // Fully static executables (glibc's libc.a is installed with gcc): IFUNCs through
     // IRELATIVE in .rela.iplt, thread-locals, threads, libm.
-    std::fs::write(
-        d.join("static.c"),
-        "#include <stdio.h>\n#include <string.h>\n#include <math.h>\n#include <pthread.h>\nstatic __thread int t = 5;\n\
-         static void *run(void *a) { t += (int)(long)a; return (void *)(long)t; }\n\
-         int main(void) { char b[32]; strcpy(b, \"static hello\"); pthread_t th; void *r;\n\
-         pthread_create(&th, 0, run, (void *)2L); pthread_join(th, &r);\n\
-         printf(\"%s %zu %d %ld %.3f\\n\", b, strlen(b), t, (long)r, sqrt(2.0)); return 0; }\n",
-    )
-    .unwrap();
     for (driver, args) in [
         (
             "gcc",

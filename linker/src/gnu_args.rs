@@ -315,6 +315,8 @@ static LD_OPTIONS: &[LdOption] = &[
         Act::Accepted,
     ),
     opt(&[], Some('X'), Nothing, Act::Accepted),
+    // Little-endian output: the only kind rlink writes.
+    opt(&["EL"], None, Nothing, Act::Accepted),
     opt(&[], Some('x'), Nothing, Act::Accepted),
     opt(&[], Some('g'), Nothing, Act::Accepted),
     opt(
@@ -554,6 +556,7 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
     }
     let mut it = args.iter().peekable();
     let mut saw_input = false;
+    let mut bstatic_first = false;
     let mut version_only = false;
     while let Some(word) = next_word(&mut it)? {
         let (written, spec, value) = match word {
@@ -594,7 +597,12 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
                 }
                 static_libs = true
             }
-            Act::Bstatic => static_libs = true,
+            Act::Bstatic => {
+                if !saw_input {
+                    bstatic_first = true;
+                }
+                static_libs = true
+            }
             Act::Bdynamic => static_libs = false,
             Act::PushState => states.push(static_libs),
             Act::PopState => static_libs = states.pop().unwrap_or(false),
@@ -646,6 +654,11 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
     }
     if !runpaths.is_empty() {
         link.runpath = Some(runpaths.join(":"));
+    }
+    // Some drivers (gcc for AArch64) say `-static` as `-Bstatic` before the inputs and simply
+    // name no dynamic linker: GNU ld then writes a static executable.
+    if bstatic_first && link.interpreter.is_none() && link.build_mode == BuildMode::Exe {
+        link.static_exe = true;
     }
     if version_only && link.inputs.is_empty() {
         return Ok(Command::Version);

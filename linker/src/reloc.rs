@@ -334,14 +334,14 @@ pub fn apply<A: Arch>(
             .wrapping_add(v.a as u64)
             .wrapping_sub(page(v.got_base)) as i64,
     };
-    check_range(value, info.overflow, || A::type_name(r_type))?;
+    check_range(value, info.overflow)?;
     // Data words are most relocations (and all of debug info's): written here; instruction
     // fields go through the general writer.
     match info.field {
         Field::Le32 => write32(buf, at, value as u32)?,
         Field::Le64 => write64(buf, at, value as u64)?,
-        field => write_field(field, buf, at, value)
-            .map_err(|why| format!("{}: {why}", A::type_name(r_type)))?,
+        // The caller's message names the relocation type and symbol.
+        field => write_field(field, buf, at, value)?,
     }
     Ok(Applied::Done)
 }
@@ -437,7 +437,7 @@ pub fn pcrel(target: u64, v: &Values) -> i64 {
 }
 
 #[inline(always)]
-fn check_range(value: i64, overflow: Overflow, name: impl Fn() -> String) -> Result<(), Refusal> {
+fn check_range(value: i64, overflow: Overflow) -> Result<(), Refusal> {
     match overflow {
         Overflow::None => Ok(()),
         Overflow::Signed(bits) => {
@@ -446,8 +446,7 @@ fn check_range(value: i64, overflow: Overflow, name: impl Fn() -> String) -> Res
                 Ok(())
             } else {
                 Err(format!(
-                    "{} value {value:#x} does not fit in {bits} bits (overflow)",
-                    name()
+                    "value {value:#x} does not fit in {bits} bits (overflow)"
                 ))
             }
         }
@@ -456,8 +455,7 @@ fn check_range(value: i64, overflow: Overflow, name: impl Fn() -> String) -> Res
                 Ok(())
             } else {
                 Err(format!(
-                    "{} value {:#x} does not fit in {bits} unsigned bits (overflow)",
-                    name(),
+                    "value {:#x} does not fit in {bits} unsigned bits (overflow)",
                     value as u64
                 ))
             }

@@ -202,11 +202,13 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
             if place.alloc && !place.pie && target.dynamic_data && !place.shared {
                 Need::Copy
             } else if place.alloc && (place.pie || target.dynamic) && !target.undefined_weak {
-                return Err(format!(
-                    "{} cannot be used in position-independent output; recompile with -fPIC, \
-                     or link with -buildmode=exe",
-                    type_name(r_type)
-                ));
+                return Err(
+                    "an absolute address written into code or a 16/32-bit word \
+                            cannot be used in position-independent output (the loader cannot \
+                            relocate it); recompile with -fPIC, or link a \
+                            position-dependent executable (-buildmode=exe; -no-pie to a C driver)"
+                        .to_string(),
+                );
             } else {
                 Need::Nothing
             }
@@ -270,9 +272,10 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
         | R_AARCH64_LD64_GOT_LO12_NC
         | R_AARCH64_LD64_GOTPAGE_LO15
         | R_AARCH64_GOTPCREL32 => Need::Got,
-        R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21
-        | R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC
-        | R_AARCH64_TLSIE_LD_GOTTPREL_PREL19 => {
+        // The literal load has no one-instruction local-exec form: it keeps its GOT slot,
+        // which then holds a link-time constant.
+        R_AARCH64_TLSIE_LD_GOTTPREL_PREL19 => Need::GotTpOff,
+        R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21 | R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC => {
             if place.shared || target.dynamic {
                 Need::GotTpOff
             } else {

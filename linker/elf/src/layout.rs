@@ -869,8 +869,9 @@ pub fn lay_out<A: ElfArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
 }
 
 /// Range-extension thunks (veneers): a branch whose target lies beyond the instruction's reach
-/// (±128 MiB for AArch64's `b`/`bl`) goes to a thunk placed right after its own input section,
-/// which reaches anywhere. Distances are measured inside the output section, where they are
+/// (±128 MiB for AArch64's `b`/`bl`) goes to a thunk placed right after its own input section
+/// (code never runs from one input section into the next, except in `.init`/`.fini`), which
+/// reaches anywhere. Distances are measured inside the output section, where they are
 /// known before addresses are; a target elsewhere (a PLT entry, another code section) is taken
 /// to be as far as all code is long. Islands move the sections after them, which can put more
 /// branches out of reach: repeated until nothing changes, as lld does.
@@ -913,14 +914,22 @@ fn plan_thunks<A: ElfArch>(l: &mut Layout<'_, '_>) -> Result<()> {
                     if distance >= lo + margin && distance < hi - margin {
                         continue;
                     }
-                    let island = match l.islands.iter().position(|i| i.after == (obj, sec)) {
+                    // `.init` and `.fini` are one function assembled from pieces (crti's
+                    // prologue, crtn's epilogue) that run into each other: their thunks go
+                    // after the last piece, never between two.
+                    let name = l.sections[*out as usize].name.as_str();
+                    let after = match members.last() {
+                        Some(&last) if name == ".init" || name == ".fini" => last,
+                        _ => (obj, sec),
+                    };
+                    let island = match l.islands.iter().position(|i| i.after == after) {
                         Some(i) => i,
                         None => {
                             l.islands.push(Island {
                                 section: *out,
                                 offset: 0,
                                 targets: Vec::new(),
-                                after: (obj, sec),
+                                after,
                             });
                             l.islands.len() - 1
                         }
