@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{compile_cross, rlink_bin, run, Mode};
+use common::{compile_cross, linked_by_rlink, rlink_bin, run, Mode};
 
 const TRIPLE: &str = "aarch64-unknown-linux-gnu";
 /// Debian's arm64 glibc (`libc6-dev-arm64-cross`), also qemu's root for the loader.
@@ -322,13 +322,6 @@ fn drive(program: &str, args: &[&str], dir: &Path, path: &str) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{program} {args:?}:\n{stderr}");
     stderr
-}
-
-/// Whether rlink wrote `path` (its `.comment` names it).
-fn linked_by_rlink(path: &Path) -> bool {
-    let bytes = std::fs::read(path).unwrap();
-    let mark = format!("rlink {}\0", env!("CARGO_PKG_VERSION"));
-    bytes.windows(mark.len()).any(|w| w == mark.as_bytes())
 }
 
 fn src(rel: &str) -> String {
@@ -706,4 +699,62 @@ fn external_mode_with_gcc_and_clang_for_aarch64() {
         );
         assert_eq!(code, Some(0), "{extld}");
     }
+}
+
+/// The cargo door for AArch64: the fixture project (regex, serde_json, serde's derive macro, a
+/// C helper from the cc crate) built for aarch64-unknown-linux-gnu with
+/// `CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=rlink`, its tests run under qemu through
+/// cargo's runner, and its binary run; the host's build scripts and proc-macro are rlink's too.
+#[test]
+fn cargo_project_for_aarch64() {
+    let dir = tempfile::tempdir().unwrap();
+    let sysroot = common::cross_sysroot(TRIPLE);
+    let project = common::project(dir.path(), "");
+    let sysroot_flag = format!("--sysroot={}", sysroot.display());
+    let cargo = |args: &[&str]| {
+        let out = Command::new(common::CROSS_CARGO)
+            .arg(args[0])
+            .args(["--locked", "--target", TRIPLE])
+            .args(&args[1..])
+            .current_dir(&project)
+            .env(
+                "PATH",
+                format!("/usr/bin:{}", std::env::var("PATH").unwrap_or_default()),
+            )
+            .env("RUSTC", common::CROSS_RUSTC)
+            .env("RUSTDOC", "/usr/bin/rustdoc")
+            .env("RUSTFLAGS", &sysroot_flag)
+            .env("RUSTDOCFLAGS", &sysroot_flag)
+            .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", rlink_bin())
+            .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER", rlink_bin())
+            .env(
+                "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER",
+                format!("qemu-aarch64 -L {SYSROOT}"),
+            )
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .output()
+            .expect("cargo runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "cargo {args:?}:\n{text}");
+        text
+    };
+    let tests = cargo(&["test"]);
+    assert!(tests.contains("test result: ok. 2 passed"), "{tests}");
+    let run = cargo(&["run", "-q", "--", "n7 m8"]);
+    assert!(run.contains("{\"input\":\"n7 m8\",\"sum\":48}\n"), "{run}");
+    let exes = common::elf_executables(&project.join("target").join(TRIPLE).join("debug"));
+    assert!(exes.len() >= 2, "binary and test harness: {exes:?}");
+    for exe in &exes {
+        assert!(linked_by_rlink(exe), "{}", exe.display());
+        let dump = common::rlink_ok(&["inspect".as_ref(), exe.as_os_str()]);
+        assert!(dump.contains("\nmachine: AARCH64\n"), "{}", exe.display());
+    }
+    let host = common::elf_executables(&project.join("target/debug/build"));
+    assert!(!host.is_empty());
+    assert!(host.iter().all(|e| linked_by_rlink(e)), "{host:?}");
 }

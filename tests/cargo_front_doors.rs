@@ -4,31 +4,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{repo, rlink_bin, rlink_ok};
+use common::{linked_by_rlink, project, rlink_bin, rlink_ok};
 
-/// Copies the fixture project into `dir` with a `.cargo/config.toml` saying `config`.
-fn project(dir: &Path, config: &str) -> PathBuf {
-    let src = repo().join("testdata/cargo-project");
-    let dst = dir.join("project");
-    for rel in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "build.rs",
-        "csrc/helper.c",
-        "src/lib.rs",
-        "src/main.rs",
-    ] {
-        let to = dst.join(rel);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(src.join(rel), &to).unwrap();
-    }
-    std::fs::create_dir_all(dst.join(".cargo")).unwrap();
-    std::fs::write(dst.join(".cargo/config.toml"), config).unwrap();
-    dst
-}
+use common::elf_executables as executables;
 
 fn cargo(project: &Path, args: &[&str]) -> String {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -46,39 +27,6 @@ fn cargo(project: &Path, args: &[&str]) -> String {
     );
     assert!(out.status.success(), "cargo {args:?} failed:\n{text}");
     text
-}
-
-/// Every ELF executable cargo produced (the binary, test harnesses, build scripts).
-fn executables(target: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![target.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            use std::os::unix::fs::PermissionsExt as _;
-            let executable = path.metadata().unwrap().permissions().mode() & 0o111 != 0;
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            let is_exe =
-                bytes.len() > 18 && &bytes[..4] == b"\x7fELF" && (bytes[16] == 3 || bytes[16] == 2);
-            let shared_lib = path.extension().is_some_and(|e| e == "so");
-            if executable && is_exe && !shared_lib {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-/// rlink writes `rlink VERSION` first in `.comment`.
-fn linked_by_rlink(path: &Path) -> bool {
-    let bytes = std::fs::read(path).unwrap();
-    let mark = format!("rlink {}\0", env!("CARGO_PKG_VERSION"));
-    bytes.windows(mark.len()).any(|w| w == mark.as_bytes())
 }
 
 fn build_test_and_check(project: &Path) {

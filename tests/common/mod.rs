@@ -204,7 +204,8 @@ pub fn c_calls_object(dir: &Path) -> String {
 pub const CROSS_RUSTC: &str = "/usr/bin/rustc";
 pub const CROSS_CARGO: &str = "/usr/bin/cargo";
 
-/// A sysroot holding std for `triple`, built from source once per machine (in
+/// A sysroot holding std (and `test`, for cargo's test harnesses) for `triple`, built from
+/// source once per machine (in
 /// `target/cross-sysroot/TRIPLE`, a minute or three per target) and shared by every test and
 /// every later run: rustc compiles the test programs against it, and cargo projects use it
 /// through `--sysroot`.
@@ -212,7 +213,8 @@ pub fn cross_sysroot(triple: &str) -> PathBuf {
     static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     let root = repo().join("target/cross-sysroot").join(triple);
-    let done = root.join("complete");
+    // The marker names what was built: a sysroot from before `test` was added is rebuilt.
+    let done = root.join("complete-std-panic_abort-test");
     if done.exists() {
         return root;
     }
@@ -224,13 +226,17 @@ pub fn cross_sysroot(triple: &str) -> PathBuf {
     )
     .unwrap();
     std::fs::write(builder.join("src/lib.rs"), "").unwrap();
-    let target_dir = repo().join("target/cross-std/target");
+    let target_dir = repo().join("target/cross-std/target").join(triple);
+    // A partial or older build may hold rlibs under other hashes: rustc would see two
+    // candidates for a crate. Start both places clean.
+    let _ = std::fs::remove_dir_all(&target_dir);
+    let _ = std::fs::remove_dir_all(&root);
     let path = format!("/usr/bin:{}", std::env::var("PATH").unwrap_or_default());
     let out = Command::new(CROSS_CARGO)
         .args([
             "build",
             "--release",
-            "-Zbuild-std=std,panic_abort",
+            "-Zbuild-std=std,panic_abort,test",
             "--target",
             triple,
             "--target-dir",
@@ -344,4 +350,58 @@ pub fn runtime_stubs_rlib_for(dir: &Path, triple: &str) -> Vec<String> {
             dir.join("librlink_runtime_stubs.rlib").display()
         ),
     ]
+}
+
+/// Copies the fixture project into `dir` with a `.cargo/config.toml` saying `config`.
+pub fn project(dir: &Path, config: &str) -> PathBuf {
+    let src = repo().join("testdata/cargo-project");
+    let dst = dir.join("project");
+    for rel in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+        "csrc/helper.c",
+        "src/lib.rs",
+        "src/main.rs",
+    ] {
+        let to = dst.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(rel), &to).unwrap();
+    }
+    std::fs::create_dir_all(dst.join(".cargo")).unwrap();
+    std::fs::write(dst.join(".cargo/config.toml"), config).unwrap();
+    dst
+}
+
+/// Every ELF executable cargo produced (the binary, test harnesses, build scripts).
+pub fn elf_executables(target: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![target.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            use std::os::unix::fs::PermissionsExt as _;
+            let executable = path.metadata().unwrap().permissions().mode() & 0o111 != 0;
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            let is_exe =
+                bytes.len() > 18 && &bytes[..4] == b"\x7fELF" && (bytes[16] == 3 || bytes[16] == 2);
+            let shared_lib = path.extension().is_some_and(|e| e == "so");
+            if executable && is_exe && !shared_lib {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// rlink writes `rlink VERSION` first in `.comment`.
+pub fn linked_by_rlink(path: &Path) -> bool {
+    let bytes = std::fs::read(path).unwrap();
+    let mark = format!("rlink {}\0", env!("CARGO_PKG_VERSION"));
+    bytes.windows(mark.len()).any(|w| w == mark.as_bytes())
 }
