@@ -370,6 +370,23 @@ fn c_drivers_use_rlink_as_their_ld() {
         assert_eq!(stdout, "hello from C, t=6\n", "{driver} {args:?}: {stderr}");
         assert_eq!(code, Some(3), "{driver} {args:?}");
     }
+    // Imports are bound through `.rela.plt` (JUMP_SLOT), and the PLT has the ABI's layout
+    // (a 32-byte header, 16-byte entries): binutils names each entry from that, so the call
+    // to printf is labelled printf@plt only if the layout is right.
+    let prog = d.join("gcc-pie");
+    assert!(relocation_types(&prog).contains("R_AARCH64_JUMP_SLOT"));
+    let disassembly = Command::new("aarch64-linux-gnu-objdump")
+        .arg("-d")
+        .arg(&prog)
+        .output()
+        .expect("aarch64-linux-gnu-objdump (package binutils-aarch64-linux-gnu) runs");
+    let disassembly = String::from_utf8_lossy(&disassembly.stdout);
+    assert!(
+        disassembly
+            .lines()
+            .any(|l| l.contains("\tbl\t") && l.ends_with(" <printf@plt>")),
+        "{disassembly}"
+    );
 
     let lib = src("programs/c_lib.c");
     let uselib = src("programs/use_c_lib.c");

@@ -247,6 +247,8 @@ pub enum DynKind {
     Copy,
     /// A TLS descriptor: the loader fills the two slots with a resolver and its argument.
     TlsDesc,
+    /// An imported function's address, into the PLT's slot (`.rela.plt`).
+    JumpSlot,
 }
 
 /// A CPU's relocation facts and hooks, for one object format's numbering.

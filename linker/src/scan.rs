@@ -228,10 +228,6 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
         needs.copies.extend(n.copies);
         needs.dyn_relocs_per_object.push((n.relative, n.other));
     }
-    // Every PLT entry jumps through a GOT slot holding the function's address.
-    for &id in needs.plt.iter() {
-        needs.got.insert(GotEntry::Address(SymbolRef::Global(id)));
-    }
     let mut next = 0;
     needs.got_offsets = needs
         .got

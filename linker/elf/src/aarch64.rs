@@ -508,6 +508,7 @@ impl ElfArch for Aarch64 {
             DynKind::IRelative => R_AARCH64_IRELATIVE,
             DynKind::Copy => R_AARCH64_COPY,
             DynKind::TlsDesc => R_AARCH64_TLSDESC,
+            DynKind::JumpSlot => R_AARCH64_JUMP_SLOT,
         }
         .0
     }
@@ -531,8 +532,38 @@ impl ElfArch for Aarch64 {
     }
 
     /// A PLT entry: `adrp x16, slot; ldr x17, [x16, :lo12:slot]; add x16, x16, :lo12:slot;
-    /// br x17`. Bind-now fills every slot before the program runs: no lazy-binding header.
+    /// br x17`.
     const PLT_ENTRY_SIZE: u64 = 16;
+
+    /// The ABI's lazy-binding header: it pushes x16/x30 and jumps through `.got.plt`'s third
+    /// word, the loader's resolver. Bind-now never runs it, but tools (objdump, gdb) find the
+    /// entries by its fixed size, and it keeps the PLT ready for lazy binding.
+    const PLT_HEADER_SIZE: u64 = 32;
+
+    fn write_plt_header(out: &mut [u8], plt_addr: u64, got_plt_addr: u64) -> Result<(), Refusal> {
+        let header = out
+            .get_mut(..32)
+            .ok_or("PLT header outside .plt (linker bug)")?;
+        let target = got_plt_addr + 16;
+        // The adrp is the header's second instruction.
+        let delta = (target & !0xfff).wrapping_sub((plt_addr + 4) & !0xfff) as i64;
+        check_page_delta(delta)?;
+        let lo = (target & 0xfff) as u32;
+        let words = [
+            0xa9bf_7bf0,                     // stp x16, x30, [sp, #-16]!
+            0x9000_0010,                     // adrp x16, target
+            0xf940_0211 | ((lo >> 3) << 10), // ldr x17, [x16, :lo12:target]
+            0x9100_0210 | (lo << 10),        // add x16, x16, :lo12:target
+            0xd61f_0220,                     // br x17
+            NOP,
+            NOP,
+            NOP,
+        ];
+        for (i, w) in words.iter().enumerate() {
+            header[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        rlink_linker::reloc::write_field(Field::A64Adr { shift: 12 }, header, 4, delta)
+    }
 
     fn write_plt_entry(out: &mut [u8], entry_addr: u64, slot_addr: u64) -> Result<(), Refusal> {
         let entry = out

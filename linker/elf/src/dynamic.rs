@@ -150,8 +150,8 @@ pub(crate) fn build_dynamic_tables(
 
 pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
     // NEEDED…, SONAME?, RUNPATH?, GNU_HASH, STRTAB, SYMTAB, STRSZ, SYMENT, RELA, RELASZ,
-    // RELAENT, RELACOUNT, VERSYM, VERNEED?, VERNEEDNUM?, INIT/FINI(_ARRAY/SZ)?, DEBUG
-    // (executables only), FLAGS, FLAGS_1, NULL
+    // RELAENT, RELACOUNT, VERSYM, VERNEED?, VERNEEDNUM?, PLTGOT/PLTRELSZ/PLTREL/JMPREL (with a
+    // PLT), INIT/FINI(_ARRAY/SZ)?, DEBUG (executables only), FLAGS, FLAGS_1, NULL
     let mut n = l.needed.len()
         + l.soname.is_some() as usize
         + l.runpath.is_some() as usize
@@ -159,6 +159,9 @@ pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
         + !l.shared as usize;
     if !l.version_needs.is_empty() {
         n += 2;
+    }
+    if !l.plt.is_empty() {
+        n += 4;
     }
     for name in [".init_array", ".fini_array", ".preinit_array"] {
         if l.sections.iter().any(|s| s.name == name) {

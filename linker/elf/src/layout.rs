@@ -4,8 +4,9 @@
 //! The output has four loadable segments, each starting on a fresh page:
 //! `R` (headers, dynamic-linking tables, read-only data, unwind tables), `RX` (code),
 //! `RW` under RELRO (TLS initialisers, init/fini arrays, `.data.rel.ro`, `.dynamic`, `.got`)
-//! and `RW` (data, bss). Bind-now is the default, so the GOT is read-only after start-up and
-//! there is no lazy-binding `.got.plt`.
+//! and `RW` (data, bss). Bind-now is the default: the PLT's slots (`.got.plt`, filled through
+//! `.rela.plt`'s JUMP_SLOT relocations, as GNU ld and lld lay them out) are bound before the
+//! program runs, so they sit under RELRO with the GOT and no PLT needs a lazy-binding header.
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -58,10 +59,14 @@ pub enum Synth {
     GnuVersion,
     GnuVersionR,
     RelaDyn,
+    /// The PLT slots' relocations (DT_JMPREL): JUMP_SLOT, then IRELATIVE.
+    RelaPlt,
     EhFrameHdr,
     Plt,
     Dynamic,
     Got,
+    /// The PLT's slots, after three reserved words (the first holds `_DYNAMIC`).
+    GotPlt,
     Comment,
     SymTab,
     StrTab,
@@ -205,8 +210,9 @@ pub struct Layout<'r, 'a> {
     pub soname_text: Option<String>,
     pub entry_name: Vec<u8>,
     pub strip_symbols: bool,
-    /// The CPU's PLT entry size.
+    /// The CPU's PLT entry and header sizes.
     pub plt_entry_size: u64,
+    pub plt_header_size: u64,
     /// The CPU's TLS ABI (`ElfArch::TLS_TCB_SIZE`).
     pub tls_tcb_size: Option<u64>,
     /// Executable output sections and their input sections in placement order, for the
@@ -371,6 +377,7 @@ fn rank(name: &str, sh_type: u32, flags: u64) -> u32 {
         ".gnu.version",
         ".gnu.version_r",
         ".rela.dyn",
+        ".rela.plt",
         ".rodata",
         ".gcc_except_table",
         ".eh_frame_hdr",
@@ -385,6 +392,7 @@ fn rank(name: &str, sh_type: u32, flags: u64) -> u32 {
         ".data.rel.ro",
         ".dynamic",
         ".got",
+        ".got.plt",
         ".data",
         ".bss",
     ];
@@ -539,6 +547,15 @@ pub fn place<'r, 'a, A: ElfArch>(
             24,
         ),
         synth(
+            ".rela.plt",
+            elf::SHT_RELA,
+            a | elf::SHF_INFO_LINK.0,
+            Class::ReadOnly,
+            Synth::RelaPlt,
+            8,
+            24,
+        ),
+        synth(
             ".eh_frame_hdr",
             elf::SHT_PROGBITS,
             a,
@@ -584,6 +601,15 @@ pub fn place<'r, 'a, A: ElfArch>(
             8,
         ),
         synth(
+            ".got.plt",
+            elf::SHT_PROGBITS,
+            a | w,
+            Class::Relro,
+            Synth::GotPlt,
+            8,
+            8,
+        ),
+        synth(
             ".comment",
             elf::SHT_PROGBITS,
             elf::SHF_MERGE.0 | elf::SHF_STRINGS.0,
@@ -612,6 +638,7 @@ pub fn place<'r, 'a, A: ElfArch>(
                         | Synth::GnuVersion
                         | Synth::GnuVersionR
                         | Synth::Dynamic
+                        | Synth::RelaPlt
                 )
             )
         });
@@ -809,6 +836,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         entry_name: entry,
         strip_symbols,
         plt_entry_size: A::PLT_ENTRY_SIZE,
+        plt_header_size: A::PLT_HEADER_SIZE,
         tls_tcb_size: A::TLS_TCB_SIZE,
         code_members,
         islands: Vec::new(),
@@ -887,6 +915,7 @@ fn plan_thunks<A: ElfArch>(l: &mut Layout<'_, '_>) -> Result<()> {
             .filter(|s| s.class == Class::Code)
             .map(|s| s.size)
             .sum::<u64>()
+            + l.plt_header_size
             + l.plt_entry_size * l.plt.len() as u64
             + (1 << 20);
         let mut added = false;
@@ -1189,6 +1218,11 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
         .sum::<u64>()
         + l.got.iter().map(|e| got_dynamic_relocs(l, *e)).sum::<u64>()
         + l.copies.len() as u64;
+    // The PLT slots' relocations have their own table, but a static executable has no
+    // DT_JMPREL: there its IRELATIVEs join the others in `.rela.iplt`.
+    let static_exe = !l.sections.iter().any(|s| s.synth == Some(Synth::RelaPlt));
+    let plt_relocs = l.plt.len() as u64;
+    let relocs = relocs + if static_exe { plt_relocs } else { 0 };
     l.dynamic_tags = dynamic_tag_count(l);
     let mut comment = format!("rlink {}\0", env!("CARGO_PKG_VERSION")).into_bytes();
     let mut seen: Vec<&[u8]> = Vec::new();
@@ -1221,10 +1255,14 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
                 .map(|v| 16 + 16 * v.versions.len() as u64)
                 .sum(),
             Synth::RelaDyn => 24 * relocs,
+            Synth::RelaPlt => 24 * plt_relocs,
             Synth::EhFrameHdr => eh_frame::eh_frame_hdr_size(l.fde_count) as u64,
-            Synth::Plt => l.plt_entry_size * l.plt.len() as u64,
+            Synth::Plt if l.plt.is_empty() => 0,
+            Synth::Plt => l.plt_header_size + l.plt_entry_size * l.plt.len() as u64,
             Synth::Dynamic => 16 * l.dynamic_tags as u64,
             Synth::Got => 8 * l.got.iter().map(|e| e.slots()).sum::<u64>(),
+            Synth::GotPlt if plt_relocs == 0 => 0,
+            Synth::GotPlt => 8 * (GOT_PLT_RESERVED + plt_relocs),
             Synth::DynBss => copies_size,
             Synth::Comment => l.comment.len() as u64,
             Synth::SymTab => l
@@ -1243,6 +1281,10 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
 }
 
 pub const BUILD_ID_SIZE: usize = 16;
+
+/// Words at the start of `.got.plt` before the first PLT slot: `_DYNAMIC`'s address, then two
+/// the loader fills for lazy binding (its link map and resolver).
+pub const GOT_PLT_RESERVED: u64 = 3;
 
 /// How many dynamic relocations a GOT entry needs: imported symbols always; in a PIE or a
 /// shared library, addresses of the output's own symbols (RELATIVE). TP offsets of an
@@ -1537,6 +1579,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     let dynsym = index_of(l, ".dynsym");
     let version_r_count = l.version_needs.len() as u32;
     let strtab = index_of(l, ".strtab");
+    let got_plt = index_of(l, ".got.plt");
     let symtab_first_global = l.symtab.as_ref().map(|t| t.first_global).unwrap_or(0);
     for s in l.sections.iter_mut() {
         match s.synth {
@@ -1550,6 +1593,10 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
                 s.info = version_r_count;
             }
             Some(Synth::GnuHash | Synth::GnuVersion | Synth::RelaDyn) => s.link = dynsym,
+            Some(Synth::RelaPlt) => {
+                s.link = dynsym;
+                s.info = got_plt;
+            }
             Some(Synth::SymTab) => {
                 s.link = strtab;
                 s.info = symtab_first_global;
@@ -1572,10 +1619,9 @@ impl Layout<'_, '_> {
                     if self.res.objects[obj as usize].symbols[sym as usize].kind
                         == SymbolKind::IFunc =>
                 {
-                    let plt = self.section(".plt").map(|s| s.addr).unwrap_or(0);
-                    let index = self.plt.get_index_of(&id).unwrap_or(0) as u64;
+                    let index = self.plt.get_index_of(&id).unwrap_or(0);
                     SymValue {
-                        addr: plt + self.plt_entry_size * index,
+                        addr: self.plt_entry(index).unwrap_or(0),
                         size: 0,
                         local: false,
                     }
@@ -1605,10 +1651,11 @@ impl Layout<'_, '_> {
                     }
                 }
                 Def::Dynamic { .. } => {
-                    let addr = match (self.plt.get_index_of(&id), self.section(".plt")) {
-                        (Some(i), Some(plt)) => plt.addr + self.plt_entry_size * i as u64,
-                        _ => 0,
-                    };
+                    let addr = self
+                        .plt
+                        .get_index_of(&id)
+                        .and_then(|i| self.plt_entry(i))
+                        .unwrap_or(0);
                     SymValue {
                         addr,
                         size: 0,
@@ -1661,6 +1708,18 @@ impl Layout<'_, '_> {
         let got = self.section(".got")?;
         let index = self.got.get_index_of(&e)?;
         Some(got.addr + 8 * self.got_offsets[index])
+    }
+
+    /// The address of PLT entry `index`.
+    pub fn plt_entry(&self, index: usize) -> Option<u64> {
+        let s = self.section(".plt")?;
+        Some(s.addr + self.plt_header_size + self.plt_entry_size * index as u64)
+    }
+
+    /// The `.got.plt` slot PLT entry `index` jumps through.
+    pub fn plt_slot(&self, index: usize) -> Option<u64> {
+        let s = self.section(".got.plt")?;
+        Some(s.addr + 8 * (GOT_PLT_RESERVED + index as u64))
     }
 
     /// Offset of a TLS address in this module's TLS block.

@@ -52,6 +52,13 @@ pub trait ElfArch: Arch {
     const PLT_ENTRY_SIZE: u64;
     /// Writes one PLT entry at `entry_addr` that jumps through the GOT slot at `slot_addr`.
     fn write_plt_entry(out: &mut [u8], entry_addr: u64, slot_addr: u64) -> Result<(), Refusal>;
+    /// The size of the header before the first PLT entry (0: none).
+    const PLT_HEADER_SIZE: u64 = 0;
+    /// Writes the PLT header at `plt_addr`, for `.got.plt` at `got_plt_addr`.
+    fn write_plt_header(out: &mut [u8], plt_addr: u64, got_plt_addr: u64) -> Result<(), Refusal> {
+        let _ = (out, plt_addr, got_plt_addr);
+        Ok(())
+    }
     /// The size of a range-extension thunk (0: the CPU's branches reach everywhere).
     const THUNK_SIZE: u64 = 0;
     /// Writes a thunk at `at` that jumps to `target`.

@@ -170,6 +170,50 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         }
     }
 
+    // .got.plt: `_DYNAMIC`, two words for a lazy binder, then one slot per PLT entry, bound
+    // by JUMP_SLOT (imports) or IRELATIVE (indirect functions) before the program runs.
+    let mut plt_relocs = Vec::new();
+    let mut plt_irelative = Vec::new();
+    if let Some(got_plt) = l.section(".got.plt") {
+        // SAFETY: .got.plt is written by this thread only.
+        let dst = unsafe { out.range(got_plt.offset, got_plt.size)? };
+        let dynamic = l.section(".dynamic").map(|s| s.addr).unwrap_or(0);
+        dst[..8].copy_from_slice(&dynamic.to_le_bytes());
+        for (i, &id) in l.plt.iter().enumerate() {
+            let slot = l
+                .plt_slot(i)
+                .ok_or_else(|| Error::new("PLT slot outside .got.plt (linker bug)"))?;
+            let t = SymbolRef::Global(id);
+            let info = target_info(l.res, t);
+            if info.ifunc {
+                let Def::Object { obj, sym, .. } = l.res.globals[id as usize].def else {
+                    bail!("indirect function without a definition (linker bug)");
+                };
+                let resolver = l.value_of_object_symbol(obj, sym).addr;
+                plt_irelative.push(DynReloc {
+                    offset: slot,
+                    kind: DynKind::IRelative,
+                    symbol: None,
+                    addend: resolver as i64,
+                });
+            } else if info.dynamic {
+                plt_relocs.push(DynReloc {
+                    offset: slot,
+                    kind: DynKind::JumpSlot,
+                    symbol: Some(id),
+                    addend: 0,
+                });
+            } else {
+                bail!(
+                    "PLT entry for {}, which is neither imported nor indirect (linker bug)",
+                    rlink_linker::scan::symbol_display(l.res, t)
+                );
+            }
+        }
+    }
+    // IRELATIVE last: a resolver may call through the PLT, whose imports are bound by then.
+    plt_relocs.append(&mut plt_irelative);
+
     for &id in &l.copies {
         let addr = l.value(SymbolRef::Global(id)).addr;
         got_other.push(DynReloc {
@@ -192,28 +236,19 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         .chain(&got_other)
         .collect();
     let relative_count = relatives.len();
-    // `.rela.dyn`, or `.rela.iplt` in a static executable.
+    // `.rela.plt` holds the PLT slots' relocations; a static executable has none, and its
+    // IRELATIVEs end `.rela.iplt` (its `.rela.dyn`).
+    let rela_plt = l.sections.iter().find(|s| s.synth == Some(Synth::RelaPlt));
+    let (for_dyn, for_plt): (&[DynReloc], &[DynReloc]) = match rela_plt {
+        Some(_) => (&[], &plt_relocs),
+        None => (&plt_relocs, &[]),
+    };
     if let Some(rela) = l.sections.iter().find(|s| s.synth == Some(Synth::RelaDyn)) {
-        let dst = unsafe { out.range(rela.offset, rela.size)? };
-        let all: Vec<RelaEntry> = relatives
-            .into_iter()
-            .chain(others)
-            .map(|r| RelaEntry::encode::<A>(l, r))
-            .collect();
-        if all.len() as u64 * 24 != rela.size {
-            bail!(
-                ".rela.dyn size mismatch: {} relocations for {} bytes (linker bug)",
-                all.len(),
-                rela.size
-            );
-        }
-        for (i, r) in all.iter().enumerate() {
-            let e = &mut dst[24 * i..24 * i + 24];
-            e[..8].copy_from_slice(&r.offset.to_le_bytes());
-            e[8..16]
-                .copy_from_slice(&((u64::from(r.sym) << 32) | u64::from(r.r_type)).to_le_bytes());
-            e[16..].copy_from_slice(&r.addend.to_le_bytes());
-        }
+        let all = relatives.into_iter().chain(others).chain(for_dyn);
+        write_rela::<A>(l, out, rela, all)?;
+    }
+    if let Some(rela) = rela_plt {
+        write_rela::<A>(l, out, rela, for_plt.iter())?;
     }
 
     for (section, merged) in &l.merged.contents {
@@ -389,18 +424,25 @@ fn write_synthetics<A: ElfArch>(
                 }
             }
             Synth::Plt => {
-                for (i, &id) in l.plt.iter().enumerate() {
+                let got_plt = l.section(".got.plt").map(|g| g.addr).unwrap_or(0);
+                A::write_plt_header(dst, s.addr, got_plt).map_err(Error::new)?;
+                for i in 0..l.plt.len() {
                     let slot = l
-                        .got_slot(GotEntry::Address(SymbolRef::Global(id)))
-                        .ok_or_else(|| Error::new("PLT entry without GOT slot (linker bug)"))?;
-                    let entry = s.addr + A::PLT_ENTRY_SIZE * i as u64;
-                    let at = (A::PLT_ENTRY_SIZE * i as u64) as usize;
+                        .plt_slot(i)
+                        .ok_or_else(|| Error::new("PLT entry without a slot (linker bug)"))?;
+                    let entry = s.addr + A::PLT_HEADER_SIZE + A::PLT_ENTRY_SIZE * i as u64;
+                    let at = (A::PLT_HEADER_SIZE + A::PLT_ENTRY_SIZE * i as u64) as usize;
                     A::write_plt_entry(&mut dst[at..], entry, slot).map_err(Error::new)?;
                 }
             }
             Synth::Dynamic => write_dynamic(l, dst, relative_count)?,
             Synth::Comment => dst.copy_from_slice(&l.comment),
-            Synth::Got | Synth::RelaDyn | Synth::EhFrameHdr | Synth::DynBss => {}
+            Synth::Got
+            | Synth::GotPlt
+            | Synth::RelaDyn
+            | Synth::RelaPlt
+            | Synth::EhFrameHdr
+            | Synth::DynBss => {}
             Synth::SymTab => {
                 if let Some(t) = &l.symtab {
                     crate::symtab::write(l, t, dst, |target| {
@@ -451,6 +493,40 @@ fn write_synthetics<A: ElfArch>(
     Ok(())
 }
 
+/// Writes a relocation table's entries; the count must be what layout sized it for.
+fn write_rela<'d, A: ElfArch>(
+    l: &Layout<'_, '_>,
+    out: OutBuf,
+    rela: &crate::layout::OutputSection,
+    relocs: impl Iterator<Item = &'d DynReloc>,
+) -> Result<()> {
+    // SAFETY: each relocation table is written by this thread only.
+    let dst = unsafe { out.range(rela.offset, rela.size)? };
+    let mut n = 0u64;
+    for r in relocs {
+        let r = RelaEntry::encode::<A>(l, r);
+        let at = 24 * n as usize;
+        let e = dst.get_mut(at..at + 24).ok_or_else(|| {
+            Error::new(format!(
+                "{} is too small for its relocations (linker bug)",
+                rela.name
+            ))
+        })?;
+        e[..8].copy_from_slice(&r.offset.to_le_bytes());
+        e[8..16].copy_from_slice(&((u64::from(r.sym) << 32) | u64::from(r.r_type)).to_le_bytes());
+        e[16..].copy_from_slice(&r.addend.to_le_bytes());
+        n += 1;
+    }
+    if 24 * n != rela.size {
+        bail!(
+            "{} size mismatch: {n} relocations for {} bytes (linker bug)",
+            rela.name,
+            rela.size
+        );
+    }
+    Ok(())
+}
+
 fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> Result<()> {
     let mut tags: Vec<(elf::DynamicTag, u64)> = Vec::new();
     for &n in &l.needed {
@@ -476,6 +552,12 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
     if !l.version_needs.is_empty() {
         tags.push((elf::DT_VERNEED, addr(".gnu.version_r").0));
         tags.push((elf::DT_VERNEEDNUM, l.version_needs.len() as u64));
+    }
+    if !l.plt.is_empty() {
+        tags.push((elf::DT_PLTGOT, addr(".got.plt").0));
+        tags.push((elf::DT_PLTRELSZ, addr(".rela.plt").1));
+        tags.push((elf::DT_PLTREL, u64::from(elf::DT_RELA.0 as u32)));
+        tags.push((elf::DT_JMPREL, addr(".rela.plt").0));
     }
     for (name, start, size) in [
         (

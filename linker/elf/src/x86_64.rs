@@ -263,6 +263,7 @@ impl ElfArch for X86_64 {
             DynKind::IRelative => R_X86_64_IRELATIVE,
             DynKind::Copy => R_X86_64_COPY,
             DynKind::TlsDesc => R_X86_64_TLSDESC,
+            DynKind::JumpSlot => R_X86_64_JUMP_SLOT,
         }
         .0
     }
