@@ -775,3 +775,134 @@ fn cargo_project_for_aarch64() {
     assert!(!host.is_empty());
     assert!(host.iter().all(|e| linked_by_rlink(e)), "{host:?}");
 }
+
+/// Compiles testdata/programs/nostd_directives.rs for AArch64 to `dir/nsd.o`.
+fn no_std_object(dir: &Path) -> PathBuf {
+    let sysroot = common::cross_sysroot(TRIPLE);
+    let out = Command::new(common::CROSS_RUSTC)
+        .args([
+            "--edition=2021",
+            "-Cpanic=abort",
+            "-Copt-level=2",
+            "--emit=obj",
+            "--crate-type=bin",
+            "--target",
+            TRIPLE,
+            "--sysroot",
+        ])
+        .arg(&sysroot)
+        .arg("-o")
+        .arg(dir.join("nsd.o"))
+        .arg(common::testdata("programs/nostd_directives.rs"))
+        .env("RUSTC_BOOTSTRAP", "1")
+        .output()
+        .expect("rustc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join("nsd.o")
+}
+
+/// A no_std program whose imports come from its directives alone: rlink opens no library
+/// (glibc's versioned names are taken from the directives), and the program runs.
+#[test]
+fn no_std_program_linked_from_directives_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let object = no_std_object(d).display().to_string();
+    let out = d.join("prog");
+    let (code, _, stderr) = common::rlink(&[
+        "-v",
+        "-linkmode=internal",
+        "-o",
+        out.to_str().unwrap(),
+        &object,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(", 0 shared libraries,"), "{stderr}");
+    let (stdout, stderr, code) = qemu(&out, &[], d);
+    assert_eq!(stdout, "hello from a no_std program\n", "{stderr}");
+    assert_eq!(code, Some(0));
+}
+
+/// Golden `rlink inspect` dumps of AArch64 outputs rlink wrote: the no_std program (internal
+/// link, its own entry stub), a position-dependent C program with the C library's start files,
+/// and a C shared library. Accept changes with `INSTA_UPDATE=always` and review the diff.
+#[test]
+fn golden_dumps_of_aarch64_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let nsd = no_std_object(d);
+    let nsd_exe = d.join("nsd");
+    common::rlink_ok(&[
+        "-linkmode=internal".as_ref(),
+        "-o".as_ref(),
+        nsd_exe.as_os_str(),
+        nsd.as_os_str(),
+    ]);
+    run(
+        GCC,
+        &[
+            "-O1",
+            "-c",
+            "-fno-pie",
+            "-o",
+            "hello.o",
+            &src("inspect/hello.c"),
+        ],
+        d,
+    );
+    let crt = |name: &str| {
+        let out = Command::new(GCC)
+            .arg(format!("-print-file-name={name}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let hello = d.join("hello").display().to_string();
+    let hello_o = d.join("hello.o").display().to_string();
+    common::rlink_ok(&[
+        "-buildmode=exe",
+        "-o",
+        &hello,
+        &crt("crt1.o"),
+        &crt("crti.o"),
+        &crt("crtbegin.o"),
+        &hello_o,
+        "-lc",
+        &crt("crtend.o"),
+        &crt("crtn.o"),
+    ]);
+    let (stdout, stderr, code) = qemu(Path::new(&hello), &[], d);
+    assert_eq!((stdout.as_str(), code), ("hello\n", Some(0)), "{stderr}");
+    run(
+        GCC,
+        &[
+            "-O1",
+            "-c",
+            "-fPIC",
+            "-o",
+            "lib.o",
+            &src("programs/c_lib.c"),
+        ],
+        d,
+    );
+    let lib = d.join("libdemo.so");
+    common::rlink_ok(&[
+        "-buildmode=c-shared".as_ref(),
+        "-o".as_ref(),
+        lib.as_os_str(),
+        d.join("lib.o").as_os_str(),
+        "-lc".as_ref(),
+    ]);
+    for (name, path) in [
+        ("no_std_executable", nsd_exe.as_path()),
+        ("c_executable_non_pie", Path::new(&hello)),
+        ("c_shared_library", lib.as_path()),
+    ] {
+        let dump = common::rlink_ok(&["inspect".as_ref(), path.as_os_str()]);
+        insta::assert_snapshot!(format!("inspect_aarch64_{name}"), dump);
+    }
+}

@@ -1353,12 +1353,22 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
         island.section = renumber[island.section as usize];
     }
 
-    // PHDR, INTERP, DYNAMIC, GNU_EH_FRAME, GNU_STACK, GNU_RELRO, NOTE, the LOADs and TLS.
-    let n_phdrs = 7
-        + [Class::ReadOnly, Class::Code, Class::Relro, Class::Data]
+    // PHDR and GNU_STACK always; INTERP, DYNAMIC, GNU_EH_FRAME and NOTE with their sections;
+    // a LOAD per class present (the first, holding the headers, always), GNU_RELRO with the
+    // RELRO one, TLS with TLS sections. Exactly as many as are written: no PT_NULL padding.
+    let has = |name: &str| sorted.iter().any(|s| s.name == name);
+    let has_class = |c: Class| sorted.iter().any(|s| s.class == c);
+    let n_phdrs = 2
+        + [".interp", ".dynamic", ".eh_frame_hdr", ".note.gnu.build-id"]
             .iter()
-            .filter(|c| sorted.iter().any(|s| s.class == **c))
+            .filter(|n| has(n))
             .count()
+        + 1
+        + [Class::Code, Class::Relro, Class::Data]
+            .iter()
+            .filter(|c| has_class(**c))
+            .count()
+        + has_class(Class::Relro) as usize
         + sorted.iter().any(|s| s.is_tls()) as usize;
     let headers = 64 + 56 * n_phdrs as u64;
     let mut addr = l.base + headers;
@@ -1521,23 +1531,12 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     if let Some(n) = find(".note.gnu.build-id") {
         phdrs.push(covering(elf::PT_NOTE, elf::PF_R.0, 4, n));
     }
-    if phdrs.len() > n_phdrs {
+    if phdrs.len() != n_phdrs {
         bail!(
-            "program header count {} exceeds the reserved {n_phdrs} (linker bug)",
+            "program header count {} differs from the reserved {n_phdrs} (linker bug)",
             phdrs.len()
         );
     }
-    // Unused reserved slots become PT_NULL, which loaders skip.
-    let null = Segment {
-        p_type: elf::PT_NULL.0,
-        flags: 0,
-        offset: 0,
-        addr: 0,
-        filesz: 0,
-        memsz: 0,
-        align: 0,
-    };
-    phdrs.resize(n_phdrs, null);
 
     // Section header string table and section headers at the end.
     let mut shstrtab = vec![0u8];
