@@ -906,3 +906,118 @@ fn golden_dumps_of_aarch64_outputs() {
         insta::assert_snapshot!(format!("inspect_aarch64_{name}"), dump);
     }
 }
+
+/// Branch Target Identification: objects compiled with `-mbranch-protection=standard` carry a
+/// `.note.gnu.property` with BTI and PAC; the output keeps the bits only when every input has
+/// them, and then its PLT entries start with a landing pad (the program calls `puts` through a
+/// pointer, which in a position-dependent program is its PLT entry). qemu's `-cpu max`
+/// enforces BTI on the output's pages, so a PLT without `bti c` dies with SIGILL.
+#[test]
+fn bti_and_pac_properties_kept_only_when_every_input_has_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let compile = |out: &str, flags: &[&str]| {
+        let mut args = vec!["-c", "-O1", "-fno-pie", "-o", out];
+        args.extend_from_slice(flags);
+        run(GCC, &args, d);
+    };
+    compile(
+        "bti.o",
+        &["-mbranch-protection=standard", &src("aarch64/bti_main.c")],
+    );
+    std::fs::write(
+        d.join("plain.c"),
+        "int plain_helper(int x) { return x + 1; }\n",
+    )
+    .unwrap();
+    compile("plain.o", &["plain.c"]);
+    let expected = "indirect call through the PLT\nlocal indirect 42\n";
+    let inspect = |prog: &Path| {
+        let out = Command::new(rlink_bin())
+            .arg("inspect")
+            .arg(prog)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let run_bti = |prog: &Path| {
+        let out = Command::new("qemu-aarch64")
+            .args(["-cpu", "max", "-L", SYSROOT])
+            .arg(prog)
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            out.status.code(),
+        )
+    };
+
+    // Every input (and rlink's own entry stub) has BTI and PAC: the output has them too.
+    let bti = d.join("bti.o").display().to_string();
+    let prog = link(d, &[bti, "-lc".into()], &["-buildmode=exe"]);
+    let dump = inspect(&prog);
+    assert!(
+        dump.contains("properties: 1\n  AARCH64_FEATURE_1_AND BTI PAC\n"),
+        "{dump}"
+    );
+    assert!(dump.contains("  DT_AARCH64_BTI_PLT\n"), "{dump}");
+    assert!(dump.contains("  GNU_PROPERTY r-- align=8"), "{dump}");
+    assert_eq!(run_bti(&prog), (expected.to_string(), Some(0)));
+    // The PLT entries are the ones objdump names, each starting with the landing pad.
+    let plt = Command::new("aarch64-linux-gnu-objdump")
+        .args(["-d", "-j", ".plt"])
+        .arg(&prog)
+        .output()
+        .unwrap();
+    let plt = String::from_utf8_lossy(&plt.stdout);
+    let puts = plt
+        .split("<puts@plt>:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{plt}"));
+    assert!(puts.lines().next().unwrap().contains("bti\tc"), "{plt}");
+
+    // One input without the note: no property, no BTI PLT, and the program still runs.
+    let mixed = d.join("mixed");
+    let out = Command::new(rlink_bin())
+        .args(["-linkmode=internal", "-buildmode=exe", "-o"])
+        .arg(&mixed)
+        .args(["bti.o", "plain.o", "-lc"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = inspect(&mixed);
+    assert!(
+        !dump.contains("properties:") && !dump.contains("BTI_PLT"),
+        "{dump}"
+    );
+    assert!(!dump.contains("GNU_PROPERTY"), "{dump}");
+    assert_eq!(run_bti(&mixed), (expected.to_string(), Some(0)));
+
+    // gcc's driver adds Debian's start files, which carry no note: BTI is off, as with GNU ld.
+    let (bin, path) = rlink_as_ld(d);
+    drive(
+        GCC,
+        &[
+            "-B",
+            bin.to_str().unwrap(),
+            "-no-pie",
+            "bti.o",
+            "-o",
+            "with-crt",
+        ],
+        d,
+        &path,
+    );
+    let dump = inspect(&d.join("with-crt"));
+    assert!(!dump.contains("properties:"), "{dump}");
+    assert_eq!(
+        run_bti(&d.join("with-crt")),
+        (expected.to_string(), Some(0))
+    );
+}

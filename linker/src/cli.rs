@@ -84,8 +84,9 @@ pub fn help_text() -> String {
          link flags:\n{}\n\
          inspect flags:\n{}\n\
          dynimport flags:\n{}\n\
-         Status: x86-64 Linux ELF executables (PIE, non-PIE, static) and shared libraries,\n\
-         linked internally or externally (-extld); Mach-O and PE output are not implemented yet.\n",
+         Status: Linux ELF executables (PIE, non-PIE, static) and shared libraries for x86-64\n\
+         and aarch64 (-target=aarch64-unknown-linux-gnu, or taken from the objects), linked\n\
+         internally or externally (-extld); Mach-O and PE output are not implemented yet.\n",
         args::flag_help(args::LINK_FLAGS),
         args::flag_help(INSPECT_FLAGS),
         args::flag_help(DYNIMPORT_FLAGS),

@@ -36,6 +36,7 @@ const START_MAIN_DISP: u64 = 29;
 /// the frame pointer and link register are zeroed to end stack walks, and `sp` is already
 /// 16-byte aligned at entry. Instruction words, little-endian.
 const AARCH64_GLIBC_START: &[u32] = &[
+    0xd503_245f, // bti c                         the dynamic loader branches here indirectly
     0xd280_001d, // mov x29, #0
     0xd280_001e, // mov x30, #0
     0xaa00_03e5, // mov x5, x0                    rtld_fini
@@ -61,7 +62,7 @@ pub fn entry_object() -> Vec<u8> {
             -4,
         ),
     ];
-    stub_object(Architecture::X86_64, X86_64_GLIBC_START, &relocs)
+    stub_object(Architecture::X86_64, X86_64_GLIBC_START, &relocs, None)
 }
 
 /// The entry stub for AArch64 Linux with glibc, as the bytes of an ELF relocatable object.
@@ -71,21 +72,36 @@ pub fn aarch64_entry_object() -> Vec<u8> {
         .flat_map(|w| w.to_le_bytes())
         .collect();
     let relocs: [(&[u8], u64, elf::RelocationType, i64); 3] = [
-        (b"main", 0x18, elf::R_AARCH64_ADR_GOT_PAGE, 0),
-        (b"main", 0x1c, elf::R_AARCH64_LD64_GOT_LO12_NC, 0),
-        (b"__libc_start_main", 0x28, elf::R_AARCH64_CALL26, 0),
+        (b"main", 0x1c, elf::R_AARCH64_ADR_GOT_PAGE, 0),
+        (b"main", 0x20, elf::R_AARCH64_LD64_GOT_LO12_NC, 0),
+        (b"__libc_start_main", 0x2c, elf::R_AARCH64_CALL26, 0),
     ];
-    stub_object(Architecture::Aarch64, &code, &relocs)
+    // BTI and PAC compatible: `_start` begins with a landing pad (the dynamic loader jumps
+    // to it with `br`), the stub's one call is direct, and it never returns (so it signs no
+    // return address). Marked,
+    // it lets programs whose objects are all BTI/PAC keep those bits.
+    let features =
+        elf::GNU_PROPERTY_AARCH64_FEATURE_1_BTI | elf::GNU_PROPERTY_AARCH64_FEATURE_1_PAC;
+    stub_object(
+        Architecture::Aarch64,
+        &code,
+        &relocs,
+        Some((elf::GNU_PROPERTY_AARCH64_FEATURE_1_AND, features)),
+    )
 }
 
 /// An object defining `_start` over `code`, with relocations (symbol, offset, type, addend)
-/// against undefined symbols.
+/// against undefined symbols, and a GNU property (`pr_type`, bits) if given.
 fn stub_object(
     arch: Architecture,
     code: &[u8],
     relocs: &[(&[u8], u64, elf::RelocationType, i64)],
+    property: Option<(elf::GnuPropertyType, u32)>,
 ) -> Vec<u8> {
     let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
+    if let Some((pr_type, value)) = property {
+        obj.add_elf_gnu_property_u32(pr_type, value);
+    }
     let text = obj.section_id(StandardSection::Text);
     let offset = obj.append_section_data(text, code, 16);
     obj.add_symbol(Symbol {
@@ -151,9 +167,10 @@ mod tests {
     #[test]
     fn aarch64_relocations_point_at_their_instructions() {
         let word = |at: usize| AARCH64_GLIBC_START[at / 4];
-        assert_eq!(word(0x18) & 0x9f00_0000, 0x9000_0000, "adrp");
-        assert_eq!(word(0x1c) & 0xffc0_0000, 0xf940_0000, "ldr");
-        assert_eq!(word(0x28) & 0xfc00_0000, 0x9400_0000, "bl");
+        assert_eq!(word(0), 0xd503_245f, "bti c");
+        assert_eq!(word(0x1c) & 0x9f00_0000, 0x9000_0000, "adrp");
+        assert_eq!(word(0x20) & 0xffc0_0000, 0xf940_0000, "ldr");
+        assert_eq!(word(0x2c) & 0xfc00_0000, 0x9400_0000, "bl");
         let bytes = aarch64_entry_object();
         assert_eq!(
             u16::from_le_bytes([bytes[18], bytes[19]]),

@@ -28,6 +28,10 @@ pub fn type_name(r_type: u32) -> String {
 
 /// The instruction words the relaxations write.
 const NOP: u32 = 0xd503_201f;
+/// `bti c`: a landing pad for indirect calls.
+const BTI_C: u32 = 0xd503_245f;
+/// GNU_PROPERTY_AARCH64_FEATURE_1_AND's BTI bit.
+const FEATURE_BTI: u32 = elf::GNU_PROPERTY_AARCH64_FEATURE_1_BTI;
 /// `movz xN, #imm16, lsl #16`.
 const MOVZ_X_LSL16: u32 = 0xd2a0_0000;
 /// `movk xN, #imm16`.
@@ -531,56 +535,113 @@ impl ElfArch for Aarch64 {
         rlink_linker::reloc::write_field(Field::A64Adr { shift: 12 }, thunk, 0, delta)
     }
 
-    /// A PLT entry: `adrp x16, slot; ldr x17, [x16, :lo12:slot]; add x16, x16, :lo12:slot;
-    /// br x17`.
-    const PLT_ENTRY_SIZE: u64 = 16;
+    /// The ABI's PLT: a 32-byte lazy-binding header (it pushes x16/x30 and jumps through
+    /// `.got.plt`'s third word, the loader's resolver), then per entry `adrp x16, slot;
+    /// ldr x17, [x16, :lo12:slot]; add x16, x16, :lo12:slot; br x17`. Bind-now never runs the
+    /// header, but tools (objdump, gdb) find the entries by these sizes, and it keeps the PLT
+    /// ready for lazy binding. With BTI every entry (an indirect call may reach it: a
+    /// function pointer to an import is its PLT entry) and the header start with `bti c`,
+    /// and entries grow to 24 bytes, as GNU ld and lld lay them out.
+    fn plt_sizes(features: u32) -> (u64, u64) {
+        if features & FEATURE_BTI != 0 {
+            (32, 24)
+        } else {
+            (32, 16)
+        }
+    }
 
-    /// The ABI's lazy-binding header: it pushes x16/x30 and jumps through `.got.plt`'s third
-    /// word, the loader's resolver. Bind-now never runs it, but tools (objdump, gdb) find the
-    /// entries by its fixed size, and it keeps the PLT ready for lazy binding.
-    const PLT_HEADER_SIZE: u64 = 32;
-
-    fn write_plt_header(out: &mut [u8], plt_addr: u64, got_plt_addr: u64) -> Result<(), Refusal> {
+    fn write_plt_header(
+        out: &mut [u8],
+        plt_addr: u64,
+        got_plt_addr: u64,
+        features: u32,
+    ) -> Result<(), Refusal> {
         let header = out
             .get_mut(..32)
             .ok_or("PLT header outside .plt (linker bug)")?;
+        let bti = features & FEATURE_BTI != 0;
+        let mut words: Vec<u32> = Vec::with_capacity(8);
+        if bti {
+            words.push(BTI_C);
+        }
+        let adrp_at = 4 * (words.len() as u64 + 1);
         let target = got_plt_addr + 16;
-        // The adrp is the header's second instruction.
-        let delta = (target & !0xfff).wrapping_sub((plt_addr + 4) & !0xfff) as i64;
-        check_page_delta(delta)?;
         let lo = (target & 0xfff) as u32;
-        let words = [
+        words.extend([
             0xa9bf_7bf0,                     // stp x16, x30, [sp, #-16]!
             0x9000_0010,                     // adrp x16, target
             0xf940_0211 | ((lo >> 3) << 10), // ldr x17, [x16, :lo12:target]
             0x9100_0210 | (lo << 10),        // add x16, x16, :lo12:target
             0xd61f_0220,                     // br x17
-            NOP,
-            NOP,
-            NOP,
-        ];
+        ]);
+        words.resize(8, NOP);
         for (i, w) in words.iter().enumerate() {
             header[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
         }
-        rlink_linker::reloc::write_field(Field::A64Adr { shift: 12 }, header, 4, delta)
+        let delta = (target & !0xfff).wrapping_sub((plt_addr + adrp_at) & !0xfff) as i64;
+        check_page_delta(delta)?;
+        rlink_linker::reloc::write_field(
+            Field::A64Adr { shift: 12 },
+            header,
+            adrp_at as usize,
+            delta,
+        )
     }
 
-    fn write_plt_entry(out: &mut [u8], entry_addr: u64, slot_addr: u64) -> Result<(), Refusal> {
+    fn write_plt_entry(
+        out: &mut [u8],
+        entry_addr: u64,
+        slot_addr: u64,
+        features: u32,
+    ) -> Result<(), Refusal> {
+        let bti = features & FEATURE_BTI != 0;
+        let size = Self::plt_sizes(features).1 as usize;
         let entry = out
-            .get_mut(..16)
+            .get_mut(..size)
             .ok_or("PLT entry outside .plt (linker bug)")?;
-        let delta = (slot_addr & !0xfff).wrapping_sub(entry_addr & !0xfff) as i64;
+        let adrp_at = if bti { 4 } else { 0 };
+        let delta = (slot_addr & !0xfff).wrapping_sub((entry_addr + adrp_at) & !0xfff) as i64;
         check_page_delta(delta)?;
         let lo = (slot_addr & 0xfff) as u32;
-        let words = [
+        let mut words: Vec<u32> = Vec::with_capacity(6);
+        if bti {
+            words.push(BTI_C);
+        }
+        words.extend([
             0x9000_0010,
             0xf940_0211 | ((lo >> 3) << 10),
             0x9100_0210 | (lo << 10),
             0xd61f_0220,
-        ];
+        ]);
+        words.resize(size / 4, NOP);
         for (i, w) in words.iter().enumerate() {
             entry[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
         }
-        rlink_linker::reloc::write_field(Field::A64Adr { shift: 12 }, entry, 0, delta)
+        rlink_linker::reloc::write_field(
+            Field::A64Adr { shift: 12 },
+            entry,
+            adrp_at as usize,
+            delta,
+        )
+    }
+
+    /// binutils and gdb size the entries by this tag, not by the property note.
+    fn plt_dynamic_tags(features: u32) -> Vec<elf::DynamicTag> {
+        if features & FEATURE_BTI != 0 {
+            vec![elf::DT_AARCH64_BTI_PLT]
+        } else {
+            Vec::new()
+        }
+    }
+
+    const FEATURE_1_AND: Option<u32> = Some(elf::GNU_PROPERTY_AARCH64_FEATURE_1_AND.0);
+    const FEATURE_LANDING_PADS: u32 = FEATURE_BTI;
+
+    /// `bti c`, `bti jc`, and `paciasp`/`pacibsp` (which act as `bti c` where BTI is on).
+    fn is_landing_pad(insn: [u8; 4]) -> bool {
+        matches!(
+            u32::from_le_bytes(insn),
+            BTI_C | 0xd503_24df | 0xd503_233f | 0xd503_237f
+        )
     }
 }

@@ -161,7 +161,7 @@ pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
         n += 2;
     }
     if !l.plt.is_empty() {
-        n += 4;
+        n += 4 + l.plt_tags.len();
     }
     for name in [".init_array", ".fini_array", ".preinit_array"] {
         if l.sections.iter().any(|s| s.name == name) {

@@ -48,7 +48,7 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
     r.header("format", format!("{class} {order}"));
     r.header("machine", constant_name(machine.name(), "EM_", machine.0));
     let e_type = header.e_type(endian);
-    let dynamic = Dynamic::read(&sections, endian, data)?;
+    let dynamic = Dynamic::read(&sections, names, endian, data)?;
     let has_interp = segments.iter().any(|p| p.p_type(endian) == elf::PT_INTERP);
     r.header("type", describe_type(e_type, has_interp, dynamic.flags_1));
     if header.e_flags(endian).0 != 0 {
@@ -197,7 +197,62 @@ fn inspect_as<Elf: FileHeader<Endian = object::Endianness>>(data: &[u8]) -> Resu
     if !dynamic.tags.is_empty() {
         r.extra.push(("dynamic".to_string(), dynamic.tags));
     }
+    let properties = gnu_properties(&sections, &section_names, machine, endian, data)?;
+    if !properties.is_empty() {
+        r.extra.push(("properties".to_string(), properties));
+    }
     Ok(r)
+}
+
+/// The GNU properties of `.note.gnu.property` (BTI, PAC, x86 ISA levels), one line each:
+/// `AARCH64_FEATURE_1_AND BTI PAC`.
+fn gnu_properties<Elf: FileHeader>(
+    sections: &SectionTable<'_, Elf>,
+    section_names: &[String],
+    machine: elf::Machine,
+    endian: Elf::Endian,
+    data: &[u8],
+) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for (s, name) in sections.iter().zip(section_names) {
+        if name != ".note.gnu.property" {
+            continue;
+        }
+        let Some(mut notes) = s.notes(endian, data).map_err(malformed)? else {
+            continue;
+        };
+        while let Some(note) = notes.next().map_err(malformed)? {
+            let Some(mut properties) = note.gnu_properties(endian) else {
+                continue;
+            };
+            while let Some(p) = properties.next().map_err(malformed)? {
+                let kind = p.pr_type();
+                let mut line = constant_name(
+                    elf::GnuPropertyType::type_names(machine).name(kind),
+                    "GNU_PROPERTY_",
+                    kind.0,
+                );
+                match (kind.u32_value_names(machine), p.data_u32(endian)) {
+                    (Some(flags), Ok(value)) => {
+                        let rest = flags.names(value, |_, n| {
+                            line.push(' ');
+                            line.push_str(n.rsplit('_').next().unwrap_or(n));
+                        });
+                        if rest != 0 {
+                            line.push_str(&format!(" {rest:#x}"));
+                        }
+                    }
+                    _ => {
+                        for b in p.pr_data() {
+                            line.push_str(&format!(" {b:02x}"));
+                        }
+                    }
+                }
+                lines.push(line);
+            }
+        }
+    }
+    Ok(lines)
 }
 
 /// What the dynamic section says, read once.
@@ -214,6 +269,7 @@ struct Dynamic {
 impl Dynamic {
     fn read<Elf: FileHeader>(
         sections: &SectionTable<'_, Elf>,
+        names: &elf::Names,
         endian: Elf::Endian,
         data: &[u8],
     ) -> Result<Dynamic> {
@@ -236,7 +292,8 @@ impl Dynamic {
                     Error::new("truncated or malformed ELF file: dynamic string out of bounds")
                 })
             };
-            let name = constant_name(tag.name(), "", tag.0 as u64);
+            // The machine's table also names processor-specific tags (AARCH64_BTI_PLT).
+            let name = constant_name(names.dt.name(tag), "", tag.0 as u64);
             let line = match tag {
                 elf::DT_NEEDED => {
                     d.needed.push(string()?);

@@ -52,6 +52,8 @@ pub enum Class {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Synth {
     Interp,
+    /// `.note.gnu.property`: the CPU features every input has (AArch64's BTI and PAC).
+    GnuProperty,
     BuildId,
     DynSym,
     DynStr,
@@ -210,9 +212,13 @@ pub struct Layout<'r, 'a> {
     pub soname_text: Option<String>,
     pub entry_name: Vec<u8>,
     pub strip_symbols: bool,
-    /// The CPU's PLT entry and header sizes.
+    /// The CPU's PLT entry and header sizes (they depend on `gnu_features`).
     pub plt_entry_size: u64,
     pub plt_header_size: u64,
+    /// The `FEATURE_1_AND` bits every input has (0: no `.note.gnu.property`).
+    pub gnu_features: u32,
+    /// The CPU's dynamic tags describing the PLT (value 0).
+    pub plt_tags: Vec<elf::DynamicTag>,
     /// The CPU's TLS ABI (`ElfArch::TLS_TCB_SIZE`).
     pub tls_tcb_size: Option<u64>,
     /// Executable output sections and their input sections in placement order, for the
@@ -332,7 +338,8 @@ fn output_name(name: &str) -> &str {
 }
 
 /// Sections that never reach the output: input-only ones, excluded ones, the GNU property
-/// note (rlink makes no CET promises), and debug info under `-w`/`-s`. Other non-allocated
+/// notes (the output gets one of its own, the AND of the inputs'; x86-64's CET bits are not
+/// promised), and debug info under `-w`/`-s`. Other non-allocated
 /// sections are kept, as GNU ld keeps them: rustc reads a dylib's metadata from `.rustc`.
 fn dropped(name: &str, flags: SectionFlags, strip_debug: bool) -> bool {
     flags.contains(SectionFlags::INPUT_ONLY)
@@ -370,6 +377,7 @@ fn class_of(name: &str, sh_type: elf::SectionType, flags: u64) -> Class {
 fn rank(name: &str, sh_type: u32, flags: u64) -> u32 {
     const ORDER: &[&str] = &[
         ".interp",
+        ".note.gnu.property",
         ".note.gnu.build-id",
         ".dynsym",
         ".dynstr",
@@ -473,6 +481,7 @@ pub fn place<'r, 'a, A: ElfArch>(
     let a = elf::SHF_ALLOC.0;
     let w = elf::SHF_WRITE.0;
     let x = elf::SHF_EXECINSTR.0;
+    let gnu_features = feature_1_and::<A>(res)?;
     let synthetics = vec![
         synth(
             ".interp",
@@ -481,6 +490,15 @@ pub fn place<'r, 'a, A: ElfArch>(
             Class::ReadOnly,
             Synth::Interp,
             1,
+            0,
+        ),
+        synth(
+            ".note.gnu.property",
+            elf::SHT_NOTE,
+            a,
+            Class::ReadOnly,
+            Synth::GnuProperty,
+            8,
             0,
         ),
         synth(
@@ -835,8 +853,10 @@ pub fn place<'r, 'a, A: ElfArch>(
         soname_text: soname,
         entry_name: entry,
         strip_symbols,
-        plt_entry_size: A::PLT_ENTRY_SIZE,
-        plt_header_size: A::PLT_HEADER_SIZE,
+        plt_entry_size: 0,
+        plt_header_size: 0,
+        gnu_features,
+        plt_tags: Vec::new(),
         tls_tcb_size: A::TLS_TCB_SIZE,
         code_members,
         islands: Vec::new(),
@@ -881,7 +901,14 @@ pub fn lay_out<A: ElfArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     l.copies = needs.copies;
     l.dyn_relocs_per_object = needs.dyn_relocs_per_object;
     place_copies(l)?;
+    (l.plt_header_size, l.plt_entry_size) = A::plt_sizes(l.gnu_features);
     plan_thunks::<A>(l)?;
+    keep_landing_pads::<A>(l);
+    // Without BTI the PLT may shrink: the thunks planned for the larger one still reach.
+    (l.plt_header_size, l.plt_entry_size) = A::plt_sizes(l.gnu_features);
+    if !l.plt.is_empty() {
+        l.plt_tags = A::plt_dynamic_tags(l.gnu_features);
+    }
     build_dynamic_tables(l, l.runpath_text.clone(), l.soname_text.clone());
     if !l.strip_symbols {
         l.symtab = Some(symtab::build(l));
@@ -1244,6 +1271,8 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
         let Some(kind) = s.synth else { continue };
         s.size = match kind {
             Synth::Interp => l.interp.len() as u64 + 1,
+            Synth::GnuProperty if l.gnu_features == 0 => 0,
+            Synth::GnuProperty => GNU_PROPERTY_NOTE_SIZE,
             Synth::BuildId => 16 + BUILD_ID_SIZE as u64,
             Synth::DynSym => 24 * dynsym_count,
             Synth::DynStr => l.dynstr.len() as u64,
@@ -1281,6 +1310,98 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
 }
 
 pub const BUILD_ID_SIZE: usize = 16;
+
+/// A note of one 4-byte property: the note header (12), "GNU\0", the property's type and
+/// size (8), its value padded to 8.
+pub const GNU_PROPERTY_NOTE_SIZE: u64 = 32;
+
+/// The `FEATURE_1_AND` bits all input objects have, as GNU ld computes them: an object without
+/// the property (or without a `.note.gnu.property`) clears them all. Each note is checked as
+/// hostile input.
+fn feature_1_and<A: ElfArch>(res: &Resolution<'_>) -> Result<u32> {
+    let Some(wanted) = A::FEATURE_1_AND else {
+        return Ok(0);
+    };
+    let mut and = u32::MAX;
+    for o in &res.objects {
+        let mut value = 0;
+        for s in o
+            .sections
+            .iter()
+            .filter(|s| s.name == b".note.gnu.property")
+        {
+            let malformed =
+                |what: &str| Error::new(format!("{}: .note.gnu.property: {what}", o.place));
+            let notes = object::read::elf::NoteIterator::<
+                object::elf::FileHeader64<object::LittleEndian>,
+            >::new(object::LittleEndian, 8, s.data)
+            .map_err(|e| malformed(&e.to_string()))?;
+            let mut notes = notes;
+            while let Some(note) = notes.next().map_err(|e| malformed(&e.to_string()))? {
+                if note.name() != b"GNU"
+                    || note.n_type(object::LittleEndian) != elf::NT_GNU_PROPERTY_TYPE_0
+                {
+                    continue;
+                }
+                let mut props = note
+                    .gnu_properties(object::LittleEndian)
+                    .ok_or_else(|| malformed("not a property list"))?;
+                while let Some(p) = props.next().map_err(|e| malformed(&e.to_string()))? {
+                    if p.pr_type().0 == wanted {
+                        value |= p
+                            .data_u32(object::LittleEndian)
+                            .map_err(|e| malformed(&e.to_string()))?;
+                    }
+                }
+            }
+        }
+        and &= value;
+    }
+    Ok(if res.objects.is_empty() { 0 } else { and })
+}
+
+/// With BTI, a thunk's `br x16` must land on a landing pad. A target that does not start with
+/// one (a function the compiler knew was only called directly) would fault, so the output
+/// then does without BTI, as a warning-free fallback GNU ld also takes for unmarked inputs.
+fn keep_landing_pads<A: ElfArch>(l: &mut Layout<'_, '_>) {
+    if l.gnu_features & A::FEATURE_LANDING_PADS == 0 || l.islands.is_empty() {
+        return;
+    }
+    let res = l.res;
+    let lands = |t: SymbolRef, addend: i64| -> bool {
+        let (obj, sym) = match t {
+            SymbolRef::Local { obj, sym } => (obj, sym),
+            SymbolRef::Global(id) => match res.globals[id as usize].def {
+                Def::Object { obj, sym, .. } => (obj, sym),
+                // Imports are reached through PLT entries, which start with `bti c`.
+                _ => return true,
+            },
+        };
+        let o = &res.objects[obj as usize];
+        let s = &o.symbols[sym as usize];
+        if s.kind == SymbolKind::IFunc {
+            return true;
+        }
+        let SymPlace::Section(sec) = s.place else {
+            return false;
+        };
+        let at = s.value.wrapping_add(addend as u64) as usize;
+        o.sections[sec as usize]
+            .data
+            .get(at..at.wrapping_add(4))
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .is_some_and(A::is_landing_pad)
+    };
+    if !l
+        .islands
+        .iter()
+        .flat_map(|i| &i.targets)
+        .all(|&(t, a)| lands(t, a))
+    {
+        tracing::info!("a range-extension thunk targets code without a BTI landing pad: the output is not marked BTI");
+        l.gnu_features &= !A::FEATURE_LANDING_PADS;
+    }
+}
 
 /// Words at the start of `.got.plt` before the first PLT slot: `_DYNAMIC`'s address, then two
 /// the loader fills for lazy binding (its link map and resolver).
@@ -1359,6 +1480,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     let has = |name: &str| sorted.iter().any(|s| s.name == name);
     let has_class = |c: Class| sorted.iter().any(|s| s.class == c);
     let n_phdrs = 2
+        + 2 * has(".note.gnu.property") as usize
         + [".interp", ".dynamic", ".eh_frame_hdr", ".note.gnu.build-id"]
             .iter()
             .filter(|n| has(n))
@@ -1530,6 +1652,12 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     }
     if let Some(n) = find(".note.gnu.build-id") {
         phdrs.push(covering(elf::PT_NOTE, elf::PF_R.0, 4, n));
+    }
+    // The kernel (for the executable and its interpreter) and the loader (for libraries)
+    // read the features from PT_GNU_PROPERTY; older tools look in the PT_NOTEs.
+    if let Some(n) = find(".note.gnu.property") {
+        phdrs.push(covering(elf::PT_NOTE, elf::PF_R.0, 8, n));
+        phdrs.push(covering(elf::PT_GNU_PROPERTY, elf::PF_R.0, 8, n));
     }
     if phdrs.len() != n_phdrs {
         bail!(

@@ -49,15 +49,40 @@ pub trait ElfArch: Arch {
     const TLS_TCB_SIZE: Option<u64>;
     /// The CPU's `R_*` number for a dynamic relocation.
     fn dynamic_type(kind: DynKind) -> u32;
-    const PLT_ENTRY_SIZE: u64;
+    /// The sizes of the PLT header (0: none) and of each entry, for an output with the CPU
+    /// features `features` (the `FEATURE_1_AND` property's bits).
+    fn plt_sizes(features: u32) -> (u64, u64);
     /// Writes one PLT entry at `entry_addr` that jumps through the GOT slot at `slot_addr`.
-    fn write_plt_entry(out: &mut [u8], entry_addr: u64, slot_addr: u64) -> Result<(), Refusal>;
-    /// The size of the header before the first PLT entry (0: none).
-    const PLT_HEADER_SIZE: u64 = 0;
+    fn write_plt_entry(
+        out: &mut [u8],
+        entry_addr: u64,
+        slot_addr: u64,
+        features: u32,
+    ) -> Result<(), Refusal>;
     /// Writes the PLT header at `plt_addr`, for `.got.plt` at `got_plt_addr`.
-    fn write_plt_header(out: &mut [u8], plt_addr: u64, got_plt_addr: u64) -> Result<(), Refusal> {
-        let _ = (out, plt_addr, got_plt_addr);
+    fn write_plt_header(
+        out: &mut [u8],
+        plt_addr: u64,
+        got_plt_addr: u64,
+        features: u32,
+    ) -> Result<(), Refusal> {
+        let _ = (out, plt_addr, got_plt_addr, features);
         Ok(())
+    }
+    /// Dynamic tags that describe the PLT to tools (AArch64: DT_AARCH64_BTI_PLT).
+    fn plt_dynamic_tags(features: u32) -> Vec<::object::elf::DynamicTag> {
+        let _ = features;
+        Vec::new()
+    }
+    /// The GNU property (`pr_type`) whose bits every input must have for the output to have
+    /// them, as GNU ld ANDs them (AArch64: BTI and PAC); `None`: outputs carry no property.
+    const FEATURE_1_AND: Option<u32> = None;
+    /// The `FEATURE_1_AND` bit that makes indirect branches land only on landing pads (BTI).
+    const FEATURE_LANDING_PADS: u32 = 0;
+    /// Whether `insn` (a function's first instruction) is a landing pad for an indirect call.
+    fn is_landing_pad(insn: [u8; 4]) -> bool {
+        let _ = insn;
+        true
     }
     /// The size of a range-extension thunk (0: the CPU's branches reach everywhere).
     const THUNK_SIZE: u64 = 0;

@@ -325,6 +325,15 @@ fn write_synthetics<A: ElfArch>(
             Synth::Interp => {
                 dst[..l.interp.len()].copy_from_slice(l.interp.as_bytes());
             }
+            Synth::GnuProperty => {
+                put32(dst, 0, 4);
+                put32(dst, 4, 16);
+                put32(dst, 8, elf::NT_GNU_PROPERTY_TYPE_0.0);
+                dst[12..16].copy_from_slice(b"GNU\0");
+                put32(dst, 16, A::FEATURE_1_AND.unwrap_or(0));
+                put32(dst, 20, 4);
+                put32(dst, 24, l.gnu_features);
+            }
             Synth::BuildId => {
                 put32(dst, 0, 4);
                 put32(dst, 4, BUILD_ID_SIZE as u32);
@@ -425,14 +434,17 @@ fn write_synthetics<A: ElfArch>(
             }
             Synth::Plt => {
                 let got_plt = l.section(".got.plt").map(|g| g.addr).unwrap_or(0);
-                A::write_plt_header(dst, s.addr, got_plt).map_err(Error::new)?;
+                A::write_plt_header(dst, s.addr, got_plt, l.gnu_features).map_err(Error::new)?;
                 for i in 0..l.plt.len() {
                     let slot = l
                         .plt_slot(i)
                         .ok_or_else(|| Error::new("PLT entry without a slot (linker bug)"))?;
-                    let entry = s.addr + A::PLT_HEADER_SIZE + A::PLT_ENTRY_SIZE * i as u64;
-                    let at = (A::PLT_HEADER_SIZE + A::PLT_ENTRY_SIZE * i as u64) as usize;
-                    A::write_plt_entry(&mut dst[at..], entry, slot).map_err(Error::new)?;
+                    let entry = l
+                        .plt_entry(i)
+                        .ok_or_else(|| Error::new("PLT entry outside .plt (linker bug)"))?;
+                    let at = (entry - s.addr) as usize;
+                    A::write_plt_entry(&mut dst[at..], entry, slot, l.gnu_features)
+                        .map_err(Error::new)?;
                 }
             }
             Synth::Dynamic => write_dynamic(l, dst, relative_count)?,
@@ -558,6 +570,7 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
         tags.push((elf::DT_PLTRELSZ, addr(".rela.plt").1));
         tags.push((elf::DT_PLTREL, u64::from(elf::DT_RELA.0 as u32)));
         tags.push((elf::DT_JMPREL, addr(".rela.plt").0));
+        tags.extend(l.plt_tags.iter().map(|&t| (t, 0)));
     }
     for (name, start, size) in [
         (

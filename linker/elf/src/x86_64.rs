@@ -270,9 +270,16 @@ impl ElfArch for X86_64 {
 
     /// A PLT entry: `jmp *slot(%rip)` padded to 8 bytes. With bind-now every slot is filled by
     /// the dynamic loader before the program runs, so no lazy-binding header is needed.
-    const PLT_ENTRY_SIZE: u64 = 8;
+    fn plt_sizes(_features: u32) -> (u64, u64) {
+        (0, 8)
+    }
 
-    fn write_plt_entry(out: &mut [u8], entry_addr: u64, slot_addr: u64) -> Result<(), Refusal> {
+    fn write_plt_entry(
+        out: &mut [u8],
+        entry_addr: u64,
+        slot_addr: u64,
+        _features: u32,
+    ) -> Result<(), Refusal> {
         let disp = signed32(
             (slot_addr as i64).wrapping_sub(entry_addr as i64 + 6),
             "PLT",
