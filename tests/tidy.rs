@@ -104,7 +104,7 @@ fn cpu_relocation_constants_stay_in_their_cpu_file() {
         ("SHT_X86_64_", "x86_64.rs"),
         ("R_AARCH64_", "aarch64.rs"),
         ("X86_64_RELOC_", "x86_64.rs"),
-        ("ARM64_RELOC_", "arm64.rs"),
+        ("ARM64_RELOC_", "aarch64.rs"),
         ("IMAGE_REL_AMD64_", "x86_64.rs"),
     ];
     let linker = common::repo().join("linker");

@@ -86,7 +86,9 @@ pub fn help_text() -> String {
          dynimport flags:\n{}\n\
          Status: Linux ELF executables (PIE, non-PIE, static) and shared libraries for x86-64\n\
          and aarch64 (-target=aarch64-unknown-linux-gnu, or taken from the objects), linked\n\
-         internally or externally (-extld); Mach-O and PE output are not implemented yet.\n",
+         internally or externally (-extld); macOS executables for x86_64 and arm64 (Mach-O,\n\
+         internal linking, no SDK: libSystem from a bundled manifest; no unwind tables yet);\n\
+         PE output is not implemented yet.\n",
         args::flag_help(args::LINK_FLAGS),
         args::flag_help(INSPECT_FLAGS),
         args::flag_help(DYNIMPORT_FLAGS),
@@ -117,7 +119,7 @@ fn link_command(command: Command, formats: Formats) -> Result<()> {
 
 fn link_with_plan(link: LinkArgs, formats: Formats) -> Result<()> {
     let verbose = link.verbose;
-    let plan = plan::load(link)?;
+    let plan = plan::load_with(link, &|target, name| formats.bundled_library(target, name))?;
     if verbose > 0 {
         for input in &plan.inputs {
             eprintln!(

@@ -41,6 +41,13 @@ pub trait Format: Sync {
         )
     }
 
+    /// A library this back end carries for `target`, read when `-lNAME` is not on the search
+    /// path (see [`crate::plan::Bundled`]).
+    fn bundled_library(&self, target: &Target, name: &str) -> crate::plan::Bundled {
+        let _ = (target, name);
+        None
+    }
+
     /// Links the plan's inputs into an executable, internally (no host linker).
     fn link(&self, plan: &LinkPlan) -> Result<()> {
         let _ = plan;
@@ -72,5 +79,10 @@ pub struct Formats(pub &'static [&'static dyn Format]);
 impl Formats {
     pub fn for_kind(&self, kind: FileKind) -> Option<&'static dyn Format> {
         self.0.iter().copied().find(|f| f.reads(kind))
+    }
+
+    /// The first bundled library any back end has for `-lNAME`.
+    pub fn bundled_library(&self, target: &Target, name: &str) -> crate::plan::Bundled {
+        self.0.iter().find_map(|f| f.bundled_library(target, name))
     }
 }

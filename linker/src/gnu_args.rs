@@ -97,6 +97,18 @@ pub fn cc_to_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Vec<String> {
                 out.extend(it.next().cloned());
             }
             _ if a.starts_with("--target=") => out.push(a.to_string()),
+            // The deployment target, as clang spells it for Apple platforms.
+            _ if a.starts_with("-mmacosx-version-min=")
+                || a.starts_with("-mmacos-version-min=") =>
+            {
+                out.push("-macos_version_min".to_string());
+                out.push(
+                    a.split_once('=')
+                        .map(|x| x.1)
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
             // Options of the driver itself: rlink is the linker, and its entry stub stands in
             // for the crt files these would add or remove.
             "-m64"
@@ -189,6 +201,10 @@ enum Act {
     /// `--target=TRIPLE` (a driver's, passed on) and ld64's `-arch NAME`.
     Target,
     AppleArch,
+    /// ld64's `-macos_version_min X.Y[.Z]` (clang's `-mmacosx-version-min=`).
+    MacosVersionMin,
+    /// ld64's `-platform_version PLATFORM MIN SDK`: three words.
+    PlatformVersion,
     Chroot,
     Sysroot,
     /// rlink's own `-linkmode=`, `-extld=`, `-tmpdir=` passed through a driver.
@@ -268,6 +284,47 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["threads"], None, Optional, Act::Threads),
     opt(&["target"], None, Value, Act::Target),
     opt(&["arch"], None, Value, Act::AppleArch),
+    // ld64's spellings (rustc's line for Apple targets passes them through -Wl,).
+    opt(
+        &["macos_version_min", "macosx_version_min"],
+        None,
+        Value,
+        Act::MacosVersionMin,
+    ),
+    opt(&["platform_version"], None, Value, Act::PlatformVersion),
+    opt(&["dylib"], None, Nothing, Act::Shared),
+    opt(
+        &["install_name", "dylib_install_name"],
+        None,
+        Value,
+        Act::Soname,
+    ),
+    // rlink always removes what nothing reaches; the rest change nothing in its output.
+    opt(
+        &[
+            "dead_strip",
+            "dead_strip_dylibs",
+            "headerpad_max_install_names",
+            "no_deduplicate",
+            "demangle",
+        ],
+        None,
+        Nothing,
+        Act::Accepted,
+    ),
+    opt(
+        &[
+            "framework",
+            "weak_framework",
+            "exported_symbols_list",
+            "unexported_symbols_list",
+            "headerpad",
+            "object_path_lto",
+        ],
+        None,
+        Value,
+        Act::NotImplemented,
+    ),
     opt(&["chroot"], None, Value, Act::Chroot),
     // ld64 names it -syslibroot.
     opt(&["sysroot", "syslibroot"], None, Value, Act::Sysroot),
@@ -543,6 +600,27 @@ fn next_word<'t>(
     Ok(Some(LdWord::Unknown(a)))
 }
 
+/// `X`, `X.Y` or `X.Y.Z`, as ld64 reads its version options.
+fn parse_version(option: &str, v: &str) -> Result<(u32, u32, u32)> {
+    let mut parts = v.split('.').map(|p| p.parse::<u32>());
+    let mut next = || parts.next().transpose();
+    let parsed = (|| -> Result<(u32, u32, u32), std::num::ParseIntError> {
+        Ok((
+            next()?.unwrap_or(0),
+            next()?.unwrap_or(0),
+            next()?.unwrap_or(0),
+        ))
+    })();
+    match parsed {
+        Ok((major, minor, patch))
+            if major <= 0xffff && minor <= 0xff && patch <= 0xff && !v.is_empty() =>
+        {
+            Ok((major, minor, patch))
+        }
+        _ => bail!("{option} {v}: not a version (want X, X.Y or X.Y.Z)"),
+    }
+}
+
 /// Parses a GNU ld line (after `@file` handling; a leading `-flavor gnu` is skipped).
 pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command> {
     let mut link = LinkArgs::new();
@@ -609,6 +687,21 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
             Act::Emulation => link.target = Some(Target::from_emulation(&value())?),
             Act::Target => link.target = Some(Target::from_triple(&value())?),
             Act::AppleArch => link.target = Some(Target::from_apple_arch(&value())?),
+            Act::MacosVersionMin => {
+                link.macos_version_min = Some(parse_version(written, &value())?)
+            }
+            Act::PlatformVersion => {
+                // PLATFORM (macos or 1) MIN SDK.
+                let platform = value();
+                let (Some(min), Some(sdk)) = (it.next(), it.next()) else {
+                    bail!("{written}: wants three words: PLATFORM MIN_VERSION SDK_VERSION");
+                };
+                if platform != "macos" && platform != "1" {
+                    bail!("{written} {platform}: rlink links for macos only");
+                }
+                link.macos_version_min = Some(parse_version(written, min)?);
+                link.macos_sdk_version = Some(parse_version(written, sdk)?);
+            }
             Act::Z => z_keyword(&value(), warn),
             Act::DynamicLinker => link.interpreter = Some(value()),
             Act::Pie => link.build_mode = BuildMode::Pie,

@@ -102,6 +102,9 @@ pub struct OutputOptions {
     pub static_exe: bool,
     /// The entry symbol.
     pub entry: Vec<u8>,
+    /// macOS: the oldest version the output runs on and the SDK version, when given.
+    pub macos_version_min: Option<(u32, u32, u32)>,
+    pub macos_sdk_version: Option<(u32, u32, u32)>,
 }
 
 /// `-v` timings, phase by phase.
@@ -189,6 +192,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
         &roots,
         options.version_script.as_ref(),
     )?;
+    resolve::report_undefined_references(&res, &live)?;
     phases.mark("gc");
 
     let mut layout = backend.place(&res, &live, options)?;
@@ -261,6 +265,8 @@ fn output_options(plan: &LinkPlan) -> Result<OutputOptions> {
         version_script,
         static_exe: args.static_exe,
         entry,
+        macos_version_min: args.macos_version_min,
+        macos_sdk_version: args.macos_sdk_version,
     })
 }
 

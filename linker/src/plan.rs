@@ -77,6 +77,10 @@ pub struct LinkArgs {
     /// `--sysroot DIR`: the system library directories and `=`-prefixed `-L` paths are
     /// under DIR.
     pub sysroot: Option<PathBuf>,
+    /// The oldest macOS the output runs on (`-macos_version_min`, `-platform_version`,
+    /// clang's `-mmacosx-version-min=`) and the SDK it was built against.
+    pub macos_version_min: Option<(u32, u32, u32)>,
+    pub macos_sdk_version: Option<(u32, u32, u32)>,
 }
 
 impl Default for LinkArgs {
@@ -112,6 +116,8 @@ impl LinkArgs {
             target: None,
             chroot: None,
             sysroot: None,
+            macos_version_min: None,
+            macos_sdk_version: None,
         }
     }
 }
@@ -275,8 +281,18 @@ fn runtime_library(dir: &Path, name: &str) -> Option<PathBuf> {
     found.into_iter().next().map(|(_, p)| p)
 }
 
+/// A library rlink carries for a target, used when `-lNAME` is not on the search path: the
+/// name messages give it and its contents in the directives grammar (a manifest of what the
+/// library exports, such as libSystem's for macOS).
+pub type Bundled = Option<(&'static str, &'static str)>;
+
 /// Maps every input in parallel and collects the directives they carry.
 pub fn load(args: LinkArgs) -> Result<LinkPlan> {
+    load_with(args, &|_, _| None)
+}
+
+/// [`load`], with the libraries the formats bundle for `-lNAME` not found on the search path.
+pub fn load_with(args: LinkArgs, bundled: &dyn Fn(&Target, &str) -> Bundled) -> Result<LinkPlan> {
     let chroot = args.chroot.as_deref();
     // Without a -target, the first object says what is linked: it is mapped first (once).
     let mut first: Option<(usize, MappedFile)> = None;
@@ -298,6 +314,7 @@ pub fn load(args: LinkArgs) -> Result<LinkPlan> {
     };
     let search_dirs = search_dirs(&args, &target);
     let mut paths = Vec::with_capacity(args.inputs.len());
+    let mut manifests: Vec<(&'static str, &'static str)> = Vec::new();
     for input in &args.inputs {
         match input {
             InputArg::Path(p) => paths.push((rooted(chroot, p), p.display().to_string())),
@@ -307,6 +324,12 @@ pub fn load(args: LinkArgs) -> Result<LinkPlan> {
             },
             InputArg::Library(name) => match search_library(name, &search_dirs) {
                 Some(p) => paths.push((p, format!("-l{name}"))),
+                None if bundled(&target, name).is_some() => {
+                    let found = bundled(&target, name).unwrap_or(("", ""));
+                    if !manifests.iter().any(|m| m.0 == found.0) {
+                        manifests.push(found);
+                    }
+                }
                 None => bail!(
                     "cannot find -l{name} (searched {})",
                     search_dirs
@@ -318,7 +341,7 @@ pub fn load(args: LinkArgs) -> Result<LinkPlan> {
             },
         }
     }
-    if paths.is_empty() && args.directive_files.is_empty() {
+    if paths.is_empty() && args.directive_files.is_empty() && manifests.is_empty() {
         bail!("no input files");
     }
 
@@ -341,6 +364,9 @@ pub fn load(args: LinkArgs) -> Result<LinkPlan> {
     let mut directives = Vec::new();
     for path in &args.directive_files {
         directives.extend(directives_of_text_file(path)?);
+    }
+    for (name, text) in manifests {
+        directives.extend(parse_directive_text(name, text.as_bytes())?);
     }
     finish(args, target, search_dirs, files, directives)
 }

@@ -262,7 +262,13 @@ pub fn resolve<'a>(
             };
         }
     }
-    report_undefined(&r)?;
+    // An internal link reports undefined names after garbage collection, for the references
+    // live code makes (`report_undefined_references`), as lld and ld64 do: a dead function
+    // or an unwind table rlink does not link may name what nothing defines. External linking
+    // reports them here, before the host linker runs.
+    if external {
+        report_undefined(&r)?;
+    }
 
     // Keep only the objects in the link, in the order they joined it.
     let order = std::mem::take(&mut r.order);
@@ -523,6 +529,76 @@ fn mark_synthetic(r: &mut Resolver<'_, '_>, synthetic: &dyn Fn(&[u8]) -> bool) {
             g.def = Def::Synthetic;
         }
     }
+}
+
+/// Every undefined name a live section references strongly (through a relocation, from an
+/// object whose symbol is not weak), demangled, with the objects that reference it.
+pub fn report_undefined_references(res: &Resolution<'_>, live: &[Vec<bool>]) -> Result<()> {
+    if !res
+        .globals
+        .iter()
+        .any(|g| g.strong_ref && g.def == Def::Undefined)
+    {
+        return Ok(());
+    }
+    let per_object: Vec<Vec<SymbolId>> = res
+        .objects
+        .par_iter()
+        .enumerate()
+        .map(|(oi, o)| {
+            let mut found: Vec<SymbolId> = Vec::new();
+            for (si, relocs) in o.relocations.iter().enumerate() {
+                if !live[oi].get(si).copied().unwrap_or(false) || res.discarded[oi][si] {
+                    continue;
+                }
+                for r in relocs.iter() {
+                    let Some(&id) = res.symbol_ids[oi].get(r.symbol as usize) else {
+                        continue;
+                    };
+                    if id == LOCAL
+                        || res.globals[id as usize].def != Def::Undefined
+                        || o.symbols[r.symbol as usize].is_weak()
+                    {
+                        continue;
+                    }
+                    if !found.contains(&id) {
+                        found.push(id);
+                    }
+                }
+            }
+            found
+        })
+        .collect();
+    let mut users: std::collections::BTreeMap<SymbolId, Vec<&str>> = Default::default();
+    for (oi, ids) in per_object.iter().enumerate() {
+        for &id in ids {
+            users
+                .entry(id)
+                .or_default()
+                .push(res.objects[oi].place.as_str());
+        }
+    }
+    if users.is_empty() {
+        return Ok(());
+    }
+    let total = users.len();
+    let mut msg = String::new();
+    for (n, (id, places)) in users.iter().enumerate() {
+        if n == 50 {
+            msg.push_str(&format!("\n... and {} more undefined symbols", total - 50));
+            break;
+        }
+        if n > 0 {
+            msg.push('\n');
+        }
+        let shown: Vec<&str> = places.iter().take(5).copied().collect();
+        msg.push_str(&format!(
+            "undefined symbol: {}\n>>> referenced by {}",
+            demangle(&String::from_utf8_lossy(res.globals[*id as usize].name)),
+            shown.join("\n>>> referenced by ")
+        ));
+    }
+    bail!("{msg}")
 }
 
 /// Every undefined non-weak name, demangled, with the objects that reference it.

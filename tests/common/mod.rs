@@ -3,6 +3,8 @@
 //! every tool these tests use (`.ci/run`), so a skip would only hide a broken setup.
 #![allow(dead_code)]
 
+pub mod macho_loader;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

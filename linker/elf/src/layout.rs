@@ -456,6 +456,8 @@ pub fn place<'r, 'a, A: ElfArch>(
         version_script,
         static_exe,
         entry,
+        macos_version_min: _,
+        macos_sdk_version: _,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
     // A shared library is position-independent like a PIE.

@@ -1,0 +1,665 @@
+//! The layout of a Mach-O executable, as dyld and the kernel want it:
+//!
+//! ```text
+//! __PAGEZERO   4 GiB, no access (catches null pointers; the image starts at 0x1_0000_0000)
+//! __TEXT       r-x  header and load commands, __text, __stubs, __const, __cstring, ...
+//! __DATA_CONST rw-  (read-only after fixups: SG_READ_ONLY) __got, __const, __mod_init_func
+//! __DATA       rw-  __data, __thread_vars, __thread_data, then zero-fill: __thread_bss, __bss
+//! __LINKEDIT   r--  chained fixups, exports trie, function starts, symbols, code signature
+//! ```
+//!
+//! Every segment starts on a page (16 KiB on arm64, 4 KiB on x86_64) and file offsets equal
+//! addresses minus the image base. Imports are bound eagerly through `__got` slots (no lazy
+//! binding, no `__stub_helper`); calls to imported functions go through `__stubs`, which jump
+//! through the same slots. `place` puts input sections into output sections; `lay_out` adds
+//! the stubs and the GOT, assigns every address and sizes `__LINKEDIT`.
+
+use rlink_linker::bail;
+use rlink_linker::gc::Live;
+use rlink_linker::object::{SectionFlags, SymPlace, SymbolKind, Visibility};
+use rlink_linker::pipeline::OutputOptions;
+use rlink_linker::reloc::PlaceInfo;
+use rlink_linker::relocate::{CopiedSection, OutputLayout, SymValue};
+use rlink_linker::resolve::{Def, Resolution, SymbolId};
+use rlink_linker::scan::{GotEntry, IndexSet, Needs, Placement, SymbolRef};
+use rlink_linker::Result;
+
+use crate::linkedit;
+use crate::object::{
+    S_ATTR_PURE_INSTRUCTIONS, S_ATTR_SOME_INSTRUCTIONS, S_MOD_INIT_FUNC_POINTERS,
+    S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_VARIABLES, S_THREAD_LOCAL_ZEROFILL, S_ZEROFILL,
+};
+use crate::MachArch;
+
+/// Where the image is linked: after a 4 GiB `__PAGEZERO`, as ld64 and lld put it.
+pub const IMAGE_BASE: u64 = 0x1_0000_0000;
+/// `S_SYMBOL_STUBS` and `S_NON_LAZY_SYMBOL_POINTERS`.
+pub const S_SYMBOL_STUBS: u32 = 0x8;
+pub const S_NON_LAZY_SYMBOL_POINTERS: u32 = 0x6;
+/// The names rlink defines itself.
+pub const MH_EXECUTE_HEADER: &[u8] = b"__mh_execute_header";
+pub const DSO_HANDLE: &[u8] = b"___dso_handle";
+
+pub fn is_synthetic_name(name: &[u8]) -> bool {
+    name == MH_EXECUTE_HEADER || name == DSO_HANDLE
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synth {
+    Stubs,
+    Got,
+}
+
+/// One output section.
+#[derive(Debug, Clone)]
+pub struct OutSection {
+    pub segment: Seg,
+    pub name: String,
+    /// Section type and attributes (`flags` of `section_64`).
+    pub flags: u32,
+    pub align_log2: u8,
+    pub members: Vec<(u32, u32)>,
+    pub synth: Option<Synth>,
+    pub size: u64,
+    pub addr: u64,
+    /// File offset (0 for zero-fill sections).
+    pub offset: u64,
+    /// `reserved1` (first indirect symbol) and `reserved2` (stub size).
+    pub reserved1: u32,
+    pub reserved2: u32,
+}
+
+impl OutSection {
+    pub fn zero_fill(&self) -> bool {
+        matches!(
+            self.flags & 0xff,
+            S_ZEROFILL | S_THREAD_LOCAL_ZEROFILL | 0xc
+        )
+    }
+}
+
+/// The segments that hold sections, in address order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Seg {
+    Text,
+    DataConst,
+    Data,
+}
+
+impl Seg {
+    pub fn name(self) -> &'static str {
+        match self {
+            Seg::Text => "__TEXT",
+            Seg::DataConst => "__DATA_CONST",
+            Seg::Data => "__DATA",
+        }
+    }
+}
+
+/// A segment's extent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SegExtent {
+    pub addr: u64,
+    pub vmsize: u64,
+    pub fileoff: u64,
+    pub filesize: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Placed {
+    pub section: u32,
+    pub offset: u64,
+}
+
+pub struct Layout<'r, 'a> {
+    pub res: &'r Resolution<'a>,
+    pub options: OutputOptions,
+    pub page: u64,
+    pub placements: Vec<Vec<Option<Placed>>>,
+    pub sections: Vec<OutSection>,
+    pub segments: Vec<(Seg, SegExtent)>,
+    pub linkedit: SegExtent,
+    pub got: IndexSet<GotEntry>,
+    pub stubs: IndexSet<SymbolId>,
+    /// Imported symbols in the order of the chained-fixups import table.
+    pub imports: IndexSet<SymbolId>,
+    /// Install names of the dylibs, in `LC_LOAD_DYLIB` order (ordinal − 1), and the ordinal of
+    /// each resolution library.
+    pub dylibs: Vec<String>,
+    pub library_ordinal: Vec<u32>,
+    pub tls_start: u64,
+    pub has_tlv: bool,
+    pub header_size: u64,
+    pub entry: u64,
+    pub plan: linkedit::Plan,
+    pub file_size: u64,
+    pub cputype: u32,
+    pub cpusubtype: u32,
+    /// `LC_BUILD_VERSION`'s minimum macOS and SDK versions.
+    pub min_os: ((u32, u32, u32), (u32, u32, u32)),
+}
+
+/// The output section an input section goes to: (segment, section name, rank within the
+/// segment).
+fn output_of(segname: &str, sectname: &str, kind: u32) -> (Seg, String, u32) {
+    let seg = match segname {
+        "__TEXT" => Seg::Text,
+        "__DATA_CONST" => Seg::DataConst,
+        // ld64 and lld move what is read-only after fixups into __DATA_CONST.
+        "__DATA" if sectname == "__const" || kind == S_MOD_INIT_FUNC_POINTERS => Seg::DataConst,
+        _ => Seg::Data,
+    };
+    // Sections of other segments keep their section name, in __DATA.
+    let name = sectname.to_string();
+    let rank = match (seg, name.as_str()) {
+        (Seg::Text, "__text") => 0,
+        (Seg::Text, "__stubs") => 1,
+        (Seg::Text, "__const") => 3,
+        (Seg::Text, "__cstring") => 4,
+        (Seg::Text, "__gcc_except_tab") => 6,
+        (Seg::Text, "__unwind_info") => 8,
+        (Seg::Text, "__eh_frame") => 9,
+        (Seg::Text, _) => 5,
+        (Seg::DataConst, "__got") => 0,
+        (Seg::DataConst, "__const") => 1,
+        (Seg::DataConst, _) => 2,
+        (Seg::Data, "__data") => 0,
+        (Seg::Data, _) if kind == S_THREAD_LOCAL_VARIABLES => 2,
+        (Seg::Data, _) if kind == S_THREAD_LOCAL_REGULAR => 3,
+        (Seg::Data, _) if kind == S_THREAD_LOCAL_ZEROFILL => 10,
+        (Seg::Data, _) if kind == S_ZEROFILL || kind == 0xc => 11,
+        (Seg::Data, _) => 1,
+    };
+    (seg, name, rank)
+}
+
+/// Puts every live input section into an output section, in input order.
+pub fn place<'r, 'a, A: MachArch>(
+    res: &'r Resolution<'a>,
+    live: &Live,
+    options: OutputOptions,
+) -> Result<Layout<'r, 'a>> {
+    let mut sections: Vec<OutSection> = Vec::new();
+    let mut ranks: Vec<u32> = Vec::new();
+    let mut by_name: rustc_hash::FxHashMap<(Seg, String), u32> = Default::default();
+    let mut placements = Vec::with_capacity(res.objects.len());
+    for (oi, o) in res.objects.iter().enumerate() {
+        let mut per = vec![None; o.sections.len()];
+        for (si, s) in o.sections.iter().enumerate().skip(1) {
+            if !live[oi][si] || res.discarded[oi][si] || !s.is_alloc() {
+                continue;
+            }
+            if s.has(SectionFlags::INPUT_ONLY) {
+                continue;
+            }
+            let name = String::from_utf8_lossy(s.name);
+            let (segname, sectname) = name.split_once(',').unwrap_or(("__DATA", &name));
+            // Call-frame information is read through __unwind_info, which rlink does not
+            // build yet: without it the unwinder would not find these frames anyway.
+            if sectname == "__eh_frame" || sectname == "__compact_unwind" {
+                continue;
+            }
+            let (seg, out_name, rank) = output_of(segname, sectname, s.raw_type);
+            let index = *by_name.entry((seg, out_name.clone())).or_insert_with(|| {
+                sections.push(OutSection {
+                    segment: seg,
+                    name: out_name.clone(),
+                    flags: s.raw_type | s.raw_flags,
+                    align_log2: 0,
+                    members: Vec::new(),
+                    synth: None,
+                    size: 0,
+                    addr: 0,
+                    offset: 0,
+                    reserved1: 0,
+                    reserved2: 0,
+                });
+                ranks.push(rank);
+                sections.len() as u32 - 1
+            });
+            let out = &mut sections[index as usize];
+            out.align_log2 = out.align_log2.max(s.align_log2);
+            out.flags |= s.raw_flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS);
+            let offset = align_to(out.size, s.align());
+            out.size = offset
+                .checked_add(s.size)
+                .filter(|&e| e < 1 << 40)
+                .ok_or_else(|| {
+                    rlink_linker::Error::new(format!("{}: section {} too large", o.place, name))
+                })?;
+            out.members.push((oi as u32, si as u32));
+            per[si] = Some(Placed {
+                section: index,
+                offset,
+            });
+        }
+        placements.push(per);
+    }
+    // Common symbols need a __common section rlink does not make yet.
+    for g in &res.globals {
+        if let Def::Common { obj, .. } = g.def {
+            bail!(
+                "{}: common symbol {} (compile with -fno-common)",
+                res.objects[obj as usize].place,
+                String::from_utf8_lossy(g.name)
+            );
+        }
+    }
+    // Keep the output order (segment, rank, first appearance) and renumber.
+    let mut order: Vec<u32> = (0..sections.len() as u32).collect();
+    order.sort_by_key(|&i| (sections[i as usize].segment, ranks[i as usize], i));
+    let mut renumber = vec![0u32; sections.len()];
+    for (new, &old) in order.iter().enumerate() {
+        renumber[old as usize] = new as u32;
+    }
+    let sections: Vec<OutSection> = order
+        .iter()
+        .map(|&i| sections[i as usize].clone())
+        .collect();
+    for per in placements.iter_mut() {
+        for p in per.iter_mut().flatten() {
+            p.section = renumber[p.section as usize];
+        }
+    }
+    let min_os = {
+        let min = options.macos_version_min.unwrap_or(A::MIN_OS);
+        (min, options.macos_sdk_version.unwrap_or(min))
+    };
+    Ok(Layout {
+        res,
+        options,
+        page: A::PAGE_SIZE,
+        placements,
+        sections,
+        segments: Vec::new(),
+        linkedit: SegExtent::default(),
+        got: IndexSet::default(),
+        stubs: IndexSet::default(),
+        imports: IndexSet::default(),
+        dylibs: Vec::new(),
+        library_ordinal: Vec::new(),
+        tls_start: 0,
+        has_tlv: false,
+        header_size: 0,
+        entry: 0,
+        plan: linkedit::Plan::default(),
+        file_size: 0,
+        cputype: A::CPUTYPE,
+        cpusubtype: A::CPUSUBTYPE,
+        min_os,
+    })
+}
+
+pub fn align_to(x: u64, align: u64) -> u64 {
+    x.div_ceil(align) * align
+}
+
+/// Adds the stubs and GOT the relocations need, assigns every address and sizes the
+/// `__LINKEDIT` blobs.
+pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
+    let res = l.res;
+    l.stubs = needs.plt;
+    l.got = needs.got;
+    // Stubs jump through the GOT slot of their import.
+    for &id in &l.stubs {
+        l.got.insert(GotEntry::Address(SymbolRef::Global(id)));
+    }
+    if let Some(e) = l.got.iter().find(|e| !matches!(e, GotEntry::Address(_))) {
+        bail!("Mach-O has no GOT entry of kind {e:?} (linker bug)");
+    }
+    l.imports = needs.used_imports;
+    for e in &l.got {
+        if let GotEntry::Address(SymbolRef::Global(id)) = e {
+            if matches!(res.globals[*id as usize].def, Def::Dynamic { .. }) {
+                l.imports.insert(*id);
+            }
+        }
+    }
+    // Dylibs: libSystem always (a Mach-O executable needs it), then those imports use.
+    const LIBSYSTEM: &str = "/usr/lib/libSystem.B.dylib";
+    l.dylibs = vec![LIBSYSTEM.to_string()];
+    let mut used = vec![false; res.libraries.len()];
+    for &id in &l.imports {
+        if let Def::Dynamic { import } = res.globals[id as usize].def {
+            let lib = res.imports[import as usize].library;
+            if let Some(u) = used.get_mut(lib as usize) {
+                *u = true;
+            }
+        }
+    }
+    l.library_ordinal = vec![0; res.libraries.len()];
+    for (i, lib) in res.libraries.iter().enumerate() {
+        if !(used[i] || lib.forced) {
+            continue;
+        }
+        let ordinal = match l.dylibs.iter().position(|d| *d == lib.soname) {
+            Some(p) => p,
+            None => {
+                l.dylibs.push(lib.soname.clone());
+                l.dylibs.len() - 1
+            }
+        };
+        l.library_ordinal[i] = ordinal as u32 + 1;
+    }
+
+    // The linker-made sections.
+    let insert = |l: &mut Layout<'_, '_>,
+                  seg: Seg,
+                  name: &str,
+                  flags: u32,
+                  align: u8,
+                  size: u64,
+                  synth: Synth,
+                  before: &dyn Fn(&OutSection) -> bool| {
+        let at = l
+            .sections
+            .iter()
+            .position(|s| s.segment > seg || (s.segment == seg && before(s)))
+            .unwrap_or(l.sections.len());
+        l.sections.insert(
+            at,
+            OutSection {
+                segment: seg,
+                name: name.to_string(),
+                flags,
+                align_log2: align,
+                members: Vec::new(),
+                synth: Some(synth),
+                size,
+                addr: 0,
+                offset: 0,
+                reserved1: 0,
+                reserved2: 0,
+            },
+        );
+        for per in l.placements.iter_mut() {
+            for p in per.iter_mut().flatten() {
+                if p.section as usize >= at {
+                    p.section += 1;
+                }
+            }
+        }
+    };
+    if !l.stubs.is_empty() {
+        let size = A::STUB_SIZE * l.stubs.len() as u64;
+        insert(
+            l,
+            Seg::Text,
+            "__stubs",
+            S_SYMBOL_STUBS | S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS,
+            A::STUB_ALIGN_LOG2,
+            size,
+            Synth::Stubs,
+            &|s| s.name != "__text",
+        );
+    }
+    if !l.got.is_empty() {
+        let size = 8 * l.got.len() as u64;
+        insert(
+            l,
+            Seg::DataConst,
+            "__got",
+            S_NON_LAZY_SYMBOL_POINTERS,
+            3,
+            size,
+            Synth::Got,
+            &|_| true,
+        );
+    }
+    // Indirect symbol table: stubs first, then GOT slots.
+    let nstubs = l.stubs.len() as u32;
+    for s in l.sections.iter_mut() {
+        match s.synth {
+            Some(Synth::Stubs) => {
+                s.reserved1 = 0;
+                s.reserved2 = A::STUB_SIZE as u32;
+            }
+            Some(Synth::Got) => s.reserved1 = nstubs,
+            None => {}
+        }
+    }
+    l.has_tlv = l
+        .sections
+        .iter()
+        .any(|s| s.flags & 0xff == S_THREAD_LOCAL_VARIABLES);
+
+    // Addresses. The header and load commands open __TEXT.
+    l.header_size = crate::write::header_size(l);
+    let page = l.page;
+    let mut addr = IMAGE_BASE + l.header_size;
+    let mut file = l.header_size;
+    l.segments.clear();
+    for seg in [Seg::Text, Seg::DataConst, Seg::Data] {
+        let members: Vec<usize> = (0..l.sections.len())
+            .filter(|&i| l.sections[i].segment == seg)
+            .collect();
+        if members.is_empty() && seg != Seg::Text {
+            continue;
+        }
+        let start = if seg == Seg::Text {
+            IMAGE_BASE
+        } else {
+            align_to(addr, page)
+        };
+        let fileoff = start - IMAGE_BASE;
+        if seg != Seg::Text {
+            addr = start;
+            file = fileoff;
+        }
+        let mut file_end = file;
+        for &i in &members {
+            let s = &mut l.sections[i];
+            addr = align_to(addr, 1 << s.align_log2);
+            s.addr = addr;
+            if s.zero_fill() {
+                s.offset = 0;
+            } else {
+                s.offset = addr - IMAGE_BASE;
+                file_end = s.offset + s.size;
+            }
+            addr = addr
+                .checked_add(s.size)
+                .filter(|&a| a < IMAGE_BASE + (1 << 40))
+                .ok_or_else(|| rlink_linker::Error::new("the image exceeds 1 TiB"))?;
+        }
+        let end = align_to(addr, page);
+        let filesize = if seg == Seg::Text {
+            align_to(file_end.max(l.header_size), page)
+        } else {
+            align_to(file_end - fileoff, page)
+        };
+        l.segments.push((
+            seg,
+            SegExtent {
+                addr: start,
+                vmsize: end - start,
+                fileoff,
+                filesize,
+            },
+        ));
+        addr = end;
+        file = fileoff + filesize;
+    }
+    // The thread-local template: __thread_data then __thread_bss.
+    l.tls_start = l
+        .sections
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.flags & 0xff,
+                S_THREAD_LOCAL_REGULAR | S_THREAD_LOCAL_ZEROFILL
+            )
+        })
+        .map(|s| s.addr)
+        .min()
+        .unwrap_or(0);
+
+    let entry_name = l.options.entry.clone();
+    let shared = l.options.build_mode == rlink_linker::args::BuildMode::CShared;
+    if !shared {
+        let Some(g) = res.global(&entry_name) else {
+            bail!(
+                "entry symbol {} is not defined",
+                String::from_utf8_lossy(&entry_name)
+            );
+        };
+        let Def::Object { obj, sym, .. } = g.def else {
+            bail!(
+                "entry symbol {} is not defined",
+                String::from_utf8_lossy(&entry_name)
+            );
+        };
+        l.entry = l.object_symbol_value(obj, sym).addr;
+    }
+
+    // __LINKEDIT: after the last segment.
+    let linkedit_addr = addr;
+    let linkedit_off = file;
+    l.plan = linkedit::plan(l, linkedit_off)?;
+    l.file_size = l.plan.end;
+    l.linkedit = SegExtent {
+        addr: linkedit_addr,
+        vmsize: align_to(l.file_size - linkedit_off, page),
+        fileoff: linkedit_off,
+        filesize: l.file_size - linkedit_off,
+    };
+    Ok(())
+}
+
+impl Layout<'_, '_> {
+    pub fn object_symbol_value(&self, obj: u32, sym: u32) -> SymValue {
+        let s = &self.res.objects[obj as usize].symbols[sym as usize];
+        let addr = match s.place {
+            SymPlace::Section(sec) => match self.placements[obj as usize][sec as usize] {
+                Some(p) => self.sections[p.section as usize].addr + p.offset + s.value,
+                None => 0,
+            },
+            SymPlace::Absolute => s.value,
+            _ => 0,
+        };
+        SymValue {
+            addr,
+            size: s.size,
+            local: true,
+        }
+    }
+
+    pub fn value(&self, t: SymbolRef) -> SymValue {
+        match t {
+            SymbolRef::Local { obj, sym } => self.object_symbol_value(obj, sym),
+            SymbolRef::Global(id) => {
+                let g = &self.res.globals[id as usize];
+                match g.def {
+                    Def::Object { obj, sym, .. } => self.object_symbol_value(obj, sym),
+                    Def::Dynamic { .. } => SymValue {
+                        addr: self.stub_addr(id).unwrap_or(0),
+                        size: 0,
+                        local: false,
+                    },
+                    Def::Synthetic => SymValue {
+                        addr: IMAGE_BASE,
+                        size: 0,
+                        local: true,
+                    },
+                    _ => SymValue {
+                        addr: 0,
+                        size: 0,
+                        local: false,
+                    },
+                }
+            }
+        }
+    }
+
+    pub fn section_of(&self, synth: Synth) -> Option<&OutSection> {
+        self.sections.iter().find(|s| s.synth == Some(synth))
+    }
+
+    pub fn stub_addr(&self, id: SymbolId) -> Option<u64> {
+        let i = self.stubs.get_index_of(&id)?;
+        let s = self.section_of(Synth::Stubs)?;
+        Some(s.addr + i as u64 * s.reserved2 as u64)
+    }
+
+    pub fn got_addr(&self, e: &GotEntry) -> Option<u64> {
+        let i = self.got.get_index_of(e)?;
+        Some(self.section_of(Synth::Got)?.addr + 8 * i as u64)
+    }
+
+    /// Whether a global is exported (in the exports trie and external in the symbol table).
+    pub fn is_exported(&self, id: SymbolId) -> bool {
+        let g = &self.res.globals[id as usize];
+        let Def::Object { obj, sym, .. } = g.def else {
+            return false;
+        };
+        let s = &self.res.objects[obj as usize].symbols[sym as usize];
+        s.visibility == Visibility::Default
+            && s.kind != SymbolKind::Section
+            && match s.place {
+                SymPlace::Section(sec) => self.placements[obj as usize][sec as usize].is_some(),
+                SymPlace::Absolute => true,
+                _ => false,
+            }
+    }
+}
+
+impl Placement for Layout<'_, '_> {
+    fn place_info(&self, obj: usize, sec: usize) -> Option<PlaceInfo> {
+        let p = self.placements[obj][sec]?;
+        let s = &self.sections[p.section as usize];
+        Some(PlaceInfo {
+            alloc: true,
+            writable: s.segment != Seg::Text,
+            pie: true,
+            shared: self.options.build_mode == rlink_linker::args::BuildMode::CShared,
+        })
+    }
+}
+
+impl OutputLayout for Layout<'_, '_> {
+    fn copied_section(&self, obj: usize, sec: usize) -> Option<CopiedSection> {
+        let p = self.placements[obj][sec]?;
+        let s = &self.sections[p.section as usize];
+        if s.zero_fill() || self.res.objects[obj].sections[sec].is_zero_fill() {
+            return None;
+        }
+        Some(CopiedSection {
+            file_offset: s.offset + p.offset,
+            addr: s.addr + p.offset,
+            place: self.place_info(obj, sec)?,
+        })
+    }
+
+    fn address_in(&self, obj: usize, sec: usize, offset: u64) -> Option<u64> {
+        let p = self.placements[obj][sec]?;
+        Some(self.sections[p.section as usize].addr + p.offset + offset)
+    }
+
+    fn is_merged(&self, _obj: usize, _sec: usize) -> bool {
+        false
+    }
+
+    fn symbol_value(&self, t: SymbolRef) -> SymValue {
+        self.value(t)
+    }
+
+    fn got_slot(&self, e: GotEntry) -> Option<u64> {
+        self.got_addr(&e)
+    }
+
+    fn got_base(&self) -> u64 {
+        self.section_of(Synth::Got).map(|s| s.addr).unwrap_or(0)
+    }
+
+    fn tpoff(&self, addr: u64) -> i64 {
+        addr.wrapping_sub(self.tls_start) as i64
+    }
+
+    fn dtpoff(&self, addr: u64) -> i64 {
+        self.tpoff(addr)
+    }
+
+    fn is_shared(&self) -> bool {
+        self.options.build_mode == rlink_linker::args::BuildMode::CShared
+    }
+}

@@ -1,0 +1,419 @@
+//! Mach-O executables for x86_64 and arm64 macOS, linked on Linux with no SDK. macOS programs
+//! cannot run here, so each output is checked three ways: LLVM's Mach-O reader reads every
+//! load command, the chained fixups, the exports trie and the indirect symbols without
+//! complaint; the code signature's page hashes are recomputed; and x86_64 programs that
+//! import only a few libSystem functions run in the test process through a small loader of
+//! our own (tests/common/macho_loader.rs), which applies their fixups.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::macho_loader;
+use sha2::{Digest, Sha256};
+
+const X86_64: &str = "x86_64-apple-macos10.12";
+const ARM64: &str = "arm64-apple-macos11";
+
+/// An llvm-objdump that reads chained fixups (LLVM 16 or later).
+fn objdump() -> String {
+    for v in (16..=30).rev() {
+        let name = format!("llvm-objdump-{v}");
+        if Command::new(&name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return name;
+        }
+    }
+    panic!("llvm-objdump-16 or later is needed (package llvm-16; .ci/run installs it)");
+}
+
+/// Runs llvm-objdump on a Mach-O output; wants success and silence on stderr.
+fn dump(path: &Path, flags: &[&str]) -> String {
+    let out = Command::new(objdump())
+        .arg("--macho")
+        .args(flags)
+        .arg(path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.is_empty(),
+        "{}: {stderr}",
+        path.display()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn clang_object(dir: &Path, target: &str, src: &str) -> PathBuf {
+    let out = dir.join(format!("{target}.o"));
+    common::run(
+        "clang",
+        &[
+            &format!("--target={target}"),
+            "-O1",
+            "-c",
+            common::testdata(src).to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        dir,
+    );
+    out
+}
+
+fn link(dir: &Path, target: &str, inputs: &[&Path], extra: &[&str]) -> PathBuf {
+    let out = dir.join(format!("prog-{target}"));
+    let mut args: Vec<String> = vec![
+        format!("-target={target}"),
+        "-o".into(),
+        out.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    common::rlink_ok(&args);
+    out
+}
+
+fn u32_at(d: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(d[at..at + 4].try_into().unwrap())
+}
+
+fn be32(d: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes(d[at..at + 4].try_into().unwrap())
+}
+
+/// Finds a load command; returns its offset.
+fn load_command(d: &[u8], cmd: u32) -> Option<usize> {
+    let mut at = 32;
+    for _ in 0..u32_at(d, 16) {
+        if u32_at(d, at) == cmd {
+            return Some(at);
+        }
+        at += u32_at(d, at + 4) as usize;
+    }
+    None
+}
+
+/// The ad-hoc signature covers every byte before it, page by page, and sits last in the file.
+fn check_signature(path: &Path) {
+    let d = std::fs::read(path).unwrap();
+    let lc = load_command(&d, 0x1d).expect("LC_CODE_SIGNATURE");
+    let (off, size) = (u32_at(&d, lc + 8) as usize, u32_at(&d, lc + 12) as usize);
+    assert_eq!(off + size, d.len(), "the signature ends the file");
+    assert_eq!(off % 16, 0);
+    let sig = &d[off..];
+    assert_eq!(be32(sig, 0), 0xfade_0cc0, "SuperBlob magic");
+    assert_eq!(be32(sig, 8), 1, "one blob");
+    let cd = &sig[be32(sig, 16) as usize..];
+    assert_eq!(be32(cd, 0), 0xfade_0c02, "CodeDirectory magic");
+    assert_eq!(be32(cd, 8), 0x20400, "version");
+    assert_eq!(be32(cd, 12), 0x20002, "adhoc | linker-signed");
+    let hash_offset = be32(cd, 16) as usize;
+    let slots = be32(cd, 28) as usize;
+    let code_limit = be32(cd, 32) as usize;
+    assert_eq!(code_limit, off);
+    assert_eq!(
+        (cd[36], cd[37], cd[39]),
+        (32, 2, 12),
+        "SHA-256, 4 KiB pages"
+    );
+    assert_eq!(slots, off.div_ceil(4096));
+    for (i, page) in d[..off].chunks(4096).enumerate() {
+        let want = Sha256::digest(page);
+        assert_eq!(
+            &cd[hash_offset + 32 * i..hash_offset + 32 * (i + 1)],
+            &want[..],
+            "{}: hash of page {i}",
+            path.display()
+        );
+    }
+}
+
+/// A C program for both CPUs: every structure reads back; x86_64's runs in the test loader
+/// (its write is bound, its data pointer rebased) and exits with what main returned.
+#[test]
+fn c_program_links_for_both_cpus_and_x86_64_runs_in_the_loader() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let directives = common::testdata("macho/libsystem_min.directives");
+    for target in [X86_64, ARM64] {
+        let obj = clang_object(d, target, "macho/hello.c");
+        let prog = link(
+            d,
+            target,
+            &[&obj],
+            &["-directives", directives.to_str().unwrap()],
+        );
+        let headers = dump(&prog, &["--private-headers"]);
+        for want in [
+            "MH_MAGIC_64",
+            "NOUNDEFS DYLDLINK TWOLEVEL PIE",
+            "segname __PAGEZERO",
+            "segname __TEXT",
+            "segname __DATA_CONST",
+            "flags SG_READ_ONLY",
+            "segname __LINKEDIT",
+            "cmd LC_DYLD_CHAINED_FIXUPS",
+            "cmd LC_DYLD_EXPORTS_TRIE",
+            "cmd LC_SYMTAB",
+            "cmd LC_DYSYMTAB",
+            "name /usr/lib/dyld",
+            "cmd LC_UUID",
+            "cmd LC_BUILD_VERSION",
+            "platform macos",
+            "cmd LC_MAIN",
+            "name /usr/lib/libSystem.B.dylib",
+            "cmd LC_FUNCTION_STARTS",
+            "cmd LC_DATA_IN_CODE",
+            "cmd LC_CODE_SIGNATURE",
+        ] {
+            assert!(
+                headers.contains(want),
+                "{target}: no {want:?} in\n{headers}"
+            );
+        }
+        let fixups = dump(
+            &prog,
+            &["--dyld-info", "--exports-trie", "--indirect-symbols"],
+        );
+        assert!(
+            fixups.contains("__got")
+                && fixups.contains("bind")
+                && fixups.contains("libSystem _write"),
+            "{target}:\n{fixups}"
+        );
+        assert!(
+            fixups.contains("__data") && fixups.contains("rebase"),
+            "{target}:\n{fixups}"
+        );
+        assert!(
+            fixups.contains("__mh_execute_header") && fixups.contains("_main"),
+            "{fixups}"
+        );
+        let code = dump(&prog, &["-d"]);
+        assert!(
+            code.contains("symbol stub for: _write"),
+            "{target}:\n{code}"
+        );
+        check_signature(&prog);
+        if target == X86_64 {
+            let ran = macho_loader::run(&std::fs::read(&prog).unwrap());
+            assert_eq!(ran.stdout, "hello from a Mach-O program\n");
+            assert_eq!(ran.status, 42);
+        }
+    }
+}
+
+/// The same inputs give the same bytes (UUID and signature included), at any thread count.
+#[test]
+fn output_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let directives = common::testdata("macho/libsystem_min.directives");
+    for target in [X86_64, ARM64] {
+        let obj = clang_object(d, target, "macho/hello.c");
+        let a = link(
+            d,
+            target,
+            &[&obj],
+            &["-directives", directives.to_str().unwrap(), "-threads=1"],
+        );
+        let a = std::fs::read(a).unwrap();
+        let b = link(
+            d,
+            target,
+            &[&obj],
+            &["-directives", directives.to_str().unwrap(), "-threads=2"],
+        );
+        assert_eq!(a, std::fs::read(b).unwrap(), "{target}");
+    }
+}
+
+const TRIPLES: [&str; 2] = ["x86_64-apple-darwin", "aarch64-apple-darwin"];
+
+/// A `no_std` Rust program whose imports come from a directive in its object: it links with
+/// nothing else on the line, and the x86_64 build runs in the loader (a table of string
+/// slices it reads through `black_box` is rebased, write and exit are bound).
+#[test]
+fn rust_no_std_program_from_directives_alone() {
+    for triple in TRIPLES {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let inputs = common::compile_cross(
+            d,
+            "macos_nostd",
+            common::Mode::Release,
+            triple,
+            &["-Cpanic=abort".to_string()],
+        );
+        let objects: Vec<&String> = inputs.iter().filter(|i| i.ends_with(".o")).collect();
+        let out = d.join("nostd");
+        let mut args = vec!["-o".to_string(), out.display().to_string()];
+        args.extend(objects.iter().map(|s| s.to_string()));
+        let stdout = common::rlink_ok(&args);
+        assert!(stdout.is_empty());
+        let headers = dump(&out, &["--private-headers"]);
+        assert!(
+            headers.contains("name /usr/lib/libSystem.B.dylib"),
+            "{triple}"
+        );
+        let fixups = dump(&out, &["--dyld-info"]);
+        assert!(
+            fixups.contains("libSystem _write") && fixups.contains("libSystem _exit"),
+            "{fixups}"
+        );
+        assert!(
+            fixups.matches("rebase").count() >= 3,
+            "{triple}: the table's pointers\n{fixups}"
+        );
+        check_signature(&out);
+        if triple.starts_with("x86_64") {
+            let ran = macho_loader::run(&std::fs::read(&out).unwrap());
+            assert_eq!(
+                ran.stdout,
+                "hello from a no_std program on macOS\npointers rebased by dyld\n"
+            );
+            assert_eq!(ran.status, 7);
+        }
+    }
+}
+
+/// A libSystem `.tbd` (TAPI v4) listing what rlink's bundled manifests list, for ld64.lld.
+fn libsystem_tbd(dir: &Path) -> PathBuf {
+    let names = |cpu: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(
+            common::repo().join(format!("linker/macho/manifests/libSystem-{cpu}.directives")),
+        )
+        .unwrap();
+        text.lines()
+            .filter_map(|l| l.split(' ').nth(1))
+            .filter(|n| *n != "_")
+            .map(|n| format!("'{n}'"))
+            .collect()
+    };
+    let tbd = dir.join("tbd");
+    std::fs::create_dir_all(&tbd).unwrap();
+    let text = format!(
+        "--- !tapi-tbd\ntbd-version: 4\ntargets: [ x86_64-macos, arm64-macos ]\n\
+         install-name: '/usr/lib/libSystem.B.dylib'\ncurrent-version: 1351\nexports:\n\
+         \x20 - targets: [ x86_64-macos ]\n    symbols: [ {} ]\n\
+         \x20 - targets: [ arm64-macos ]\n    symbols: [ {} ]\n...\n",
+        names("x86_64").join(", "),
+        names("arm64").join(", ")
+    );
+    std::fs::write(tbd.join("libSystem.tbd"), text).unwrap();
+    tbd
+}
+
+/// The names an image binds (either linker's way of saying so) and the names it exports.
+fn binds_and_exports(path: &Path) -> (Vec<String>, Vec<String>) {
+    let text = dump(
+        path,
+        &["--bind", "--lazy-bind", "--weak-bind", "--dyld-info"],
+    );
+    let mut binds: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains("bind") || l.contains(" libSystem "))
+        .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+        .filter(|n| n.starts_with('_') && n != "dyld_stub_binder")
+        .collect();
+    binds.sort();
+    binds.dedup();
+    let trie = dump(path, &["--exports-trie"]);
+    let mut exports: Vec<String> = trie
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .collect();
+    exports.sort();
+    (binds, exports)
+}
+
+/// Rust std programs for both Apple targets, in release and debug: rlink links them from
+/// rustc's cc-style line (libSystem from the bundled manifest), every structure reads back,
+/// thread-locals have their descriptors, and ld64.lld given the same objects and a libSystem
+/// `.tbd` binds exactly the same names and exports the same ones.
+#[test]
+fn std_programs_bind_what_ld64_lld_binds() {
+    let dir = tempfile::tempdir().unwrap();
+    let tbd = libsystem_tbd(dir.path());
+    for triple in TRIPLES {
+        for (program, mode) in [
+            ("hello", common::Mode::Release),
+            ("hello", common::Mode::Debug),
+            ("threads", common::Mode::Release),
+            ("panics", common::Mode::Release),
+            ("files_process", common::Mode::Release),
+        ] {
+            let sub = tempfile::tempdir().unwrap();
+            let d = sub.path();
+            let inputs = common::compile_cross(d, program, mode, triple, &[]);
+            let ours = d.join("ours");
+            let mut args = vec!["-o".to_string(), ours.display().to_string()];
+            args.extend(inputs.iter().cloned());
+            common::rlink_ok(&args);
+            let headers = dump(&ours, &["--private-headers"]);
+            // rustc's -mmacosx-version-min, read from its cc-style line.
+            let minos = if triple.starts_with("x86_64") {
+                "minos 10.12"
+            } else {
+                "minos 11.0"
+            };
+            assert!(headers.contains(minos), "{triple}: {minos}\n{headers}");
+            if program == "threads" {
+                assert!(
+                    headers.contains("sectname __thread_vars")
+                        && headers.contains("HAS_TLV_DESCRIPTORS"),
+                    "{triple} {program}: thread-local variables\n{headers}"
+                );
+            }
+            check_signature(&ours);
+
+            let arch = if triple.starts_with("x86_64") {
+                "x86_64"
+            } else {
+                "arm64"
+            };
+            let min = if arch == "x86_64" { "10.12" } else { "11.0" };
+            let reference = d.join("reference");
+            let lld_inputs: Vec<&String> = inputs
+                .iter()
+                .filter(|a| !a.starts_with("-l") || a.as_str() == "-lSystem")
+                .collect();
+            let out = Command::new("ld64.lld-14")
+                .args([
+                    "-arch",
+                    arch,
+                    "-platform_version",
+                    "macos",
+                    min,
+                    min,
+                    "-dead_strip",
+                    "-o",
+                ])
+                .arg(&reference)
+                .args(&lld_inputs)
+                .arg("-L")
+                .arg(&tbd)
+                .arg("-lSystem")
+                .output()
+                .expect("ld64.lld-14 (package lld) runs");
+            assert!(
+                out.status.success(),
+                "ld64.lld: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let (our_binds, our_exports) = binds_and_exports(&ours);
+            let (ref_binds, ref_exports) = binds_and_exports(&reference);
+            assert!(our_binds.iter().any(|b| b == "_write"), "{our_binds:?}");
+            assert_eq!(our_binds, ref_binds, "{triple} {program} {mode:?}: imports");
+            assert_eq!(
+                our_exports, ref_exports,
+                "{triple} {program} {mode:?}: exports"
+            );
+        }
+    }
+}
