@@ -16,10 +16,10 @@ use sha2::{Digest, Sha256};
 const X86_64: &str = "x86_64-apple-macos10.12";
 const ARM64: &str = "arm64-apple-macos11";
 
-/// An llvm-objdump that reads chained fixups (LLVM 16 or later).
-fn objdump() -> String {
+/// An LLVM tool of version 16 or later (llvm-objdump reads chained fixups from 16 on).
+fn llvm_tool(tool: &str) -> String {
     for v in (16..=30).rev() {
-        let name = format!("llvm-objdump-{v}");
+        let name = format!("{tool}-{v}");
         if Command::new(&name)
             .arg("--version")
             .output()
@@ -28,7 +28,11 @@ fn objdump() -> String {
             return name;
         }
     }
-    panic!("llvm-objdump-16 or later is needed (package llvm-16; .ci/run installs it)");
+    panic!("{tool}-16 or later is needed (package llvm-16; .ci/run installs it)");
+}
+
+fn objdump() -> String {
+    llvm_tool("llvm-objdump")
 }
 
 /// Runs llvm-objdump on a Mach-O output; wants success and silence on stderr.
@@ -332,6 +336,53 @@ fn binds_and_exports(path: &Path) -> (Vec<String>, Vec<String>) {
     (binds, exports)
 }
 
+/// The unwind encoding `__unwind_info` gives each named function: its mode and frame (an FDE's
+/// offset left out: the two linkers lay `__eh_frame` out differently), whether it has a
+/// personality and an LSDA.
+fn unwind_by_function(path: &Path) -> std::collections::BTreeMap<String, u32> {
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    let info = dump(path, &["--unwind-info"]);
+    // llvm-objdump prints each entry's encoding resolved (`encoding[i]=0x...` for a table's).
+    let mut entries: Vec<(u64, u32)> = info
+        .lines()
+        .filter_map(|l| {
+            let f = l.split("function offset=").nth(1)?.split(',').next()?;
+            let value = l.split(", encoding").nth(1)?.split('=').nth(1)?.trim();
+            Some((0x1_0000_0000 + hex(f), hex(value) as u32))
+        })
+        .collect();
+    entries.sort();
+    let nm = Command::new(llvm_tool("llvm-nm"))
+        .args(["--defined-only", "--numeric-sort"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for l in String::from_utf8_lossy(&nm.stdout).lines() {
+        let parts: Vec<&str> = l.split(' ').collect();
+        if parts.len() != 3 || !matches!(parts[1], "t" | "T") || parts[2].starts_with("ltmp") {
+            continue;
+        }
+        let addr = hex(parts[0]);
+        let k = entries.partition_point(|e| e.0 <= addr);
+        let Some(&(_, e)) = k.checked_sub(1).and_then(|k| entries.get(k)) else {
+            continue;
+        };
+        let mode = e & 0x0f00_0000;
+        let dwarf = matches!(mode, 0x0300_0000 | 0x0400_0000) && e & 0x00ff_ffff != 0;
+        let frame = if dwarf { mode } else { e & 0x0fff_ffff };
+        let masked = frame | (e & 0x4000_0000) | u32::from(e & 0x3000_0000 != 0) << 28;
+        // Names defined twice (local functions of two objects) are left out.
+        if !seen.insert(parts[2].to_string()) {
+            out.remove(parts[2]);
+            continue;
+        }
+        out.insert(parts[2].to_string(), masked);
+    }
+    out
+}
+
 /// Rust std programs for both Apple targets, in release and debug: rlink links them from
 /// rustc's cc-style line (libSystem from the bundled manifest), every structure reads back,
 /// thread-locals have their descriptors, and ld64.lld given the same objects and a libSystem
@@ -383,7 +434,7 @@ fn std_programs_bind_what_ld64_lld_binds() {
                 .iter()
                 .filter(|a| !a.starts_with("-l") || a.as_str() == "-lSystem")
                 .collect();
-            let out = Command::new("ld64.lld-14")
+            let out = Command::new("ld64.lld-16")
                 .args([
                     "-arch",
                     arch,
@@ -400,7 +451,7 @@ fn std_programs_bind_what_ld64_lld_binds() {
                 .arg(&tbd)
                 .arg("-lSystem")
                 .output()
-                .expect("ld64.lld-14 (package lld) runs");
+                .expect("ld64.lld-16 (package lld-16; .ci/run installs it) runs");
             assert!(
                 out.status.success(),
                 "ld64.lld: {}",
@@ -414,6 +465,124 @@ fn std_programs_bind_what_ld64_lld_binds() {
                 our_exports, ref_exports,
                 "{triple} {program} {mode:?}: exports"
             );
+            let ours_unwind = unwind_by_function(&ours);
+            let ref_unwind = unwind_by_function(&reference);
+            let differ: Vec<String> = ref_unwind
+                .iter()
+                .filter(|(name, e)| ours_unwind.get(*name).is_some_and(|o| o != *e))
+                .map(|(name, e)| format!("{name}: ld64.lld {e:#x}, rlink {:#x}", ours_unwind[name]))
+                .collect();
+            let lsdas = |p: &Path| {
+                dump(p, &["--unwind-info"])
+                    .lines()
+                    .filter(|l| l.contains("LSDA offset=") && !l.contains("2nd level"))
+                    .count()
+            };
+            assert_eq!(
+                lsdas(&ours),
+                lsdas(&reference),
+                "{triple} {program}: LSDA descriptors"
+            );
+            let compared = ref_unwind
+                .keys()
+                .filter(|n| ours_unwind.contains_key(*n))
+                .count();
+            assert!(
+                compared > 50,
+                "{triple} {program}: {compared} functions compared"
+            );
+            assert!(
+                differ.is_empty(),
+                "{triple} {program} {mode:?}: unwind encodings\n{}",
+                differ.join("\n")
+            );
         }
+    }
+}
+
+/// `__unwind_info` sends every function described in DWARF to its own FDE in `__eh_frame`,
+/// and every CIE's personality pointer reaches a GOT slot rebased to `rust_eh_personality`.
+#[test]
+fn unwind_info_points_every_function_at_its_frame() {
+    for triple in TRIPLES {
+        let d = tempfile::tempdir().unwrap();
+        let inputs = common::compile_cross(d.path(), "panics", common::Mode::Release, triple, &[]);
+        let out = d.path().join("panics");
+        let mut args = vec!["-o".to_string(), out.display().to_string()];
+        args.extend(inputs.iter().cloned());
+        common::rlink_ok(&args);
+        let info = dump(&out, &["--unwind-info"]);
+        let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+        let entries: Vec<(u64, u32)> = info
+            .lines()
+            .filter_map(|l| {
+                let f = l.split("function offset=").nth(1)?.split(',').next()?;
+                let e = l.split("encoding=").nth(1)?;
+                Some((hex(f), hex(e.trim()) as u32))
+            })
+            .collect();
+        assert!(entries.len() > 100, "{triple}:\n{info}");
+        let frames = Command::new(llvm_tool("llvm-dwarfdump"))
+            .arg("--eh-frame")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let frames = String::from_utf8_lossy(&frames.stdout);
+        let mut fde_pc = std::collections::HashMap::new();
+        for l in frames.lines().filter(|l| l.contains(" FDE ")) {
+            let offset = hex(l.split(' ').next().unwrap());
+            let pc = l.split("pc=").nth(1).unwrap().split("...").next().unwrap();
+            fde_pc.insert(offset, hex(pc));
+        }
+        let dwarf_mode = if triple.starts_with("x86_64") {
+            0x0400_0000
+        } else {
+            0x0300_0000
+        };
+        let mut dwarf = 0;
+        for &(function, encoding) in &entries {
+            if encoding & 0x0f00_0000 != dwarf_mode {
+                continue;
+            }
+            dwarf += 1;
+            let fde = u64::from(encoding & 0xff_ffff);
+            assert_eq!(
+                fde_pc.get(&fde),
+                Some(&(0x1_0000_0000 + function)),
+                "{triple}: function {function:#x} names the FDE at {fde:#x}"
+            );
+        }
+        assert!(
+            dwarf > 0 && dwarf == fde_pc.len(),
+            "{triple}: {dwarf} DWARF entries, {} FDEs",
+            fde_pc.len()
+        );
+        // Personality pointers: one GOT slot, rebased to rust_eh_personality.
+        let slots: std::collections::BTreeSet<u64> = frames
+            .lines()
+            .filter_map(|l| l.split("Personality Address: ").nth(1))
+            .map(hex)
+            .collect();
+        assert_eq!(slots.len(), 1, "{triple}: {slots:?}");
+        let slot = *slots.iter().next().unwrap();
+        let nm = Command::new(llvm_tool("llvm-nm"))
+            .arg(&out)
+            .output()
+            .unwrap();
+        let nm = String::from_utf8_lossy(&nm.stdout);
+        let personality = nm
+            .lines()
+            .find(|l| l.ends_with(" _rust_eh_personality"))
+            .map(|l| hex(l.split(' ').next().unwrap()))
+            .expect("rust_eh_personality");
+        let fixups = dump(&out, &["--dyld-info"]);
+        let line = fixups
+            .lines()
+            .find(|l| l.contains(&format!("{slot:#x} ")))
+            .unwrap_or_else(|| panic!("{triple}: no fixup at {slot:#x}\n{fixups}"));
+        assert!(
+            line.contains("rebase") && line.to_lowercase().contains(&format!("{personality:#x}")),
+            "{triple}: {line}"
+        );
     }
 }

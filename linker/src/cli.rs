@@ -87,7 +87,7 @@ pub fn help_text() -> String {
          Status: Linux ELF executables (PIE, non-PIE, static) and shared libraries for x86-64\n\
          and aarch64 (-target=aarch64-unknown-linux-gnu, or taken from the objects), linked\n\
          internally or externally (-extld); macOS executables for x86_64 and arm64 (Mach-O,\n\
-         internal linking, no SDK: libSystem from a bundled manifest; no unwind tables yet);\n\
+         internal linking, no SDK: libSystem from a bundled manifest);\n\
          PE output is not implemented yet.\n",
         args::flag_help(args::LINK_FLAGS),
         args::flag_help(INSPECT_FLAGS),

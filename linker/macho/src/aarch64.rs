@@ -76,9 +76,8 @@ impl Arch for Aarch64 {
         let adrp = Field::A64Adr { shift: 12 };
         let lo12 = |scale| Field::A64Imm12 { shift: 0, scale };
         match t {
-            ARM64_RELOC_UNSIGNED | ARM64_RELOC_SUBTRACTOR if !pcrel => {
-                data::word_info(r_type, length)
-            }
+            ARM64_RELOC_UNSIGNED => data::word_info(r_type, length),
+            ARM64_RELOC_SUBTRACTOR if !pcrel => data::word_info(r_type, length),
             ARM64_RELOC_BRANCH26 => row(
                 RelocKind::PcRelative,
                 Field::A64Branch26,
@@ -171,6 +170,7 @@ impl MachArch for Aarch64 {
     const CPUSUBTYPE: u32 = 0;
     const PAGE_SIZE: u64 = 0x4000;
     const MIN_OS: (u32, u32, u32) = (11, 0, 0);
+    const UNWIND_MODE_DWARF: u32 = 0x0300_0000;
     const STUB_SIZE: u64 = 12;
     const STUB_ALIGN_LOG2: u8 = 2;
 
@@ -182,9 +182,11 @@ impl MachArch for Aarch64 {
         raw == ARM64_RELOC_ADDEND
     }
 
-    /// Data words (`UNSIGNED`, `POINTER_TO_GOT`) store their addend; instructions do not.
+    /// Only `UNSIGNED` data words store their addend. Instructions hold none, and what the
+    /// assembler leaves in a `POINTER_TO_GOT` word is its own provisional PC-relative value
+    /// (minus the field's offset in the section), which ld64 and lld ignore.
     fn addend_in_place(raw: u32, _pcrel: bool) -> bool {
-        matches!(raw, ARM64_RELOC_UNSIGNED | ARM64_RELOC_POINTER_TO_GOT)
+        raw == ARM64_RELOC_UNSIGNED
     }
 
     fn write_stub(out: &mut [u8], stub_addr: u64, slot_addr: u64) -> Result<(), Refusal> {

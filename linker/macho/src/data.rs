@@ -14,14 +14,19 @@ pub fn word_info(r_type: u32, length: u8) -> Option<RelocInfo> {
         2 => Field::Le32,
         _ => return None,
     };
-    let (t, ..) = decode_type(r_type);
+    let (t, _, pcrel, _) = decode_type(r_type);
     let kind = if r_type & TLV_OFFSET != 0 {
         RelocKind::TpOff
+    } else if pcrel {
+        // The loader's form of a difference against the place's own section.
+        RelocKind::PcRelative
     } else {
         RelocKind::Absolute
     };
     // Differences are applied by `apply_pair`; their row only gives the width.
-    let overflow = if field == Field::Le32 && t == UNSIGNED && r_type & PAIRED == 0 {
+    let overflow = if field == Field::Le32 && pcrel {
+        Overflow::Signed(32)
+    } else if field == Field::Le32 && t == UNSIGNED && r_type & PAIRED == 0 {
         Overflow::Unsigned(32)
     } else {
         Overflow::None
@@ -41,6 +46,13 @@ pub fn word_scan(
     if t != UNSIGNED || r_type & PAIRED != 0 {
         if target.dynamic {
             return Err("a difference involving an imported symbol".to_string());
+        }
+        return Ok(Need::Nothing);
+    }
+    let (_, _, pcrel, _) = decode_type(r_type);
+    if pcrel {
+        if target.dynamic {
+            return Err("a PC-relative reference to an imported symbol".to_string());
         }
         return Ok(Need::Nothing);
     }

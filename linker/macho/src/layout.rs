@@ -48,6 +48,8 @@ pub fn is_synthetic_name(name: &[u8]) -> bool {
 pub enum Synth {
     Stubs,
     Got,
+    UnwindInfo,
+    EhFrame,
 }
 
 /// One output section.
@@ -135,6 +137,10 @@ pub struct Layout<'r, 'a> {
     pub file_size: u64,
     pub cputype: u32,
     pub cpusubtype: u32,
+    /// Live input `__eh_frame` sections (object, section), sorted: not placed as they are —
+    /// `unwind` keeps the FDEs of live functions — but their relocations are scanned.
+    pub eh_frames: Vec<(u32, u32)>,
+    pub unwind: crate::unwind::Unwind,
     /// `LC_BUILD_VERSION`'s minimum macOS and SDK versions.
     pub min_os: ((u32, u32, u32), (u32, u32, u32)),
 }
@@ -183,6 +189,7 @@ pub fn place<'r, 'a, A: MachArch>(
     let mut ranks: Vec<u32> = Vec::new();
     let mut by_name: rustc_hash::FxHashMap<(Seg, String), u32> = Default::default();
     let mut placements = Vec::with_capacity(res.objects.len());
+    let mut eh_frames = Vec::new();
     for (oi, o) in res.objects.iter().enumerate() {
         let mut per = vec![None; o.sections.len()];
         for (si, s) in o.sections.iter().enumerate().skip(1) {
@@ -194,9 +201,8 @@ pub fn place<'r, 'a, A: MachArch>(
             }
             let name = String::from_utf8_lossy(s.name);
             let (segname, sectname) = name.split_once(',').unwrap_or(("__DATA", &name));
-            // Call-frame information is read through __unwind_info, which rlink does not
-            // build yet: without it the unwinder would not find these frames anyway.
-            if sectname == "__eh_frame" || sectname == "__compact_unwind" {
+            if s.has(SectionFlags::EH_FRAME) {
+                eh_frames.push((oi as u32, si as u32));
                 continue;
             }
             let (seg, out_name, rank) = output_of(segname, sectname, s.raw_type);
@@ -287,6 +293,8 @@ pub fn place<'r, 'a, A: MachArch>(
         cputype: A::CPUTYPE,
         cpusubtype: A::CPUSUBTYPE,
         min_os,
+        eh_frames,
+        unwind: Default::default(),
     })
 }
 
@@ -303,6 +311,11 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
     // Stubs jump through the GOT slot of their import.
     for &id in &l.stubs {
         l.got.insert(GotEntry::Address(SymbolRef::Global(id)));
+    }
+    // Unwind tables: their personality functions are read through GOT slots.
+    l.unwind = crate::unwind::plan::<A>(l)?;
+    for p in l.unwind.personalities.clone() {
+        l.got.insert(GotEntry::Address(p));
     }
     if let Some(e) = l.got.iter().find(|e| !matches!(e, GotEntry::Address(_))) {
         bail!("Mach-O has no GOT entry of kind {e:?} (linker bug)");
@@ -393,6 +406,32 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
             &|s| s.name != "__text",
         );
     }
+    if !l.unwind.entries.is_empty() {
+        let size = l.unwind.unwind_info_size;
+        insert(
+            l,
+            Seg::Text,
+            "__unwind_info",
+            0,
+            2,
+            size,
+            Synth::UnwindInfo,
+            &|s| s.name == "__eh_frame",
+        );
+    }
+    if l.unwind.eh_frame_size > 0 {
+        let size = l.unwind.eh_frame_size;
+        insert(
+            l,
+            Seg::Text,
+            "__eh_frame",
+            0,
+            3,
+            size,
+            Synth::EhFrame,
+            &|_| false,
+        );
+    }
     if !l.got.is_empty() {
         let size = 8 * l.got.len() as u64;
         insert(
@@ -415,7 +454,7 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
                 s.reserved2 = A::STUB_SIZE as u32;
             }
             Some(Synth::Got) => s.reserved1 = nstubs,
-            None => {}
+            _ => {}
         }
     }
     l.has_tlv = l
@@ -605,6 +644,19 @@ impl Layout<'_, '_> {
 
 impl Placement for Layout<'_, '_> {
     fn place_info(&self, obj: usize, sec: usize) -> Option<PlaceInfo> {
+        let shared = self.options.build_mode == rlink_linker::args::BuildMode::CShared;
+        if self
+            .eh_frames
+            .binary_search(&(obj as u32, sec as u32))
+            .is_ok()
+        {
+            return Some(PlaceInfo {
+                alloc: true,
+                writable: false,
+                pie: true,
+                shared,
+            });
+        }
         let p = self.placements[obj][sec]?;
         let s = &self.sections[p.section as usize];
         Some(PlaceInfo {

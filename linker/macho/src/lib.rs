@@ -30,6 +30,7 @@ pub mod layout;
 mod linkedit;
 pub mod object;
 mod signature;
+mod unwind;
 mod write;
 pub mod x86_64;
 
@@ -41,6 +42,9 @@ pub trait MachArch: Arch {
     const PAGE_SIZE: u64;
     const STUB_SIZE: u64;
     const STUB_ALIGN_LOG2: u8;
+    /// Compact unwind encodings: the mode bits, and the mode that defers to the FDE.
+    const UNWIND_MODE_MASK: u32 = 0x0f00_0000;
+    const UNWIND_MODE_DWARF: u32;
     /// The oldest macOS rustc targets on this CPU (and so the default `minos`).
     const MIN_OS: (u32, u32, u32);
     /// Writes one stub at `stub_addr` that jumps through the GOT slot at `slot_addr`.

@@ -101,7 +101,7 @@ fn section_name(segname: &[u8; 16], sectname: &[u8; 16]) -> &'static [u8] {
 }
 
 /// The neutral flags of a Mach-O section.
-fn section_flags(segname: &[u8], flags: u32, nreloc: u32) -> SectionFlags {
+fn section_flags(segname: &[u8], sectname: &[u8], flags: u32, nreloc: u32) -> SectionFlags {
     let kind = flags & 0xff;
     let mut f = SectionFlags::default();
     let input_only = matches!(segname, b"__LD" | b"__LLVM" | b"__RLINK");
@@ -128,6 +128,10 @@ fn section_flags(segname: &[u8], flags: u32, nreloc: u32) -> SectionFlags {
         || matches!(kind, S_MOD_INIT_FUNC_POINTERS | S_MOD_TERM_FUNC_POINTERS)
     {
         f |= SectionFlags::GC_ROOT;
+    }
+    // Call frames: an FDE lives while its function does (the core's rule for .eh_frame).
+    if segname == b"__TEXT" && sectname == b"__eh_frame" {
+        f |= SectionFlags::EH_FRAME;
     }
     let _ = nreloc;
     f
@@ -211,7 +215,7 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
                         raw_flags: flags & !0xff,
                         raw_type: kind,
                         raw_entsize: s.reserved2(e),
-                        flags: section_flags(segname, flags, relocs.len() as u32),
+                        flags: section_flags(segname, s.name(), flags, relocs.len() as u32),
                         align_log2: align as u8,
                         merge_entsize: 0,
                     });
@@ -349,6 +353,10 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
         let mut out = Vec::with_capacity(raw.len());
         let mut pending_addend: Option<i64> = None;
         let mut after_subtractor = false;
+        // A difference whose subtrahend lies in this (unsplit) section is a PC-relative word:
+        // `__eh_frame` writes pc_begin and LSDA pointers as `target − label + c`.
+        let is_eh_frame = s.name.ends_with(b",__eh_frame");
+        let mut pcrel_pair: Option<i64> = None;
         for (k, r) in raw.iter().enumerate() {
             if r.r_scattered(e, header.cputype(e)) {
                 bail!(
@@ -399,6 +407,36 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
                 }
                 (first_section_symbol + sect as u32 - 1, Some(addrs[sect]))
             };
+            if subtractor && is_eh_frame && info.r_extern {
+                let b = &symbols[symbol as usize];
+                if b.place == SymPlace::Section(si as u32) {
+                    pcrel_pair = Some(
+                        stored
+                            .wrapping_add(offset as i64)
+                            .wrapping_sub(b.value as i64),
+                    );
+                    after_subtractor = true;
+                    continue;
+                }
+            }
+            if let Some(k) = pcrel_pair.take() {
+                if !info.r_extern {
+                    return Err(err(
+                        "a difference in __eh_frame against a section (unsupported)".into(),
+                    ));
+                }
+                out.push((
+                    Reloc {
+                        offset,
+                        symbol,
+                        r_type: encode_type(UNSIGNED, info.r_length, true),
+                        addend: k,
+                    },
+                    0,
+                ));
+                after_subtractor = false;
+                continue;
+            }
             let mut view_type = encode_type(r_type, info.r_length, info.r_pcrel);
             if after_subtractor {
                 view_type |= PAIRED;
@@ -466,6 +504,27 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
         file_relocs.push(out);
     }
 
+    // x86_64's assembler leaves an FDE's pointers into the same object without relocations
+    // (ld64 reads them as PC-relative addresses in the object): make them relocations.
+    for si in 1..sections.len() {
+        if sections[si].name.ends_with(b",__eh_frame") {
+            let found = implicit_frame_pointers(&sections, &addrs, si, &file_relocs[si])
+                .map_err(|e| e.at(&place))?;
+            for (offset, length, target_section, target_offset) in found {
+                file_relocs[si].push((
+                    Reloc {
+                        offset,
+                        symbol: first_section_symbol + target_section as u32 - 1,
+                        r_type: encode_type(UNSIGNED, length, true),
+                        addend: target_offset,
+                    },
+                    0,
+                ));
+            }
+            file_relocs[si].sort_by_key(|r| r.0.offset);
+        }
+    }
+
     let (sections, symbols, relocations) = if subsections {
         split_into_atoms(
             &place,
@@ -495,6 +554,126 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
     };
     view.check(&|t| 1u64 << decode_type(t).1)?;
     Ok(view)
+}
+
+/// The PC-relative pointers of an `__eh_frame` (FDE `pc_begin`, LSDA) that carry no
+/// relocation: (offset, log2 width, target section, offset in it). Only the framing and the
+/// augmentation are read (LSB "Exception Frames").
+#[allow(clippy::type_complexity)]
+fn implicit_frame_pointers(
+    sections: &[Section<'_>],
+    addrs: &[u64],
+    si: usize,
+    relocs: &[(Reloc, i64)],
+) -> Result<Vec<(u64, u8, usize, i64)>> {
+    let data = sections[si].data;
+    let has_reloc = |off: usize| relocs.iter().any(|r| r.0.offset == off as u64);
+    let uleb = |d: &[u8], at: &mut usize| -> Option<u64> {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = *d.get(*at)?;
+            *at += 1;
+            if shift < 64 {
+                v |= u64::from(b & 0x7f) << shift;
+            }
+            shift += 7;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+    };
+    let width = |enc: u8| -> Option<u8> {
+        match enc & 0x0f {
+            0x00 | 0x04 | 0x0c => Some(3),
+            0x03 | 0x0b => Some(2),
+            _ => None,
+        }
+    };
+    // Per CIE offset: (FDE pointer encoding, LSDA encoding, has augmentation data).
+    let mut cies: Vec<(usize, u8, Option<u8>, bool)> = Vec::new();
+    let mut found = Vec::new();
+    let bad = || {
+        Error::new(format!(
+            "{}: unreadable CIE or FDE",
+            lossy(sections[si].name)
+        ))
+    };
+    for r in rlink_linker::eh_frame::split_records(data)? {
+        let rec = &data[r.offset..r.offset + r.len];
+        match r.kind {
+            rlink_linker::eh_frame::RecordKind::Cie => {
+                let mut at = 9;
+                let aug_end = rec[at..].iter().position(|&b| b == 0).ok_or_else(bad)? + at;
+                let aug = &rec[at..aug_end];
+                at = aug_end + 1;
+                uleb(rec, &mut at).ok_or_else(bad)?; // code alignment
+                uleb(rec, &mut at).ok_or_else(bad)?; // data alignment (SLEB: same length)
+                if rec[8] == 1 {
+                    at += 1;
+                } else {
+                    uleb(rec, &mut at).ok_or_else(bad)?;
+                }
+                let (mut fde_enc, mut lsda_enc) = (0u8, None);
+                let z = aug.first() == Some(&b'z');
+                if z {
+                    uleb(rec, &mut at).ok_or_else(bad)?;
+                    for &c in &aug[1..] {
+                        match c {
+                            b'R' => {
+                                fde_enc = *rec.get(at).ok_or_else(bad)?;
+                                at += 1;
+                            }
+                            b'L' => {
+                                lsda_enc = Some(*rec.get(at).ok_or_else(bad)?);
+                                at += 1;
+                            }
+                            b'P' => {
+                                let enc = *rec.get(at).ok_or_else(bad)?;
+                                at += 1 + (1usize << width(enc).ok_or_else(bad)?);
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+                cies.push((r.offset, fde_enc, lsda_enc, z));
+            }
+            rlink_linker::eh_frame::RecordKind::Fde { cie_offset } => {
+                let Some(&(_, fde_enc, lsda_enc, z)) = cies.iter().find(|c| c.0 == cie_offset)
+                else {
+                    continue;
+                };
+                let mut pointers = Vec::new();
+                let w = width(fde_enc).ok_or_else(bad)?;
+                let pc_begin = 8usize;
+                pointers.push((pc_begin, fde_enc, w));
+                if let (true, Some(le)) = (z, lsda_enc) {
+                    let mut at = pc_begin + 2 * (1usize << w);
+                    uleb(rec, &mut at).ok_or_else(bad)?;
+                    if le != 0xff {
+                        pointers.push((at, le, width(le).ok_or_else(bad)?));
+                    }
+                }
+                for (at, enc, w) in pointers {
+                    let off = r.offset + at;
+                    if enc & 0x70 != 0x10 || has_reloc(off) || off + (1 << w) > data.len() {
+                        continue;
+                    }
+                    let value = read_signed(data, off, w);
+                    let target = (addrs[si] + off as u64).wrapping_add(value as u64);
+                    // The section holding the target (or ending at it).
+                    let Some(ts) = (1..sections.len()).find(|&k| {
+                        target >= addrs[k] && target < addrs[k] + sections[k].size.max(1)
+                    }) else {
+                        continue;
+                    };
+                    found.push((off as u64, w, ts, (target - addrs[ts]) as i64));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(found)
 }
 
 const N_NO_DEAD_STRIP: u16 = 0x20;

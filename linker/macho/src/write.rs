@@ -172,6 +172,15 @@ fn fill<A: MachArch>(
             }
         }
     }
+    // Unwind tables.
+    if let Some(s) = l.section_of(Synth::EhFrame) {
+        let (off, size, addr) = (s.offset as usize, s.size as usize, s.addr);
+        crate::unwind::write_eh_frame::<A>(l, &mut buf[off..off + size], addr)?;
+    }
+    if let Some(s) = l.section_of(Synth::UnwindInfo) {
+        let (off, size) = (s.offset as usize, s.size as usize);
+        crate::unwind::write_unwind_info::<A>(l, &mut buf[off..off + size])?;
+    }
     fixups.sort_by_key(|f| f.0);
     let page_starts = encode_chains(l, buf, &fixups)?;
     write_fixups_blob(l, buf, &page_starts)?;

@@ -55,9 +55,8 @@ impl Arch for X86_64 {
         let (t, length, pcrel, _) = decode_type(r_type);
         let pc32 = |kind| Some(RelocInfo::new(kind, Field::Le32, Overflow::Signed(32)));
         match t {
-            X86_64_RELOC_UNSIGNED | X86_64_RELOC_SUBTRACTOR if !pcrel => {
-                data::word_info(r_type, length)
-            }
+            X86_64_RELOC_UNSIGNED => data::word_info(r_type, length),
+            X86_64_RELOC_SUBTRACTOR if !pcrel => data::word_info(r_type, length),
             X86_64_RELOC_SIGNED
             | X86_64_RELOC_SIGNED_1
             | X86_64_RELOC_SIGNED_2
@@ -126,6 +125,7 @@ impl MachArch for X86_64 {
     const CPUSUBTYPE: u32 = 3;
     const PAGE_SIZE: u64 = 0x1000;
     const MIN_OS: (u32, u32, u32) = (10, 12, 0);
+    const UNWIND_MODE_DWARF: u32 = 0x0400_0000;
     const STUB_SIZE: u64 = 6;
     const STUB_ALIGN_LOG2: u8 = 1;
 
