@@ -586,3 +586,100 @@ fn unwind_info_points_every_function_at_its_frame() {
         );
     }
 }
+
+/// The cargo project of testdata (regex, serde_json, serde's derive macro, a C helper the cc
+/// crate builds with clang) builds for both Apple targets with rlink as the target's linker and
+/// no SDK anywhere; the binary and the test harness read back and are signed.
+#[test]
+fn cargo_project_for_apple_targets() {
+    for triple in TRIPLES {
+        let dir = tempfile::tempdir().unwrap();
+        let sysroot = common::cross_sysroot(triple);
+        let project = common::project(dir.path(), "");
+        let upper = triple.to_uppercase().replace('-', "_");
+        let lower = triple.replace('-', "_");
+        for args in [
+            &["build", "--locked"][..],
+            &["test", "--locked", "--no-run"][..],
+        ] {
+            let out = Command::new(common::CROSS_CARGO)
+                .args(args)
+                .args(["--target", triple])
+                .current_dir(&project)
+                .env(
+                    "PATH",
+                    format!("/usr/bin:{}", std::env::var("PATH").unwrap_or_default()),
+                )
+                .env("RUSTC", common::CROSS_RUSTC)
+                .env("RUSTFLAGS", format!("--sysroot={}", sysroot.display()))
+                .env(format!("CARGO_TARGET_{upper}_LINKER"), common::rlink_bin())
+                .env(
+                    "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER",
+                    common::rlink_bin(),
+                )
+                .env(format!("CC_{lower}"), "clang")
+                .env(format!("CFLAGS_{lower}"), format!("--target={triple}"))
+                .env_remove("CARGO_TARGET_DIR")
+                .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                .output()
+                .expect("cargo runs");
+            assert!(
+                out.status.success(),
+                "{triple}: cargo {args:?}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let deps = project.join("target").join(triple).join("debug/deps");
+        let mut images = 0;
+        for e in std::fs::read_dir(&deps).unwrap() {
+            let p = e.unwrap().path();
+            let data = std::fs::read(&p).unwrap();
+            if data.get(..4) != Some(&[0xcf, 0xfa, 0xed, 0xfe][..]) || u32_at(&data, 12) != 2 {
+                continue;
+            }
+            images += 1;
+            let headers = dump(&p, &["--private-headers"]);
+            assert!(headers.contains("cmd LC_CODE_SIGNATURE"), "{}", p.display());
+            check_signature(&p);
+            let fixups = dump(&p, &["--dyld-info"]);
+            assert!(
+                fixups
+                    .lines()
+                    .any(|l| l.contains(" bind ") && l.contains(" libSystem ")),
+                "{}",
+                p.display()
+            );
+        }
+        assert!(
+            images >= 2,
+            "{triple}: the binary and the test harness, in {}",
+            deps.display()
+        );
+    }
+}
+
+/// Golden `rlink inspect` dumps of the C program for both CPUs (addresses left out, as the
+/// dumps do by default), and `rlink dynimport` lists the imports back.
+#[test]
+fn golden_dumps_of_macho_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let directives = common::testdata("macho/libsystem_min.directives");
+    for (target, name) in [(X86_64, "x86_64"), (ARM64, "arm64")] {
+        let obj = clang_object(d, target, "macho/hello.c");
+        let prog = link(
+            d,
+            target,
+            &[&obj],
+            &["-directives", directives.to_str().unwrap()],
+        );
+        let dump = common::rlink_ok(&["inspect".as_ref(), prog.as_os_str()]);
+        insta::assert_snapshot!(format!("inspect_macho_{name}_c_executable"), dump);
+        let imports = common::rlink_ok(&["dynimport".as_ref(), prog.as_os_str()]);
+        assert!(
+            imports.contains("cgo_import_dynamic write write \"/usr/lib/libSystem.B.dylib\"")
+                && imports.contains("cgo_import_dynamic _ _ \"/usr/lib/libSystem.B.dylib\""),
+            "{target}:\n{imports}"
+        );
+    }
+}
