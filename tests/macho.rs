@@ -683,3 +683,85 @@ fn golden_dumps_of_macho_outputs() {
         );
     }
 }
+
+/// `.tbd` stubs are read as ld64 reads them: a framework found through `-F` binds its names to
+/// its install name (a second dylib, ordinal 2), a libSystem `.tbd` found through `-L` stands
+/// in for the bundled manifest, and a framework with no stub is an error saying what to give.
+#[test]
+fn tbd_stubs_for_frameworks_and_libsystem() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("use_foo.c"),
+        "extern long write(int, const void *, unsigned long);\n\
+         extern int foo_value(void);\n\
+         int main(void) { write(1, \"x\", 1); return foo_value(); }\n",
+    )
+    .unwrap();
+    let fw = d.join("fw/Foo.framework");
+    std::fs::create_dir_all(&fw).unwrap();
+    std::fs::write(
+        fw.join("Foo.tbd"),
+        "--- !tapi-tbd\ntbd-version: 4\ntargets: [ x86_64-macos, arm64-macos ]\n\
+         install-name: '/System/Library/Frameworks/Foo.framework/Versions/A/Foo'\n\
+         exports:\n  - targets: [ x86_64-macos, arm64-macos ]\n    symbols: [ _foo_value ]\n...\n",
+    )
+    .unwrap();
+    let tbd = libsystem_tbd(d);
+    for target in [X86_64, ARM64] {
+        common::run(
+            "clang",
+            &[
+                &format!("--target={target}"),
+                "-O1",
+                "-c",
+                "use_foo.c",
+                "-o",
+                "use_foo.o",
+            ],
+            d,
+        );
+        let obj = d.join("use_foo.o");
+        let fwdir = d.join("fw").display().to_string();
+        let tbd_dir = tbd.display().to_string();
+        let prog = link(
+            d,
+            target,
+            &[&obj],
+            &[
+                "-F",
+                &fwdir,
+                "-framework",
+                "Foo",
+                "-L",
+                &tbd_dir,
+                "-lSystem",
+            ],
+        );
+        let headers = dump(&prog, &["--private-headers"]);
+        assert!(
+            headers.contains("name /usr/lib/libSystem.B.dylib")
+                && headers.contains("name /System/Library/Frameworks/Foo.framework/Versions/A/Foo"),
+            "{target}:\n{headers}"
+        );
+        let fixups = dump(&prog, &["--chained-fixups"]);
+        let foo = fixups
+            .split("dyld chained import")
+            .find(|i| i.contains("_foo_value"))
+            .unwrap_or_else(|| panic!("{target}: _foo_value not imported\n{fixups}"));
+        assert!(foo.contains("lib_ordinal = 2"), "{target}: {foo}");
+        let missing = common::rlink_fails(&[
+            format!("-target={target}"),
+            "-o".into(),
+            d.join("never").display().to_string(),
+            obj.display().to_string(),
+            "-framework".into(),
+            "Missing".into(),
+        ]);
+        assert!(
+            missing.contains("-framework Missing") && missing.contains("Missing.tbd"),
+            "{missing}"
+        );
+        assert!(!d.join("never").exists());
+    }
+}

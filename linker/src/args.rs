@@ -80,6 +80,12 @@ pub static LINK_FLAGS: &[FlagSpec] = &[
         "add DIR to the library search path (also -LDIR)",
     ),
     flag("l", "NAME", "link with libNAME (also -lNAME)"),
+    flag("F", "DIR", "macOS: look for frameworks in DIR"),
+    flag(
+        "framework",
+        "NAME",
+        "macOS: link with NAME.framework (its exports from NAME.tbd)",
+    ),
     flag(
         "directives",
         "FILE",
@@ -250,6 +256,8 @@ pub fn parse_link_command(args: &[String]) -> Result<Command> {
                 }
                 link.inputs.push(InputArg::Library(value))
             }
+            "F" => link.framework_dirs.push(PathBuf::from(value)),
+            "framework" => link.inputs.push(InputArg::Framework(value)),
             "directives" => link.directive_files.push(PathBuf::from(value)),
             "r" => link.runpath = Some(value),
             "s" => link.strip_symbols = on,

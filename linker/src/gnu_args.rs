@@ -130,7 +130,7 @@ pub fn cc_to_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Vec<String> {
                 || a.starts_with("-O")
                 || a.starts_with("-g") => {}
             "-rdynamic" => out.push("--export-dynamic".to_string()),
-            "-o" | "-L" | "-l" => {
+            "-o" | "-L" | "-l" | "-framework" | "-weak_framework" | "-F" => {
                 out.push(a.to_string());
                 out.extend(it.next().cloned());
             }
@@ -205,6 +205,9 @@ enum Act {
     MacosVersionMin,
     /// ld64's `-platform_version PLATFORM MIN SDK`: three words.
     PlatformVersion,
+    /// ld64's `-framework NAME`, `-weak_framework NAME` and `-F DIR`.
+    Framework,
+    FrameworkDir,
     Chroot,
     Sysroot,
     /// rlink's own `-linkmode=`, `-extld=`, `-tmpdir=` passed through a driver.
@@ -313,9 +316,13 @@ static LD_OPTIONS: &[LdOption] = &[
         Act::Accepted,
     ),
     opt(
+        &["framework", "weak_framework"],
+        None,
+        Value,
+        Act::Framework,
+    ),
+    opt(
         &[
-            "framework",
-            "weak_framework",
             "exported_symbols_list",
             "unexported_symbols_list",
             "headerpad",
@@ -465,7 +472,9 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&[], Some('u'), Value, Act::NotImplemented),
     opt(&[], Some('y'), Value, Act::NotImplemented),
     opt(&[], Some('f'), Value, Act::NotImplemented),
-    opt(&[], Some('F'), Value, Act::NotImplemented),
+    // GNU ld's -F is --filter, which nobody passes to a linker of executables; ld64's is the
+    // framework search path, which rustc and clang pass for Apple targets.
+    opt(&[], Some('F'), Value, Act::FrameworkDir),
     opt(&[], Some('G'), Value, Act::NotImplemented),
     opt(&[], Some('P'), Value, Act::NotImplemented),
     opt(&[], Some('A'), Value, Act::NotImplemented),
@@ -687,6 +696,11 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
             Act::Emulation => link.target = Some(Target::from_emulation(&value())?),
             Act::Target => link.target = Some(Target::from_triple(&value())?),
             Act::AppleArch => link.target = Some(Target::from_apple_arch(&value())?),
+            Act::Framework => {
+                saw_input = true;
+                link.inputs.push(InputArg::Framework(value()));
+            }
+            Act::FrameworkDir => link.framework_dirs.push(PathBuf::from(value())),
             Act::MacosVersionMin => {
                 link.macos_version_min = Some(parse_version(written, &value())?)
             }

@@ -86,7 +86,19 @@ pub enum FileKind {
     Archive,
     /// Text: a GNU linker script (`libc.so`) or a directives file.
     Text,
+    /// A text-based dylib stub (`.tbd`, TAPI v3/v4 YAML or v5 JSON): what a Mach-O dylib
+    /// exports, as SDKs ship them.
+    Tbd,
     Unknown,
+}
+
+/// A TAPI stub: YAML documents tagged `!tapi-tbd` (v3, v4), or JSON with
+/// `"tapi_tbd_version"` (v5).
+fn is_tbd(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(256)];
+    head.starts_with(b"--- !tapi-tbd")
+        || (head.trim_ascii_start().starts_with(b"{")
+            && head.windows(18).any(|w| w == b"\"tapi_tbd_version\""))
 }
 
 impl FileKind {
@@ -103,6 +115,7 @@ impl FileKind {
             Ok(K::Coff | K::CoffBig | K::CoffImport) => FileKind::Coff,
             Ok(K::Pe32 | K::Pe64) => FileKind::Pe,
             Ok(K::Archive) => FileKind::Archive,
+            _ if is_tbd(data) => FileKind::Tbd,
             _ if looks_like_text(data) => FileKind::Text,
             _ => FileKind::Unknown,
         }
@@ -117,6 +130,7 @@ impl FileKind {
             FileKind::Pe => "a PE image",
             FileKind::Archive => "an archive",
             FileKind::Text => "a text file",
+            FileKind::Tbd => "a .tbd dylib stub",
             FileKind::Unknown => "a file of unknown kind",
         }
     }

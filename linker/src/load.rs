@@ -95,6 +95,10 @@ pub fn load<'p, B: Backend>(
                 }
             }
             FileKind::Text => {}
+            // A dylib's exports in text: the format back end reads it as a shared library.
+            FileKind::Tbd if object_kind == FileKind::MachO => {
+                shared_data.push((name, data, position))
+            }
             other => bail!(
                 "{name}: {} cannot be linked into {} output",
                 other.describe(),

@@ -37,6 +37,9 @@ pub enum InputArg {
     Library(String),
     /// `-lNAME` after `-Bstatic`: only `libNAME.a` will do.
     StaticLibrary(String),
+    /// ld64's `-framework NAME` (and `-weak_framework`): `NAME.framework/NAME(.tbd)` on the
+    /// framework search path.
+    Framework(String),
 }
 
 /// Everything a command line says about a link, before any file is opened: what every front
@@ -81,6 +84,8 @@ pub struct LinkArgs {
     /// clang's `-mmacosx-version-min=`) and the SDK it was built against.
     pub macos_version_min: Option<(u32, u32, u32)>,
     pub macos_sdk_version: Option<(u32, u32, u32)>,
+    /// ld64's `-F DIR`: where `-framework` looks first.
+    pub framework_dirs: Vec<PathBuf>,
 }
 
 impl Default for LinkArgs {
@@ -118,6 +123,7 @@ impl LinkArgs {
             sysroot: None,
             macos_version_min: None,
             macos_sdk_version: None,
+            framework_dirs: Vec::new(),
         }
     }
 }
@@ -239,8 +245,25 @@ pub fn object_target(data: &[u8]) -> Option<Target> {
 /// libraries only there is no `libNAME.so` development link, so the runtime library
 /// `libNAME.so.N` found in the same directory is taken instead.
 pub fn search_library(name: &str, all: &[PathBuf]) -> Option<PathBuf> {
+    search_library_for(name, all, false)
+}
+
+/// [`search_library`]; for Apple targets, ld64's order: `libNAME.tbd`, `libNAME.dylib`,
+/// `libNAME.a` in each directory.
+pub fn search_library_for(name: &str, all: &[PathBuf], apple: bool) -> Option<PathBuf> {
     if let Some(file) = name.strip_prefix(':') {
         return all.iter().map(|d| d.join(file)).find(|p| p.is_file());
+    }
+    if apple {
+        let candidates = [
+            format!("lib{name}.tbd"),
+            format!("lib{name}.dylib"),
+            format!("lib{name}.a"),
+        ];
+        return all
+            .iter()
+            .flat_map(|d| candidates.iter().map(move |c| d.join(c)))
+            .find(|p| p.is_file());
     }
     let candidates = [format!("lib{name}.so"), format!("lib{name}.a")];
     for dir in all {
@@ -322,23 +345,48 @@ pub fn load_with(args: LinkArgs, bundled: &dyn Fn(&Target, &str) -> Bundled) -> 
                 Some(p) => paths.push((p, format!("-l{name}"))),
                 None => bail!("cannot find -l{name} (static: libNAME.a only, after -Bstatic)"),
             },
-            InputArg::Library(name) => match search_library(name, &search_dirs) {
-                Some(p) => paths.push((p, format!("-l{name}"))),
-                None if bundled(&target, name).is_some() => {
-                    let found = bundled(&target, name).unwrap_or(("", ""));
-                    if !manifests.iter().any(|m| m.0 == found.0) {
-                        manifests.push(found);
-                    }
+            InputArg::Framework(name) => {
+                let mut dirs: Vec<PathBuf> = args.framework_dirs.clone();
+                let system = Path::new("System/Library/Frameworks");
+                dirs.push(match &args.sysroot {
+                    Some(root) => root.join(system),
+                    None => Path::new("/").join(system),
+                });
+                let found = dirs.iter().find_map(|d| {
+                    let base = d.join(format!("{name}.framework"));
+                    [base.join(format!("{name}.tbd")), base.join(name)]
+                        .into_iter()
+                        .find(|p| p.is_file())
+                });
+                match found {
+                    Some(p) => paths.push((p, format!("-framework {name}"))),
+                    None => bail!(
+                        "cannot find -framework {name}: rlink reads a framework's exports from \
+                         {name}.framework/{name}.tbd (the stub an SDK ships); put one under a \
+                         -F directory or -syslibroot SDK/System/Library/Frameworks, or bind \
+                         its names with cgo_import_dynamic directives naming its install path"
+                    ),
                 }
-                None => bail!(
-                    "cannot find -l{name} (searched {})",
-                    search_dirs
-                        .iter()
-                        .map(|d| d.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            },
+            }
+            InputArg::Library(name) => {
+                match search_library_for(name, &search_dirs, target.format == ObjectFormat::MachO) {
+                    Some(p) => paths.push((p, format!("-l{name}"))),
+                    None if bundled(&target, name).is_some() => {
+                        let found = bundled(&target, name).unwrap_or(("", ""));
+                        if !manifests.iter().any(|m| m.0 == found.0) {
+                            manifests.push(found);
+                        }
+                    }
+                    None => bail!(
+                        "cannot find -l{name} (searched {})",
+                        search_dirs
+                            .iter()
+                            .map(|d| d.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+            }
         }
     }
     if paths.is_empty() && args.directive_files.is_empty() && manifests.is_empty() {
@@ -426,6 +474,7 @@ fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
     match input.kind {
         FileKind::Elf | FileKind::MachO | FileKind::Coff | FileKind::Archive => {}
         FileKind::Text => return directives_of_text(&name, input.file.data()),
+        FileKind::Tbd => return Ok(Vec::new()),
         FileKind::Pe | FileKind::MachOFat | FileKind::Unknown => {
             bail!(
                 "{name}: not an object, archive, shared library or directives file (it is {})",

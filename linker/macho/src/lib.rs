@@ -30,6 +30,7 @@ pub mod layout;
 mod linkedit;
 pub mod object;
 mod signature;
+mod tbd;
 mod unwind;
 mod write;
 pub mod x86_64;
@@ -116,11 +117,15 @@ impl<A: MachArch> Backend for MachBackend<A> {
 
     fn load_shared_library<'a>(
         &self,
-        _data: &'a [u8],
-        file_name: &str,
+        data: &'a [u8],
+        _file_name: &str,
     ) -> Result<SharedLibrary<'a>> {
+        if FileKind::identify(data) == FileKind::Tbd {
+            return tbd::parse(data, A::CPU);
+        }
         bail!(
-            "{file_name}: reading Mach-O dylibs is not implemented yet (use a directive or a .tbd)"
+            "reading Mach-O dylibs is not implemented yet: give the dylib's .tbd, or bind its \
+             names with cgo_import_dynamic directives"
         )
     }
 
