@@ -330,6 +330,7 @@ fn binds_and_exports(path: &Path) -> (Vec<String>, Vec<String>) {
     let trie = dump(path, &["--exports-trie"]);
     let mut exports: Vec<String> = trie
         .lines()
+        .filter(|l| l.starts_with("0x"))
         .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
         .collect();
     exports.sort();
@@ -763,5 +764,57 @@ fn tbd_stubs_for_frameworks_and_libsystem() {
             "{missing}"
         );
         assert!(!d.join("never").exists());
+    }
+}
+
+/// A Rust cdylib for both Apple targets with rlink as rustc's linker (`-dynamiclib` and an
+/// `-exported_symbols_list` through `-Wl,`): an `MH_DYLIB` with `LC_ID_DYLIB`, no `__PAGEZERO`,
+/// entry or interpreter, exporting exactly the crate's `#[no_mangle]` functions.
+#[test]
+fn rust_cdylib_for_apple_targets() {
+    for triple in TRIPLES {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let sysroot = common::cross_sysroot(triple);
+        let out = d.join("libcd.dylib");
+        let status = Command::new(common::CROSS_RUSTC)
+            .args([
+                "--edition=2021",
+                "--crate-type=cdylib",
+                "-O",
+                "--target",
+                triple,
+            ])
+            .arg("--sysroot")
+            .arg(&sysroot)
+            .arg(format!("-Clinker={}", common::rlink_bin()))
+            .arg(common::testdata("programs/cdylib.rs"))
+            .arg("-o")
+            .arg(&out)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let headers = dump(&out, &["--private-headers"]);
+        assert!(
+            headers.contains(" DYLIB ") && headers.contains("cmd LC_ID_DYLIB"),
+            "{headers}"
+        );
+        for absent in ["__PAGEZERO", "LC_MAIN", "LC_LOAD_DYLINKER"] {
+            assert!(!headers.contains(absent), "{triple}: {absent}\n{headers}");
+        }
+        let (_, exports) = binds_and_exports(&out);
+        assert_eq!(
+            exports,
+            ["_rl_caught_panic", "_rl_count", "_rl_greet", "_rl_sum"],
+            "{triple}"
+        );
+        let fixups = dump(&out, &["--dyld-info"]);
+        assert!(fixups.contains("libSystem"), "{triple}");
+        check_signature(&out);
     }
 }

@@ -137,6 +137,8 @@ pub fn cc_to_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Vec<String> {
             "-pie" | "-no-pie" | "-static" | "-shared" | "-static-pie" | "-s" | "-v" => {
                 out.push(a.to_string())
             }
+            // clang's spelling of ld64's -dylib.
+            "-dynamiclib" => out.push("-dylib".to_string()),
             _ if a.starts_with("-l")
                 || a.starts_with("-L")
                 || a.starts_with("-o")
@@ -208,6 +210,7 @@ enum Act {
     /// ld64's `-framework NAME`, `-weak_framework NAME` and `-F DIR`.
     Framework,
     FrameworkDir,
+    ExportedSymbolsList,
     Chroot,
     Sysroot,
     /// rlink's own `-linkmode=`, `-extld=`, `-tmpdir=` passed through a driver.
@@ -322,12 +325,13 @@ static LD_OPTIONS: &[LdOption] = &[
         Act::Framework,
     ),
     opt(
-        &[
-            "exported_symbols_list",
-            "unexported_symbols_list",
-            "headerpad",
-            "object_path_lto",
-        ],
+        &["exported_symbols_list"],
+        None,
+        Value,
+        Act::ExportedSymbolsList,
+    ),
+    opt(
+        &["unexported_symbols_list", "headerpad", "object_path_lto"],
         None,
         Value,
         Act::NotImplemented,
@@ -701,6 +705,7 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
                 link.inputs.push(InputArg::Framework(value()));
             }
             Act::FrameworkDir => link.framework_dirs.push(PathBuf::from(value())),
+            Act::ExportedSymbolsList => link.exported_symbols_list = Some(PathBuf::from(value())),
             Act::MacosVersionMin => {
                 link.macos_version_min = Some(parse_version(written, &value())?)
             }

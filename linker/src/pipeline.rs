@@ -71,6 +71,11 @@ pub trait Backend: Sync {
     fn write(&self, layout: &Self::Layout<'_, '_>, path: &Path) -> Result<()>;
     /// Output sections of a finished layout, for `-v`.
     fn section_count(&self, layout: &Self::Layout<'_, '_>) -> usize;
+    /// Whether a shared library's exported definitions may be interposed (ELF: yes; Mach-O's
+    /// two-level namespace: no).
+    fn interposable(&self) -> bool {
+        true
+    }
     /// External linking: the Rust objects merged into one relocatable object.
     fn combine_objects(
         &self,
@@ -105,6 +110,10 @@ pub struct OutputOptions {
     /// macOS: the oldest version the output runs on and the SDK version, when given.
     pub macos_version_min: Option<(u32, u32, u32)>,
     pub macos_sdk_version: Option<(u32, u32, u32)>,
+    /// `-exported_symbols_list`: the only names a shared library exports.
+    pub exported_symbols: Option<Vec<Vec<u8>>>,
+    /// The output's path as the command line gave it (a dylib's default install name).
+    pub output_name: String,
 }
 
 /// `-v` timings, phase by phase.
@@ -178,6 +187,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
         &|name| backend.is_synthetic(name),
     )?;
     res.version_script = options.version_script.clone();
+    res.interposable = backend.interposable();
     phases.mark("resolve");
 
     let roots: Vec<&[u8]> = options
@@ -267,6 +277,21 @@ fn output_options(plan: &LinkPlan) -> Result<OutputOptions> {
         entry,
         macos_version_min: args.macos_version_min,
         macos_sdk_version: args.macos_sdk_version,
+        exported_symbols: match &args.exported_symbols_list {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+                Some(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(|l| l.as_bytes().to_vec())
+                        .collect(),
+                )
+            }
+            None => None,
+        },
+        output_name: args.output.display().to_string(),
     })
 }
 

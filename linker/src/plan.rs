@@ -86,6 +86,8 @@ pub struct LinkArgs {
     pub macos_sdk_version: Option<(u32, u32, u32)>,
     /// ld64's `-F DIR`: where `-framework` looks first.
     pub framework_dirs: Vec<PathBuf>,
+    /// ld64's `-exported_symbols_list FILE`: the names a dylib exports, one per line.
+    pub exported_symbols_list: Option<PathBuf>,
 }
 
 impl Default for LinkArgs {
@@ -124,6 +126,7 @@ impl LinkArgs {
             macos_version_min: None,
             macos_sdk_version: None,
             framework_dirs: Vec::new(),
+            exported_symbols_list: None,
         }
     }
 }

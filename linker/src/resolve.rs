@@ -116,6 +116,10 @@ pub struct Resolution<'a> {
     pub host: Vec<bool>,
     /// The output is a shared library (its exported data is preemptible).
     pub shared_output: bool,
+    /// A shared library's exported definitions can be interposed by other modules (ELF's
+    /// flat namespace); in Mach-O's two-level namespace a dylib's references to its own
+    /// definitions stay its own. Set by the format.
+    pub interposable: bool,
     /// A shared library's version script: names it keeps local are not preemptible.
     pub version_script: Option<crate::version_script::VersionScript>,
 }
@@ -323,6 +327,7 @@ pub fn resolve<'a>(
         libraries,
         host,
         shared_output,
+        interposable: true,
         version_script: None,
     })
 }

@@ -111,6 +111,7 @@ pub fn target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
                     // This runs for every relocation: the cheap tests go first, and the version
                     // script (a string match) is consulted only for shared-library data.
                     let preemptible = res.shared_output
+                        && res.interposable
                         && s.kind == SymbolKind::Data
                         && s.visibility == Visibility::Default
                         && res

@@ -458,6 +458,8 @@ pub fn place<'r, 'a, A: ElfArch>(
         entry,
         macos_version_min: _,
         macos_sdk_version: _,
+        exported_symbols: _,
+        output_name: _,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
     // A shared library is position-independent like a PIE.

@@ -141,6 +141,11 @@ pub struct Layout<'r, 'a> {
     /// `unwind` keeps the FDEs of live functions — but their relocations are scanned.
     pub eh_frames: Vec<(u32, u32)>,
     pub unwind: crate::unwind::Unwind,
+    /// Where the image is linked: after `__PAGEZERO` for an executable, 0 for a dylib.
+    pub base: u64,
+    /// A dylib (`-dylib`): `MH_DYLIB`, `LC_ID_DYLIB`, no `__PAGEZERO`, entry or interpreter.
+    pub dylib: bool,
+    pub install_name: String,
     /// `LC_BUILD_VERSION`'s minimum macOS and SDK versions.
     pub min_os: ((u32, u32, u32), (u32, u32, u32)),
 }
@@ -271,7 +276,15 @@ pub fn place<'r, 'a, A: MachArch>(
         let min = options.macos_version_min.unwrap_or(A::MIN_OS);
         (min, options.macos_sdk_version.unwrap_or(min))
     };
+    let dylib = options.build_mode == rlink_linker::args::BuildMode::CShared;
+    let install_name = options
+        .soname
+        .clone()
+        .unwrap_or_else(|| options.output_name.clone());
     Ok(Layout {
+        base: if dylib { 0 } else { IMAGE_BASE },
+        dylib,
+        install_name,
         res,
         options,
         page: A::PAGE_SIZE,
@@ -465,7 +478,8 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
     // Addresses. The header and load commands open __TEXT.
     l.header_size = crate::write::header_size(l);
     let page = l.page;
-    let mut addr = IMAGE_BASE + l.header_size;
+    let base = l.base;
+    let mut addr = base + l.header_size;
     let mut file = l.header_size;
     l.segments.clear();
     for seg in [Seg::Text, Seg::DataConst, Seg::Data] {
@@ -476,11 +490,11 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
             continue;
         }
         let start = if seg == Seg::Text {
-            IMAGE_BASE
+            base
         } else {
             align_to(addr, page)
         };
-        let fileoff = start - IMAGE_BASE;
+        let fileoff = start - base;
         if seg != Seg::Text {
             addr = start;
             file = fileoff;
@@ -493,12 +507,12 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
             if s.zero_fill() {
                 s.offset = 0;
             } else {
-                s.offset = addr - IMAGE_BASE;
+                s.offset = addr - base;
                 file_end = s.offset + s.size;
             }
             addr = addr
                 .checked_add(s.size)
-                .filter(|&a| a < IMAGE_BASE + (1 << 40))
+                .filter(|&a| a < base + (1 << 40))
                 .ok_or_else(|| rlink_linker::Error::new("the image exceeds 1 TiB"))?;
         }
         let end = align_to(addr, page);
@@ -596,7 +610,7 @@ impl Layout<'_, '_> {
                         local: false,
                     },
                     Def::Synthetic => SymValue {
-                        addr: IMAGE_BASE,
+                        addr: self.base,
                         size: 0,
                         local: true,
                     },
@@ -628,6 +642,11 @@ impl Layout<'_, '_> {
     /// Whether a global is exported (in the exports trie and external in the symbol table).
     pub fn is_exported(&self, id: SymbolId) -> bool {
         let g = &self.res.globals[id as usize];
+        if let Some(list) = &self.options.exported_symbols {
+            if !list.iter().any(|n| n.as_slice() == g.name) {
+                return false;
+            }
+        }
         let Def::Object { obj, sym, .. } = g.def else {
             return false;
         };

@@ -129,6 +129,10 @@ impl<A: MachArch> Backend for MachBackend<A> {
         )
     }
 
+    fn interposable(&self) -> bool {
+        false
+    }
+
     fn entry_stub(&self) -> Option<(String, Vec<u8>)> {
         // dyld calls main itself (LC_MAIN).
         None

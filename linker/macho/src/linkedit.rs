@@ -11,7 +11,7 @@ use rlink_linker::resolve::Def;
 use rlink_linker::scan::{GotEntry, SymbolRef};
 use rlink_linker::{bail, Result};
 
-use crate::layout::{align_to, Layout, Seg, IMAGE_BASE, MH_EXECUTE_HEADER};
+use crate::layout::{align_to, Layout, Seg, MH_EXECUTE_HEADER};
 
 /// `DYLD_CHAINED_PTR_64_OFFSET`: rebases hold the target's offset from the image base.
 pub const DYLD_CHAINED_PTR_64_OFFSET: u16 = 6;
@@ -231,16 +231,17 @@ pub fn plan(l: &Layout<'_, '_>, start: u64) -> Result<Plan> {
     let ordinals = section_ordinals(l);
 
     // Chained fixups: header, starts in image, one starts table per data segment, imports,
-    // names.
+    // names. An executable's segment 0 is __PAGEZERO.
+    let first_segment = u32::from(!l.dylib);
     let data_segments: Vec<(u32, Seg, u64, u64)> = l
         .segments
         .iter()
         .enumerate()
         .filter(|(_, (seg, _))| *seg != Seg::Text)
-        .map(|(i, (seg, e))| (i as u32 + 1, *seg, e.addr - IMAGE_BASE, e.filesize))
+        .map(|(i, (seg, e))| (i as u32 + first_segment, *seg, e.addr - l.base, e.filesize))
         .collect();
-    // __PAGEZERO, the section segments, __LINKEDIT.
-    p.segment_count = l.segments.len() as u32 + 2;
+    // (__PAGEZERO,) the section segments, __LINKEDIT.
+    p.segment_count = l.segments.len() as u32 + first_segment + 1;
     let mut size = 32u64; // dyld_chained_fixups_header (28) padded
     size += 4 + 4 * u64::from(p.segment_count);
     for &(index, _, vm_offset, filesize) in &data_segments {
@@ -294,10 +295,13 @@ pub fn plan(l: &Layout<'_, '_>, start: u64) -> Result<Plan> {
     let exported: Vec<u32> = (0..res.globals.len() as u32)
         .filter(|&id| l.is_exported(id))
         .collect();
-    let mut entries: Vec<(Vec<u8>, u64)> = vec![(MH_EXECUTE_HEADER.to_vec(), 0)];
+    let mut entries: Vec<(Vec<u8>, u64)> = Vec::new();
+    if !l.dylib {
+        entries.push((MH_EXECUTE_HEADER.to_vec(), 0));
+    }
     for &id in &exported {
         let addr = l.value(SymbolRef::Global(id)).addr;
-        entries.push((res.globals[id as usize].name.to_vec(), addr - IMAGE_BASE));
+        entries.push((res.globals[id as usize].name.to_vec(), addr - l.base));
     }
     p.exports_off = at;
     p.exports = exports_trie(&mut entries);
@@ -321,7 +325,7 @@ pub fn plan(l: &Layout<'_, '_>, start: u64) -> Result<Plan> {
     }
     starts.sort_unstable();
     starts.dedup();
-    let mut prev = IMAGE_BASE;
+    let mut prev = l.base;
     for a in starts {
         uleb(&mut p.function_starts, a - prev);
         prev = a;
@@ -392,16 +396,19 @@ pub fn plan(l: &Layout<'_, '_>, start: u64) -> Result<Plan> {
         }
     }
     p.nlocal = p.symbols.len() as u32;
-    let mut extdefs: Vec<(Vec<u8>, Nlist)> = vec![(
-        MH_EXECUTE_HEADER.to_vec(),
-        Nlist {
-            strx: 0,
-            n_type: N_SECT | N_EXT,
-            n_sect: 1,
-            n_desc: REFERENCED_DYNAMICALLY,
-            value: IMAGE_BASE,
-        },
-    )];
+    let mut extdefs: Vec<(Vec<u8>, Nlist)> = Vec::new();
+    if !l.dylib {
+        extdefs.push((
+            MH_EXECUTE_HEADER.to_vec(),
+            Nlist {
+                strx: 0,
+                n_type: N_SECT | N_EXT,
+                n_sect: 1,
+                n_desc: REFERENCED_DYNAMICALLY,
+                value: l.base,
+            },
+        ));
+    }
     for &id in &exported {
         let g = &res.globals[id as usize];
         let Def::Object { obj, sym, .. } = g.def else {

@@ -20,7 +20,7 @@ use rlink_linker::resolve::Def;
 use rlink_linker::scan::{symbol_display, target, GotEntry, SymbolRef};
 use rlink_linker::{bail, Error, Result};
 
-use crate::layout::{Layout, IMAGE_BASE};
+use crate::layout::Layout;
 use crate::MachArch;
 
 const UNWIND_HAS_LSDA: u32 = 0x4000_0000;
@@ -368,7 +368,7 @@ pub fn write_unwind_info<A: MachArch>(l: &Layout<'_, '_>, out: &mut [u8]) -> Res
     // (function offset, encoding, lsda offset)
     let mut rows: Vec<(u32, u32, Option<u32>)> = Vec::with_capacity(u.entries.len());
     for e in &u.entries {
-        let f = addr_of(l, e.function) - IMAGE_BASE;
+        let f = addr_of(l, e.function) - l.base;
         let mut encoding = e.encoding;
         let dwarf = encoding & A::UNWIND_MODE_MASK == A::UNWIND_MODE_DWARF;
         if dwarf {
@@ -384,7 +384,7 @@ pub fn write_unwind_info<A: MachArch>(l: &Layout<'_, '_>, out: &mut [u8]) -> Res
             let i = u.personalities.iter().position(|x| *x == p).unwrap_or(0) as u32;
             encoding |= (i + 1) << UNWIND_PERSONALITY_SHIFT;
         }
-        let lsda = e.lsda.map(|x| (addr_of(l, x) - IMAGE_BASE) as u32);
+        let lsda = e.lsda.map(|x| (addr_of(l, x) - l.base) as u32);
         // A DWARF-mode frame's LSDA is its FDE's (the unwinder reads it there); the LSDA index
         // lists it for the fast path, but only compact frames carry the flag, as lld writes.
         if lsda.is_some() && !dwarf {
@@ -402,7 +402,7 @@ pub fn write_unwind_info<A: MachArch>(l: &Layout<'_, '_>, out: &mut [u8]) -> Res
         .iter()
         .map(|e| {
             let size = l.res.objects[e.function.0 as usize].sections[e.function.1 as usize].size;
-            addr_of(l, e.function) - IMAGE_BASE + size
+            addr_of(l, e.function) - l.base + size
         })
         .max()
         .unwrap_or(0) as u32;
@@ -426,7 +426,7 @@ pub fn write_unwind_info<A: MachArch>(l: &Layout<'_, '_>, out: &mut [u8]) -> Res
         let slot = l
             .got_addr(&GotEntry::Address(*p))
             .ok_or_else(|| Error::new("a personality function without a GOT slot (linker bug)"))?;
-        w32(out, personality_off + 4 * i, (slot - IMAGE_BASE) as u32);
+        w32(out, personality_off + 4 * i, (slot - l.base) as u32);
     }
     let mut page_at = pages_off;
     let mut lsda_index = 0usize;

@@ -12,7 +12,7 @@ use rlink_linker::resolve::Def;
 use rlink_linker::scan::{GotEntry, SymbolRef};
 use rlink_linker::{bail, Error, Result};
 
-use crate::layout::{Layout, Seg, SegExtent, Synth, IMAGE_BASE};
+use crate::layout::{Layout, Seg, SegExtent, Synth};
 use crate::linkedit::{
     DYLD_CHAINED_IMPORT, DYLD_CHAINED_PTR_64_OFFSET, DYLD_CHAINED_PTR_START_NONE,
 };
@@ -20,6 +20,9 @@ use crate::{signature, MachArch};
 
 const MH_MAGIC_64: u32 = 0xfeed_facf;
 const MH_EXECUTE: u32 = 2;
+const MH_DYLIB: u32 = 6;
+const MH_NO_REEXPORTED_DYLIBS: u32 = 0x10_0000;
+const LC_ID_DYLIB: u32 = 0xd;
 const MH_NOUNDEFS: u32 = 0x1;
 const MH_DYLDLINK: u32 = 0x4;
 const MH_TWOLEVEL: u32 = 0x80;
@@ -61,15 +64,19 @@ fn dylinker_cmd_size() -> u32 {
 pub fn header_size(l: &Layout<'_, '_>) -> u64 {
     let nsects = l.sections.len() as u64;
     // Section segments present: __TEXT always, __DATA_CONST and __DATA when they hold
-    // sections.
+    // sections; then __LINKEDIT, and an executable's __PAGEZERO.
     let segs = 1 + [Seg::DataConst, Seg::Data]
         .iter()
         .filter(|&&s| l.sections.iter().any(|x| x.segment == s))
         .count() as u64;
-    let mut size = 32 + 72 * (segs + 2) + 80 * nsects;
+    let mut size = 32 + 72 * (segs + 1 + u64::from(!l.dylib)) + 80 * nsects;
     size += 16 + 16 + 24 + 80; // chained fixups, exports trie, symtab, dysymtab
-    size += u64::from(dylinker_cmd_size()); // dylinker
-    size += 24 + 32 + 16 + 24; // uuid, build version (one tool), source version, main
+    if l.dylib {
+        size += u64::from(dylib_cmd_size(&l.install_name)); // LC_ID_DYLIB
+    } else {
+        size += u64::from(dylinker_cmd_size()) + 24; // dylinker, main
+    }
+    size += 24 + 32 + 16; // uuid, build version (one tool), source version
     size += l
         .dylibs
         .iter()
@@ -115,7 +122,7 @@ fn fill<A: MachArch>(
         for r in relative {
             fixups.push((
                 r.offset,
-                Fixup::Rebase((r.addend as u64).wrapping_sub(IMAGE_BASE)),
+                Fixup::Rebase((r.addend as u64).wrapping_sub(l.base)),
             ));
         }
         for r in other {
@@ -168,7 +175,7 @@ fn fill<A: MachArch>(
                     // An undefined weak symbol: the slot stays null.
                     continue;
                 }
-                fixups.push((at, Fixup::Rebase(v - IMAGE_BASE)));
+                fixups.push((at, Fixup::Rebase(v - l.base)));
             }
         }
     }
@@ -184,7 +191,7 @@ fn fill<A: MachArch>(
     fixups.sort_by_key(|f| f.0);
     let page_starts = encode_chains(l, buf, &fixups)?;
     write_fixups_blob(l, buf, &page_starts)?;
-    write_header(l, buf, sig_size)?;
+    let uuid_at = write_header(l, buf, sig_size)?;
     let p = &l.plan;
     let put = |buf: &mut [u8], off: u64, bytes: &[u8]| {
         buf[off as usize..off as usize + bytes.len()].copy_from_slice(bytes);
@@ -207,7 +214,6 @@ fn fill<A: MachArch>(
     // The UUID: a hash of everything before the signature, with the UUID itself still zero.
     let code_limit = p.signature_off;
     let uuid = signature::uuid(&buf[..code_limit as usize]);
-    let uuid_at = uuid_offset(l);
     buf[uuid_at..uuid_at + 16].copy_from_slice(&uuid);
     let text = l.segments[0].1;
     let (head, tail) = buf.split_at_mut(code_limit as usize);
@@ -216,7 +222,7 @@ fn fill<A: MachArch>(
         code_limit,
         identifier,
         (text.fileoff, text.filesize),
-        true,
+        !l.dylib,
         &mut tail[..sig_size as usize],
     );
     Ok(())
@@ -236,7 +242,7 @@ fn encode_chains(
         .map(|s| vec![DYLD_CHAINED_PTR_START_NONE; s.page_count as usize])
         .collect();
     for (k, &(addr, fixup)) in fixups.iter().enumerate() {
-        let off = addr - IMAGE_BASE;
+        let off = addr - l.base;
         if off % 4 != 0 {
             bail!("a pointer at {addr:#x} dyld must fix is not 4-byte aligned");
         }
@@ -254,8 +260,8 @@ fn encode_chains(
         // The next fixup in the same page, in 4-byte strides.
         let next = match fixups.get(k + 1) {
             Some(&(n, _))
-                if (n - IMAGE_BASE - p.starts[seg].vm_offset) / l.page == page as u64
-                    && n - IMAGE_BASE >= p.starts[seg].vm_offset =>
+                if (n - l.base - p.starts[seg].vm_offset) / l.page == page as u64
+                    && n - l.base >= p.starts[seg].vm_offset =>
             {
                 (n - addr) / 4
             }
@@ -366,15 +372,8 @@ fn packed_version(v: (u32, u32, u32)) -> u32 {
     (v.0 << 16) | ((v.1 & 0xff) << 8) | (v.2 & 0xff)
 }
 
-fn uuid_offset(l: &Layout<'_, '_>) -> usize {
-    // Recomputed the way write_header lays the commands out: the UUID command follows the
-    // segments, the two fixup commands, symtab, dysymtab and the dylinker.
-    let nsects = l.sections.len();
-    let segs = l.segments.len() + 2;
-    32 + 72 * segs + 80 * nsects + 16 + 16 + 24 + 80 + dylinker_cmd_size() as usize + 8
-}
-
-fn write_header(l: &Layout<'_, '_>, buf: &mut [u8], sig_size: u64) -> Result<()> {
+/// Writes the header and load commands; returns the file offset of the UUID.
+fn write_header(l: &Layout<'_, '_>, buf: &mut [u8], sig_size: u64) -> Result<usize> {
     let p = &l.plan;
     let mut c = Commands {
         bytes: Vec::with_capacity(l.header_size as usize),
@@ -419,19 +418,21 @@ fn write_header(l: &Layout<'_, '_>, buf: &mut [u8], sig_size: u64) -> Result<()>
                 c.u32(0);
             }
         };
-    segment(
-        &mut c,
-        "__PAGEZERO",
-        SegExtent {
-            addr: 0,
-            vmsize: IMAGE_BASE,
-            fileoff: 0,
-            filesize: 0,
-        },
-        0,
-        0,
-        None,
-    );
+    if !l.dylib {
+        segment(
+            &mut c,
+            "__PAGEZERO",
+            SegExtent {
+                addr: 0,
+                vmsize: l.base,
+                fileoff: 0,
+                filesize: 0,
+            },
+            0,
+            0,
+            None,
+        );
+    }
     for &(seg, e) in &l.segments {
         let (prot, flags) = match seg {
             Seg::Text => (5, 0),
@@ -469,16 +470,24 @@ fn write_header(l: &Layout<'_, '_>, buf: &mut [u8], sig_size: u64) -> Result<()>
     }
     c.count += 1;
     let start = c.bytes.len();
-    c.u32(LC_LOAD_DYLINKER);
-    c.u32(dylinker_cmd_size());
-    c.u32(12);
-    c.string_padded(start, DYLD);
-    if c.bytes.len() + 8 != uuid_offset(l) - 32 {
-        bail!("load command layout changed (linker bug)");
+    if l.dylib {
+        c.u32(LC_ID_DYLIB);
+        c.u32(dylib_cmd_size(&l.install_name));
+        c.u32(24);
+        c.u32(2); // timestamp
+        c.u32(packed_version((1, 0, 0)));
+        c.u32(packed_version((1, 0, 0)));
+        c.string_padded(start, &l.install_name);
+    } else {
+        c.u32(LC_LOAD_DYLINKER);
+        c.u32(dylinker_cmd_size());
+        c.u32(12);
+        c.string_padded(start, DYLD);
     }
     c.count += 1;
     c.u32(LC_UUID);
     c.u32(24);
+    let uuid_at = 32 + c.bytes.len();
     c.bytes.extend_from_slice(&[0u8; 16]);
     let (minos, sdk) = l.min_os;
     c.count += 1;
@@ -494,11 +503,13 @@ fn write_header(l: &Layout<'_, '_>, buf: &mut [u8], sig_size: u64) -> Result<()>
     c.u32(LC_SOURCE_VERSION);
     c.u32(16);
     c.u64(0);
-    c.count += 1;
-    c.u32(LC_MAIN);
-    c.u32(24);
-    c.u64(l.entry - IMAGE_BASE);
-    c.u64(0);
+    if !l.dylib {
+        c.count += 1;
+        c.u32(LC_MAIN);
+        c.u32(24);
+        c.u64(l.entry - l.base);
+        c.u64(0);
+    }
     for d in &l.dylibs {
         c.count += 1;
         let start = c.bytes.len();
@@ -524,7 +535,14 @@ fn write_header(l: &Layout<'_, '_>, buf: &mut [u8], sig_size: u64) -> Result<()>
             l.header_size
         );
     }
-    let mut flags = MH_NOUNDEFS | MH_DYLDLINK | MH_TWOLEVEL | MH_PIE;
+    let (filetype, mut flags) = if l.dylib {
+        (
+            MH_DYLIB,
+            MH_NOUNDEFS | MH_DYLDLINK | MH_TWOLEVEL | MH_NO_REEXPORTED_DYLIBS,
+        )
+    } else {
+        (MH_EXECUTE, MH_NOUNDEFS | MH_DYLDLINK | MH_TWOLEVEL | MH_PIE)
+    };
     if l.has_tlv {
         flags |= MH_HAS_TLV_DESCRIPTORS;
     }
@@ -533,7 +551,7 @@ fn write_header(l: &Layout<'_, '_>, buf: &mut [u8], sig_size: u64) -> Result<()>
         MH_MAGIC_64,
         l.cputype,
         l.cpusubtype,
-        MH_EXECUTE,
+        filetype,
         c.count,
         c.bytes.len() as u32,
         flags,
@@ -543,5 +561,5 @@ fn write_header(l: &Layout<'_, '_>, buf: &mut [u8], sig_size: u64) -> Result<()>
     }
     buf[..32].copy_from_slice(&h);
     buf[32..32 + c.bytes.len()].copy_from_slice(&c.bytes);
-    Ok(())
+    Ok(uuid_at)
 }
