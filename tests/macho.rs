@@ -399,6 +399,9 @@ fn std_programs_bind_what_ld64_lld_binds() {
             ("threads", common::Mode::Release),
             ("panics", common::Mode::Release),
             ("files_process", common::Mode::Release),
+            ("args_env", common::Mode::Release),
+            ("exit_code", common::Mode::Debug),
+            ("dispatch", common::Mode::Release),
         ] {
             let sub = tempfile::tempdir().unwrap();
             let d = sub.path();
