@@ -374,20 +374,22 @@ pub fn load_with(args: LinkArgs, bundled: &dyn Fn(&Target, &str) -> Bundled) -> 
             InputArg::Library(name) => {
                 match search_library_for(name, &search_dirs, target.format == ObjectFormat::MachO) {
                     Some(p) => paths.push((p, format!("-l{name}"))),
-                    None if bundled(&target, name).is_some() => {
-                        let found = bundled(&target, name).unwrap_or(("", ""));
+                    None => {
+                        // Not on the search path: a library the format carries, else an error.
+                        let Some(found) = bundled(&target, name) else {
+                            bail!(
+                                "cannot find -l{name} (searched {})",
+                                search_dirs
+                                    .iter()
+                                    .map(|d| d.display().to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        };
                         if !manifests.iter().any(|m| m.0 == found.0) {
                             manifests.push(found);
                         }
                     }
-                    None => bail!(
-                        "cannot find -l{name} (searched {})",
-                        search_dirs
-                            .iter()
-                            .map(|d| d.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
                 }
             }
         }

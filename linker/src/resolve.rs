@@ -586,24 +586,36 @@ pub fn report_undefined_references(res: &Resolution<'_>, live: &[Vec<bool>]) -> 
     if users.is_empty() {
         return Ok(());
     }
-    let total = users.len();
+    Err(undefined_symbols_error(
+        users.len(),
+        users
+            .into_iter()
+            .map(|(id, places)| (res.globals[id as usize].name, places)),
+    ))
+}
+
+/// The one message every undefined-symbol report gives: up to 50 names, demangled, each with
+/// up to five of the objects that reference it.
+fn undefined_symbols_error<'n>(
+    total: usize,
+    missing: impl Iterator<Item = (&'n [u8], Vec<&'n str>)>,
+) -> crate::diag::Error {
     let mut msg = String::new();
-    for (n, (id, places)) in users.iter().enumerate() {
-        if n == 50 {
-            msg.push_str(&format!("\n... and {} more undefined symbols", total - 50));
-            break;
-        }
+    for (n, (name, users)) in missing.take(50).enumerate() {
         if n > 0 {
             msg.push('\n');
         }
-        let shown: Vec<&str> = places.iter().take(5).copied().collect();
+        let shown: Vec<&str> = users.into_iter().take(5).collect();
         msg.push_str(&format!(
             "undefined symbol: {}\n>>> referenced by {}",
-            demangle(&String::from_utf8_lossy(res.globals[*id as usize].name)),
+            demangle(&String::from_utf8_lossy(name)),
             shown.join("\n>>> referenced by ")
         ));
     }
-    bail!("{msg}")
+    if total > 50 {
+        msg.push_str(&format!("\n... and {} more undefined symbols", total - 50));
+    }
+    crate::diag::Error::new(msg)
 }
 
 /// Every undefined non-weak name, demangled, with the objects that reference it.
@@ -616,17 +628,9 @@ fn report_undefined(r: &Resolver<'_, '_>) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    let mut msg = String::new();
-    for (n, g) in missing.iter().enumerate() {
-        if n == 50 {
-            msg.push_str(&format!(
-                "\n... and {} more undefined symbols",
-                missing.len() - 50
-            ));
-            break;
-        }
-        let users: Vec<&str> = r
-            .order
+    // Referencing objects are looked up only for the names the message shows.
+    let users = |g: &Global<'_>| -> Vec<&str> {
+        r.order
             .iter()
             .map(|&i| &r.candidates[i as usize].object)
             .filter(|o| {
@@ -636,15 +640,10 @@ fn report_undefined(r: &Resolver<'_, '_>) -> Result<()> {
             })
             .map(|o| o.place.as_str())
             .take(5)
-            .collect();
-        if n > 0 {
-            msg.push('\n');
-        }
-        msg.push_str(&format!(
-            "undefined symbol: {}\n>>> referenced by {}",
-            demangle(&String::from_utf8_lossy(g.name)),
-            users.join("\n>>> referenced by ")
-        ));
-    }
-    bail!("{msg}")
+            .collect()
+    };
+    Err(undefined_symbols_error(
+        missing.len(),
+        missing.iter().map(|g| (g.name, users(g))),
+    ))
 }

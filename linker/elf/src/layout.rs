@@ -1336,20 +1336,15 @@ fn feature_1_and<A: ElfArch>(res: &Resolution<'_>) -> Result<u32> {
         {
             let malformed =
                 |what: &str| Error::new(format!("{}: .note.gnu.property: {what}", o.place));
-            let notes = object::read::elf::NoteIterator::<
+            let mut notes = object::read::elf::NoteIterator::<
                 object::elf::FileHeader64<object::LittleEndian>,
             >::new(object::LittleEndian, 8, s.data)
             .map_err(|e| malformed(&e.to_string()))?;
-            let mut notes = notes;
             while let Some(note) = notes.next().map_err(|e| malformed(&e.to_string()))? {
-                if note.name() != b"GNU"
-                    || note.n_type(object::LittleEndian) != elf::NT_GNU_PROPERTY_TYPE_0
-                {
+                // `None` for notes other than GNU's NT_GNU_PROPERTY_TYPE_0.
+                let Some(mut props) = note.gnu_properties(object::LittleEndian) else {
                     continue;
-                }
-                let mut props = note
-                    .gnu_properties(object::LittleEndian)
-                    .ok_or_else(|| malformed("not a property list"))?;
+                };
                 while let Some(p) = props.next().map_err(|e| malformed(&e.to_string()))? {
                     if p.pr_type().0 == wanted {
                         value |= p

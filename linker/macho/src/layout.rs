@@ -130,6 +130,11 @@ pub struct Layout<'r, 'a> {
     pub dylibs: Vec<String>,
     pub library_ordinal: Vec<u32>,
     pub tls_start: u64,
+    /// Addresses of `__stubs` and `__got` (0 when absent), read on every relocation against an
+    /// import or through the GOT.
+    pub stubs_addr: u64,
+    pub stub_size: u64,
+    pub got_section_addr: u64,
     pub has_tlv: bool,
     pub header_size: u64,
     pub entry: u64,
@@ -146,6 +151,8 @@ pub struct Layout<'r, 'a> {
     /// A dylib (`-dylib`): `MH_DYLIB`, `LC_ID_DYLIB`, no `__PAGEZERO`, entry or interpreter.
     pub dylib: bool,
     pub install_name: String,
+    /// `-exported_symbols_list`'s names, when given: the only ones a dylib exports.
+    pub exported_list: Option<rustc_hash::FxHashSet<Vec<u8>>>,
     /// `LC_BUILD_VERSION`'s minimum macOS and SDK versions.
     pub min_os: ((u32, u32, u32), (u32, u32, u32)),
 }
@@ -281,7 +288,12 @@ pub fn place<'r, 'a, A: MachArch>(
         .soname
         .clone()
         .unwrap_or_else(|| options.output_name.clone());
+    let exported_list = options
+        .exported_symbols
+        .as_ref()
+        .map(|names| names.iter().cloned().collect());
     Ok(Layout {
+        exported_list,
         base: if dylib { 0 } else { IMAGE_BASE },
         dylib,
         install_name,
@@ -298,6 +310,9 @@ pub fn place<'r, 'a, A: MachArch>(
         dylibs: Vec::new(),
         library_ordinal: Vec::new(),
         tls_start: 0,
+        stubs_addr: 0,
+        stub_size: A::STUB_SIZE,
+        got_section_addr: 0,
         has_tlv: false,
         header_size: 0,
         entry: 0,
@@ -533,6 +548,8 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
         addr = end;
         file = fileoff + filesize;
     }
+    l.stubs_addr = l.section_of(Synth::Stubs).map_or(0, |s| s.addr);
+    l.got_section_addr = l.section_of(Synth::Got).map_or(0, |s| s.addr);
     // The thread-local template: __thread_data then __thread_bss.
     l.tls_start = l
         .sections
@@ -548,8 +565,7 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
         .unwrap_or(0);
 
     let entry_name = l.options.entry.clone();
-    let shared = l.options.build_mode == rlink_linker::args::BuildMode::CShared;
-    if !shared {
+    if !l.dylib {
         let Some(g) = res.global(&entry_name) else {
             bail!(
                 "entry symbol {} is not defined",
@@ -630,20 +646,19 @@ impl Layout<'_, '_> {
 
     pub fn stub_addr(&self, id: SymbolId) -> Option<u64> {
         let i = self.stubs.get_index_of(&id)?;
-        let s = self.section_of(Synth::Stubs)?;
-        Some(s.addr + i as u64 * s.reserved2 as u64)
+        Some(self.stubs_addr + i as u64 * self.stub_size)
     }
 
     pub fn got_addr(&self, e: &GotEntry) -> Option<u64> {
         let i = self.got.get_index_of(e)?;
-        Some(self.section_of(Synth::Got)?.addr + 8 * i as u64)
+        Some(self.got_section_addr + 8 * i as u64)
     }
 
     /// Whether a global is exported (in the exports trie and external in the symbol table).
     pub fn is_exported(&self, id: SymbolId) -> bool {
         let g = &self.res.globals[id as usize];
-        if let Some(list) = &self.options.exported_symbols {
-            if !list.iter().any(|n| n.as_slice() == g.name) {
+        if let Some(list) = &self.exported_list {
+            if !list.contains(g.name) {
                 return false;
             }
         }
@@ -682,7 +697,7 @@ impl Placement for Layout<'_, '_> {
             alloc: true,
             writable: s.segment != Seg::Text,
             pie: true,
-            shared: self.options.build_mode == rlink_linker::args::BuildMode::CShared,
+            shared: self.dylib,
         })
     }
 }
@@ -719,7 +734,7 @@ impl OutputLayout for Layout<'_, '_> {
     }
 
     fn got_base(&self) -> u64 {
-        self.section_of(Synth::Got).map(|s| s.addr).unwrap_or(0)
+        self.got_section_addr
     }
 
     fn tpoff(&self, addr: u64) -> i64 {
@@ -731,6 +746,6 @@ impl OutputLayout for Layout<'_, '_> {
     }
 
     fn is_shared(&self) -> bool {
-        self.options.build_mode == rlink_linker::args::BuildMode::CShared
+        self.dylib
     }
 }

@@ -101,7 +101,7 @@ fn section_name(segname: &[u8; 16], sectname: &[u8; 16]) -> &'static [u8] {
 }
 
 /// The neutral flags of a Mach-O section.
-fn section_flags(segname: &[u8], sectname: &[u8], flags: u32, nreloc: u32) -> SectionFlags {
+fn section_flags(segname: &[u8], sectname: &[u8], flags: u32) -> SectionFlags {
     let kind = flags & 0xff;
     let mut f = SectionFlags::default();
     let input_only = matches!(segname, b"__LD" | b"__LLVM" | b"__RLINK");
@@ -133,7 +133,6 @@ fn section_flags(segname: &[u8], sectname: &[u8], flags: u32, nreloc: u32) -> Se
     if segname == b"__TEXT" && sectname == b"__eh_frame" {
         f |= SectionFlags::EH_FRAME;
     }
-    let _ = nreloc;
     f
 }
 
@@ -215,7 +214,7 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
                         raw_flags: flags & !0xff,
                         raw_type: kind,
                         raw_entsize: s.reserved2(e),
-                        flags: section_flags(segname, s.name(), flags, relocs.len() as u32),
+                        flags: section_flags(segname, s.name(), flags),
                         align_log2: align as u8,
                         merge_entsize: 0,
                     });
@@ -567,7 +566,12 @@ fn implicit_frame_pointers(
     relocs: &[(Reloc, i64)],
 ) -> Result<Vec<(u64, u8, usize, i64)>> {
     let data = sections[si].data;
-    let has_reloc = |off: usize| relocs.iter().any(|r| r.0.offset == off as u64);
+    // The relocations are sorted by offset.
+    let has_reloc = |off: usize| {
+        relocs
+            .binary_search_by_key(&(off as u64), |r| r.0.offset)
+            .is_ok()
+    };
     let uleb = |d: &[u8], at: &mut usize| -> Option<u64> {
         let mut v = 0u64;
         let mut shift = 0;

@@ -257,15 +257,22 @@ pub fn plan<A: MachArch>(l: &Layout<'_, '_>) -> Result<Unwind> {
         }
     }
     for (oi, o) in res.objects.iter().enumerate() {
+        // The sections that hold a function, found in one pass over the symbols.
+        let mut has_function = vec![false; o.sections.len()];
+        for y in &o.symbols {
+            if let (SymPlace::Section(si), SymbolKind::Func) = (y.place, y.kind) {
+                has_function[si as usize] = true;
+            }
+        }
         for (si, s) in o.sections.iter().enumerate() {
-            if !s.has(SectionFlags::EXEC) || !placed(oi as u32, si as u32) || s.size == 0 {
+            if !has_function[si]
+                || !s.has(SectionFlags::EXEC)
+                || !placed(oi as u32, si as u32)
+                || s.size == 0
+            {
                 continue;
             }
-            let is_function = o
-                .symbols
-                .iter()
-                .any(|y| y.place == SymPlace::Section(si as u32) && y.kind == SymbolKind::Func);
-            if is_function && covered.insert((oi as u32, si as u32)) {
+            if covered.insert((oi as u32, si as u32)) {
                 u.entries.push(Entry {
                     function: (oi as u32, si as u32, 0),
                     encoding: 0,
@@ -445,13 +452,6 @@ pub fn write_unwind_info<A: MachArch>(l: &Layout<'_, '_>, out: &mut [u8]) -> Res
             w32(out, page_at + 12 + 8 * i, r.1);
         }
         page_at += 8 + 8 * chunk.len();
-    }
-    if rows.is_empty() {
-        w32(out, index_off, 0);
-        w32(out, index_off + 4, page_at as u32);
-        w32(out, index_off + 8, lsda_off as u32);
-        w32(out, page_at, 2);
-        out[page_at + 4..page_at + 6].copy_from_slice(&8u16.to_le_bytes());
     }
     // The sentinel: the end of the text, no page.
     let at = index_off + 12 * pages;

@@ -257,14 +257,9 @@ fn encode_chains(
         if starts[seg][page] == DYLD_CHAINED_PTR_START_NONE {
             starts[seg][page] = in_page as u16;
         }
-        // The next fixup in the same page, in 4-byte strides.
+        // The next fixup in the same page (segments start on pages), in 4-byte strides.
         let next = match fixups.get(k + 1) {
-            Some(&(n, _))
-                if (n - l.base - p.starts[seg].vm_offset) / l.page == page as u64
-                    && n - l.base >= p.starts[seg].vm_offset =>
-            {
-                (n - addr) / 4
-            }
+            Some(&(n, _)) if (n - l.base) / l.page == off / l.page => (n - addr) / 4,
             _ => 0,
         };
         if next >= 1 << 12 {
