@@ -233,7 +233,7 @@ fn c_objects_from_gcc_and_clang() {
     }
 }
 
-/// The runtime stubs' AArch64 stack switch (`src/arch/aarch64.S`) executed: a deep C-ABI call
+/// The runtime stubs' AArch64 stack switch (`src/arch/aarch64.rs`) executed: a deep C-ABI call
 /// from a 16 KiB stack, and a callback panic carried back across it.
 #[test]
 fn runtime_stubs_switch_stacks_on_aarch64() {

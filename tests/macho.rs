@@ -387,13 +387,19 @@ fn unwind_by_function(path: &Path) -> std::collections::BTreeMap<String, u32> {
 /// Rust std programs for both Apple targets, in release and debug: rlink links them from
 /// rustc's cc-style line (libSystem from the bundled manifest), every structure reads back,
 /// thread-locals have their descriptors, and ld64.lld given the same objects and a libSystem
-/// `.tbd` binds exactly the same names and exports the same ones.
+/// `.tbd` binds exactly the same names and exports the same ones. `system_stack` uses the
+/// runtime stubs' crate built for the target (its naked stack switch and `rlink_crosscall`).
 #[test]
 fn std_programs_bind_what_ld64_lld_binds() {
     let dir = tempfile::tempdir().unwrap();
     let tbd = libsystem_tbd(dir.path());
     for triple in TRIPLES {
+        // The runtime stubs' crate, built for the target, for the program that uses it.
+        let stubs_dir = dir.path().join(triple);
+        std::fs::create_dir_all(&stubs_dir).unwrap();
+        let stubs = common::runtime_stubs_rlib_for(&stubs_dir, triple);
         for (program, mode) in [
+            ("system_stack", common::Mode::Release),
             ("hello", common::Mode::Release),
             ("hello", common::Mode::Debug),
             ("threads", common::Mode::Release),
@@ -405,7 +411,12 @@ fn std_programs_bind_what_ld64_lld_binds() {
         ] {
             let sub = tempfile::tempdir().unwrap();
             let d = sub.path();
-            let inputs = common::compile_cross(d, program, mode, triple, &[]);
+            let extern_flags: &[String] = if program == "system_stack" {
+                &stubs
+            } else {
+                &[]
+            };
+            let inputs = common::compile_cross(d, program, mode, triple, extern_flags);
             let ours = d.join("ours");
             let mut args = vec!["-o".to_string(), ours.display().to_string()];
             args.extend(inputs.iter().cloned());
@@ -426,6 +437,22 @@ fn std_programs_bind_what_ld64_lld_binds() {
                 );
             }
             check_signature(&ours);
+            if program == "system_stack" {
+                // The stack switch (a naked function) and the C entry are linked in, and the
+                // switch's frame is described for unwinders.
+                let nm = Command::new(llvm_tool("llvm-nm")).arg(&ours).output().unwrap();
+                let nm = String::from_utf8_lossy(&nm.stdout);
+                assert!(
+                    nm.contains("rlink_stub_switch_call") && nm.contains(" T _rlink_crosscall"),
+                    "{triple}: runtime stubs\n{nm}"
+                );
+                let unwind = unwind_by_function(&ours);
+                let switch = unwind
+                    .iter()
+                    .find(|(n, _)| n.contains("rlink_stub_switch_call"))
+                    .map(|(_, e)| *e);
+                assert!(switch.is_some(), "{triple}: no unwind entry for the switch");
+            }
 
             let arch = if triple.starts_with("x86_64") {
                 "x86_64"

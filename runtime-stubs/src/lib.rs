@@ -11,8 +11,9 @@
 //! - [`entry_object`] (feature `entry`, default): the `_start` object rlink links into programs
 //!   when no crt file provides one.
 //!
-//! The stack switch is one small assembly routine per CPU (`src/arch/x86_64.S`,
-//! `src/arch/aarch64.S`); everything else is portable Rust.
+//! The stack switch is one small naked function per CPU (`src/arch/x86_64.rs`,
+//! `src/arch/aarch64.rs`), the same for ELF and Mach-O targets (Linux and macOS); everything
+//! else is portable Rust.
 //!
 //! ```
 //! use std::ffi::c_void;
@@ -26,6 +27,12 @@
 //! assert_eq!(r as usize, 42);
 //! ```
 
+mod arch {
+    #[cfg(target_arch = "aarch64")]
+    pub mod aarch64;
+    #[cfg(target_arch = "x86_64")]
+    pub mod x86_64;
+}
 #[cfg(feature = "entry")]
 mod entry;
 mod stack;

@@ -5,18 +5,13 @@ use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-#[cfg(target_arch = "x86_64")]
-std::arch::global_asm!(include_str!("arch/x86_64.S"), options(att_syntax, raw));
 #[cfg(target_arch = "aarch64")]
-std::arch::global_asm!(include_str!("arch/aarch64.S"), options(raw));
+use crate::arch::aarch64::rlink_stub_switch_call;
+#[cfg(target_arch = "x86_64")]
+use crate::arch::x86_64::rlink_stub_switch_call;
 
 /// A C function taking and returning one pointer, the shape `call_c` runs.
 pub type CFunction = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
-
-extern "C" {
-    /// Calls `f(arg)` with the stack pointer at `stack_top` (see `src/arch/*.S`).
-    fn rlink_stub_switch_call(arg: *mut c_void, f: CFunction, stack_top: *mut u8) -> *mut c_void;
-}
 
 /// 8 MiB, glibc's default main-thread stack limit: what C code is written to expect.
 pub const DEFAULT_SYSTEM_STACK_SIZE: usize = 8 << 20;
@@ -205,7 +200,14 @@ const PROT_NONE: i32 = 0;
 const PROT_READ: i32 = 1;
 const PROT_WRITE: i32 = 2;
 const MAP_PRIVATE: i32 = 0x02;
+#[cfg(target_vendor = "apple")]
+const MAP_ANONYMOUS: i32 = 0x1000;
+#[cfg(not(target_vendor = "apple"))]
 const MAP_ANONYMOUS: i32 = 0x20;
+/// Linux marks thread stacks for the kernel; macOS has no such flag.
+#[cfg(target_vendor = "apple")]
+const MAP_STACK: i32 = 0;
+#[cfg(not(target_vendor = "apple"))]
 const MAP_STACK: i32 = 0x20000;
 const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
 
