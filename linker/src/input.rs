@@ -95,10 +95,11 @@ pub enum FileKind {
 /// A TAPI stub: YAML documents tagged `!tapi-tbd` (v3, v4), or JSON with
 /// `"tapi_tbd_version"` (v5).
 fn is_tbd(data: &[u8]) -> bool {
-    let head = &data[..data.len().min(256)];
-    head.starts_with(b"--- !tapi-tbd")
-        || (head.trim_ascii_start().starts_with(b"{")
-            && head.windows(18).any(|w| w == b"\"tapi_tbd_version\""))
+    // TAPI v5 is JSON, whose writers may put the version key anywhere (llvm-readtapi sorts
+    // keys, so it comes last): the whole text is searched.
+    data.starts_with(b"--- !tapi-tbd")
+        || (data.trim_ascii_start().starts_with(b"{")
+            && data.windows(18).any(|w| w == b"\"tapi_tbd_version\""))
 }
 
 impl FileKind {
