@@ -10,47 +10,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::llvm::{dump, llvm_tool, objdump};
 use common::macho_loader;
 use sha2::{Digest, Sha256};
 
 const X86_64: &str = "x86_64-apple-macos10.12";
 const ARM64: &str = "arm64-apple-macos11";
-
-/// An LLVM tool of version 16 or later (llvm-objdump reads chained fixups from 16 on).
-fn llvm_tool(tool: &str) -> String {
-    for v in (16..=30).rev() {
-        let name = format!("{tool}-{v}");
-        if Command::new(&name)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return name;
-        }
-    }
-    panic!("{tool}-16 or later is needed (package llvm-16; .ci/run installs it)");
-}
-
-fn objdump() -> String {
-    llvm_tool("llvm-objdump")
-}
-
-/// Runs llvm-objdump on a Mach-O output; wants success and silence on stderr.
-fn dump(path: &Path, flags: &[&str]) -> String {
-    let out = Command::new(objdump())
-        .arg("--macho")
-        .args(flags)
-        .arg(path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stderr.is_empty(),
-        "{}: {stderr}",
-        path.display()
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn clang_object(dir: &Path, target: &str, src: &str) -> PathBuf {
     let out = dir.join(format!("{target}.o"));
@@ -321,7 +286,9 @@ fn binds_and_exports(path: &Path) -> (Vec<String>, Vec<String>) {
     );
     let mut binds: Vec<String> = text
         .lines()
-        .filter(|l| l.contains("bind") || l.contains(" libSystem "))
+        .filter(|l| {
+            l.contains("bind") || l.contains(" libSystem ") || l.contains(" flat-namespace ")
+        })
         .filter_map(|l| l.split_whitespace().last().map(str::to_string))
         .filter(|n| n.starts_with('_') && n != "dyld_stub_binder")
         .collect();
@@ -384,6 +351,27 @@ fn unwind_by_function(path: &Path) -> std::collections::BTreeMap<String, u32> {
     out
 }
 
+/// Every function both images name gets the same unwind encoding in each (more than 50
+/// compared). Linker-made branch thunks (zig's `_write__thunk`) are left out: their entries
+/// are whatever precedes them.
+fn assert_same_unwind(what: &str, reference: &Path, ours: &Path) {
+    let theirs = unwind_by_function(reference);
+    let ours = unwind_by_function(ours);
+    let differ: Vec<String> = theirs
+        .iter()
+        .filter(|(name, _)| !name.ends_with("__thunk"))
+        .filter(|(name, e)| ours.get(*name).is_some_and(|o| o != *e))
+        .map(|(name, e)| format!("{name}: reference {e:#x}, ours {:#x}", ours[name]))
+        .collect();
+    let compared = theirs.keys().filter(|n| ours.contains_key(*n)).count();
+    assert!(compared > 50, "{what}: {compared} functions compared");
+    assert!(
+        differ.is_empty(),
+        "{what}: unwind encodings\n{}",
+        differ.join("\n")
+    );
+}
+
 /// Rust std programs for both Apple targets, in release and debug: rlink links them from
 /// rustc's cc-style line (libSystem from the bundled manifest), every structure reads back,
 /// thread-locals have their descriptors, and ld64.lld given the same objects and a libSystem
@@ -440,7 +428,10 @@ fn std_programs_bind_what_ld64_lld_binds() {
             if program == "system_stack" {
                 // The stack switch (a naked function) and the C entry are linked in, and the
                 // switch's frame is described for unwinders.
-                let nm = Command::new(llvm_tool("llvm-nm")).arg(&ours).output().unwrap();
+                let nm = Command::new(llvm_tool("llvm-nm"))
+                    .arg(&ours)
+                    .output()
+                    .unwrap();
                 let nm = String::from_utf8_lossy(&nm.stdout);
                 assert!(
                     nm.contains("rlink_stub_switch_call") && nm.contains(" T _rlink_crosscall"),
@@ -496,13 +487,6 @@ fn std_programs_bind_what_ld64_lld_binds() {
                 our_exports, ref_exports,
                 "{triple} {program} {mode:?}: exports"
             );
-            let ours_unwind = unwind_by_function(&ours);
-            let ref_unwind = unwind_by_function(&reference);
-            let differ: Vec<String> = ref_unwind
-                .iter()
-                .filter(|(name, e)| ours_unwind.get(*name).is_some_and(|o| o != *e))
-                .map(|(name, e)| format!("{name}: ld64.lld {e:#x}, rlink {:#x}", ours_unwind[name]))
-                .collect();
             let lsdas = |p: &Path| {
                 dump(p, &["--unwind-info"])
                     .lines()
@@ -514,19 +498,7 @@ fn std_programs_bind_what_ld64_lld_binds() {
                 lsdas(&reference),
                 "{triple} {program}: LSDA descriptors"
             );
-            let compared = ref_unwind
-                .keys()
-                .filter(|n| ours_unwind.contains_key(*n))
-                .count();
-            assert!(
-                compared > 50,
-                "{triple} {program}: {compared} functions compared"
-            );
-            assert!(
-                differ.is_empty(),
-                "{triple} {program} {mode:?}: unwind encodings\n{}",
-                differ.join("\n")
-            );
+            assert_same_unwind(&format!("{triple} {program} {mode:?}"), &reference, &ours);
         }
     }
 }
@@ -715,9 +687,10 @@ fn golden_dumps_of_macho_outputs() {
     }
 }
 
-/// `.tbd` stubs are read as ld64 reads them: a framework found through `-F` binds its names to
-/// its install name (a second dylib, ordinal 2), a libSystem `.tbd` found through `-L` stands
-/// in for the bundled manifest, and a framework with no stub is an error saying what to give.
+/// `.tbd` stubs are read as ld64 reads them: frameworks found through `-F` bind their names to
+/// their install names (dylibs numbered in command-line order) from a TAPI v4 (YAML) stub and
+/// a v5 (JSON) one, a libSystem `.tbd` found through `-L` stands in for the bundled manifest, and a
+/// framework with no stub is an error saying what to give.
 #[test]
 fn tbd_stubs_for_frameworks_and_libsystem() {
     let dir = tempfile::tempdir().unwrap();
@@ -726,7 +699,8 @@ fn tbd_stubs_for_frameworks_and_libsystem() {
         d.join("use_foo.c"),
         "extern long write(int, const void *, unsigned long);\n\
          extern int foo_value(void);\n\
-         int main(void) { write(1, \"x\", 1); return foo_value(); }\n",
+         extern int bar_value(void);\n\
+         int main(void) { write(1, \"x\", 1); return foo_value() + bar_value(); }\n",
     )
     .unwrap();
     let fw = d.join("fw/Foo.framework");
@@ -736,6 +710,23 @@ fn tbd_stubs_for_frameworks_and_libsystem() {
         "--- !tapi-tbd\ntbd-version: 4\ntargets: [ x86_64-macos, arm64-macos ]\n\
          install-name: '/System/Library/Frameworks/Foo.framework/Versions/A/Foo'\n\
          exports:\n  - targets: [ x86_64-macos, arm64-macos ]\n    symbols: [ _foo_value ]\n...\n",
+    )
+    .unwrap();
+    // A TAPI v5 (JSON) stub, keys sorted as llvm-readtapi writes them (the version last).
+    let bar = d.join("fw/Bar.framework");
+    std::fs::create_dir_all(&bar).unwrap();
+    std::fs::write(
+        bar.join("Bar.tbd"),
+        r#"{
+  "main_library": {
+    "exported_symbols": [ { "text": { "global": [ "_bar_value" ] } } ],
+    "install_names": [ { "name": "/System/Library/Frameworks/Bar.framework/Versions/A/Bar" } ],
+    "target_info": [ { "min_deployment": "10.12", "target": "x86_64-macos" },
+                     { "min_deployment": "11", "target": "arm64-macos" } ]
+  },
+  "tapi_tbd_version": 5
+}
+"#,
     )
     .unwrap();
     let tbd = libsystem_tbd(d);
@@ -764,6 +755,8 @@ fn tbd_stubs_for_frameworks_and_libsystem() {
                 &fwdir,
                 "-framework",
                 "Foo",
+                "-framework",
+                "Bar",
                 "-L",
                 &tbd_dir,
                 "-lSystem",
@@ -780,7 +773,17 @@ fn tbd_stubs_for_frameworks_and_libsystem() {
             .split("dyld chained import")
             .find(|i| i.contains("_foo_value"))
             .unwrap_or_else(|| panic!("{target}: _foo_value not imported\n{fixups}"));
-        assert!(foo.contains("lib_ordinal = 2"), "{target}: {foo}");
+        // Command-line order, as ld64 numbers them: Foo, Bar, then libSystem.
+        assert!(foo.contains("lib_ordinal = 1"), "{target}: {foo}");
+        let bar = fixups
+            .split("dyld chained import")
+            .find(|i| i.contains("_bar_value"))
+            .unwrap_or_else(|| panic!("{target}: _bar_value not imported\n{fixups}"));
+        assert!(bar.contains("lib_ordinal = 2"), "{target}: {bar}");
+        assert!(
+            headers.contains("name /System/Library/Frameworks/Bar.framework/Versions/A/Bar"),
+            "{target}:\n{headers}"
+        );
         let missing = common::rlink_fails(&[
             format!("-target={target}"),
             "-o".into(),
@@ -846,5 +849,300 @@ fn rust_cdylib_for_apple_targets() {
         let fixups = dump(&out, &["--dyld-info"]);
         assert!(fixups.contains("libSystem"), "{triple}");
         check_signature(&out);
+    }
+}
+
+/// The host C drivers external mode is tested with, per Apple triple: clang with ld64.lld 16
+/// (clang 14 passes `-platform_version` only for a new enough `-mlinker-version`), and zig cc.
+fn host_drivers(triple: &str) -> [(&'static str, String); 2] {
+    let (clang_target, zig_target) = if triple.starts_with("x86_64") {
+        ("x86_64-apple-macos10.12", "x86_64-macos")
+    } else {
+        ("arm64-apple-macos11", "aarch64-macos")
+    };
+    [
+        (
+            "clang + ld64.lld",
+            format!(
+                "clang --target={clang_target} -mlinker-version=705 --ld-path=/usr/bin/ld64.lld-16"
+            ),
+        ),
+        (
+            "zig cc",
+            format!("python3 -m ziglang cc -target {zig_target}"),
+        ),
+    ]
+}
+
+/// `rlink -linkmode=external` for an Apple target; returns the output and the kept work
+/// directory (with the combined object).
+fn link_external(
+    dir: &Path,
+    triple: &str,
+    extld: &str,
+    extldflags: &str,
+    inputs: &[String],
+) -> (PathBuf, PathBuf) {
+    let out = dir.join(format!("ext-{}", extld.split(' ').next().unwrap()));
+    let work = dir.join(format!("work-{}", extld.len()));
+    let mut args = vec![
+        "-linkmode=external".to_string(),
+        format!("-target={triple}"),
+        format!("-extld={extld}"),
+        format!("-extldflags={extldflags}"),
+        format!("-tmpdir={}", work.display()),
+        "-o".to_string(),
+        out.display().to_string(),
+    ];
+    args.extend(inputs.iter().cloned());
+    let (code, _, stderr) = common::rlink(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{triple}: rlink -extld={extld}:\n{stderr}");
+    (out, work)
+}
+
+/// External mode for both Apple targets: rlink merges the Rust objects into one `MH_OBJECT`
+/// (subsections via symbols, so the host still dead-strips per function) and drives clang with
+/// ld64.lld given a libSystem `.tbd`, and zig cc with its own. Each output binds exactly what
+/// the same driver binds when given the Rust objects themselves, exports the same unmangled
+/// names, and gives every function the same unwind encoding; the combined object reads back as
+/// a relocatable object.
+#[test]
+fn external_mode_with_clang_lld_and_zig() {
+    let dir = tempfile::tempdir().unwrap();
+    let tbd = libsystem_tbd(dir.path());
+    for triple in TRIPLES {
+        for (program, mode) in [
+            ("panics", common::Mode::Release),
+            ("threads", common::Mode::Release),
+            ("hello", common::Mode::Debug),
+        ] {
+            let sub = tempfile::tempdir().unwrap();
+            let d = sub.path();
+            let inputs = common::compile_cross(d, program, mode, triple, &[]);
+            for (driver, extld) in host_drivers(triple) {
+                let what = format!("{triple} {program} {mode:?} with {driver}");
+                let flags = if driver.starts_with("clang") {
+                    format!("-L{}", tbd.display())
+                } else {
+                    String::new()
+                };
+                // The reference: the same driver given rustc's objects and rlibs.
+                let reference = d.join(format!("reference-{}", extld.len()));
+                let words: Vec<&str> = extld.split(' ').chain(flags.split_whitespace()).collect();
+                let out = Command::new(words[0])
+                    .args(&words[1..])
+                    .args(["-Wl,-dead_strip", "-o"])
+                    .arg(&reference)
+                    .args(inputs.iter().filter(|a| !a.starts_with("-l")))
+                    .output()
+                    .expect("the host driver runs");
+                assert!(
+                    out.status.success(),
+                    "{what}: reference link: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let (ref_binds, ref_exports) = binds_and_exports(&reference);
+
+                let (prog, work) = link_external(d, triple, &extld, &flags, &inputs);
+                let combined = work.join("rlink-combined.o");
+                let headers = dump(&combined, &["--private-headers"]);
+                assert!(
+                    headers.contains(" OBJECT ") && headers.contains("SUBSECTIONS_VIA_SYMBOLS"),
+                    "{what}: combined object\n{headers}"
+                );
+                // Every relocation and symbol of the combined object reads back.
+                let relocs = Command::new(objdump())
+                    .args(["--macho", "-r", "--syms"])
+                    .arg(&combined)
+                    .output()
+                    .unwrap();
+                assert!(
+                    relocs.status.success() && relocs.stderr.is_empty(),
+                    "{what}: {}",
+                    String::from_utf8_lossy(&relocs.stderr)
+                );
+                let (binds, exports) = binds_and_exports(&prog);
+                assert!(binds.iter().any(|b| b == "_write"), "{what}: {binds:?}");
+                // zig, given the rlibs, takes the C memory functions from its own runtime
+                // library; rlink bound them to libSystem first, as ld64.lld does.
+                let zig_own = [
+                    "_memcpy", "_memmove", "_memset", "_memcmp", "_bcmp", "_strlen",
+                ];
+                let extra: Vec<&String> = binds
+                    .iter()
+                    .filter(|b| !ref_binds.contains(b))
+                    .filter(|b| !(driver == "zig cc" && zig_own.contains(&b.as_str())))
+                    .collect();
+                let missing: Vec<&String> =
+                    ref_binds.iter().filter(|b| !binds.contains(b)).collect();
+                assert!(
+                    extra.is_empty() && missing.is_empty(),
+                    "{what}: imports: {extra:?} more, {missing:?} fewer"
+                );
+                // Mangled Rust names become local in the combined object (as in ELF external
+                // linking): the output exports exactly the reference's unmangled names.
+                let unmangled: Vec<String> = ref_exports
+                    .iter()
+                    .filter(|n| !n.starts_with("__R") && !n.starts_with("__ZN"))
+                    .cloned()
+                    .collect();
+                assert_eq!(exports, unmangled, "{what}: exports");
+                assert_same_unwind(&what, &reference, &prog);
+            }
+        }
+    }
+}
+
+/// The x86_64 `no_std` program linked externally (clang with ld64.lld, chained fixups asked
+/// for) runs in the tests' loader: the combined object's relocations came through whole.
+#[test]
+fn externally_linked_no_std_program_runs_in_the_loader() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tbd = libsystem_tbd(d);
+    let triple = "x86_64-apple-darwin";
+    let inputs = common::compile_cross(
+        d,
+        "macos_nostd",
+        common::Mode::Release,
+        triple,
+        &["-Cpanic=abort".to_string()],
+    );
+    // The program's own objects (rustc's symbols.o only names what the compiler built in,
+    // which nothing here uses; external mode reports undefined names before any GC).
+    let objects: Vec<String> = inputs
+        .into_iter()
+        .filter(|i| i.ends_with(".o") && !i.ends_with("/symbols.o"))
+        .collect();
+    let [(_, clang), _] = host_drivers(triple);
+    let (prog, _) = link_external(
+        d,
+        triple,
+        &clang,
+        &format!("-L{} -nostartfiles -Wl,-fixup_chains", tbd.display()),
+        &objects,
+    );
+    let ran = macho_loader::run(&std::fs::read(&prog).unwrap());
+    assert_eq!(
+        ran.stdout,
+        "hello from a no_std program on macOS\npointers rebased by dyld\n"
+    );
+    assert_eq!(ran.status, 7);
+}
+
+/// ld64's `-undefined dynamic_lookup` (how Python extension modules link) and `-rpath`, from
+/// rustc's cc-style line: the name nothing defines is bound to the flat lookup, the dylib is
+/// not marked `MH_NOUNDEFS`, and `LC_RPATH` carries each directory, as ld64.lld writes them;
+/// without the option the name is an undefined-symbol error and nothing is written.
+#[test]
+fn undefined_dynamic_lookup_and_rpath() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("ext.c"),
+        "extern int py_thing(int);\nint module_init(void) { return py_thing(3); }\n",
+    )
+    .unwrap();
+    let tbd = libsystem_tbd(d);
+    for (target, arch, min) in [(X86_64, "x86_64", "10.12"), (ARM64, "arm64", "11.0")] {
+        common::run(
+            "clang",
+            &[
+                &format!("--target={target}"),
+                "-O1",
+                "-c",
+                "ext.c",
+                "-o",
+                "ext.o",
+            ],
+            d,
+        );
+        let out = d.join(format!("ext-{arch}.dylib"));
+        let line = |lookup: bool| -> Vec<String> {
+            let mut a: Vec<String> = [
+                "-arch",
+                arch,
+                &format!("-mmacosx-version-min={min}.0"),
+                "-Wl,-dead_strip",
+                "-nodefaultlibs",
+                "-dynamiclib",
+                "-Wl,-rpath,@loader_path/../lib",
+                "-Wl,-rpath,/opt/py/lib",
+                "-o",
+                out.to_str().unwrap(),
+                d.join("ext.o").to_str().unwrap(),
+                "-lSystem",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            if lookup {
+                a.push("-Wl,-undefined,dynamic_lookup".into());
+            }
+            a
+        };
+        let err = common::rlink_fails(&line(false));
+        assert!(err.contains("undefined symbol: _py_thing"), "{err}");
+        assert!(!out.exists());
+        common::rlink_ok(&line(true));
+        let headers = dump(&out, &["--private-headers"]);
+        assert!(!headers.contains("NOUNDEFS"), "{arch}:\n{headers}");
+        for path in ["path @loader_path/../lib", "path /opt/py/lib"] {
+            assert!(headers.contains(path), "{arch}: {path}\n{headers}");
+        }
+        let fixups = dump(&out, &["--chained-fixups"]);
+        let import = fixups
+            .split("dyld chained import")
+            .find(|i| i.contains("_py_thing"))
+            .unwrap_or_else(|| panic!("{arch}: _py_thing not imported\n{fixups}"));
+        assert!(import.contains("lib_ordinal = -2"), "{arch}: {import}");
+        check_signature(&out);
+
+        let reference = d.join(format!("ref-{arch}.dylib"));
+        let lld = Command::new("ld64.lld-16")
+            .args([
+                "-arch",
+                arch,
+                "-platform_version",
+                "macos",
+                min,
+                min,
+                "-dylib",
+            ])
+            .args([
+                "-undefined",
+                "dynamic_lookup",
+                "-rpath",
+                "@loader_path/../lib",
+            ])
+            .args(["-rpath", "/opt/py/lib", "-o"])
+            .arg(&reference)
+            .arg(d.join("ext.o"))
+            .arg("-L")
+            .arg(&tbd)
+            .arg("-lSystem")
+            .output()
+            .unwrap();
+        assert!(
+            lld.status.success(),
+            "{}",
+            String::from_utf8_lossy(&lld.stderr)
+        );
+        assert_eq!(
+            binds_and_exports(&out),
+            binds_and_exports(&reference),
+            "{arch}"
+        );
+        let rpaths = |h: &str| -> Vec<String> {
+            h.lines()
+                .filter(|l| l.trim_start().starts_with("path "))
+                .map(|l| l.trim().to_string())
+                .collect()
+        };
+        assert_eq!(
+            rpaths(&headers),
+            rpaths(&dump(&reference, &["--private-headers"])),
+            "{arch}"
+        );
     }
 }

@@ -86,8 +86,9 @@ pub fn help_text() -> String {
          dynimport flags:\n{}\n\
          Status: Linux ELF executables (PIE, non-PIE, static) and shared libraries for x86-64\n\
          and aarch64 (-target=aarch64-unknown-linux-gnu, or taken from the objects), linked\n\
-         internally or externally (-extld); macOS executables for x86_64 and arm64 (Mach-O,\n\
-         internal linking, no SDK: libSystem from a bundled manifest);\n\
+         internally or externally (-extld); macOS executables and dylibs for x86_64 and arm64\n\
+         (Mach-O, no SDK: libSystem from a bundled manifest, .tbd stubs for frameworks),\n\
+         linked internally or externally (-extld='zig cc -target aarch64-macos');\n\
          PE output is not implemented yet.\n",
         args::flag_help(args::LINK_FLAGS),
         args::flag_help(INSPECT_FLAGS),

@@ -641,7 +641,7 @@ pub(crate) mod tests {
     }
 
     fn record(mut body: Vec<u8>) -> Vec<u8> {
-        while (body.len() + 4) % 4 != 0 {
+        while !(body.len() + 4).is_multiple_of(4) {
             body.push(0); // DW_CFA_nop
         }
         let mut out = (body.len() as u32).to_le_bytes().to_vec();

@@ -15,6 +15,7 @@ use crate::args::BuildMode;
 use crate::diag::{Error, Result};
 use crate::format::{Format, HostInput};
 use crate::plan::LinkPlan;
+use crate::target::Os;
 use crate::{bail, ldflags, output};
 
 /// The `cgo_ldflag` values in input order, duplicates dropped without reordering, each input's
@@ -98,11 +99,20 @@ pub fn link(plan: &LinkPlan, format: &dyn Format) -> Result<()> {
     let _cleanup = output::CleanupGuard::register(&staged);
     cmd.push("-o".to_string());
     cmd.push(staged.display().to_string());
-    cmd.push(match args.build_mode {
-        BuildMode::Pie => "-pie".to_string(),
-        BuildMode::Exe => "-no-pie".to_string(),
-        BuildMode::CShared => "-shared".to_string(),
-    });
+    // macOS drivers speak ld64's options: executables are always position-independent, a
+    // shared library is a -dynamiclib, and rustc's own line dead-strips (the combined object
+    // keeps one atom per function, so that still works function by function).
+    let apple = plan.target.os == Os::MacOs;
+    match (apple, args.build_mode) {
+        (true, BuildMode::CShared) => cmd.push("-dynamiclib".to_string()),
+        (true, _) => {}
+        (false, BuildMode::Pie) => cmd.push("-pie".to_string()),
+        (false, BuildMode::Exe) => cmd.push("-no-pie".to_string()),
+        (false, BuildMode::CShared) => cmd.push("-shared".to_string()),
+    }
+    if apple {
+        cmd.push("-Wl,-dead_strip".to_string());
+    }
     cmd.push(combined_path.display().to_string());
     for dir in &args.library_dirs {
         cmd.push(format!("-L{}", dir.display()));
@@ -124,27 +134,46 @@ pub fn link(plan: &LinkPlan, format: &dyn Format) -> Result<()> {
             HostInput::File(path) => cmd.push(path.display().to_string()),
         }
     }
-    if let Some(interp) = &args.interpreter {
-        cmd.push(format!("-Wl,--dynamic-linker={interp}"));
-    }
-    if let Some(soname) = &args.soname {
-        cmd.push(format!("-Wl,-soname,{soname}"));
-    }
-    if let Some(runpath) = &args.runpath {
-        cmd.push(format!("-Wl,-rpath,{runpath}"));
-    }
-    for d in &plan.directives {
-        if let DirectiveKind::ExportDynamic { remote, .. } = &d.directive.kind {
-            cmd.push(format!("-Wl,--export-dynamic-symbol={remote}"));
+    if apple {
+        // dyld is the only interpreter, and every global of an executable is exported.
+        if let Some(name) = &args.soname {
+            cmd.push(format!("-Wl,-install_name,{name}"));
         }
-    }
-    if args.export_dynamic {
-        cmd.push("-rdynamic".to_string());
-    }
-    if args.strip_symbols {
-        cmd.push("-s".to_string());
-    } else if args.strip_debug {
-        cmd.push("-Wl,--strip-debug".to_string());
+        for runpath in args.runpath.iter().flat_map(|r| r.split(':')) {
+            cmd.push(format!("-Wl,-rpath,{runpath}"));
+        }
+        if args.undefined_dynamic_lookup {
+            cmd.push("-Wl,-undefined,dynamic_lookup".to_string());
+        }
+        if args.strip_symbols {
+            cmd.push("-Wl,-S".to_string());
+            cmd.push("-Wl,-x".to_string());
+        } else if args.strip_debug {
+            cmd.push("-Wl,-S".to_string());
+        }
+    } else {
+        if let Some(interp) = &args.interpreter {
+            cmd.push(format!("-Wl,--dynamic-linker={interp}"));
+        }
+        if let Some(soname) = &args.soname {
+            cmd.push(format!("-Wl,-soname,{soname}"));
+        }
+        if let Some(runpath) = &args.runpath {
+            cmd.push(format!("-Wl,-rpath,{runpath}"));
+        }
+        for d in &plan.directives {
+            if let DirectiveKind::ExportDynamic { remote, .. } = &d.directive.kind {
+                cmd.push(format!("-Wl,--export-dynamic-symbol={remote}"));
+            }
+        }
+        if args.export_dynamic {
+            cmd.push("-rdynamic".to_string());
+        }
+        if args.strip_symbols {
+            cmd.push("-s".to_string());
+        } else if args.strip_debug {
+            cmd.push("-Wl,--strip-debug".to_string());
+        }
     }
     cmd.extend(ldflags);
     cmd.extend(args.extldflags.iter().cloned());

@@ -176,6 +176,7 @@ enum Takes {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Act {
     Output,
+    Undefined,
     LibraryPath,
     Library,
     Bstatic,
@@ -298,6 +299,8 @@ static LD_OPTIONS: &[LdOption] = &[
         Act::MacosVersionMin,
     ),
     opt(&["platform_version"], None, Value, Act::PlatformVersion),
+    // ld64's `-undefined dynamic_lookup|error`; GNU ld's `--undefined=SYM` (`-u`) otherwise.
+    opt(&["undefined"], None, Value, Act::Undefined),
     opt(&["dylib"], None, Nothing, Act::Shared),
     opt(
         &["install_name", "dylib_install_name"],
@@ -422,7 +425,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "export-dynamic-symbol-list",
             "exclude-libs",
             "wrap",
-            "undefined",
             "require-defined",
             "undefined-glob",
             "trace-symbol",
@@ -761,6 +763,11 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
             }
             Act::Tmpdir => link.tmpdir = Some(PathBuf::from(value())),
             Act::Accepted => {}
+            Act::Undefined => match value().as_str() {
+                "dynamic_lookup" => link.undefined_dynamic_lookup = true,
+                "error" => link.undefined_dynamic_lookup = false,
+                other => warn(format!("{written} {other} is not supported yet; ignoring")),
+            },
             Act::NotImplemented => warn(format!("{written} is not supported yet; ignoring")),
         }
     }

@@ -39,7 +39,7 @@ pub struct Merged<'a> {
 /// Splits `data` into `entsize`-wide-character strings, each ending with its terminator (the
 /// last one may lack it).
 fn split(data: &[u8], entsize: usize) -> Result<Vec<(usize, &[u8])>> {
-    if entsize == 0 || data.len() % entsize != 0 {
+    if entsize == 0 || !data.len().is_multiple_of(entsize) {
         bail!(
             "mergeable string section of {} bytes is not a multiple of its entry size {entsize}",
             data.len()

@@ -288,7 +288,8 @@ pub struct ObjectView<'a> {
     /// Relocations per target section, indexed like `sections`.
     pub relocations: Vec<Relocs<'a>>,
     pub groups: Vec<Group<'a>>,
-    /// A `.comment` (the producer's identification) names rustc.
+    /// The producer is rustc: a `.comment` (the producer's identification) names it, or,
+    /// in formats without one (Mach-O), the object defines Rust-mangled names.
     pub rustc_comment: bool,
 }
 

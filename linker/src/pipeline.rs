@@ -20,6 +20,7 @@ use rlink_directives::DirectiveKind;
 use rustc_hash::FxHashSet;
 
 use crate::args::BuildMode;
+use crate::bail;
 use crate::diag::{Error, Result};
 use crate::format::{Combined, HostInput};
 use crate::gc::{self, Live};
@@ -178,12 +179,14 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     }
     phases.mark("load");
 
+    let allow_undefined = allow_undefined(backend, plan, shared_output)?;
     let mut res = resolve::resolve(
         candidates,
         &shared,
         &plan.directives,
         false,
         shared_output,
+        allow_undefined,
         &|name| backend.is_synthetic(name),
     )?;
     res.version_script = options.version_script.clone();
@@ -308,18 +311,37 @@ fn named_exports(plan: &LinkPlan) -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
+/// Whether names nothing defines are left for the loader to find: by default in a shared
+/// library of a flat-namespace format (ELF, as every ELF linker allows); in Mach-O's two-level
+/// namespace only under ld64's `-undefined dynamic_lookup`.
+fn allow_undefined<B: Backend>(backend: &B, plan: &LinkPlan, shared_output: bool) -> Result<bool> {
+    if backend.interposable() {
+        if plan.args.undefined_dynamic_lookup {
+            bail!(
+                "-undefined dynamic_lookup is ld64's option (macOS targets); an {} shared \
+                 library leaves undefined names to the loader by default",
+                backend.name()
+            );
+        }
+        return Ok(shared_output);
+    }
+    Ok(plan.args.undefined_dynamic_lookup)
+}
+
 /// External linking's first half: resolve like an internal link (so undefined symbols are
 /// reported before the host linker runs), then merge the Rust objects into one relocatable
 /// object and list what the host linker must read itself, in command-line order.
 pub fn combine<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<Combined> {
     let extra = load::script_inputs(plan)?;
     let Loaded { candidates, shared } = load::load(backend, plan, &extra)?;
+    let allow_undefined = allow_undefined(backend, plan, false)?;
     let res = resolve::resolve(
         candidates,
         &shared,
         &plan.directives,
         true,
         false,
+        allow_undefined,
         &|name| backend.is_synthetic(name),
     )?;
     let mut exported: FxHashSet<Vec<u8>> = FxHashSet::default();

@@ -88,6 +88,9 @@ pub struct LinkArgs {
     pub framework_dirs: Vec<PathBuf>,
     /// ld64's `-exported_symbols_list FILE`: the names a dylib exports, one per line.
     pub exported_symbols_list: Option<PathBuf>,
+    /// ld64's `-undefined dynamic_lookup`: names nothing defines are looked up by dyld in
+    /// every loaded image at run time (Python extension modules link this way).
+    pub undefined_dynamic_lookup: bool,
 }
 
 impl Default for LinkArgs {
@@ -127,6 +130,7 @@ impl LinkArgs {
             macos_sdk_version: None,
             framework_dirs: Vec::new(),
             exported_symbols_list: None,
+            undefined_dynamic_lookup: false,
         }
     }
 }

@@ -65,8 +65,8 @@ pub struct Import {
     /// The name in the library (differs from the local name under `cgo_import_dynamic`).
     pub remote: Vec<u8>,
     pub version: Option<Vec<u8>>,
-    /// Index into the libraries, or [`NO_LIBRARY`]: a shared library's undefined symbol, bound
-    /// by the loader from whatever is loaded.
+    /// Index into the libraries, or [`NO_LIBRARY`]: a name the loader looks up in whatever is
+    /// loaded (an ELF shared library's undefined symbol; Mach-O's `-undefined dynamic_lookup`).
     pub library: u32,
     pub kind: ExportKind,
     /// The definition's size in the library (0 when unknown): what a copy relocation copies.
@@ -130,6 +130,22 @@ impl<'a> Resolution<'a> {
     pub fn global(&self, name: &[u8]) -> Option<&Global<'a>> {
         self.names.get(name).map(|&id| &self.globals[id as usize])
     }
+
+    /// External linking: the global names the host objects reference, which the combined
+    /// object must keep visible to them.
+    pub fn host_references(&self) -> FxHashSet<&'a [u8]> {
+        let mut refs = FxHashSet::default();
+        for (oi, o) in self.objects.iter().enumerate() {
+            if self.host[oi] {
+                for s in &o.symbols {
+                    if !s.is_local() && s.place == SymPlace::Undefined {
+                        refs.insert(s.name);
+                    }
+                }
+            }
+        }
+        refs
+    }
 }
 
 struct Resolver<'a, 'c> {
@@ -180,6 +196,7 @@ pub fn resolve<'a>(
     directives: &[SourcedDirective],
     external: bool,
     shared_output: bool,
+    allow_undefined: bool,
     synthetic: &dyn Fn(&[u8]) -> bool,
 ) -> Result<Resolution<'a>> {
     let mut r = Resolver {
@@ -246,9 +263,9 @@ pub fn resolve<'a>(
     bind_shared_libraries(&mut r, shared, &mut imports, &mut libraries);
     apply_directives(&mut r, directives, &mut imports, &mut libraries, external)?;
     mark_synthetic(&mut r, synthetic);
-    if shared_output {
-        // A shared library may leave names for the loader to find in the program or in other
-        // libraries, as every linker allows by default for -shared.
+    if allow_undefined {
+        // The loader finds these names in the program or in other libraries: what every ELF
+        // linker allows by default for -shared, and ld64's -undefined dynamic_lookup.
         for g in r
             .globals
             .iter_mut()
@@ -427,6 +444,11 @@ fn bind_shared_libraries<'a>(
     imports: &mut Vec<Import>,
     libraries: &mut Vec<Library>,
 ) {
+    // Libraries are numbered in command-line order, as GNU ld orders DT_NEEDED and ld64 the
+    // LC_LOAD_DYLIBs (the loader searches them in that order), not in the order names bind.
+    for lib in shared {
+        library_index(libraries, &lib.library.soname);
+    }
     for g in r.globals.iter_mut() {
         if g.def != Def::Undefined || !g.referenced {
             continue;

@@ -155,7 +155,13 @@ pub fn run(data: &[u8]) -> Ran {
         }
         let s = starts_offset + info;
         let page_size = u16_at(f, s + 4) as u64;
-        assert_eq!(u16_at(f, s + 6), 6, "DYLD_CHAINED_PTR_64_OFFSET");
+        // rlink writes DYLD_CHAINED_PTR_64_OFFSET (6: rebases hold offsets from the image);
+        // ld64 and ld64.lld write DYLD_CHAINED_PTR_64 (2: they hold addresses).
+        let pointer_format = u16_at(f, s + 6);
+        assert!(
+            matches!(pointer_format, 2 | 6),
+            "pointer format {pointer_format}"
+        );
         let segment_offset = u64_at(f, s + 8);
         let page_count = u16_at(f, s + 20) as u64;
         for page in 0..page_count {
@@ -174,7 +180,12 @@ pub fn run(data: &[u8]) -> Ran {
                 } else {
                     let target = raw & 0xf_ffff_ffff;
                     let high8 = (raw >> 36) & 0xff;
-                    (high8 << 56) | (base as u64 + target)
+                    let offset = if pointer_format == 2 {
+                        target - lo
+                    } else {
+                        target
+                    };
+                    (high8 << 56) | (base as u64 + offset)
                 };
                 image[off..off + 8].copy_from_slice(&value.to_le_bytes());
                 fixed += 1;

@@ -3,6 +3,7 @@
 //! every tool these tests use (`.ci/run`), so a skip would only hide a broken setup.
 #![allow(dead_code)]
 
+pub mod llvm;
 pub mod macho_loader;
 
 use std::path::{Path, PathBuf};

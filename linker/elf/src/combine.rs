@@ -67,16 +67,7 @@ pub fn combine<A: ElfArch>(
         .collect();
 
     // Names the host objects reference must stay visible to them.
-    let mut host_refs: FxHashSet<&[u8]> = FxHashSet::default();
-    for (oi, o) in res.objects.iter().enumerate() {
-        if host[oi] {
-            for s in &o.symbols {
-                if !s.is_local() && s.place == SymPlace::Undefined {
-                    host_refs.insert(s.name);
-                }
-            }
-        }
-    }
+    let host_refs = res.host_references();
 
     for (oi, o) in res.objects.iter().enumerate() {
         if host[oi] {

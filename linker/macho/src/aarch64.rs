@@ -1,5 +1,7 @@
-//! arm64 Mach-O: the `ARM64_RELOC_*` types (`<mach-o/arm64/reloc.h>`), what each needs, and
-//! the stub through which calls reach an imported function (`adrp x16; ldr x16; br x16`).
+//! arm64 Mach-O: the `ARM64_RELOC_*` types (`<mach-o/arm64/reloc.h>`), what each needs, the
+//! stub through which calls reach an imported function (`adrp x16; ldr x16; br x16`), and the
+//! branch islands' thunk through which a `b`/`bl` reaches beyond ±128 MiB
+//! (`adrp x16; add x16; br x16`).
 //!
 //! Unlike ELF's, Mach-O's `PAGEOFF12` does not say the access size of the instruction it
 //! patches: it is read from the instruction ([`pageoff_scale`]).
@@ -182,6 +184,16 @@ impl MachArch for Aarch64 {
         raw == ARM64_RELOC_ADDEND
     }
 
+    const SUBTRACTOR_TYPE: u32 = ARM64_RELOC_SUBTRACTOR;
+
+    fn addend_prefix_for(raw: u32) -> Option<u32> {
+        matches!(
+            raw,
+            ARM64_RELOC_BRANCH26 | ARM64_RELOC_PAGE21 | ARM64_RELOC_PAGEOFF12
+        )
+        .then_some(ARM64_RELOC_ADDEND)
+    }
+
     /// Only `UNSIGNED` data words store their addend. Instructions hold none, and what the
     /// assembler leaves in a `POINTER_TO_GOT` word is its own provisional PC-relative value
     /// (minus the field's offset in the section), which ld64 and lld ignore.
@@ -207,5 +219,30 @@ impl MachArch for Aarch64 {
             4,
             slot_addr as i64,
         )
+    }
+
+    /// A branch island's thunk, as ld64 and lld write it: `adrp x16, target@PAGE; add x16,
+    /// x16, target@PAGEOFF; br x16`. x16 (IP0) is the register the procedure-call standard
+    /// leaves to veneers, and the stubs use it too.
+    const THUNK_SIZE: u64 = 12;
+
+    fn write_thunk(out: &mut [u8], at: u64, target: u64) -> Result<(), Refusal> {
+        let thunk = out
+            .get_mut(..12)
+            .ok_or("thunk outside its island (linker bug)")?;
+        let page = |x: u64| x & !0xfff;
+        let delta = page(target).wrapping_sub(page(at)) as i64;
+        if !(-(1i64 << 32)..(1i64 << 32)).contains(&delta) {
+            return Err(format!(
+                "a branch island at {at:#x} cannot reach its target {target:#x} (more than \
+                 4 GiB away)"
+            ));
+        }
+        let lo = (target & 0xfff) as u32;
+        let words: [u32; 3] = [0x9000_0010, 0x9100_0210 | (lo << 10), 0xd61f_0200];
+        for (i, w) in words.iter().enumerate() {
+            thunk[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        write_field(Field::A64Adr { shift: 12 }, thunk, 0, delta)
     }
 }

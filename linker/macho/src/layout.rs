@@ -13,6 +13,13 @@
 //! binding, no `__stub_helper`); calls to imported functions go through `__stubs`, which jump
 //! through the same slots. `place` puts input sections into output sections; `lay_out` adds
 //! the stubs and the GOT, assigns every address and sizes `__LINKEDIT`.
+//!
+//! Branch islands: on arm64 a `b`/`bl` reaches ±128 MiB. Before addresses are assigned,
+//! `lay_out` finds the branches whose target — a function far away in `__text`, or an import's
+//! `__stubs` entry after a huge `__text` — is out of reach (`plan_thunks`, as the ELF back end
+//! does), and puts an island of 12-byte thunks (`adrp x16; add x16; br x16`) right after the
+//! caller's atom, one per target, moving the atoms after it; the relocation pass sends those
+//! branches to their thunk (`OutputLayout::thunk`). x86_64's branches reach ±2 GiB: no islands.
 
 use rlink_linker::bail;
 use rlink_linker::gc::Live;
@@ -151,10 +158,32 @@ pub struct Layout<'r, 'a> {
     /// A dylib (`-dylib`): `MH_DYLIB`, `LC_ID_DYLIB`, no `__PAGEZERO`, entry or interpreter.
     pub dylib: bool,
     pub install_name: String,
+    /// `-rpath` directories, one `LC_RPATH` each, in order.
+    pub rpaths: Vec<String>,
     /// `-exported_symbols_list`'s names, when given: the only ones a dylib exports.
     pub exported_list: Option<rustc_hash::FxHashSet<Vec<u8>>>,
     /// `LC_BUILD_VERSION`'s minimum macOS and SDK versions.
     pub min_os: ((u32, u32, u32), (u32, u32, u32)),
+    /// Branch islands: runs of thunks after an atom of a code section, each jumping to a
+    /// target a branch cannot reach, in the order they were planned.
+    pub islands: Vec<Island>,
+    /// (object, atom, offset of the branch) → (island, slot).
+    pub thunk_sites: rustc_hash::FxHashMap<(u32, u32, u64), (u32, u32)>,
+    /// The atom an island follows → its index in `islands`.
+    pub island_after: rustc_hash::FxHashMap<(u32, u32), u32>,
+    pub thunk_size: u64,
+}
+
+/// Thunks placed together right after one atom of a code section (`__TEXT,__text`): each
+/// slot jumps to a (target, addend) that a `b`/`bl` of the code around cannot reach.
+#[derive(Debug, Clone)]
+pub struct Island {
+    /// The atom (object, view section) it follows; the island is in that atom's output
+    /// section.
+    pub after: (u32, u32),
+    /// Offset of the first thunk in the output section.
+    pub offset: u64,
+    pub targets: Vec<(SymbolRef, i64)>,
 }
 
 /// The output section an input section goes to: (segment, section name, rank within the
@@ -292,8 +321,16 @@ pub fn place<'r, 'a, A: MachArch>(
         .exported_symbols
         .as_ref()
         .map(|names| names.iter().cloned().collect());
+    let rpaths = options
+        .runpath
+        .iter()
+        .flat_map(|r| r.split(':'))
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect();
     Ok(Layout {
         exported_list,
+        rpaths,
         base: if dylib { 0 } else { IMAGE_BASE },
         dylib,
         install_name,
@@ -323,6 +360,10 @@ pub fn place<'r, 'a, A: MachArch>(
         min_os,
         eh_frames,
         unwind: Default::default(),
+        islands: Vec::new(),
+        thunk_sites: Default::default(),
+        island_after: Default::default(),
+        thunk_size: A::THUNK_SIZE,
     })
 }
 
@@ -340,6 +381,8 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
     for &id in &l.stubs {
         l.got.insert(GotEntry::Address(SymbolRef::Global(id)));
     }
+    // Branch islands first: they size the code sections, and `__unwind_info` lists them.
+    plan_thunks::<A>(l)?;
     // Unwind tables: their personality functions are read through GOT slots.
     l.unwind = crate::unwind::plan::<A>(l)?;
     for p in l.unwind.personalities.clone() {
@@ -356,9 +399,10 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
             }
         }
     }
-    // Dylibs: libSystem always (a Mach-O executable needs it), then those imports use.
+    // Dylibs: those imports use, in command-line order (ld64's), and libSystem always (a
+    // Mach-O executable needs it), last if nothing named it.
     const LIBSYSTEM: &str = "/usr/lib/libSystem.B.dylib";
-    l.dylibs = vec![LIBSYSTEM.to_string()];
+    l.dylibs = Vec::new();
     let mut used = vec![false; res.libraries.len()];
     for &id in &l.imports {
         if let Def::Dynamic { import } = res.globals[id as usize].def {
@@ -381,6 +425,9 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
             }
         };
         l.library_ordinal[i] = ordinal as u32 + 1;
+    }
+    if !l.dylibs.iter().any(|d| d == LIBSYSTEM) {
+        l.dylibs.push(LIBSYSTEM.to_string());
     }
 
     // The linker-made sections.
@@ -595,6 +642,278 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
     Ok(())
 }
 
+/// Whether an output section holds code that branch islands may go between the atoms of:
+/// an input code section of `__TEXT` (`__text`, and any other with instructions).
+fn is_code(s: &OutSection) -> bool {
+    s.synth.is_none()
+        && s.segment == Seg::Text
+        && s.flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS) != 0
+        && !s.members.is_empty()
+}
+
+fn text_too_large() -> rlink_linker::Error {
+    rlink_linker::Error::new("__TEXT too large for the address space")
+}
+
+/// Where `__TEXT`'s sections would go, measured from the first one, before addresses are
+/// assigned: `__stubs` (not made yet) right after `__text`, as `lay_out` puts it. Every
+/// section of the segment moves by the same header size later; only their alignment padding
+/// can change, by less than `align_slack` in all.
+struct TextPlan {
+    /// Per output section (`None` outside `__TEXT`).
+    offsets: Vec<Option<u64>>,
+    stubs: u64,
+    /// The end of the last section.
+    end: u64,
+    /// The sum of the sections' alignments.
+    align_slack: u64,
+}
+
+impl TextPlan {
+    fn new<A: MachArch>(l: &Layout<'_, '_>) -> Result<TextPlan> {
+        let stubs_size = A::STUB_SIZE
+            .checked_mul(l.stubs.len() as u64)
+            .ok_or_else(text_too_large)?;
+        let stub_align = 1u64 << A::STUB_ALIGN_LOG2;
+        let mut align_slack = stub_align;
+        let mut at = 0u64;
+        let mut stubs = None;
+        let place_stubs = |at: &mut u64| -> Result<u64> {
+            let start = at
+                .checked_next_multiple_of(stub_align)
+                .ok_or_else(text_too_large)?;
+            *at = start.checked_add(stubs_size).ok_or_else(text_too_large)?;
+            Ok(start)
+        };
+        let mut offsets = Vec::with_capacity(l.sections.len());
+        for s in &l.sections {
+            if s.segment != Seg::Text || s.synth.is_some() {
+                offsets.push(None);
+                continue;
+            }
+            if stubs.is_none() && s.name != "__text" {
+                stubs = Some(place_stubs(&mut at)?);
+            }
+            let align = 1u64
+                .checked_shl(u32::from(s.align_log2))
+                .ok_or_else(text_too_large)?;
+            align_slack = align_slack.saturating_add(align);
+            at = at
+                .checked_next_multiple_of(align)
+                .ok_or_else(text_too_large)?;
+            offsets.push(Some(at));
+            at = at.checked_add(s.size).ok_or_else(text_too_large)?;
+        }
+        let stubs = match stubs {
+            Some(s) => s,
+            None => place_stubs(&mut at)?,
+        };
+        if at >= 1 << 40 {
+            return Err(text_too_large());
+        }
+        Ok(TextPlan {
+            offsets,
+            stubs,
+            end: at,
+            align_slack,
+        })
+    }
+
+    /// Where a branch target lies in this plan: a symbol of an atom in `__TEXT`, or an
+    /// import's stub; `None` when it is elsewhere (another segment, an absolute address).
+    fn target_offset<A: MachArch>(&self, l: &Layout<'_, '_>, t: SymbolRef) -> Option<u64> {
+        let res = l.res;
+        let (obj, sym) = match t {
+            SymbolRef::Local { obj, sym } => (obj, sym),
+            SymbolRef::Global(id) => match res.globals[id as usize].def {
+                Def::Object { obj, sym, .. } => (obj, sym),
+                Def::Dynamic { .. } => {
+                    let i = l.stubs.get_index_of(&id)? as u64;
+                    return self.stubs.checked_add(i.checked_mul(A::STUB_SIZE)?);
+                }
+                _ => return None,
+            },
+        };
+        let s = &res.objects[obj as usize].symbols[sym as usize];
+        let SymPlace::Section(sec) = s.place else {
+            return None;
+        };
+        let p = l.placements[obj as usize][sec as usize]?;
+        self.offsets[p.section as usize]?
+            .checked_add(p.offset)?
+            .checked_add(s.value)
+    }
+}
+
+/// Branch islands (range-extension thunks), as the ELF back end makes them for AArch64: a
+/// `b`/`bl` (`ARM64_RELOC_BRANCH26`, ±128 MiB) whose target is out of reach — a function far
+/// away in `__text`, or an import's `__stubs` entry after a huge `__text` — goes to a thunk
+/// placed right after its own atom, which reaches ±4 GiB. Atoms of an object built with
+/// `MH_SUBSECTIONS_VIA_SYMBOLS` never run into each other (the linker may drop or move each),
+/// and an object without it is one atom per section, so nothing falls through an island.
+/// Distances are measured in a plan of `__TEXT` (`TextPlan`), known before addresses are;
+/// islands move the atoms after them, which can put more branches out of reach: repeated
+/// until nothing changes, as lld does. Planned in input order, so the same inputs give the
+/// same islands.
+fn plan_thunks<A: MachArch>(l: &mut Layout<'_, '_>) -> Result<()> {
+    if A::THUNK_SIZE == 0 {
+        return Ok(());
+    }
+    let code: Vec<usize> = (0..l.sections.len())
+        .filter(|&i| is_code(&l.sections[i]))
+        .collect();
+    if code.is_empty() {
+        return Ok(());
+    }
+    let res = l.res;
+    for _round in 0..16 {
+        let text = TextPlan::new::<A>(l)?;
+        // A margin for the thunks this round adds between place and target, and for the
+        // alignment padding the header's size may change.
+        let margin = (1i64 << 20) + text.align_slack.min(1 << 25) as i64;
+        let mut added = false;
+        for &out in &code {
+            let Some(section_at) = text.offsets[out] else {
+                continue;
+            };
+            for &(obj, sec) in &l.sections[out].members {
+                let o = &res.objects[obj as usize];
+                let Some(p) = l.placements[obj as usize][sec as usize] else {
+                    continue;
+                };
+                for r in o.relocations[sec as usize].iter() {
+                    let Some((lo, hi)) = A::branch_range(r.r_type) else {
+                        continue;
+                    };
+                    if l.thunk_sites.contains_key(&(obj, sec, r.offset)) {
+                        continue;
+                    }
+                    let place = section_at + p.offset + r.offset;
+                    let t = rlink_linker::scan::target(res, obj as usize, r.symbol);
+                    // A target elsewhere is taken to be as far as `__TEXT` is long.
+                    let distance = text
+                        .target_offset::<A>(l, t)
+                        .and_then(|at| (at as i64).checked_add(r.addend))
+                        .and_then(|at| at.checked_sub(place as i64))
+                        .unwrap_or(text.end as i64);
+                    if distance >= lo + margin && distance < hi - margin {
+                        continue;
+                    }
+                    let island = match l.island_after.get(&(obj, sec)) {
+                        Some(&i) => i as usize,
+                        None => {
+                            l.islands.push(Island {
+                                after: (obj, sec),
+                                offset: 0,
+                                targets: Vec::new(),
+                            });
+                            let i = l.islands.len() - 1;
+                            l.island_after.insert((obj, sec), i as u32);
+                            i
+                        }
+                    };
+                    let key = (t, r.addend);
+                    let targets = &mut l.islands[island].targets;
+                    let slot = match targets.iter().position(|&k| k == key) {
+                        Some(k) => k,
+                        None => {
+                            targets.push(key);
+                            targets.len() - 1
+                        }
+                    };
+                    l.thunk_sites
+                        .insert((obj, sec, r.offset), (island as u32, slot as u32));
+                    added = true;
+                }
+            }
+        }
+        if !added {
+            return check_island_reach::<A>(l, &code);
+        }
+        relayout_code_sections(l, &code)?;
+    }
+    bail!("branch islands did not settle after 16 rounds (linker bug)")
+}
+
+/// Lays the code sections out again with their islands: each island right after its atom
+/// (4-aligned), the atoms after it moved along, each at its alignment as `place` put it.
+fn relayout_code_sections(l: &mut Layout<'_, '_>, code: &[usize]) -> Result<()> {
+    let res = l.res;
+    for &out in code {
+        let mut size = 0u64;
+        for &(obj, sec) in &l.sections[out].members {
+            let s = &res.objects[obj as usize].sections[sec as usize];
+            let Some(p) = l.placements[obj as usize][sec as usize].as_mut() else {
+                continue;
+            };
+            let at = size
+                .checked_next_multiple_of(s.align())
+                .ok_or_else(text_too_large)?;
+            p.offset = at;
+            size = at.checked_add(s.size).ok_or_else(text_too_large)?;
+            if let Some(&i) = l.island_after.get(&(obj, sec)) {
+                let island = &mut l.islands[i as usize];
+                let thunks = l
+                    .thunk_size
+                    .checked_mul(island.targets.len() as u64)
+                    .ok_or_else(text_too_large)?;
+                island.offset = size
+                    .checked_next_multiple_of(4)
+                    .ok_or_else(text_too_large)?;
+                size = island
+                    .offset
+                    .checked_add(thunks)
+                    .ok_or_else(text_too_large)?;
+            }
+        }
+        if size >= 1 << 40 {
+            return Err(text_too_large());
+        }
+        let section = &mut l.sections[out];
+        section.size = size;
+        section.align_log2 = section.align_log2.max(2);
+    }
+    Ok(())
+}
+
+/// Every branch given a thunk reaches it: not so when its atom is itself larger than a
+/// branch's reach (the island follows the atom). A clear error rather than the relocation
+/// pass's overflow.
+fn check_island_reach<A: MachArch>(l: &Layout<'_, '_>, code: &[usize]) -> Result<()> {
+    let res = l.res;
+    for &out in code {
+        for &(obj, sec) in &l.sections[out].members {
+            let o = &res.objects[obj as usize];
+            let Some(p) = l.placements[obj as usize][sec as usize] else {
+                continue;
+            };
+            for r in o.relocations[sec as usize].iter() {
+                let Some((lo, hi)) = A::branch_range(r.r_type) else {
+                    continue;
+                };
+                let Some(&(island, slot)) = l.thunk_sites.get(&(obj, sec, r.offset)) else {
+                    continue;
+                };
+                let thunk = l.islands[island as usize].offset + l.thunk_size * u64::from(slot);
+                let distance = thunk as i64 - (p.offset + r.offset) as i64;
+                if !(lo..hi).contains(&distance) {
+                    let t = rlink_linker::scan::target(res, obj as usize, r.symbol);
+                    return Err(rlink_linker::scan::reloc_error(
+                        o,
+                        sec as usize,
+                        r.offset,
+                        &A::type_name(r.r_type),
+                        &rlink_linker::scan::symbol_display(res, t),
+                        "the target is out of the branch's reach, and so is the branch island \
+                         after this atom (the atom is too large)",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Layout<'_, '_> {
     pub fn object_symbol_value(&self, obj: u32, sym: u32) -> SymValue {
         let s = &self.res.objects[obj as usize].symbols[sym as usize];
@@ -638,6 +957,36 @@ impl Layout<'_, '_> {
                 }
             }
         }
+    }
+
+    /// The library ordinal dyld binds an import from: its dylib's (1-based, in
+    /// `LC_LOAD_DYLIB` order), or for a name left to `-undefined dynamic_lookup` the flat
+    /// lookup (`BIND_SPECIAL_DYLIB_FLAT_LOOKUP`, −2, in the 8 bits the tables keep).
+    pub fn import_ordinal(&self, imp: &rlink_linker::resolve::Import) -> u32 {
+        if imp.library == rlink_linker::resolve::NO_LIBRARY {
+            return 0xfe;
+        }
+        self.library_ordinal
+            .get(imp.library as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Whether some import is looked up in every loaded image (no `MH_NOUNDEFS` then).
+    pub fn has_flat_lookups(&self) -> bool {
+        self.imports.iter().any(|&id| {
+            matches!(self.res.globals[id as usize].def,
+                Def::Dynamic { import }
+                    if self.res.imports[import as usize].library == rlink_linker::resolve::NO_LIBRARY)
+        })
+    }
+
+    /// The output section an island is in (its atom's) and the island's address.
+    pub fn island_place(&self, island: &Island) -> Option<(&OutSection, u64)> {
+        let (obj, sec) = island.after;
+        let p = self.placements[obj as usize][sec as usize]?;
+        let s = &self.sections[p.section as usize];
+        Some((s, s.addr + island.offset))
     }
 
     pub fn section_of(&self, synth: Synth) -> Option<&OutSection> {
@@ -747,5 +1096,15 @@ impl OutputLayout for Layout<'_, '_> {
 
     fn is_shared(&self) -> bool {
         self.dylib
+    }
+
+    fn thunk(&self, obj: usize, sec: usize, offset: u64) -> Option<u64> {
+        let &(island, slot) = self.thunk_sites.get(&(obj as u32, sec as u32, offset))?;
+        let (_, at) = self.island_place(&self.islands[island as usize])?;
+        Some(at + self.thunk_size * u64::from(slot))
+    }
+
+    fn has_thunks(&self) -> bool {
+        !self.thunk_sites.is_empty()
     }
 }

@@ -8,7 +8,7 @@
 use std::marker::PhantomData;
 use std::path::Path;
 
-use rlink_linker::format::Format;
+use rlink_linker::format::{Combined, Format};
 use rlink_linker::gc::Live;
 use rlink_linker::input::FileKind;
 use rlink_linker::inspect::{InspectOptions, Report};
@@ -24,6 +24,7 @@ use rlink_linker::{bail, Result};
 use rustc_hash::FxHashSet;
 
 pub mod aarch64;
+mod combine;
 mod data;
 mod inspect;
 pub mod layout;
@@ -50,6 +51,14 @@ pub trait MachArch: Arch {
     const MIN_OS: (u32, u32, u32);
     /// Writes one stub at `stub_addr` that jumps through the GOT slot at `slot_addr`.
     fn write_stub(out: &mut [u8], stub_addr: u64, slot_addr: u64) -> Result<(), Refusal>;
+    /// The size of a branch island's thunk (0: the CPU's branches reach everywhere, and no
+    /// islands are planned).
+    const THUNK_SIZE: u64 = 0;
+    /// Writes a thunk at `at` (its first `THUNK_SIZE` bytes of `out`) that jumps to `target`.
+    fn write_thunk(out: &mut [u8], at: u64, target: u64) -> Result<(), Refusal> {
+        let _ = (out, at, target);
+        Err("this CPU has no branch islands (linker bug)".to_string())
+    }
 
     // How the loader reads a raw relocation type of this CPU.
     /// The first half of a difference (`SUBTRACTOR`).
@@ -58,6 +67,15 @@ pub trait MachArch: Arch {
     fn is_addend_prefix(raw: u32) -> bool {
         let _ = raw;
         false
+    }
+    /// The CPU's number for `SUBTRACTOR`.
+    const SUBTRACTOR_TYPE: u32;
+    /// For a relocation whose addend is not in the place: the type of the relocation that
+    /// carries it just before, in an object, if this type may have one (arm64's `ADDEND`,
+    /// for branches and page references).
+    fn addend_prefix_for(raw: u32) -> Option<u32> {
+        let _ = raw;
+        None
     }
     /// Whether the place holds the addend (else it is 0 or given by an addend prefix).
     fn addend_in_place(raw: u32, pcrel: bool) -> bool;
@@ -165,11 +183,11 @@ impl<A: MachArch> Backend for MachBackend<A> {
 
     fn combine_objects(
         &self,
-        _res: &Resolution<'_>,
-        _exported: &FxHashSet<Vec<u8>>,
-        _aliases: &[(Vec<u8>, Vec<u8>)],
+        res: &Resolution<'_>,
+        exported: &FxHashSet<Vec<u8>>,
+        aliases: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<Vec<u8>> {
-        bail!("external linking of Mach-O output is not implemented yet")
+        combine::combine::<A>(res, exported, aliases)
     }
 }
 
@@ -227,6 +245,13 @@ impl Format for MachO {
         match plan.target.cpu {
             Cpu::X86_64 => pipeline::link(&MachBackend::<x86_64::X86_64>::new(), plan),
             Cpu::Aarch64 => pipeline::link(&MachBackend::<aarch64::Aarch64>::new(), plan),
+        }
+    }
+
+    fn combine(&self, plan: &LinkPlan) -> Result<Combined> {
+        match plan.target.cpu {
+            Cpu::X86_64 => pipeline::combine(&MachBackend::<x86_64::X86_64>::new(), plan),
+            Cpu::Aarch64 => pipeline::combine(&MachBackend::<aarch64::Aarch64>::new(), plan),
         }
     }
 }

@@ -269,11 +269,7 @@ pub fn plan(l: &Layout<'_, '_>, start: u64) -> Result<Plan> {
             );
         };
         let imp = &res.imports[import as usize];
-        let ordinal = l
-            .library_ordinal
-            .get(imp.library as usize)
-            .copied()
-            .unwrap_or(0);
+        let ordinal = l.import_ordinal(imp);
         let name_offset = p.import_names.len() as u32;
         if name_offset >= 1 << 23 {
             bail!("too many imported names for a chained-fixups table");
@@ -450,11 +446,7 @@ pub fn plan(l: &Layout<'_, '_>, start: u64) -> Result<Plan> {
             continue;
         };
         let imp = &res.imports[import as usize];
-        let ordinal = l
-            .library_ordinal
-            .get(imp.library as usize)
-            .copied()
-            .unwrap_or(0);
+        let ordinal = l.import_ordinal(imp);
         let strx = name(&mut p.strtab, &imp.remote);
         p.symbols.push(Nlist {
             strx,

@@ -541,6 +541,10 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
         (sections, symbols, relocations)
     };
 
+    // Mach-O objects carry no producer note: rustc's are the ones defining Rust names.
+    let rustc_comment = symbols.iter().any(|s| {
+        !s.is_local() && matches!(s.place, SymPlace::Section(_)) && is_rust_mangled(s.name)
+    });
     let view = ObjectView {
         place,
         cpu,
@@ -549,7 +553,7 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
         symbols,
         relocations,
         groups: Vec::new(),
-        rustc_comment: false,
+        rustc_comment,
     };
     view.check(&|t| 1u64 << decode_type(t).1)?;
     Ok(view)
@@ -812,6 +816,23 @@ fn split_into_atoms<'a>(
     Ok((out_sections, out_symbols, relocations))
 }
 
+/// A Rust symbol name as Mach-O spells it (one more leading underscore): v0 (`__R` and an
+/// upper-case tag or a version digit) or legacy (`__ZN…17h` + 16 hex digits + `E`, which sets
+/// it apart from C++'s Itanium names).
+pub fn is_rust_mangled(name: &[u8]) -> bool {
+    if let Some(rest) = name.strip_prefix(b"__R") {
+        return rest
+            .first()
+            .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    }
+    let n = name.len();
+    name.starts_with(b"__ZN")
+        && n >= 24
+        && name.ends_with(b"E")
+        && &name[n - 20..n - 17] == b"17h"
+        && name[n - 17..n - 1].iter().all(u8::is_ascii_hexdigit)
+}
+
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -882,5 +903,23 @@ fn normalize<A: MachArch>(
             Ok(target.wrapping_sub(base as i64).wrapping_sub(end))
         }
         None => Ok(embedded.wrapping_sub(end)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_rust_mangled;
+
+    #[test]
+    fn rust_names_are_told_from_c_and_cxx_ones() {
+        assert!(is_rust_mangled(
+            b"__RNvCsfgHYwM92fyn_7___rustc12___rust_alloc"
+        ));
+        assert!(is_rust_mangled(
+            b"__ZN3std2rt10lang_start17h0123456789abcdefE"
+        ));
+        assert!(!is_rust_mangled(b"__ZN3foo3barEv"));
+        assert!(!is_rust_mangled(b"_main"));
+        assert!(!is_rust_mangled(b"__Rx"));
     }
 }

@@ -8,7 +8,8 @@
 //! entry per function: a header, the personality functions (as offsets of GOT slots holding
 //! their addresses), a first-level index with one entry per second-level page, the LSDA index
 //! and the pages ("regular" pages of (function offset, encoding) pairs). Functions without
-//! unwind information get encoding 0, so the previous function's entry does not cover them.
+//! unwind information get encoding 0, so the previous function's entry does not cover them;
+//! so do branch islands (`layout`), whose thunks are no function's frame.
 //!
 //! `__eh_frame` keeps the FDEs of live functions and the CIEs they use, each record copied and
 //! its relocations applied here (the core's relocation pass copies whole sections).
@@ -297,8 +298,14 @@ pub fn plan<A: MachArch>(l: &Layout<'_, '_>) -> Result<Unwind> {
         );
     }
     // Size: header (28), personalities, the first-level index (pages + 1 sentinel), LSDA
-    // index, regular pages. No common encodings: every page carries its own.
-    let n = u.entries.len();
+    // index, regular pages. No common encodings: every page carries its own. Each branch
+    // island is a row too (encoding 0: its thunks are no function's frame).
+    let islands = if u.entries.is_empty() {
+        0
+    } else {
+        l.islands.len()
+    };
+    let n = u.entries.len() + islands;
     let pages = n.div_ceil(REGULAR_PAGE_ENTRIES).max(1);
     let lsdas = u.entries.iter().filter(|e| e.lsda.is_some()).count();
     u.unwind_info_size = (28
@@ -403,6 +410,17 @@ pub fn write_unwind_info<A: MachArch>(l: &Layout<'_, '_>, out: &mut [u8]) -> Res
             lsda,
         ));
     }
+    // Branch islands: the function before one must not cover its thunks.
+    let mut end_of_islands = 0;
+    for island in &l.islands {
+        let Some((_, at)) = l.island_place(island) else {
+            continue;
+        };
+        let f = u32::try_from(at - l.base).map_err(|_| Error::new("text beyond 4 GiB"))?;
+        rows.push((f, 0, None));
+        end_of_islands =
+            end_of_islands.max(at - l.base + l.thunk_size * island.targets.len() as u64);
+    }
     rows.sort_by_key(|r| r.0);
     let end_of_text = u
         .entries
@@ -412,7 +430,8 @@ pub fn write_unwind_info<A: MachArch>(l: &Layout<'_, '_>, out: &mut [u8]) -> Res
             addr_of(l, e.function) - l.base + size
         })
         .max()
-        .unwrap_or(0) as u32;
+        .unwrap_or(0)
+        .max(end_of_islands) as u32;
 
     let w32 = |b: &mut [u8], at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
     let npers = u.personalities.len();

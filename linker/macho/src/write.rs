@@ -41,6 +41,7 @@ const LC_DATA_IN_CODE: u32 = 0x29;
 const LC_SOURCE_VERSION: u32 = 0x2a;
 const LC_BUILD_VERSION: u32 = 0x32;
 const LC_MAIN: u32 = 0x8000_0028;
+const LC_RPATH: u32 = 0x8000_001c;
 const LC_DYLD_EXPORTS_TRIE: u32 = 0x8000_0033;
 const LC_DYLD_CHAINED_FIXUPS: u32 = 0x8000_0034;
 const SG_READ_ONLY: u32 = 0x10;
@@ -54,6 +55,10 @@ fn padded(len: usize) -> u32 {
 
 fn dylib_cmd_size(name: &str) -> u32 {
     padded(24 + name.len() + 1)
+}
+
+fn rpath_cmd_size(path: &str) -> u32 {
+    padded(12 + path.len() + 1)
 }
 
 fn dylinker_cmd_size() -> u32 {
@@ -81,6 +86,11 @@ pub fn header_size(l: &Layout<'_, '_>) -> u64 {
         .dylibs
         .iter()
         .map(|d| u64::from(dylib_cmd_size(d)))
+        .sum::<u64>();
+    size += l
+        .rpaths
+        .iter()
+        .map(|r| u64::from(rpath_cmd_size(r)))
         .sum::<u64>();
     size += 16 + 16 + 16; // function starts, data in code, code signature
     size
@@ -117,6 +127,7 @@ fn fill<A: MachArch>(
     let res = l.res;
     let out = OutBuf::new(buf);
     let per_object = relocate_sections::<A>(res, l, out)?;
+    write_thunks::<A>(l, buf)?;
     let mut fixups: Vec<(u64, Fixup)> = Vec::new();
     for (relative, other) in &per_object {
         for r in relative {
@@ -228,6 +239,34 @@ fn fill<A: MachArch>(
     Ok(())
 }
 
+/// The branch islands' thunks, in the gaps layout left for them after their atoms.
+fn write_thunks<A: MachArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
+    let size = A::THUNK_SIZE;
+    for island in &l.islands {
+        let Some((s, addr)) = l.island_place(island) else {
+            bail!("a branch island after an atom not in the output (linker bug)");
+        };
+        for (k, &(t, addend)) in island.targets.iter().enumerate() {
+            let at = addr + size * k as u64;
+            let off = s.offset + island.offset + size * k as u64;
+            let Some(dst) = usize::try_from(off)
+                .ok()
+                .and_then(|o| buf.get_mut(o..o.checked_add(size as usize)?))
+            else {
+                bail!("a branch island outside the file (linker bug)");
+            };
+            let target = l.value(t).addr.wrapping_add(addend as u64);
+            A::write_thunk(dst, at, target).map_err(|why| {
+                Error::new(format!(
+                    "branch island for {}: {why}",
+                    rlink_linker::scan::symbol_display(l.res, t)
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes each pointer of `fixups` as a link of its page's chain; returns, per data segment,
 /// the offset of the first fixup in each page.
 fn encode_chains(
@@ -243,7 +282,7 @@ fn encode_chains(
         .collect();
     for (k, &(addr, fixup)) in fixups.iter().enumerate() {
         let off = addr - l.base;
-        if off % 4 != 0 {
+        if !off.is_multiple_of(4) {
             bail!("a pointer at {addr:#x} dyld must fix is not 4-byte aligned");
         }
         let Some(seg) = p.starts.iter().position(|s| {
@@ -516,6 +555,14 @@ fn write_header(l: &Layout<'_, '_>, buf: &mut [u8], sig_size: u64) -> Result<usi
         c.u32(packed_version((1, 0, 0))); // compatibility version
         c.string_padded(start, d);
     }
+    for r in &l.rpaths {
+        c.count += 1;
+        let start = c.bytes.len();
+        c.u32(LC_RPATH);
+        c.u32(rpath_cmd_size(r));
+        c.u32(12);
+        c.string_padded(start, r);
+    }
     c.linkedit_data(
         LC_FUNCTION_STARTS,
         p.function_starts_off,
@@ -540,6 +587,10 @@ fn write_header(l: &Layout<'_, '_>, buf: &mut [u8], sig_size: u64) -> Result<usi
     };
     if l.has_tlv {
         flags |= MH_HAS_TLV_DESCRIPTORS;
+    }
+    // Names left to -undefined dynamic_lookup are undefined until dyld finds them.
+    if l.has_flat_lookups() {
+        flags &= !MH_NOUNDEFS;
     }
     let mut h = Vec::with_capacity(32);
     for v in [

@@ -133,6 +133,8 @@ impl MachArch for X86_64 {
         raw == X86_64_RELOC_SUBTRACTOR
     }
 
+    const SUBTRACTOR_TYPE: u32 = X86_64_RELOC_SUBTRACTOR;
+
     /// x86_64 keeps every addend in the place.
     fn addend_in_place(_raw: u32, _pcrel: bool) -> bool {
         true
