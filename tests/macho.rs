@@ -689,7 +689,7 @@ fn golden_dumps_of_macho_outputs() {
 
 /// `.tbd` stubs are read as ld64 reads them: frameworks found through `-F` bind their names to
 /// their install names (dylibs numbered in command-line order) from a TAPI v4 (YAML) stub and
-/// a v5 (JSON) one, a libSystem `.tbd` found through `-L` stands in for the bundled manifest, and a
+/// a v5 (JSON) one (`-weak_framework`: loaded weakly, its names weak imports), a libSystem `.tbd` found through `-L` stands in for the bundled manifest, and a
 /// framework with no stub is an error saying what to give.
 #[test]
 fn tbd_stubs_for_frameworks_and_libsystem() {
@@ -755,7 +755,7 @@ fn tbd_stubs_for_frameworks_and_libsystem() {
                 &fwdir,
                 "-framework",
                 "Foo",
-                "-framework",
+                "-weak_framework",
                 "Bar",
                 "-L",
                 &tbd_dir,
@@ -780,6 +780,18 @@ fn tbd_stubs_for_frameworks_and_libsystem() {
             .find(|i| i.contains("_bar_value"))
             .unwrap_or_else(|| panic!("{target}: _bar_value not imported\n{fixups}"));
         assert!(bar.contains("lib_ordinal = 2"), "{target}: {bar}");
+        // -weak_framework: loaded weakly, and its names are weak imports (dyld leaves them 0
+        // when the framework is missing); Foo's are not.
+        assert!(bar.contains("weak_import = 1"), "{target}: {bar}");
+        assert!(foo.contains("weak_import = 0"), "{target}: {foo}");
+        let weak_load = headers
+            .split("Load command")
+            .find(|c| c.contains("Bar.framework"))
+            .unwrap();
+        assert!(
+            weak_load.contains("cmd LC_LOAD_WEAK_DYLIB"),
+            "{target}: {weak_load}"
+        );
         assert!(
             headers.contains("name /System/Library/Frameworks/Bar.framework/Versions/A/Bar"),
             "{target}:\n{headers}"

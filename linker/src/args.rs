@@ -87,6 +87,11 @@ pub static LINK_FLAGS: &[FlagSpec] = &[
         "macOS: link with NAME.framework (its exports from NAME.tbd)",
     ),
     flag(
+        "weak_framework",
+        "NAME",
+        "macOS: -framework NAME, loaded weakly (the program runs without it)",
+    ),
+    flag(
         "directives",
         "FILE",
         "read cgo-style directives from a text file (repeatable)",
@@ -257,7 +262,10 @@ pub fn parse_link_command(args: &[String]) -> Result<Command> {
                 link.inputs.push(InputArg::Library(value))
             }
             "F" => link.framework_dirs.push(PathBuf::from(value)),
-            "framework" => link.inputs.push(InputArg::Framework(value)),
+            "framework" | "weak_framework" => link.inputs.push(InputArg::Framework {
+                name: value,
+                weak: name == "weak_framework",
+            }),
             "directives" => link.directive_files.push(PathBuf::from(value)),
             "r" => link.runpath = Some(value),
             "s" => link.strip_symbols = on,

@@ -704,7 +704,11 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
             Act::AppleArch => link.target = Some(Target::from_apple_arch(&value())?),
             Act::Framework => {
                 saw_input = true;
-                link.inputs.push(InputArg::Framework(value()));
+                let weak = written.trim_start_matches('-') == "weak_framework";
+                link.inputs.push(InputArg::Framework {
+                    name: value(),
+                    weak,
+                });
             }
             Act::FrameworkDir => link.framework_dirs.push(PathBuf::from(value())),
             Act::ExportedSymbolsList => link.exported_symbols_list = Some(PathBuf::from(value())),

@@ -60,21 +60,21 @@ pub fn load<'p, B: Backend>(
     /// is loose (not an archive member), and for members whether the archive is an rlib.
     type Source<'d> = (String, &'d [u8], usize, bool, Option<bool>);
     let mut sources: Vec<Source<'_>> = Vec::new();
-    let mut shared_data: Vec<(String, &[u8], usize)> = Vec::new();
+    let mut shared_data: Vec<(String, &[u8], usize, bool)> = Vec::new();
     let files = plan
         .inputs
         .iter()
         .enumerate()
-        .map(|(i, input)| (&input.file, i))
-        .chain(extra.iter().map(|e| (&e.file, e.position)));
+        .map(|(i, input)| (&input.file, i, input.weak))
+        .chain(extra.iter().map(|e| (&e.file, e.position, false)));
     let object_kind = backend.object_kind();
-    for (file, position) in files {
+    for (file, position, weak) in files {
         let name = file.display_name();
         let data = file.data();
         match FileKind::identify(data) {
             kind if kind == object_kind => {
                 if backend.is_shared_library(data) {
-                    shared_data.push((name, data, position));
+                    shared_data.push((name, data, position, weak));
                 } else {
                     sources.push((name, data, position, true, None));
                 }
@@ -97,7 +97,7 @@ pub fn load<'p, B: Backend>(
             FileKind::Text => {}
             // A dylib's exports in text: the format back end reads it as a shared library.
             FileKind::Tbd if object_kind == FileKind::MachO => {
-                shared_data.push((name, data, position))
+                shared_data.push((name, data, position, weak))
             }
             other => bail!(
                 "{name}: {} cannot be linked into {} output",
@@ -126,7 +126,7 @@ pub fn load<'p, B: Backend>(
         .collect::<Result<_>>()?;
     let shared: Vec<SharedInput<'_>> = shared_data
         .into_par_iter()
-        .map(|(name, data, position)| {
+        .map(|(name, data, position, weak)| {
             let file_name = Path::new(&name)
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
@@ -134,7 +134,11 @@ pub fn load<'p, B: Backend>(
             let library = backend
                 .load_shared_library(data, &file_name)
                 .map_err(|e| e.at(&name))?;
-            Ok(SharedInput { library, position })
+            Ok(SharedInput {
+                library,
+                position,
+                weak,
+            })
         })
         .collect::<Result<_>>()?;
     Ok(Loaded { candidates, shared })

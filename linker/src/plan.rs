@@ -37,9 +37,12 @@ pub enum InputArg {
     Library(String),
     /// `-lNAME` after `-Bstatic`: only `libNAME.a` will do.
     StaticLibrary(String),
-    /// ld64's `-framework NAME` (and `-weak_framework`): `NAME.framework/NAME(.tbd)` on the
-    /// framework search path.
-    Framework(String),
+    /// ld64's `-framework NAME` (`weak`: `-weak_framework`, a framework the program runs
+    /// without): `NAME.framework/NAME(.tbd)` on the framework search path.
+    Framework {
+        name: String,
+        weak: bool,
+    },
 }
 
 /// Everything a command line says about a link, before any file is opened: what every front
@@ -150,6 +153,8 @@ pub struct LoadedInput {
     pub kind: FileKind,
     /// How it got here: a path on the command line, or the `-l` that found it.
     pub requested_as: String,
+    /// A library the output may run without (ld64's `-weak_framework`): its imports are weak.
+    pub weak: bool,
 }
 
 /// A directive with the place it came from, for diagnostics.
@@ -352,7 +357,7 @@ pub fn load_with(args: LinkArgs, bundled: &dyn Fn(&Target, &str) -> Bundled) -> 
                 Some(p) => paths.push((p, format!("-l{name}"))),
                 None => bail!("cannot find -l{name} (static: libNAME.a only, after -Bstatic)"),
             },
-            InputArg::Framework(name) => {
+            InputArg::Framework { name, weak } => {
                 let mut dirs: Vec<PathBuf> = args.framework_dirs.clone();
                 let system = Path::new("System/Library/Frameworks");
                 dirs.push(match &args.sysroot {
@@ -366,7 +371,14 @@ pub fn load_with(args: LinkArgs, bundled: &dyn Fn(&Target, &str) -> Bundled) -> 
                         .find(|p| p.is_file())
                 });
                 match found {
-                    Some(p) => paths.push((p, format!("-framework {name}"))),
+                    Some(p) => {
+                        let option = if *weak {
+                            "-weak_framework"
+                        } else {
+                            "-framework"
+                        };
+                        paths.push((p, format!("{option} {name}")))
+                    }
                     None => bail!(
                         "cannot find -framework {name}: rlink reads a framework's exports from \
                          {name}.framework/{name}.tbd (the stub an SDK ships); put one under a \
@@ -459,6 +471,7 @@ fn finish(
             LoadedInput {
                 file,
                 kind,
+                weak: requested_as.starts_with("-weak_framework "),
                 requested_as,
             }
         })

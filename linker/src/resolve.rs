@@ -81,6 +81,9 @@ pub struct Library {
     pub soname: String,
     /// Named by `cgo_import_dynamic _ _ "lib"`: needed even when nothing is imported.
     pub forced: bool,
+    /// The output may run without it (ld64's `-weak_framework`): loaded weakly, and every
+    /// name imported from it is a weak import.
+    pub weak: bool,
 }
 
 /// One relocatable object that may join the link.
@@ -98,6 +101,8 @@ pub struct Candidate<'a> {
 pub struct SharedInput<'a> {
     pub library: SharedLibrary<'a>,
     pub position: usize,
+    /// The output may run without it (ld64's `-weak_framework`).
+    pub weak: bool,
 }
 
 /// The outcome of resolution: everything layout needs to know about symbols.
@@ -447,7 +452,8 @@ fn bind_shared_libraries<'a>(
     // Libraries are numbered in command-line order, as GNU ld orders DT_NEEDED and ld64 the
     // LC_LOAD_DYLIBs (the loader searches them in that order), not in the order names bind.
     for lib in shared {
-        library_index(libraries, &lib.library.soname);
+        let i = library_index(libraries, &lib.library.soname);
+        libraries[i as usize].weak |= lib.weak;
     }
     for g in r.globals.iter_mut() {
         if g.def != Def::Undefined || !g.referenced {
@@ -480,6 +486,7 @@ fn library_index(libraries: &mut Vec<Library>, soname: &str) -> u32 {
             libraries.push(Library {
                 soname: soname.to_string(),
                 forced: false,
+                weak: false,
             });
             libraries.len() as u32 - 1
         }

@@ -135,6 +135,8 @@ pub struct Layout<'r, 'a> {
     /// Install names of the dylibs, in `LC_LOAD_DYLIB` order (ordinal − 1), and the ordinal of
     /// each resolution library.
     pub dylibs: Vec<String>,
+    /// Per dylib: loaded weakly (`LC_LOAD_WEAK_DYLIB`, from `-weak_framework`).
+    pub dylib_weak: Vec<bool>,
     pub library_ordinal: Vec<u32>,
     pub tls_start: u64,
     /// Addresses of `__stubs` and `__got` (0 when absent), read on every relocation against an
@@ -345,6 +347,7 @@ pub fn place<'r, 'a, A: MachArch>(
         stubs: IndexSet::default(),
         imports: IndexSet::default(),
         dylibs: Vec::new(),
+        dylib_weak: Vec::new(),
         library_ordinal: Vec::new(),
         tls_start: 0,
         stubs_addr: 0,
@@ -429,6 +432,11 @@ pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> 
     if !l.dylibs.iter().any(|d| d == LIBSYSTEM) {
         l.dylibs.push(LIBSYSTEM.to_string());
     }
+    l.dylib_weak = l
+        .dylibs
+        .iter()
+        .map(|d| res.libraries.iter().any(|lib| lib.weak && lib.soname == *d))
+        .collect();
 
     // The linker-made sections.
     let insert = |l: &mut Layout<'_, '_>,
@@ -970,6 +978,15 @@ impl Layout<'_, '_> {
             .get(imp.library as usize)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Whether an import comes from a weakly loaded dylib (its binds are weak: dyld leaves
+    /// them 0 when the dylib is missing).
+    pub fn import_is_weak(&self, imp: &rlink_linker::resolve::Import) -> bool {
+        self.res
+            .libraries
+            .get(imp.library as usize)
+            .is_some_and(|lib| lib.weak)
     }
 
     /// Whether some import is looked up in every loaded image (no `MH_NOUNDEFS` then).

@@ -276,7 +276,7 @@ pub fn plan(l: &Layout<'_, '_>, start: u64) -> Result<Plan> {
         }
         p.import_names.extend_from_slice(&imp.remote);
         p.import_names.push(0);
-        let weak = !g.strong_ref;
+        let weak = !g.strong_ref || l.import_is_weak(imp);
         p.import_entries
             .push((ordinal & 0xff) | (u32::from(weak) << 8) | (name_offset << 9));
     }
@@ -452,7 +452,12 @@ pub fn plan(l: &Layout<'_, '_>, start: u64) -> Result<Plan> {
             strx,
             n_type: N_UNDF | N_EXT,
             n_sect: 0,
-            n_desc: ((ordinal as u16) << 8) | if g.strong_ref { 0 } else { N_WEAK_REF },
+            n_desc: ((ordinal as u16) << 8)
+                | if g.strong_ref && !l.import_is_weak(imp) {
+                    0
+                } else {
+                    N_WEAK_REF
+                },
             value: 0,
         });
         undef_index.insert(id, first_undef + k as u32);

@@ -42,6 +42,7 @@ const LC_SOURCE_VERSION: u32 = 0x2a;
 const LC_BUILD_VERSION: u32 = 0x32;
 const LC_MAIN: u32 = 0x8000_0028;
 const LC_RPATH: u32 = 0x8000_001c;
+const LC_LOAD_WEAK_DYLIB: u32 = 0x8000_0018;
 const LC_DYLD_EXPORTS_TRIE: u32 = 0x8000_0033;
 const LC_DYLD_CHAINED_FIXUPS: u32 = 0x8000_0034;
 const SG_READ_ONLY: u32 = 0x10;
@@ -544,10 +545,14 @@ fn write_header(l: &Layout<'_, '_>, buf: &mut [u8], sig_size: u64) -> Result<usi
         c.u64(l.entry - l.base);
         c.u64(0);
     }
-    for d in &l.dylibs {
+    for (d, &weak) in l.dylibs.iter().zip(&l.dylib_weak) {
         c.count += 1;
         let start = c.bytes.len();
-        c.u32(LC_LOAD_DYLIB);
+        c.u32(if weak {
+            LC_LOAD_WEAK_DYLIB
+        } else {
+            LC_LOAD_DYLIB
+        });
         c.u32(dylib_cmd_size(d));
         c.u32(24);
         c.u32(2); // timestamp
