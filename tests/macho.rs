@@ -351,6 +351,40 @@ fn unwind_by_function(path: &Path) -> std::collections::BTreeMap<String, u32> {
     out
 }
 
+/// An image's segments, and its sections as (segment, section) with ld64.lld's merged
+/// literal pools (`__literal4/8/16` in one `__literals`) counted as one.
+fn segments_and_sections(
+    path: &Path,
+) -> (
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<(String, String)>,
+) {
+    let headers = dump(path, &["--private-headers"]);
+    let mut segments = std::collections::BTreeSet::new();
+    let mut sections = std::collections::BTreeSet::new();
+    let mut section: Option<String> = None;
+    for l in headers.lines().map(str::trim) {
+        if let Some(name) = l.strip_prefix("sectname ") {
+            section = Some(name.to_string());
+        } else if let Some(seg) = l.strip_prefix("segname ") {
+            match section.take() {
+                Some(sect) => {
+                    let sect = if sect.starts_with("__literal") {
+                        "__literals".to_string()
+                    } else {
+                        sect
+                    };
+                    sections.insert((seg.to_string(), sect));
+                }
+                None => {
+                    segments.insert(seg.to_string());
+                }
+            }
+        }
+    }
+    (segments, sections)
+}
+
 /// Every function both images name gets the same unwind encoding in each (more than 50
 /// compared). Linker-made branch thunks (zig's `_write__thunk`) are left out: their entries
 /// are whatever precedes them.
@@ -375,7 +409,8 @@ fn assert_same_unwind(what: &str, reference: &Path, ours: &Path) {
 /// Rust std programs for both Apple targets, in release and debug: rlink links them from
 /// rustc's cc-style line (libSystem from the bundled manifest), every structure reads back,
 /// thread-locals have their descriptors, and ld64.lld given the same objects and a libSystem
-/// `.tbd` binds exactly the same names and exports the same ones. `system_stack` uses the
+/// `.tbd` binds exactly the same names, exports the same ones and has the same segments and
+/// sections (with chained fixups, as rlink writes them). `system_stack` uses the
 /// runtime stubs' crate built for the target (its naked stack switch and `rlink_crosscall`).
 #[test]
 fn std_programs_bind_what_ld64_lld_binds() {
@@ -465,6 +500,8 @@ fn std_programs_bind_what_ld64_lld_binds() {
                     min,
                     min,
                     "-dead_strip",
+                    // Chained fixups and no lazy binding, as rlink writes them.
+                    "-fixup_chains",
                     "-o",
                 ])
                 .arg(&reference)
@@ -478,6 +515,25 @@ fn std_programs_bind_what_ld64_lld_binds() {
                 out.status.success(),
                 "ld64.lld: {}",
                 String::from_utf8_lossy(&out.stderr)
+            );
+            // ld64.lld moves data that is read-only after fixups to __DATA_CONST only from
+            // macOS 10.15 on; rlink always does: below that, its __DATA_CONST counts as __DATA.
+            let (ref_segments, ref_sections) = segments_and_sections(&reference);
+            let (mut segments, mut sections) = segments_and_sections(&ours);
+            if !ref_segments.contains("__DATA_CONST") {
+                segments.remove("__DATA_CONST");
+                sections = sections
+                    .into_iter()
+                    .map(|(seg, sect)| match seg.as_str() {
+                        "__DATA_CONST" => ("__DATA".to_string(), sect),
+                        _ => (seg, sect),
+                    })
+                    .collect();
+            }
+            assert_eq!(
+                (segments, sections),
+                (ref_segments, ref_sections),
+                "{triple} {program} {mode:?}: segments and sections"
             );
             let (our_binds, our_exports) = binds_and_exports(&ours);
             let (ref_binds, ref_exports) = binds_and_exports(&reference);
