@@ -126,6 +126,16 @@ pub fn collect(
             fdes_of.entry(fde.target).or_default().push((oi, k));
         }
     }
+    // COFF's associative sections, by their leader: marking a leader marks them.
+    let mut followers: rustc_hash::FxHashMap<(usize, usize), Vec<usize>> = Default::default();
+    for (oi, o) in res.objects.iter().enumerate() {
+        for &(s, leader) in &o.associated {
+            followers
+                .entry((oi, leader as usize))
+                .or_default()
+                .push(s as usize);
+        }
+    }
     let mut work: Vec<(usize, usize)> = Vec::new();
     let mark = |live: &mut Live, work: &mut Vec<(usize, usize)>, oi: usize, si: usize| {
         if si != 0 && !res.discarded[oi][si] && !live[oi][si] {
@@ -171,6 +181,11 @@ pub fn collect(
         }
     }
     while let Some((oi, si)) = work.pop() {
+        if let Some(list) = followers.get(&(oi, si)) {
+            for &f in list {
+                mark(&mut live, &mut work, oi, f);
+            }
+        }
         let o = &res.objects[oi];
         for reloc in o.relocations[si].iter() {
             if let Some((to, ts)) = section_of(res, oi, reloc.symbol) {

@@ -288,6 +288,9 @@ pub struct ObjectView<'a> {
     /// Relocations per target section, indexed like `sections`.
     pub relocations: Vec<Relocs<'a>>,
     pub groups: Vec<Group<'a>>,
+    /// COFF's associative COMDAT sections as (section, leader): a section kept exactly when
+    /// its leader is (a function's `.pdata` and `.xdata`), through garbage collection too.
+    pub associated: Vec<(u32, u32)>,
     /// The producer is rustc: a `.comment` (the producer's identification) names it, or,
     /// in formats without one (Mach-O), the object defines Rust-mangled names.
     pub rustc_comment: bool,
@@ -310,6 +313,17 @@ impl<'a> ObjectView<'a> {
                     );
                 }
             }
+        }
+        let nsecs_u32 = nsecs as u32;
+        if let Some(&(s, leader)) = self
+            .associated
+            .iter()
+            .find(|&&(s, l)| s == 0 || l == 0 || s >= nsecs_u32 || l >= nsecs_u32)
+        {
+            bail!(
+                "{}: section {s} is associated with section {leader} of {nsecs}",
+                self.place
+            );
         }
         for (g, group) in self.groups.iter().enumerate() {
             if group.members.iter().any(|&m| m as usize >= nsecs) {

@@ -82,6 +82,8 @@ pub struct Values {
     pub got_slot: Option<u64>,
     /// The GOT's base (`_GLOBAL_OFFSET_TABLE_`).
     pub got_base: u64,
+    /// The address the image is linked at (PE's image-relative values are from it).
+    pub image_base: u64,
     /// For TLS symbols: the offset from the thread pointer.
     pub tpoff: i64,
     /// The symbol is defined in the output (not imported, not undefined weak).
@@ -129,6 +131,8 @@ pub enum RelocKind {
     Size,
     /// TP + A: local-exec TLS.
     TpOff,
+    /// S + A − the image base: PE's RVAs (`IMAGE_REL_AMD64_ADDR32NB`).
+    ImageRelative,
     /// The offset in the module's TLS block + A; in an executable, where local-dynamic was
     /// relaxed to local-exec, the module's block is at the thread pointer, so this is TP + A.
     DtpOff,
@@ -323,6 +327,7 @@ pub fn apply<A: Arch>(
         RelocKind::SymbolGotOffset => (v.s.wrapping_sub(v.got_base) as i64).wrapping_add(v.a),
         RelocKind::Size => (v.size as i64).wrapping_add(v.a),
         RelocKind::TpOff => v.tpoff.wrapping_add(v.a),
+        RelocKind::ImageRelative => (v.s.wrapping_sub(v.image_base) as i64).wrapping_add(v.a),
         RelocKind::DtpOff if v.shared => v.dtpoff.wrapping_add(v.a),
         RelocKind::DtpOff => v.tpoff.wrapping_add(v.a),
         RelocKind::PageRelative => {

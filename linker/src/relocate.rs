@@ -45,6 +45,10 @@ pub trait OutputLayout: Placement {
     fn got_slot(&self, e: GotEntry) -> Option<u64>;
     /// `_GLOBAL_OFFSET_TABLE_`, the base of GOT-relative relocations.
     fn got_base(&self) -> u64;
+    /// The address the image is linked at, the base of image-relative values (PE's RVAs).
+    fn image_base(&self) -> u64 {
+        0
+    }
     /// Thread-pointer offset of a TLS address.
     fn tpoff(&self, addr: u64) -> i64;
     /// Offset of a TLS address in this module's TLS block.
@@ -109,6 +113,7 @@ pub fn relocate_sections<A: Arch>(
     out: OutBuf,
 ) -> Result<Vec<ObjectDynRelocs>> {
     let got_base = l.got_base();
+    let image_base = l.image_base();
     let shared = l.is_shared();
     let thunks = l.has_thunks();
     res.objects
@@ -172,6 +177,7 @@ pub fn relocate_sections<A: Arch>(
                         size: sv.size,
                         got_slot,
                         got_base,
+                        image_base,
                         tpoff: if info.tls { l.tpoff(tls_addr) } else { 0 },
                         local: sv.local && !info.dynamic,
                         shared,

@@ -384,6 +384,7 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
         symbols,
         relocations,
         groups,
+        associated: Vec::new(),
         rustc_comment,
     };
     object.check(&|r_type| relocation_width(cpu, r_type))?;

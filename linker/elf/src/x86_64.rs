@@ -436,6 +436,7 @@ mod tests {
             size: 0,
             got_slot: Some(0x3000),
             got_base: 0x3000,
+            image_base: 0,
             tpoff: -16,
             local: true,
             shared: false,

@@ -553,6 +553,7 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
         symbols,
         relocations,
         groups: Vec::new(),
+        associated: Vec::new(),
         rustc_comment,
     };
     view.check(&|t| 1u64 << decode_type(t).1)?;

@@ -357,6 +357,7 @@ pub fn write_eh_frame<A: MachArch>(l: &Layout<'_, '_>, out: &mut [u8], base: u64
                 size: 0,
                 got_slot,
                 got_base: 0,
+                image_base: 0,
                 tpoff: 0,
                 local: true,
                 shared: false,

@@ -1,4 +1,5 @@
-//! rlink's PE/COFF back end. Today it reads PE/COFF files for `rlink inspect`.
+//! rlink's PE/COFF back end: `rlink inspect` for PE/COFF files, and the first parts of the
+//! Windows link — the COFF loader (`object`) and the x86-64 relocation table (`x86_64`).
 
 use rlink_linker::format::Format;
 use rlink_linker::input::FileKind;
@@ -6,6 +7,8 @@ use rlink_linker::inspect::{InspectOptions, Report};
 use rlink_linker::Result;
 
 mod inspect;
+pub mod object;
+pub mod x86_64;
 
 /// The PE/COFF format back end.
 pub struct Pe;
