@@ -89,7 +89,8 @@ pub fn help_text() -> String {
          internally or externally (-extld); macOS executables and dylibs for x86_64 and arm64\n\
          (Mach-O, no SDK: libSystem from a bundled manifest, .tbd stubs for frameworks),\n\
          linked internally or externally (-extld='zig cc -target aarch64-macos');\n\
-         PE output is not implemented yet.\n",
+         Windows x86-64 executables from C objects (PE32+, imports from bundled DLL\n\
+         manifests; Rust std programs and DLLs not yet).\n",
         args::flag_help(args::LINK_FLAGS),
         args::flag_help(INSPECT_FLAGS),
         args::flag_help(DYNIMPORT_FLAGS),

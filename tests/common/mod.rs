@@ -5,6 +5,7 @@
 
 pub mod llvm;
 pub mod macho_loader;
+pub mod wine;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

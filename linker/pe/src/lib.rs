@@ -1,17 +1,148 @@
-//! rlink's PE/COFF back end: `rlink inspect` for PE/COFF files, and the first parts of the
-//! Windows link — the COFF loader (`object`) and the x86-64 relocation table (`x86_64`).
+//! rlink's PE/COFF back end: `rlink inspect` for PE/COFF files, and Windows x86-64 executables
+//! on the shared link pipeline — the COFF loader (`object`), the relocation table (`x86_64`),
+//! the image layout with the import tables (`layout`) and the writer (`write`). Imports come
+//! from DLL manifests bundled with rlink (`manifests/`, generated from wine's DLLs) or from
+//! `cgo_import_dynamic` directives; no import library is needed.
+
+use std::path::Path;
 
 use rlink_linker::format::Format;
+use rlink_linker::gc::Live;
 use rlink_linker::input::FileKind;
 use rlink_linker::inspect::{InspectOptions, Report};
-use rlink_linker::Result;
+use rlink_linker::library::SharedLibrary;
+use rlink_linker::object::ObjectView;
+use rlink_linker::pipeline::{self, Backend, OutputOptions};
+use rlink_linker::plan::LinkPlan;
+use rlink_linker::resolve::Resolution;
+use rlink_linker::scan::Needs;
+use rlink_linker::target::{Cpu, Env, Os, Target};
+use rlink_linker::{bail, Result};
+use rustc_hash::FxHashSet;
 
 mod inspect;
+pub mod layout;
 pub mod object;
+mod write;
 pub mod x86_64;
 
 /// The PE/COFF format back end.
 pub struct Pe;
+
+/// PE for x86-64, as the link pipeline drives it.
+pub struct PeBackend;
+
+impl Backend for PeBackend {
+    type Arch = x86_64::X86_64;
+    type Layout<'r, 'a>
+        = layout::Layout<'r, 'a>
+    where
+        'a: 'r;
+
+    fn name(&self) -> &'static str {
+        "PE"
+    }
+
+    fn object_kind(&self) -> FileKind {
+        FileKind::Coff
+    }
+
+    fn load_object<'a>(&self, place: String, data: &'a [u8]) -> Result<ObjectView<'a>> {
+        object::load(place, data, &x86_64::width)
+    }
+
+    fn is_shared_library(&self, _data: &[u8]) -> bool {
+        false
+    }
+
+    fn load_shared_library<'a>(
+        &self,
+        _data: &'a [u8],
+        file_name: &str,
+    ) -> Result<SharedLibrary<'a>> {
+        bail!(
+            "{file_name}: reading DLLs and import libraries is not implemented yet: rlink binds \
+             imports through its bundled DLL manifests or cgo_import_dynamic directives"
+        )
+    }
+
+    fn interposable(&self) -> bool {
+        // Each import names its DLL; the image's own definitions are its own.
+        false
+    }
+
+    fn entry_stub(&self) -> Option<(String, Vec<u8>)> {
+        None
+    }
+
+    fn is_synthetic(&self, _name: &[u8]) -> bool {
+        false
+    }
+
+    fn place<'r, 'a>(
+        &self,
+        res: &'r Resolution<'a>,
+        live: &Live,
+        options: OutputOptions,
+    ) -> Result<Self::Layout<'r, 'a>> {
+        layout::place(res, live, options)
+    }
+
+    fn lay_out(&self, layout: &mut Self::Layout<'_, '_>, needs: Needs) -> Result<()> {
+        layout::lay_out(layout, needs)
+    }
+
+    fn write(&self, layout: &Self::Layout<'_, '_>, path: &Path) -> Result<()> {
+        write::write(layout, path)
+    }
+
+    fn section_count(&self, layout: &Self::Layout<'_, '_>) -> usize {
+        layout.sections.iter().filter(|(_, s)| s.size > 0).count()
+    }
+
+    fn combine_objects(
+        &self,
+        _res: &Resolution<'_>,
+        _exported: &FxHashSet<Vec<u8>>,
+        _aliases: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<Vec<u8>> {
+        bail!("external linking of PE output is not implemented yet")
+    }
+}
+
+/// The bundled manifest standing for a Windows library name (`-lkernel32`, and what
+/// `kernel32.lib` names).
+fn manifest(target: &Target, name: &str) -> Option<(&'static str, &'static str)> {
+    macro_rules! m {
+        ($file:literal) => {
+            (
+                concat!($file, " (bundled DLL manifest)"),
+                include_str!(concat!("../manifests/", $file, ".directives")),
+            )
+        };
+    }
+    Some(match name.to_ascii_lowercase().as_str() {
+        "kernel32" => m!("kernel32"),
+        "ntdll" => m!("ntdll"),
+        "advapi32" => m!("advapi32"),
+        "userenv" => m!("userenv"),
+        "ws2_32" => m!("ws2_32"),
+        "dbghelp" => m!("dbghelp"),
+        "bcrypt" => m!("bcrypt"),
+        "shell32" => m!("shell32"),
+        "ole32" => m!("ole32"),
+        "user32" => m!("user32"),
+        "ucrtbase" => m!("ucrtbase"),
+        "vcruntime140" => m!("vcruntime140"),
+        "synchronization" | "api-ms-win-core-synch-l1-2-0" => {
+            m!("api-ms-win-core-synch-l1-2-0")
+        }
+        // mingw's -lmsvcrt is msvcrt.dll; MSVC's msvcrt.lib is the dynamic CRT.
+        "msvcrt" if target.env == Env::Gnu => m!("msvcrt"),
+        "msvcrt" | "ucrt" | "vcruntime" => m!("msvcrt-lib"),
+        _ => return None,
+    })
+}
 
 impl Format for Pe {
     fn name(&self) -> &'static str {
@@ -22,7 +153,25 @@ impl Format for Pe {
         matches!(kind, FileKind::Coff | FileKind::Pe)
     }
 
+    fn links_internally(&self, target: &Target) -> bool {
+        target.os == Os::Windows && target.cpu == Cpu::X86_64
+    }
+
     fn inspect(&self, data: &[u8], opts: &InspectOptions) -> Result<Report> {
         inspect::inspect(data, opts)
+    }
+
+    fn bundled_library(&self, target: &Target, name: &str) -> rlink_linker::plan::Bundled {
+        if target.os != Os::Windows {
+            return None;
+        }
+        manifest(target, name)
+    }
+
+    fn link(&self, plan: &LinkPlan) -> Result<()> {
+        match plan.target.cpu {
+            Cpu::X86_64 => pipeline::link(&PeBackend, plan),
+            Cpu::Aarch64 => bail!("Windows on arm64 is not supported"),
+        }
     }
 }

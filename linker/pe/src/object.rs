@@ -152,6 +152,7 @@ fn load_with<'a, H: CoffHeader>(
     // auxiliary record; and the first symbol after it (the COMDAT symbol).
     let mut comdat: Vec<Option<(u8, u32)>> = vec![None; nsect + 1];
     let mut comdat_symbol: Vec<Option<&'a [u8]>> = vec![None; nsect + 1];
+    let mut iat_symbols: Vec<u32> = Vec::new();
     let mut i = 0usize;
     while i < nraw {
         let sym = symtab
@@ -228,6 +229,15 @@ fn load_with<'a, H: CoffHeader>(
                     String::from_utf8_lossy(name)
                 );
             }
+        }
+        // `__imp_NAME` (a `dllimport` reference) is `NAME`'s import slot: the view names
+        // `NAME`, and its relocations are marked to read the slot.
+        let (name, through_iat) = match name.strip_prefix(b"__imp_") {
+            Some(rest) if place_of == SymPlace::Undefined && !rest.is_empty() => (rest, true),
+            _ => (name, false),
+        };
+        if through_iat {
+            iat_symbols.push(symbols.len() as u32);
         }
         view_of[i] = symbols.len() as u32;
         symbols.push(Symbol {
@@ -373,10 +383,15 @@ fn load_with<'a, H: CoffHeader>(
                 );
             }
             let stored = read_stored(s.data, offset as usize, w);
+            let marked = if iat_symbols.binary_search(&symbol).is_ok() {
+                r_type | crate::x86_64::THROUGH_IAT
+            } else {
+                r_type
+            };
             out.push(Reloc {
                 offset,
                 symbol,
-                r_type,
+                r_type: marked,
                 addend: stored.wrapping_sub(crate::x86_64::pcrel_bias(r_type)),
             });
         }

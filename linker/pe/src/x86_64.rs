@@ -20,6 +20,11 @@ pub const IMAGE_REL_AMD64_REL32_5: u32 = 0x9;
 pub const IMAGE_REL_AMD64_SECTION: u32 = 0xa;
 pub const IMAGE_REL_AMD64_SECREL: u32 = 0xb;
 
+/// The view's mark on a relocation against `__imp_NAME`: the loader renames the symbol to
+/// `NAME` and the relocation reads `NAME`'s import-address-table slot (the PE counterpart of
+/// a GOT entry) instead of `NAME` itself.
+pub const THROUGH_IAT: u32 = 1 << 16;
+
 const NAMES: [&str; 17] = [
     "IMAGE_REL_AMD64_ABSOLUTE",
     "IMAGE_REL_AMD64_ADDR64",
@@ -42,7 +47,7 @@ const NAMES: [&str; 17] = [
 
 /// Bytes a relocation type writes.
 pub fn width(r_type: u32) -> u64 {
-    match r_type {
+    match r_type & !THROUGH_IAT {
         IMAGE_REL_AMD64_ABSOLUTE => 0,
         IMAGE_REL_AMD64_ADDR64 => 8,
         IMAGE_REL_AMD64_SECTION => 2,
@@ -53,6 +58,7 @@ pub fn width(r_type: u32) -> u64 {
 /// What the CPU measures a PC-relative field from, past the field's start: the stored value
 /// is taken as the ELF-style addend plus this.
 pub fn pcrel_bias(r_type: u32) -> i64 {
+    let r_type = r_type & !THROUGH_IAT;
     match r_type {
         IMAGE_REL_AMD64_REL32..=IMAGE_REL_AMD64_REL32_5 => {
             4 + i64::from(r_type - IMAGE_REL_AMD64_REL32)
@@ -67,14 +73,29 @@ impl Arch for X86_64 {
     const CPU: Cpu = Cpu::X86_64;
 
     fn type_name(r_type: u32) -> String {
-        NAMES
-            .get(r_type as usize)
+        let base = r_type & !THROUGH_IAT;
+        let name = NAMES
+            .get(base as usize)
             .map(|n| n.to_string())
-            .unwrap_or_else(|| format!("IMAGE_REL_AMD64 type {r_type:#x}"))
+            .unwrap_or_else(|| format!("IMAGE_REL_AMD64 type {base:#x}"));
+        if r_type & THROUGH_IAT != 0 {
+            format!("{name} (through __imp_)")
+        } else {
+            name
+        }
     }
 
     fn reloc_info(r_type: u32, _shared: bool) -> Option<RelocInfo> {
         use RelocKind::*;
+        if r_type & THROUGH_IAT != 0 {
+            return Some(match r_type & !THROUGH_IAT {
+                IMAGE_REL_AMD64_ADDR64 => RelocInfo::new(GotAddress, Field::Le64, Overflow::None),
+                IMAGE_REL_AMD64_REL32..=IMAGE_REL_AMD64_REL32_5 => {
+                    RelocInfo::new(GotPcRelative, Field::Le32, Overflow::Signed(32))
+                }
+                _ => return None,
+            });
+        }
         Some(match r_type {
             IMAGE_REL_AMD64_ABSOLUTE => RelocInfo::NONE,
             IMAGE_REL_AMD64_ADDR64 => RelocInfo::new(Absolute, Field::Le64, Overflow::None),
@@ -93,8 +114,18 @@ impl Arch for X86_64 {
     }
 
     fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refusal> {
+        if r_type & THROUGH_IAT != 0 {
+            return match r_type & !THROUGH_IAT {
+                IMAGE_REL_AMD64_ADDR64 | IMAGE_REL_AMD64_REL32..=IMAGE_REL_AMD64_REL32_5 => {
+                    Ok(Need::Got)
+                }
+                _ => Err("this reference to an __imp_ slot".to_string()),
+            };
+        }
         match r_type {
-            IMAGE_REL_AMD64_ADDR64 if target.dynamic => Ok(Need::DynamicAbsolute),
+            // A 64-bit address is rebased by the loader (a base relocation); an import's is
+            // its thunk's.
+            IMAGE_REL_AMD64_ADDR64 if place.alloc => Ok(Need::DynamicAbsolute),
             // A direct call or jump to an import goes through a thunk; `__imp_NAME` references
             // (the IAT slot itself) are resolved to the slot by the layout.
             IMAGE_REL_AMD64_REL32..=IMAGE_REL_AMD64_REL32_5 if target.dynamic => Ok(Need::Plt),
@@ -122,8 +153,8 @@ impl Arch for X86_64 {
         None
     }
 
-    fn got_use(_r_type: u32, _shared: bool) -> Option<GotUse> {
-        None
+    fn got_use(r_type: u32, _shared: bool) -> Option<GotUse> {
+        (r_type & THROUGH_IAT != 0).then_some(GotUse::Address)
     }
 
     fn merged_string_bias(r_type: u32) -> i64 {

@@ -1,0 +1,63 @@
+//! Running Windows programs under wine: one `WINEPREFIX` per test binary, made once (the
+//! first start of a fresh prefix takes seconds), and its wineserver stopped when the binary
+//! exits.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+static PREFIX: OnceLock<PathBuf> = OnceLock::new();
+
+extern "C" fn stop_wineserver() {
+    if let Some(prefix) = PREFIX.get() {
+        let _ = Command::new("wineserver")
+            .arg("-k")
+            .env("WINEPREFIX", prefix)
+            .status();
+    }
+}
+
+fn prefix() -> &'static Path {
+    PREFIX.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("wineprefix-{}", std::process::id()));
+        let status = Command::new("wineboot")
+            .arg("-i")
+            .env("WINEPREFIX", &dir)
+            .env("WINEDEBUG", "-all")
+            .env("DISPLAY", "")
+            .output()
+            .expect("wineboot (package wine64; .ci/run installs it) runs");
+        assert!(
+            status.status.success(),
+            "wineboot: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        // SAFETY: registering a plain function to run at exit.
+        unsafe { libc::atexit(stop_wineserver) };
+        dir
+    })
+}
+
+/// What a program run under wine printed and its exit status.
+pub struct Ran {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: i32,
+}
+
+pub fn run(exe: &Path, args: &[&str]) -> Ran {
+    let out = Command::new("wine")
+        .arg(exe)
+        .args(args)
+        .env("WINEPREFIX", prefix())
+        .env("WINEDEBUG", "-all")
+        .env("DISPLAY", "")
+        .output()
+        .expect("wine runs");
+    Ran {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: out.status.code().unwrap_or(-1),
+    }
+}
