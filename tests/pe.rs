@@ -221,3 +221,83 @@ fn an_import_nothing_exports_is_an_error() {
     );
     assert!(!out.exists());
 }
+
+/// Builds a test program for `triple` with rlink as rustc's linker (rustc speaks link.exe's
+/// dialect to it for the msvc target), returning the executable.
+fn rustc_with_rlink(dir: &Path, program: &str, mode: common::Mode, triple: &str) -> PathBuf {
+    let sysroot = common::cross_sysroot(triple);
+    let exe = dir.join(format!("{program}-{mode:?}.exe"));
+    let mut cmd = Command::new(common::CROSS_RUSTC);
+    cmd.args(["--edition=2021", "--target", triple, "--sysroot"])
+        .arg(&sysroot)
+        .arg("-C")
+        .arg(format!("linker={}", common::rlink_bin()));
+    match mode {
+        common::Mode::Release => cmd.args(["-C", "opt-level=2"]),
+        common::Mode::Debug => cmd.args(["-C", "opt-level=0", "-C", "debuginfo=2"]),
+    };
+    let out = cmd
+        .arg(common::testdata(&format!("programs/{program}.rs")))
+        .arg("-o")
+        .arg(&exe)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .current_dir(dir)
+        .output()
+        .expect("rustc runs");
+    assert!(
+        out.status.success(),
+        "rustc {program} for {triple} with rlink: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+/// Rust std programs for `x86_64-pc-windows-msvc`, release and debug, linked by rlink as
+/// rustc's linker from its link.exe-style line — no MSVC, no import library, no C runtime on
+/// the machine (kernel32.lib and /defaultlib:msvcrt come from the bundled manifests, the start-up
+/// and TLS directory from the runtime stubs, std's raw-dylib imports from its rlib) — run under
+/// wine: output and exit status as on Linux, panics caught across frames, thread-locals with
+/// destructors, a child process. (A backtrace cannot name `main`: no PDB is written.)
+#[test]
+fn msvc_std_programs_run_under_wine() {
+    use common::programs::*;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for mode in [common::Mode::Release, common::Mode::Debug] {
+        for e in [
+            HELLO,
+            ARGS_ENV,
+            THREADS,
+            panics(false),
+            FILES_PROCESS,
+            EXIT_CODE,
+            DISPATCH,
+        ] {
+            let exe = rustc_with_rlink(d, e.program, mode, TARGET);
+            let ran = wine::run_with(
+                &exe,
+                &["one", "two words"],
+                &[("RLINK_TEST_VAR", "set"), ("RUST_BACKTRACE", "0")],
+            );
+            let what = format!("{} {mode:?}", e.program);
+            assert_eq!(
+                ran.stdout, e.stdout,
+                "{what}: stdout; stderr:\n{}",
+                ran.stderr
+            );
+            assert_eq!(
+                ran.status, e.code,
+                "{what}: exit status; stderr:\n{}",
+                ran.stderr
+            );
+            if e.program == "hello" {
+                let headers = readobj(&exe, &["--file-headers", "--coff-imports"]);
+                assert!(
+                    headers.contains("TLSTableRVA: 0x") && !headers.contains("TLSTableRVA: 0x0\n"),
+                    "{what}: TLS directory\n{headers}"
+                );
+                assert!(headers.contains("Name: KERNEL32.dll"), "{what}");
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ use crate::format::Formats;
 use crate::input::{archive_members, FileKind, MappedFile};
 use crate::inspect::{name_from_bytes, InspectOptions, Report};
 use crate::target::ObjectFormat;
-use crate::{bail, gnu_args, output, plan};
+use crate::{bail, gnu_args, msvc_args, output, plan};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -64,6 +64,9 @@ pub fn run_as(program: &str, args: &[String], formats: Formats) -> Result<()> {
         _ => {}
     }
     let mut warn = |w: String| eprintln!("rlink: warning: {w}");
+    if msvc_args::speaks_link(program, &args) {
+        return link_command(msvc_args::parse_link(&args, &mut warn)?, formats);
+    }
     let command = match gnu_args::dialect(program, &args) {
         gnu_args::Dialect::Go => args::parse_link_command(&args)?,
         gnu_args::Dialect::Cc => {
@@ -89,8 +92,8 @@ pub fn help_text() -> String {
          internally or externally (-extld); macOS executables and dylibs for x86_64 and arm64\n\
          (Mach-O, no SDK: libSystem from a bundled manifest, .tbd stubs for frameworks),\n\
          linked internally or externally (-extld='zig cc -target aarch64-macos');\n\
-         Windows x86-64 executables from C objects (PE32+, imports from bundled DLL\n\
-         manifests; Rust std programs and DLLs not yet).\n",
+         Windows x86-64 executables (PE32+, x86_64-pc-windows-msvc, rustc's link.exe\n\
+         line; imports from bundled DLL manifests; no DLL output or -gnu target yet).\n",
         args::flag_help(args::LINK_FLAGS),
         args::flag_help(INSPECT_FLAGS),
         args::flag_help(DYNIMPORT_FLAGS),

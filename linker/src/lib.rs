@@ -23,6 +23,7 @@ pub mod ldflags;
 pub mod library;
 pub mod load;
 pub mod merge;
+pub mod msvc_args;
 pub mod object;
 pub mod output;
 pub mod pipeline;

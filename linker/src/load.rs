@@ -61,6 +61,8 @@ pub fn load<'p, B: Backend>(
     type Source<'d> = (String, &'d [u8], usize, bool, Option<bool>);
     let mut sources: Vec<Source<'_>> = Vec::new();
     let mut shared_data: Vec<(String, &[u8], usize, bool)> = Vec::new();
+    // Import libraries' members, per DLL and archive: (DLL, position, exports).
+    let mut import_libraries: Vec<(String, usize, Vec<crate::library::Export<'_>>)> = Vec::new();
     let files = plan
         .inputs
         .iter()
@@ -83,6 +85,29 @@ pub fn load<'p, B: Backend>(
                 let members = archive_members(data).map_err(|e| e.at(&name))?;
                 let rlib = is_rlib(&members);
                 for m in members {
+                    if let Some(import) = backend.import_member(m.data) {
+                        let dll = String::from_utf8_lossy(import.dll).into_owned();
+                        let export = crate::library::Export {
+                            name: import.name,
+                            version: None,
+                            is_default: true,
+                            kind: if import.data {
+                                crate::library::ExportKind::Object
+                            } else {
+                                crate::library::ExportKind::Function
+                            },
+                            weak: false,
+                            size: 0,
+                        };
+                        match import_libraries
+                            .iter_mut()
+                            .find(|(d, p, _)| *d == dll && *p == position)
+                        {
+                            Some((_, _, list)) => list.push(export),
+                            None => import_libraries.push((dll, position, vec![export])),
+                        }
+                        continue;
+                    }
                     if FileKind::identify(m.data) == object_kind {
                         sources.push((
                             format!("{name}({})", m.name),
@@ -124,7 +149,7 @@ pub fn load<'p, B: Backend>(
             })
         })
         .collect::<Result<_>>()?;
-    let shared: Vec<SharedInput<'_>> = shared_data
+    let mut shared: Vec<SharedInput<'_>> = shared_data
         .into_par_iter()
         .map(|(name, data, position, weak)| {
             let file_name = Path::new(&name)
@@ -141,6 +166,15 @@ pub fn load<'p, B: Backend>(
             })
         })
         .collect::<Result<_>>()?;
+    for (dll, position, exports) in import_libraries {
+        shared.push(SharedInput {
+            library: crate::library::SharedLibrary::new(dll, Some(cpu), exports)?,
+            position,
+            weak: false,
+        });
+    }
+    // Command-line order, which names libraries' ordinals and search order.
+    shared.sort_by_key(|s| s.position);
     Ok(Loaded { candidates, shared })
 }
 

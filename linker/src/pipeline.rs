@@ -77,6 +77,12 @@ pub trait Backend: Sync {
     fn interposable(&self) -> bool {
         true
     }
+    /// An archive member that is one import of a DLL (COFF's short import format, what import
+    /// libraries and rustc's `raw-dylib` members hold): read as that DLL's export.
+    fn import_member<'a>(&self, data: &'a [u8]) -> Option<ImportMember<'a>> {
+        let _ = data;
+        None
+    }
     /// External linking: the Rust objects merged into one relocatable object.
     fn combine_objects(
         &self,
@@ -84,6 +90,16 @@ pub trait Backend: Sync {
         exported: &FxHashSet<Vec<u8>>,
         aliases: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<Vec<u8>>;
+}
+
+/// One import an import library lists: the name the program references and the DLL exporting
+/// it.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportMember<'a> {
+    pub name: &'a [u8],
+    pub dll: &'a [u8],
+    /// Data (`IMPORT_OBJECT_DATA`): only reachable through `__imp_NAME`.
+    pub data: bool,
 }
 
 /// What the command line says about the output's shape, for the format's layout.

@@ -146,6 +146,221 @@ fn stub_object(
         .expect("writing a fixed stub object cannot fail")
 }
 
+/// x86-64 Windows `mainCRTStartup`, for programs linked without the MSVC C runtime: runs the
+/// C initializers between `__xc_a` and `__xc_z` (`.CRT$XCA` … `.CRT$XCZ`, what `#[used]`
+/// statics in `.CRT$XCU` register), calls `main(0, NULL)` (std reads its arguments from
+/// `GetCommandLineW`, not from `main`'s) and passes its result to `ExitProcess`. At entry the
+/// stack is 8 bytes off 16-byte alignment; two pushes and 40 bytes (the 32-byte shadow space
+/// every call owes its callee, and padding) align it for the calls.
+const X86_64_WINDOWS_START: &[u8] = &[
+    0x53, // push rbx
+    0x56, // push rsi
+    0x48, 0x83, 0xec, 0x28, // sub rsp, 40
+    0x48, 0x8d, 0x1d, 0, 0, 0, 0, // lea rbx, [rip + __xc_a]
+    0x48, 0x8d, 0x35, 0, 0, 0, 0, // lea rsi, [rip + __xc_z]
+    // next:
+    0x48, 0x39, 0xf3, // cmp rbx, rsi
+    0x73, 0x10, // jae done
+    0x48, 0x8b, 0x03, // mov rax, [rbx]
+    0x48, 0x85, 0xc0, // test rax, rax
+    0x74, 0x02, // jz skip
+    0xff, 0xd0, // call rax
+    // skip:
+    0x48, 0x83, 0xc3, 0x08, // add rbx, 8
+    0xeb, 0xeb, // jmp next
+    // done:
+    0x31, 0xc9, // xor ecx, ecx
+    0x31, 0xd2, // xor edx, edx
+    0xe8, 0, 0, 0, 0, // call main
+    0x89, 0xc1, // mov ecx, eax
+    0xff, 0x15, 0, 0, 0, 0,    // call [rip + __imp_ExitProcess]
+    0xcc, // int3: ExitProcess does not return
+];
+
+/// The name diagnostics use for the Windows start-up object.
+pub const WINDOWS_ENTRY_OBJECT_NAME: &str = "rlink-runtime-stubs(crt.obj)";
+
+/// The start-up object of x86-64 Windows programs linked without the MSVC C runtime, as the
+/// bytes of a COFF object: `mainCRTStartup` above, the bounds of the C initializer table, and
+/// what the C runtime's `tlssup` gives thread-local storage — `_tls_index` (the slot the
+/// loader stores the image's TLS index in), `_tls_start`/`_tls_end` around the `.tls$`
+/// template, the bounds of the TLS callback table (`.CRT$XLA` … `.CRT$XLZ`) and `_tls_used`,
+/// the TLS directory the PE header points at. `??_7type_info@@6B@`, the vtable MSVC's type
+/// descriptors point at (Rust's panic catching refers to it), is a null one: the C++
+/// exception machinery matches type descriptors by name and never calls through it.
+pub fn windows_entry_object() -> Vec<u8> {
+    use object::pe;
+    use object::write::SectionId;
+    use object::SectionKind;
+
+    let mut obj = Object::new(BinaryFormat::Coff, Architecture::X86_64, Endianness::Little);
+    let section = |obj: &mut Object<'_>, name: &str, kind: SectionKind, flags: u32| {
+        let id = obj.add_section(Vec::new(), name.as_bytes().to_vec(), kind);
+        obj.section_mut(id).flags = object::SectionFlags::Coff {
+            characteristics: pe::SectionFlags(flags),
+        };
+        id
+    };
+    const RDATA: u32 = pe::IMAGE_SCN_CNT_INITIALIZED_DATA.0 | pe::IMAGE_SCN_MEM_READ.0;
+    const DATA: u32 = RDATA | pe::IMAGE_SCN_MEM_WRITE.0;
+    const ALIGN8: u32 = pe::IMAGE_SCN_ALIGN_8BYTES.0;
+    let define = |obj: &mut Object<'_>, name: &str, section: SectionId, bytes: &[u8], align| {
+        let value = obj.append_section_data(section, bytes, align);
+        obj.add_symbol(Symbol {
+            name: name.as_bytes().to_vec(),
+            value,
+            size: bytes.len() as u64,
+            kind: SymbolKind::Data,
+            scope: SymbolScope::Linkage,
+            weak: false,
+            section: SymbolSection::Section(section),
+            flags: SymbolFlags::None,
+        })
+    };
+    let undefined = |obj: &mut Object<'_>, name: &str| {
+        obj.add_symbol(Symbol {
+            name: name.as_bytes().to_vec(),
+            value: 0,
+            size: 0,
+            kind: SymbolKind::Unknown,
+            scope: SymbolScope::Linkage,
+            weak: false,
+            section: SymbolSection::Undefined,
+            flags: SymbolFlags::None,
+        })
+    };
+
+    let text = obj.section_id(StandardSection::Text);
+    let start = obj.append_section_data(text, X86_64_WINDOWS_START, 16);
+    obj.add_symbol(Symbol {
+        name: b"mainCRTStartup".to_vec(),
+        value: start,
+        size: X86_64_WINDOWS_START.len() as u64,
+        kind: SymbolKind::Text,
+        scope: SymbolScope::Linkage,
+        weak: false,
+        section: SymbolSection::Section(text),
+        flags: SymbolFlags::None,
+    });
+    let zero = [0u8; 8];
+    let xca = section(
+        &mut obj,
+        ".CRT$XCA",
+        SectionKind::ReadOnlyData,
+        RDATA | ALIGN8,
+    );
+    let xc_a = define(&mut obj, "__xc_a", xca, &zero, 8);
+    let xcz = section(
+        &mut obj,
+        ".CRT$XCZ",
+        SectionKind::ReadOnlyData,
+        RDATA | ALIGN8,
+    );
+    let xc_z = define(&mut obj, "__xc_z", xcz, &zero, 8);
+    let xla = section(
+        &mut obj,
+        ".CRT$XLA",
+        SectionKind::ReadOnlyData,
+        RDATA | ALIGN8,
+    );
+    let xl_a = define(&mut obj, "__xl_a", xla, &zero, 8);
+    let xlz = section(
+        &mut obj,
+        ".CRT$XLZ",
+        SectionKind::ReadOnlyData,
+        RDATA | ALIGN8,
+    );
+    define(&mut obj, "__xl_z", xlz, &zero, 8);
+    let data = section(&mut obj, ".data", SectionKind::Data, DATA | ALIGN8);
+    let tls_index = define(&mut obj, "_tls_index", data, &[0; 4], 4);
+    // The template's bounds: `.tls` sorts before every `.tls$…` piece, `.tls$ZZZ` after.
+    let tls = section(&mut obj, ".tls", SectionKind::Data, DATA | ALIGN8);
+    let tls_start = define(&mut obj, "_tls_start", tls, &[0; 8], 8);
+    let tls_z = section(&mut obj, ".tls$ZZZ", SectionKind::Data, DATA | ALIGN8);
+    let tls_end = define(&mut obj, "_tls_end", tls_z, &[0; 8], 8);
+    // IMAGE_TLS_DIRECTORY64: start and end of the template, &_tls_index, the callbacks
+    // (after __xl_a's null), zero-fill size, characteristics.
+    let rdata_t = section(
+        &mut obj,
+        ".rdata$T",
+        SectionKind::ReadOnlyData,
+        RDATA | ALIGN8,
+    );
+    let tls_used = define(&mut obj, "_tls_used", rdata_t, &[0; 40], 8);
+    let _ = tls_used;
+    let rdata = section(
+        &mut obj,
+        ".rdata",
+        SectionKind::ReadOnlyData,
+        RDATA | ALIGN8,
+    );
+    define(&mut obj, "??_7type_info@@6B@", rdata, &zero, 8);
+
+    let main = undefined(&mut obj, "main");
+    let exit = undefined(&mut obj, "__imp_ExitProcess");
+    let rel = |obj: &mut Object<'_>, section, offset, symbol, typ, addend| {
+        obj.add_relocation(
+            section,
+            Relocation {
+                offset,
+                symbol,
+                addend,
+                flags: object::RelocationFlags::Coff { typ },
+            },
+        )
+        .expect("relocation of a fixed stub is valid");
+    };
+    rel(
+        &mut obj,
+        text,
+        start + 9,
+        xc_a,
+        pe::IMAGE_REL_AMD64_REL32,
+        -4,
+    );
+    rel(
+        &mut obj,
+        text,
+        start + 16,
+        xc_z,
+        pe::IMAGE_REL_AMD64_REL32,
+        -4,
+    );
+    rel(
+        &mut obj,
+        text,
+        start + 46,
+        main,
+        pe::IMAGE_REL_AMD64_REL32,
+        -4,
+    );
+    rel(
+        &mut obj,
+        text,
+        start + 54,
+        exit,
+        pe::IMAGE_REL_AMD64_REL32,
+        -4,
+    );
+    for (at, symbol, addend) in [
+        (0, tls_start, 0),
+        (8, tls_end, 0),
+        (16, tls_index, 0),
+        (24, xl_a, 8),
+    ] {
+        rel(
+            &mut obj,
+            rdata_t,
+            at,
+            symbol,
+            pe::IMAGE_REL_AMD64_ADDR64,
+            addend,
+        );
+    }
+    obj.write()
+        .expect("writing a fixed stub object cannot fail")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,7 +38,10 @@ mod entry;
 mod stack;
 
 #[cfg(feature = "entry")]
-pub use entry::{aarch64_entry_object, entry_object, ENTRY_OBJECT_NAME};
+pub use entry::{
+    aarch64_entry_object, entry_object, windows_entry_object, ENTRY_OBJECT_NAME,
+    WINDOWS_ENTRY_OBJECT_NAME,
+};
 pub use stack::{
     call_c, call_on_stack, rlink_crosscall, rlink_panic_pending, set_system_stack_size,
     system_stack_range, CFunction, DEFAULT_SYSTEM_STACK_SIZE,

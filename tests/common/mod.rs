@@ -5,6 +5,7 @@
 
 pub mod llvm;
 pub mod macho_loader;
+pub mod programs;
 pub mod wine;
 
 use std::path::{Path, PathBuf};

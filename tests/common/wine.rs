@@ -47,9 +47,16 @@ pub struct Ran {
 }
 
 pub fn run(exe: &Path, args: &[&str]) -> Ran {
+    run_with(exe, args, &[])
+}
+
+/// As [`run`], with environment variables for the program (wine passes the Unix environment
+/// on).
+pub fn run_with(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
     let out = Command::new("wine")
         .arg(exe)
         .args(args)
+        .envs(env.iter().copied())
         .env("WINEPREFIX", prefix())
         .env("WINEDEBUG", "-all")
         .env("DISPLAY", "")

@@ -35,6 +35,8 @@ use crate::x86_64::{IMAGE_REL_AMD64_ADDR64, THROUGH_IAT};
 pub const IMAGE_BASE: u64 = 0x1_4000_0000;
 /// DLLs' preferred base.
 pub const DLL_IMAGE_BASE: u64 = 0x1_8000_0000;
+/// The linker-defined name of the image's own address.
+pub const IMAGE_BASE_SYMBOL: &[u8] = b"__ImageBase";
 pub const SECTION_ALIGNMENT: u64 = 0x1000;
 pub const FILE_ALIGNMENT: u64 = 0x200;
 /// `jmp *[rip + disp32]`.
@@ -150,12 +152,18 @@ pub struct Layout<'r, 'a> {
     /// Imports with a thunk (every import), and each import's IAT slot index.
     pub thunks: IndexSet<SymbolId>,
     pub slots: IndexSet<SymbolId>,
+    /// `__imp_NAME` slots of names the program defines itself (a `dllimport` reference to a
+    /// static of another crate): pointers in `.rdata`, rebased by the loader.
+    pub local_slots: IndexSet<SymbolRef>,
+    pub local_slots_rva: u64,
     pub imports: Imports,
     /// Where the import tables start (an RVA).
     pub imports_rva: u64,
     pub thunks_rva: u64,
     /// RVAs of the 64-bit addresses the loader rebases, sorted.
     pub base_relocs: Vec<u64>,
+    /// `_tls_used`, the TLS directory, when the program has one (an RVA).
+    pub tls_directory: u64,
     pub headers_size: u64,
     pub image_size: u64,
     pub file_size: u64,
@@ -230,10 +238,13 @@ pub fn place<'r, 'a>(
         sections,
         thunks: IndexSet::default(),
         slots: IndexSet::default(),
+        local_slots: IndexSet::default(),
+        local_slots_rva: 0,
         imports: Imports::default(),
         imports_rva: 0,
         thunks_rva: 0,
         base_relocs: Vec::new(),
+        tls_directory: 0,
         headers_size: 0,
         image_size: 0,
         file_size: 0,
@@ -290,11 +301,9 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
             {
                 imports.push(id)
             }
-            GotEntry::Address(t) => bail!(
-                "{}: an __imp_ reference to a symbol defined in the program (a local import \
-                 slot is not implemented yet)",
-                rlink_linker::scan::symbol_display(res, t)
-            ),
+            GotEntry::Address(t) => {
+                l.local_slots.insert(t);
+            }
             other => bail!("PE has no GOT entry of kind {other:?} (linker bug)"),
         }
     }
@@ -339,19 +348,20 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     let imports_at = {
         let rdata = &mut l.sections[Kind::Rdata as usize].1;
         let at = align_to(rdata.size, 8);
-        rdata.size = at + l.imports.size;
+        rdata.size = at + l.imports.size + 8 * l.local_slots.len() as u64;
         at
     };
 
     // Whether any base relocation will be needed decides whether `.reloc` exists.
-    let has_relocs = l.placements.iter().enumerate().any(|(oi, per)| {
-        per.iter().enumerate().any(|(si, p)| {
-            p.is_some()
-                && res.objects[oi].relocations[si]
-                    .iter()
-                    .any(|r| r.r_type & !THROUGH_IAT == IMAGE_REL_AMD64_ADDR64)
-        })
-    });
+    let has_relocs = !l.local_slots.is_empty()
+        || l.placements.iter().enumerate().any(|(oi, per)| {
+            per.iter().enumerate().any(|(si, p)| {
+                p.is_some()
+                    && res.objects[oi].relocations[si]
+                        .iter()
+                        .any(|r| r.r_type & !THROUGH_IAT == IMAGE_REL_AMD64_ADDR64)
+            })
+        });
     let nsections = l
         .sections
         .iter()
@@ -380,9 +390,15 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     }
     l.thunks_rva = l.sections[Kind::Text as usize].1.rva + thunk_at;
     l.imports_rva = l.sections[Kind::Rdata as usize].1.rva + imports_at;
+    l.local_slots_rva = l.imports_rva + l.imports.size;
 
     // Base relocations: the places of 64-bit addresses, now that addresses are known.
     let mut relocs: Vec<u64> = l.base_reloc_places().collect::<Result<_>>()?;
+    for (k, &t) in l.local_slots.iter().enumerate() {
+        if l.value(t).addr != 0 {
+            relocs.push(l.local_slots_rva + 8 * k as u64);
+        }
+    }
     relocs.sort_unstable();
     relocs.dedup();
     let reloc_size = base_reloc_block_size(&relocs);
@@ -402,6 +418,14 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     l.image_size = rva;
     l.file_size = file;
 
+    // The TLS directory the C runtime (or the runtime stubs) defines, as link.exe finds it.
+    l.tls_directory = match res.global(b"_tls_used").map(|g| g.def) {
+        Some(Def::Object { obj, sym, .. }) => l.object_symbol_rva(obj, sym),
+        _ => 0,
+    };
+    if l.section(Kind::Tls).size > 0 && l.tls_directory == 0 {
+        bail!("thread-local data (.tls) but no TLS directory (_tls_used) to describe it");
+    }
     let entry = &l.options.entry;
     l.entry = match res.global(entry) {
         Some(g) => match g.def {
@@ -504,6 +528,13 @@ impl Layout<'_, '_> {
                     Some(i) => self.thunks_rva + THUNK_SIZE * i as u64,
                     None => 0,
                 },
+                Def::Synthetic => {
+                    return SymValue {
+                        addr: self.image_base,
+                        size: 0,
+                        local: true,
+                    }
+                }
                 _ => 0,
             },
         };
@@ -568,7 +599,13 @@ impl OutputLayout for Layout<'_, '_> {
     }
 
     fn got_slot(&self, e: GotEntry) -> Option<u64> {
-        let GotEntry::Address(SymbolRef::Global(id)) = e else {
+        let GotEntry::Address(t) = e else {
+            return None;
+        };
+        if let Some(k) = self.local_slots.get_index_of(&t) {
+            return Some(self.image_base + self.local_slots_rva + 8 * k as u64);
+        }
+        let SymbolRef::Global(id) = t else {
             return None;
         };
         Some(self.image_base + self.slot_rva(id)?)

@@ -12,7 +12,7 @@ use rlink_linker::input::FileKind;
 use rlink_linker::inspect::{InspectOptions, Report};
 use rlink_linker::library::SharedLibrary;
 use rlink_linker::object::ObjectView;
-use rlink_linker::pipeline::{self, Backend, OutputOptions};
+use rlink_linker::pipeline::{self, Backend, ImportMember, OutputOptions};
 use rlink_linker::plan::LinkPlan;
 use rlink_linker::resolve::Resolution;
 use rlink_linker::scan::Needs;
@@ -71,12 +71,18 @@ impl Backend for PeBackend {
         false
     }
 
+    /// No C runtime is there to start the program: the runtime stubs' `mainCRTStartup`,
+    /// with the TLS directory and the initializer tables the C runtime would bring.
     fn entry_stub(&self) -> Option<(String, Vec<u8>)> {
-        None
+        Some((
+            rlink_runtime_stubs::WINDOWS_ENTRY_OBJECT_NAME.to_string(),
+            rlink_runtime_stubs::windows_entry_object(),
+        ))
     }
 
-    fn is_synthetic(&self, _name: &[u8]) -> bool {
-        false
+    /// `__ImageBase`: the image's own address (its DOS header), as link.exe defines it.
+    fn is_synthetic(&self, name: &[u8]) -> bool {
+        name == layout::IMAGE_BASE_SYMBOL
     }
 
     fn place<'r, 'a>(
@@ -98,6 +104,32 @@ impl Backend for PeBackend {
 
     fn section_count(&self, layout: &Self::Layout<'_, '_>) -> usize {
         layout.sections.iter().filter(|(_, s)| s.size > 0).count()
+    }
+
+    /// COFF's short import format: `IMPORT_OBJECT_HEADER` (signatures 0 and 0xFFFF, the
+    /// machine, the type and name type), then the symbol name and the DLL name.
+    fn import_member<'a>(&self, data: &'a [u8]) -> Option<ImportMember<'a>> {
+        if data.len() < 20 || data[0..4] != [0, 0, 0xff, 0xff] {
+            return None;
+        }
+        let machine = u16::from_le_bytes([data[6], data[7]]);
+        if machine != 0x8664 {
+            return None;
+        }
+        let flags = u16::from_le_bytes([data[18], data[19]]);
+        let strings = &data[20..];
+        let end = strings.iter().position(|&c| c == 0)?;
+        let name = &strings[..end];
+        let rest = &strings[end + 1..];
+        let dll = &rest[..rest.iter().position(|&c| c == 0)?];
+        if name.is_empty() || dll.is_empty() {
+            return None;
+        }
+        Some(ImportMember {
+            name,
+            dll,
+            data: flags & 3 == 1,
+        })
     }
 
     fn combine_objects(

@@ -151,8 +151,12 @@ fn load_with<'a, H: CoffHeader>(
     // Per section: its COMDAT selection and associated section, from the section symbol's
     // auxiliary record; and the first symbol after it (the COMDAT symbol).
     let mut comdat: Vec<Option<(u8, u32)>> = vec![None; nsect + 1];
-    let mut comdat_symbol: Vec<Option<&'a [u8]>> = vec![None; nsect + 1];
+    // (name, external) of each COMDAT section's symbol.
+    let mut comdat_symbol: Vec<Option<(&'a [u8], bool)>> = vec![None; nsect + 1];
     let mut iat_symbols: Vec<u32> = Vec::new();
+    // Weak externals and the raw index of their default (LLVM's weak definitions are a weak
+    // external whose default is the definition).
+    let mut weak_tags: Vec<(usize, usize)> = Vec::new();
     let mut i = 0usize;
     while i < nraw {
         let sym = symtab
@@ -189,13 +193,20 @@ fn load_with<'a, H: CoffHeader>(
             }
         } else if let Some(s) = sect {
             if comdat[s as usize].is_some() && comdat_symbol[s as usize].is_none() {
-                comdat_symbol[s as usize] = Some(name);
+                let external = matches!(
+                    class,
+                    IMAGE_SYM_CLASS_EXTERNAL | IMAGE_SYM_CLASS_WEAK_EXTERNAL
+                );
+                comdat_symbol[s as usize] = Some((name, external));
             }
         }
         let kind = if is_section_symbol {
             SymbolKind::Section
         } else if class == IMAGE_SYM_CLASS_FILE {
             SymbolKind::File
+        } else if sect.is_some_and(|s| sections[s as usize].has(SectionFlags::TLS)) {
+            // Thread-locals are told by their section (`.tls$`).
+            SymbolKind::Tls
         } else if sym.typ().0 & 0xf0 == IMAGE_SYM_DTYPE_FUNCTION {
             SymbolKind::Func
         } else if sect.is_some() {
@@ -239,6 +250,12 @@ fn load_with<'a, H: CoffHeader>(
         if through_iat {
             iat_symbols.push(symbols.len() as u32);
         }
+        if class == IMAGE_SYM_CLASS_WEAK_EXTERNAL && naux > 0 {
+            let aux = symtab
+                .aux_weak_external(object::SymbolIndex(i))
+                .map_err(|e| malformed(&place, e))?;
+            weak_tags.push((symbols.len(), aux.weak_default_sym_index.get(LE) as usize));
+        }
         view_of[i] = symbols.len() as u32;
         symbols.push(Symbol {
             name,
@@ -258,6 +275,21 @@ fn load_with<'a, H: CoffHeader>(
             visibility: Visibility::Default,
         });
         i += 1 + naux;
+    }
+
+    // A weak external whose default is defined here is a weak definition of its name.
+    for (weak, tag) in weak_tags {
+        let Some(&t) = view_of.get(tag).filter(|&&t| t != u32::MAX) else {
+            bail!("{place}: a weak external's default is symbol {tag}, not a symbol of the object");
+        };
+        let default = symbols[t as usize];
+        // (A default of absolute 0 is a weak reference: it stays undefined.)
+        if matches!(default.place, SymPlace::Section(_)) {
+            let w = &mut symbols[weak];
+            w.place = default.place;
+            w.value = default.value;
+            w.kind = default.kind;
+        }
     }
 
     // COMDAT groups: each leader with the sections associative to it (transitively).
@@ -297,8 +329,13 @@ fn load_with<'a, H: CoffHeader>(
             other => bail!("{place}: section {s} has COMDAT selection {other}"),
         };
         // No COMDAT symbol (mingw's `.xdata$f` and the like): the section's name is the key,
-        // as GNU ld's link-once sections are.
-        let signature = comdat_symbol[s as usize].unwrap_or(sections[s as usize].name);
+        // as GNU ld's link-once sections are. A static COMDAT symbol (LLVM's function
+        // sections of internal functions) is the object's own: nothing to fold it with.
+        let signature = match comdat_symbol[s as usize] {
+            Some((name, true)) => name,
+            Some((_, false)) => continue,
+            None => sections[s as usize].name,
+        };
         group_of_leader[s as usize] = Some(groups.len());
         groups.push(Group {
             signature,

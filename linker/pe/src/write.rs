@@ -26,6 +26,7 @@ const IMAGE_REL_BASED_DIR64: u16 = 10;
 const DIR_IMPORT: usize = 1;
 const DIR_EXCEPTION: usize = 3;
 const DIR_BASERELOC: usize = 5;
+const DIR_TLS: usize = 9;
 const DIR_IAT: usize = 12;
 
 pub fn write(l: &Layout<'_, '_>, path: &Path) -> Result<()> {
@@ -103,6 +104,12 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
             }
         }
         slot += ids.len() as u64 + 1;
+    }
+
+    // Local `__imp_` slots: the address of what they name.
+    for (k, &t) in l.local_slots.iter().enumerate() {
+        let at = file_at(l, Kind::Rdata, l.local_slots_rva + 8 * k as u64);
+        put64(buf, at, l.value(t).addr);
     }
 
     // `.pdata`: RUNTIME_FUNCTION entries sorted by their function's address, as the unwinder
@@ -242,6 +249,9 @@ fn write_headers(l: &Layout<'_, '_>, buf: &mut [u8]) {
     if !l.base_relocs.is_empty() {
         let r = l.section(Kind::Reloc);
         dir(buf, DIR_BASERELOC, r.rva, r.size);
+    }
+    if l.tls_directory != 0 {
+        dir(buf, DIR_TLS, l.tls_directory, 40);
     }
 
     let mut at = opt + 240;

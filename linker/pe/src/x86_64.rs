@@ -129,8 +129,11 @@ impl Arch for X86_64 {
             // A direct call or jump to an import goes through a thunk; `__imp_NAME` references
             // (the IAT slot itself) are resolved to the slot by the layout.
             IMAGE_REL_AMD64_REL32..=IMAGE_REL_AMD64_REL32_5 if target.dynamic => Ok(Need::Plt),
-            IMAGE_REL_AMD64_ADDR32 | IMAGE_REL_AMD64_ADDR32NB if target.dynamic => {
-                Err("a 32-bit reference to an imported symbol".to_string())
+            // An image-relative address of an import (an exception handler in `.xdata`) is its
+            // thunk's, as link.exe makes it.
+            IMAGE_REL_AMD64_ADDR32NB if target.dynamic => Ok(Need::Plt),
+            IMAGE_REL_AMD64_ADDR32 if target.dynamic => {
+                Err("a 32-bit absolute reference to an imported symbol".to_string())
             }
             IMAGE_REL_AMD64_SECREL if !target.tls && place.alloc => Err(
                 "a section-relative reference outside thread-local storage (only debug info \

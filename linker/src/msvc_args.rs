@@ -1,0 +1,286 @@
+//! The link.exe front door: the line rustc passes for `*-windows-msvc` targets
+//! (`/NOLOGO objects rlibs kernel32.lib … /defaultlib:msvcrt /NXCOMPAT /OUT:x.exe /OPT:REF,ICF
+//! /DEBUG`), spoken when rlink runs as `link`, `lld-link` or `rlink-link`, under `-flavor link`,
+//! or when the line starts with a link.exe option. Options start with `/` or `-`, their names
+//! are case-insensitive, and a value follows a colon. It ends in the same [`LinkArgs`] as the
+//! other front doors.
+//!
+//! A `NAME.lib` that is not a file (in the current directory or on `/LIBPATH`) names a
+//! Windows library rlink binds through its bundled DLL manifests, as `-lNAME` does. An option
+//! that would change the output and that rlink does not implement is an error; the few that
+//! only ask for something rlink cannot write (a PDB) are warnings.
+
+use std::path::{Path, PathBuf};
+
+use crate::args::{BuildMode, Command, InputArg, LinkArgs};
+use crate::bail;
+use crate::diag::Result;
+use crate::target::Target;
+
+/// Whether an invocation speaks link.exe's dialect.
+pub fn speaks_link(program: &str, args: &[String]) -> bool {
+    let name = Path::new(program)
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if matches!(name.as_str(), "link" | "lld-link" | "rlink-link") {
+        return true;
+    }
+    match args {
+        [flavor, value, ..] if flavor == "-flavor" => value.eq_ignore_ascii_case("link"),
+        [first, ..] => option_name(first).is_some_and(|(name, _)| KNOWN.contains(&name.as_str())),
+        [] => false,
+    }
+}
+
+/// `/NAME[:value]` or `-NAME[:value]`, the name lower-cased; `None` for what is not an option
+/// (an input path, even an absolute one).
+fn option_name(arg: &str) -> Option<(String, Option<&str>)> {
+    let rest = arg.strip_prefix('/').or_else(|| arg.strip_prefix('-'))?;
+    let (name, value) = match rest.split_once(':') {
+        Some((n, v)) => (n, Some(v)),
+        None => (rest, None),
+    };
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    Some((name.to_ascii_lowercase(), value))
+}
+
+/// The options this front door knows, to recognise a link.exe line by its first word.
+const KNOWN: &[&str] = &[
+    "nologo",
+    "out",
+    "libpath",
+    "defaultlib",
+    "nodefaultlib",
+    "entry",
+    "subsystem",
+    "dll",
+    "def",
+    "export",
+    "opt",
+    "debug",
+    "pdb",
+    "pdbaltpath",
+    "machine",
+    "dynamicbase",
+    "highentropyva",
+    "nxcompat",
+    "stack",
+    "manifest",
+    "manifestuac",
+    "manifestfile",
+    "include",
+    "alternatename",
+    "wx",
+    "ignore",
+    "incremental",
+    "largeaddressaware",
+    "natvis",
+    "verbose",
+    "version",
+    "help",
+];
+
+/// Parses a link.exe line (after `@file` handling).
+pub fn parse_link(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command> {
+    let args = match args {
+        [flavor, value, rest @ ..] if flavor == "-flavor" && value.eq_ignore_ascii_case("link") => {
+            rest
+        }
+        _ => args,
+    };
+    let mut link = LinkArgs::new();
+    link.target = Some(Target::from_triple("x86_64-pc-windows-msvc")?);
+    let mut libraries: Vec<String> = Vec::new();
+    let mut default_libs: Vec<String> = Vec::new();
+    let mut no_default_libs: Option<Vec<String>> = None;
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut warned_debug = false;
+    for arg in args {
+        let Some((name, value)) = option_name(arg) else {
+            // An input: a file, or a Windows library named by its .lib.
+            let lower = arg.to_ascii_lowercase();
+            if lower.ends_with(".lib") && !Path::new(arg).is_file() {
+                libraries.push(arg[..arg.len() - 4].to_string());
+            } else {
+                paths.push(PathBuf::from(arg));
+                link.inputs.push(InputArg::Path(PathBuf::from(arg)));
+            }
+            continue;
+        };
+        let need = |what: &str| -> Result<&str> {
+            match value {
+                Some(v) if !v.is_empty() => Ok(v),
+                _ => bail!("{arg}: wants {what} after a colon"),
+            }
+        };
+        match name.as_str() {
+            "out" => link.output = PathBuf::from(need("a file name")?),
+            "libpath" => link.library_dirs.push(PathBuf::from(need("a directory")?)),
+            "defaultlib" => {
+                let lib = need("a library")?;
+                default_libs.push(lib.trim_end_matches(".lib").trim_end_matches(".LIB").into());
+            }
+            "nodefaultlib" => match value {
+                None | Some("") => no_default_libs = Some(Vec::new()),
+                Some(lib) => {
+                    let lib = lib.trim_end_matches(".lib").trim_end_matches(".LIB");
+                    if let Some(list) = no_default_libs.as_mut() {
+                        if !list.is_empty() {
+                            list.push(lib.to_string());
+                        }
+                    } else {
+                        no_default_libs = Some(vec![lib.to_string()]);
+                    }
+                }
+            },
+            "entry" => link.entry = Some(need("a symbol")?.to_string()),
+            "subsystem" => {
+                let v = need("a subsystem")?;
+                let kind = v.split(',').next().unwrap_or("").to_ascii_lowercase();
+                if kind != "console" {
+                    bail!("{arg}: only the console subsystem is supported yet");
+                }
+            }
+            "dll" => link.build_mode = BuildMode::CShared,
+            "machine" => {
+                let m = need("a machine")?.to_ascii_lowercase();
+                if m != "x64" && m != "amd64" {
+                    bail!("{arg}: rlink links x64 Windows images only");
+                }
+            }
+            "opt" => {
+                for o in need("options")?.split(',') {
+                    match o.to_ascii_lowercase().as_str() {
+                        // rlink always drops unreferenced COMDATs; folding identical ones
+                        // (ICF) and branch relaxation (LBR) would only shrink the image.
+                        "ref" | "noref" | "icf" | "noicf" | "lbr" | "nolbr" => {}
+                        other if other.starts_with("icf=") => {}
+                        other => bail!("{arg}: unknown /OPT option {other}"),
+                    }
+                }
+            }
+            "debug" | "pdb" | "pdbaltpath" | "natvis" => {
+                if !warned_debug && name == "debug" {
+                    warn(format!(
+                        "{arg}: rlink writes no PDB; the image carries no debug information"
+                    ));
+                    warned_debug = true;
+                }
+            }
+            "dynamicbase" | "highentropyva" | "nxcompat" => {
+                if value.is_some_and(|v| v.eq_ignore_ascii_case("no")) {
+                    bail!("{arg}: rlink always writes relocatable, NX-compatible images");
+                }
+            }
+            "nologo" | "wx" | "ignore" | "incremental" | "largeaddressaware" | "manifest"
+            | "manifestuac" | "manifestfile" | "verbose" => {}
+            "version" => return Ok(Command::Version),
+            "help" => return Ok(Command::Help),
+            "def" | "export" | "stack" | "include" | "alternatename" => {
+                bail!("unsupported option: {arg} (not implemented yet for PE output)")
+            }
+            _ => bail!("unsupported option: {arg}"),
+        }
+    }
+    // Default libraries come after every input, minus the ones /NODEFAULTLIB removes.
+    let removed = |lib: &str| match &no_default_libs {
+        Some(list) if list.is_empty() => true,
+        Some(list) => list.iter().any(|l| l.eq_ignore_ascii_case(lib)),
+        None => false,
+    };
+    for lib in libraries
+        .into_iter()
+        .chain(default_libs.into_iter().filter(|l| !removed(l)))
+    {
+        if !link
+            .inputs
+            .iter()
+            .any(|i| matches!(i, InputArg::Library(l) if l.eq_ignore_ascii_case(&lib)))
+        {
+            link.inputs.push(InputArg::Library(lib));
+        }
+    }
+    if link.output == Path::new("a.out") {
+        // link.exe names the output after the first input.
+        if let Some(first) = paths.first() {
+            let ext = if link.build_mode == BuildMode::CShared {
+                "dll"
+            } else {
+                "exe"
+            };
+            link.output = first.with_extension(ext);
+        }
+    }
+    Ok(Command::Link(Box::new(link)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn rustc_msvc_line() {
+        let line = s(&[
+            "/NOLOGO",
+            "symbols.o",
+            "main.o",
+            "kernel32.lib",
+            "kernel32.lib",
+            "ntdll.lib",
+            "/defaultlib:msvcrt",
+            "/NXCOMPAT",
+            "/OUT:hello.exe",
+            "/OPT:REF,ICF",
+            "/DEBUG",
+            "/PDBALTPATH:%_PDB%",
+        ]);
+        assert!(speaks_link("rlink", &line));
+        let mut warnings = Vec::new();
+        let Command::Link(l) = parse_link(&line, &mut |w| warnings.push(w)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(l.output, PathBuf::from("hello.exe"));
+        let libs: Vec<&str> = l
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                InputArg::Library(n) => Some(n.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(libs, ["kernel32", "ntdll", "msvcrt"]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(l.target.unwrap().to_string(), "x86_64-pc-windows-msvc");
+    }
+
+    #[test]
+    fn dialect_and_errors() {
+        assert!(speaks_link("lld-link", &s(&["a.obj"])));
+        assert!(speaks_link("rlink", &s(&["-flavor", "link", "a.obj"])));
+        assert!(!speaks_link("rlink", &s(&["/tmp/a.o", "-o", "x"])));
+        assert!(!speaks_link("rlink", &s(&["-o", "x", "a.o"])));
+        let e = parse_link(&s(&["/OUT:x.exe", "/STACK:100000", "a.obj"]), &mut |_| {});
+        assert!(e.is_err());
+        let e = parse_link(&s(&["/FROBNICATE", "a.obj"]), &mut |_| {}).unwrap_err();
+        assert!(
+            e.to_string().contains("unsupported option: /FROBNICATE"),
+            "{e}"
+        );
+        let Command::Link(l) = parse_link(
+            &s(&["-out:x.exe", "/NODEFAULTLIB", "/defaultlib:msvcrt", "a.obj"]),
+            &mut |_| {},
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert!(!l.inputs.iter().any(|i| matches!(i, InputArg::Library(_))));
+    }
+}
