@@ -13,18 +13,7 @@ use common::wine;
 const TARGET: &str = "x86_64-pc-windows-msvc";
 
 fn readobj(path: &Path, flags: &[&str]) -> String {
-    let out = Command::new(common::llvm::llvm_tool("llvm-readobj"))
-        .args(flags)
-        .arg(path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stderr.is_empty(),
-        "{}: {stderr}",
-        path.display()
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::llvm::read("llvm-readobj", path, flags)
 }
 
 fn clang_object(dir: &Path, src: &str) -> PathBuf {

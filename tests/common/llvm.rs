@@ -24,8 +24,15 @@ pub fn objdump() -> String {
 
 /// Runs llvm-objdump on a Mach-O file; wants success and silence on stderr.
 pub fn dump(path: &Path, flags: &[&str]) -> String {
-    let out = Command::new(objdump())
-        .arg("--macho")
+    let mut all = vec!["--macho"];
+    all.extend_from_slice(flags);
+    read("llvm-objdump", path, &all)
+}
+
+/// Runs an LLVM tool (16 or later) on a file with `flags`; wants success and silence on
+/// stderr.
+pub fn read(tool: &str, path: &Path, flags: &[&str]) -> String {
+    let out = Command::new(llvm_tool(tool))
         .args(flags)
         .arg(path)
         .output()
