@@ -28,7 +28,7 @@ use rlink_linker::resolve::{Def, Resolution, SymbolId};
 use rlink_linker::scan::{GotEntry, IndexSet, Needs, Placement, SymbolRef};
 use rlink_linker::{bail, Error, Result};
 
-use crate::x86_64::{IMAGE_REL_AMD64_ADDR64, THROUGH_IAT};
+use crate::x86_64::{is_absolute64, reads_iat_slot};
 
 /// Where executables are linked, as link.exe and lld-link put them (above 4 GiB, so 32-bit
 /// absolute addresses cannot creep in).
@@ -359,7 +359,7 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
                 p.is_some()
                     && res.objects[oi].relocations[si]
                         .iter()
-                        .any(|r| r.r_type & !THROUGH_IAT == IMAGE_REL_AMD64_ADDR64)
+                        .any(|r| is_absolute64(r.r_type))
             })
         });
     let nsections = l
@@ -489,10 +489,10 @@ impl Layout<'_, '_> {
                 .flat_map(move |(si, p)| {
                     o.relocations[si]
                         .iter()
-                        .filter(|r| r.r_type & !THROUGH_IAT == IMAGE_REL_AMD64_ADDR64)
+                        .filter(|r| is_absolute64(r.r_type))
                         .filter(move |r| {
                             let t = rlink_linker::scan::target(res, oi, r.symbol);
-                            r.r_type & THROUGH_IAT != 0 || self.value(t).addr != 0
+                            reads_iat_slot(r.r_type) || self.value(t).addr != 0
                         })
                         .map(move |r| Ok(self.section(p.kind).rva + p.offset + r.offset))
                 })

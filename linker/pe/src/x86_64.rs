@@ -45,6 +45,16 @@ const NAMES: [&str; 17] = [
     "IMAGE_REL_AMD64_SSPAN32",
 ];
 
+/// A 64-bit absolute address (of a symbol, or of an `__imp_` slot): the loader rebases it.
+pub fn is_absolute64(r_type: u32) -> bool {
+    r_type & !THROUGH_IAT == IMAGE_REL_AMD64_ADDR64
+}
+
+/// A reference to an `__imp_` slot rather than to the symbol.
+pub fn reads_iat_slot(r_type: u32) -> bool {
+    r_type & THROUGH_IAT != 0
+}
+
 /// Bytes a relocation type writes.
 pub fn width(r_type: u32) -> u64 {
     match r_type & !THROUGH_IAT {
