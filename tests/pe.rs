@@ -290,3 +290,24 @@ fn msvc_std_programs_run_under_wine() {
         }
     }
 }
+
+/// A golden `rlink inspect` dump of the C program's image (the same bytes every time: the
+/// timestamp is 0), and `rlink dynimport` lists its imports back in the directives grammar.
+#[test]
+fn golden_dump_and_dynimport_of_a_pe_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let obj = clang_object(d, "pe/hello.c");
+    let exe = link(d, &obj, "hello.exe", &[]);
+    let dump = common::rlink_ok(&["inspect".as_ref(), exe.as_os_str()]);
+    insta::assert_snapshot!("inspect_pe_c_executable", dump);
+    let imports = common::rlink_ok(&["dynimport".as_ref(), exe.as_os_str()]);
+    for name in ["GetStdHandle", "WriteFile", "ExitProcess", "Sleep"] {
+        assert!(
+            imports.contains(&format!(
+                "cgo_import_dynamic {name} {name} \"KERNEL32.dll\""
+            )),
+            "{imports}"
+        );
+    }
+}
