@@ -581,7 +581,6 @@ enum Target {
 }
 
 impl Target {
-    #[allow(clippy::too_many_arguments)]
     fn of(
         res: &Resolution<'_>,
         placed: &[Vec<Option<(usize, u64)>>],

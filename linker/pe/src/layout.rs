@@ -128,6 +128,16 @@ pub struct Placed {
     pub offset: u64,
 }
 
+/// A place holding a 64-bit absolute address, which the loader rebases.
+struct AbsolutePlace {
+    kind: Kind,
+    /// From the start of its output section.
+    offset: u64,
+    target: SymbolRef,
+    /// The address of an `__imp_` slot (never 0).
+    through_iat: bool,
+}
+
 /// The import tables' places, as offsets from their start in `.rdata`.
 #[derive(Debug, Clone, Default)]
 pub struct Imports {
@@ -149,9 +159,10 @@ pub struct Layout<'r, 'a> {
     pub image_base: u64,
     pub placements: Vec<Vec<Option<Placed>>>,
     pub sections: Vec<(Kind, OutSection)>,
-    /// Imports with a thunk (every import), and each import's IAT slot index.
-    pub thunks: IndexSet<SymbolId>,
+    /// Every import, in IAT order; each has a slot and a thunk of the same index.
     pub slots: IndexSet<SymbolId>,
+    /// Per import (as `slots`), its slot's offset in the IAT (each DLL's list ends in a null).
+    pub slot_offsets: Vec<u64>,
     /// `__imp_NAME` slots of names the program defines itself (a `dllimport` reference to a
     /// static of another crate): pointers in `.rdata`, rebased by the loader.
     pub local_slots: IndexSet<SymbolRef>,
@@ -172,6 +183,14 @@ pub struct Layout<'r, 'a> {
 
 fn too_large() -> Error {
     Error::new("the image is larger than PE32+ allows (4 GiB)")
+}
+
+fn plain(addr: u64) -> SymValue {
+    SymValue {
+        addr,
+        size: 0,
+        local: true,
+    }
 }
 
 pub fn align_to(x: u64, a: u64) -> u64 {
@@ -236,8 +255,8 @@ pub fn place<'r, 'a>(
         options,
         placements,
         sections,
-        thunks: IndexSet::default(),
         slots: IndexSet::default(),
+        slot_offsets: Vec::new(),
         local_slots: IndexSet::default(),
         local_slots_rva: 0,
         imports: Imports::default(),
@@ -335,14 +354,21 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
         .iter()
         .flat_map(|(_, ids)| ids.iter().copied())
         .collect();
-    l.thunks = l.slots.clone();
+    // Slot i of DLL d sits after the i imports and d null entries before it.
+    l.slot_offsets = dlls
+        .iter()
+        .enumerate()
+        .flat_map(|(d, (_, ids))| std::iter::repeat_n(d as u64, ids.len()))
+        .enumerate()
+        .map(|(i, d)| 8 * (i as u64 + d))
+        .collect();
     l.imports = plan_imports(res, dlls);
 
     // Synthesized tails: thunks after the code, import tables after the read-only data.
     let thunk_at = {
         let text = &mut l.sections[Kind::Text as usize].1;
         let at = align_to(text.size, 8);
-        text.size = at + THUNK_SIZE * l.thunks.len() as u64;
+        text.size = at + THUNK_SIZE * l.slots.len() as u64;
         at
     };
     let imports_at = {
@@ -352,16 +378,10 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
         at
     };
 
-    // Whether any base relocation will be needed decides whether `.reloc` exists.
-    let has_relocs = !l.local_slots.is_empty()
-        || l.placements.iter().enumerate().any(|(oi, per)| {
-            per.iter().enumerate().any(|(si, p)| {
-                p.is_some()
-                    && res.objects[oi].relocations[si]
-                        .iter()
-                        .any(|r| is_absolute64(r.r_type))
-            })
-        });
+    // The 64-bit absolute addresses (one walk over the relocations): whether there are any
+    // decides whether `.reloc` exists, before addresses are known.
+    let absolute = l.absolute_places();
+    let has_relocs = !l.local_slots.is_empty() || !absolute.is_empty();
     let nsections = l
         .sections
         .iter()
@@ -393,7 +413,12 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     l.local_slots_rva = l.imports_rva + l.imports.size;
 
     // Base relocations: the places of 64-bit addresses, now that addresses are known.
-    let mut relocs: Vec<u64> = l.base_reloc_places().collect::<Result<_>>()?;
+    // Weak references nothing defined stay 0, and 0 is not rebased.
+    let mut relocs: Vec<u64> = absolute
+        .iter()
+        .filter(|a| a.through_iat || l.value(a.target).addr != 0)
+        .map(|a| l.section(a.kind).rva + a.offset)
+        .collect();
     for (k, &t) in l.local_slots.iter().enumerate() {
         if l.value(t).addr != 0 {
             relocs.push(l.local_slots_rva + 8 * k as u64);
@@ -477,84 +502,57 @@ impl Layout<'_, '_> {
         }
     }
 
-    /// The places (RVAs) of the 64-bit absolute addresses, skipping weak references nothing
-    /// defined (they stay 0, and 0 is not rebased).
-    fn base_reloc_places(&self) -> impl Iterator<Item = Result<u64>> + '_ {
+    /// Every place in a placed section that holds a 64-bit absolute address.
+    fn absolute_places(&self) -> Vec<AbsolutePlace> {
         let res = self.res;
-        res.objects.iter().enumerate().flat_map(move |(oi, o)| {
-            o.sections
-                .iter()
-                .enumerate()
-                .filter_map(move |(si, _)| Some((si, self.placements[oi][si]?)))
-                .flat_map(move |(si, p)| {
-                    o.relocations[si]
-                        .iter()
-                        .filter(|r| is_absolute64(r.r_type))
-                        .filter(move |r| {
-                            let t = rlink_linker::scan::target(res, oi, r.symbol);
-                            reads_iat_slot(r.r_type) || self.value(t).addr != 0
-                        })
-                        .map(move |r| Ok(self.section(p.kind).rva + p.offset + r.offset))
-                })
-        })
+        let mut out = Vec::new();
+        for (oi, o) in res.objects.iter().enumerate() {
+            for (si, p) in self.placements[oi].iter().enumerate() {
+                let Some(p) = p else { continue };
+                for r in o.relocations[si].iter().filter(|r| is_absolute64(r.r_type)) {
+                    out.push(AbsolutePlace {
+                        kind: p.kind,
+                        offset: p.offset + r.offset,
+                        target: rlink_linker::scan::target(res, oi, r.symbol),
+                        through_iat: reads_iat_slot(r.r_type),
+                    });
+                }
+            }
+        }
+        out
     }
 
     pub fn value(&self, t: SymbolRef) -> SymValue {
         let rva = match t {
-            SymbolRef::Local { obj, sym } => {
-                let s = &self.res.objects[obj as usize].symbols[sym as usize];
-                if s.place == SymPlace::Absolute {
-                    return SymValue {
-                        addr: s.value,
-                        size: 0,
-                        local: true,
-                    };
-                }
-                self.object_symbol_rva(obj, sym)
-            }
+            SymbolRef::Local { obj, sym } => return self.object_symbol_value(obj, sym),
             SymbolRef::Global(id) => match self.res.globals[id as usize].def {
-                Def::Object { obj, sym, .. } => {
-                    let s = &self.res.objects[obj as usize].symbols[sym as usize];
-                    if s.place == SymPlace::Absolute {
-                        return SymValue {
-                            addr: s.value,
-                            size: 0,
-                            local: true,
-                        };
-                    }
-                    self.object_symbol_rva(obj, sym)
-                }
-                Def::Dynamic { .. } => match self.thunks.get_index_of(&id) {
+                Def::Object { obj, sym, .. } => return self.object_symbol_value(obj, sym),
+                Def::Dynamic { .. } => match self.slots.get_index_of(&id) {
                     Some(i) => self.thunks_rva + THUNK_SIZE * i as u64,
                     None => 0,
                 },
-                Def::Synthetic => {
-                    return SymValue {
-                        addr: self.image_base,
-                        size: 0,
-                        local: true,
-                    }
-                }
+                Def::Synthetic => return plain(self.image_base),
                 _ => 0,
             },
         };
-        SymValue {
-            addr: if rva == 0 { 0 } else { self.image_base + rva },
-            size: 0,
-            local: true,
+        plain(if rva == 0 { 0 } else { self.image_base + rva })
+    }
+
+    /// A symbol of an object: an absolute value as it is, else its address (0 when its
+    /// section is not in the image).
+    fn object_symbol_value(&self, obj: u32, sym: u32) -> SymValue {
+        let s = &self.res.objects[obj as usize].symbols[sym as usize];
+        if s.place == SymPlace::Absolute {
+            return plain(s.value);
         }
+        let rva = self.object_symbol_rva(obj, sym);
+        plain(if rva == 0 { 0 } else { self.image_base + rva })
     }
 
     /// An import's IAT slot (an RVA).
     pub fn slot_rva(&self, id: SymbolId) -> Option<u64> {
-        let mut at = self.imports_rva + self.imports.iat;
-        for (_, ids) in &self.imports.dlls {
-            if let Some(k) = ids.iter().position(|&i| i == id) {
-                return Some(at + 8 * k as u64);
-            }
-            at += 8 * (ids.len() as u64 + 1);
-        }
-        None
+        let i = self.slots.get_index_of(&id)?;
+        Some(self.imports_rva + self.imports.iat + self.slot_offsets[i])
     }
 }
 

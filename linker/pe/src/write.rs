@@ -64,7 +64,7 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     }
 
     // Thunks: jmp *[rip + slot].
-    for (i, &id) in l.thunks.iter().enumerate() {
+    for (i, &id) in l.slots.iter().enumerate() {
         let rva = l.thunks_rva + THUNK_SIZE * i as u64;
         let Some(slot) = l.slot_rva(id) else {
             bail!("a thunk without an IAT slot (linker bug)");
