@@ -241,17 +241,186 @@ fn rustc_with_rlink(dir: &Path, program: &str, mode: common::Mode, triple: &str)
     exe
 }
 
+/// Links `testdata/pe/bcryptprimitives.c` into `DIR/bcryptprimitives.dll` with rlink (link.exe
+/// line): the `ProcessPrng` std imports for its random seeds, which wine 8 lacks.
+fn bcryptprimitives_dll(dir: &Path) -> PathBuf {
+    let obj = dir.join("bcryptprimitives.o");
+    common::run(
+        "clang",
+        &[
+            &format!("--target={TARGET}"),
+            "-O1",
+            "-c",
+            common::testdata("pe/bcryptprimitives.c").to_str().unwrap(),
+            "-o",
+            obj.to_str().unwrap(),
+        ],
+        dir,
+    );
+    let dll = dir.join("bcryptprimitives.dll");
+    common::rlink_ok(&[
+        "-flavor",
+        "link",
+        "/NOLOGO",
+        "/DLL",
+        &format!("/OUT:{}", dll.display()),
+        obj.to_str().unwrap(),
+        "advapi32.lib",
+    ]);
+    dll
+}
+
+/// A DLL linked by rlink from the link.exe line: its exports come from a `dllexport`
+/// (`.drectve`), `/EXPORT` and a `.def` file (a renamed export, explicit ordinals, an
+/// ordinal-only export, data, a forwarder to kernel32), and its C initializer runs on load. A
+/// program linked by rlink against an import library made by llvm-dlltool calls it under
+/// wine, finds the ordinal exports with `GetProcAddress`, and binds a missing name through
+/// `/ALTERNATENAME`; `/STACK` lands in its header.
+#[test]
+fn dll_with_exports_used_by_a_program_under_wine() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let compile = |src: &str, out: &str| {
+        let o = d.join(out);
+        common::run(
+            "clang",
+            &[
+                &format!("--target={TARGET}"),
+                "-O1",
+                "-c",
+                common::testdata(src).to_str().unwrap(),
+                "-o",
+                o.to_str().unwrap(),
+            ],
+            d,
+        );
+        o
+    };
+    let lib_obj = compile("pe/mathlib.c", "mathlib.o");
+    let use_obj = compile("pe/use_mathlib.c", "use.o");
+    let dll = d.join("mathlib.dll");
+    common::rlink_ok(&[
+        "-flavor",
+        "link",
+        "/NOLOGO",
+        "/DLL",
+        &format!("/OUT:{}", dll.display()),
+        &format!("/DEF:{}", common::testdata("pe/mathlib.def").display()),
+        "/EXPORT:mul",
+        lib_obj.to_str().unwrap(),
+        "kernel32.lib",
+    ]);
+    let exports = readobj(&dll, &["--file-headers", "--coff-exports"]);
+    assert!(exports.contains("IMAGE_FILE_DLL"), "{exports}");
+    assert!(exports.contains("ImageBase: 0x180000000"), "{exports}");
+    // (ordinal, name) as llvm-readobj lists them: by ordinal, the NONAME one without a name.
+    let mut listed = Vec::new();
+    let mut ordinal = String::new();
+    for l in exports.lines().map(str::trim) {
+        if let Some(o) = l.strip_prefix("Ordinal: ") {
+            ordinal = o.to_string();
+        } else if let Some(n) = l.strip_prefix("Name:") {
+            listed.push(format!("{ordinal} {}", n.trim()));
+        }
+    }
+    assert_eq!(
+        listed,
+        [
+            "5 by_ordinal",
+            "6 Snooze",
+            "7 add",
+            "8 counter",
+            "9 ",
+            "10 mul",
+            "11 scaled"
+        ],
+        "{exports}"
+    );
+    assert!(exports.contains("ForwardedTo: kernel32.Sleep"), "{exports}");
+
+    let def = d.join("imp.def");
+    std::fs::write(
+        &def,
+        "LIBRARY mathlib.dll\nEXPORTS\nadd\nmul\nscaled\ncounter DATA\nSnooze\n",
+    )
+    .unwrap();
+    let implib = d.join("mathlib.lib");
+    common::run(
+        "llvm-dlltool",
+        &[
+            "-m",
+            "i386:x86-64",
+            "-d",
+            def.to_str().unwrap(),
+            "-l",
+            implib.to_str().unwrap(),
+        ],
+        d,
+    );
+    let exe = d.join("use.exe");
+    common::rlink_ok(&[
+        "-flavor",
+        "link",
+        "/NOLOGO",
+        &format!("/OUT:{}", exe.display()),
+        "/ENTRY:mainCRTStartup",
+        "/SUBSYSTEM:CONSOLE",
+        "/STACK:0x200000,0x2000",
+        "/ALTERNATENAME:optional_hook=default_hook",
+        use_obj.to_str().unwrap(),
+        implib.to_str().unwrap(),
+        "kernel32.lib",
+    ]);
+    let headers = readobj(&exe, &["--file-headers", "--coff-imports"]);
+    assert!(headers.contains("SizeOfStackReserve: 2097152"), "{headers}");
+    assert!(headers.contains("SizeOfStackCommit: 8192"), "{headers}");
+    assert!(headers.contains("Name: mathlib.dll"), "{headers}");
+    let ran = wine::run(&exe, &[]);
+    assert_eq!(ran.stderr.trim(), "", "an ordinal-only export has no name");
+    assert_eq!(
+        ran.status, 165,
+        "2+3, 2*3, 100, the initializer's 40, 5 and 9"
+    );
+
+    // A name nothing defines, and /ALTERNATENAME missing: the error names the reference.
+    let err = common::rlink_fails(&[
+        "-flavor",
+        "link",
+        "/NOLOGO",
+        &format!("/OUT:{}", d.join("bad.exe").display()),
+        "/ENTRY:mainCRTStartup",
+        use_obj.to_str().unwrap(),
+        implib.to_str().unwrap(),
+        "kernel32.lib",
+    ]);
+    assert!(err.contains("optional_hook"), "{err}");
+    assert!(!d.join("bad.exe").exists());
+    // An export nothing defines is an error naming it.
+    let err = common::rlink_fails(&[
+        "-flavor",
+        "link",
+        "/DLL",
+        &format!("/OUT:{}", d.join("bad.dll").display()),
+        "/EXPORT:nowhere",
+        lib_obj.to_str().unwrap(),
+    ]);
+    assert!(err.contains("nowhere"), "{err}");
+}
+
 /// Rust std programs for `x86_64-pc-windows-msvc`, release and debug, linked by rlink as
 /// rustc's linker from its link.exe-style line — no MSVC, no import library, no C runtime on
 /// the machine (kernel32.lib and /defaultlib:msvcrt come from the bundled manifests, the start-up
 /// and TLS directory from the runtime stubs, std's raw-dylib imports from its rlib) — run under
 /// wine: output and exit status as on Linux, panics caught across frames, thread-locals with
-/// destructors, a child process. (A backtrace cannot name `main`: no PDB is written.)
+/// destructors, a child process, randomly seeded hash maps (their `ProcessPrng` from an
+/// rlink-linked bcryptprimitives.dll beside them) and big statics. (A backtrace cannot name
+/// `main`: no PDB is written.)
 #[test]
 fn msvc_std_programs_run_under_wine() {
     use common::programs::*;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    bcryptprimitives_dll(d);
     for mode in [common::Mode::Release, common::Mode::Debug] {
         for e in [
             HELLO,
@@ -261,6 +430,7 @@ fn msvc_std_programs_run_under_wine() {
             FILES_PROCESS,
             EXIT_CODE,
             DISPATCH,
+            COLLECTIONS,
         ] {
             let exe = rustc_with_rlink(d, e.program, mode, TARGET);
             let ran = wine::run_with(

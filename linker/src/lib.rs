@@ -13,6 +13,7 @@ pub mod args;
 pub mod cli;
 pub mod diag;
 pub mod eh_frame;
+pub mod exports;
 pub mod external;
 pub mod format;
 pub mod gc;

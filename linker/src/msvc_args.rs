@@ -141,8 +141,10 @@ pub fn parse_link(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Comma
             "subsystem" => {
                 let v = need("a subsystem")?;
                 let kind = v.split(',').next().unwrap_or("").to_ascii_lowercase();
-                if kind != "console" {
-                    bail!("{arg}: only the console subsystem is supported yet");
+                match kind.as_str() {
+                    "console" => link.windows_gui = false,
+                    "windows" => link.windows_gui = true,
+                    _ => bail!("{arg}: rlink writes console and windows (GUI) programs only"),
                 }
             }
             "dll" => link.build_mode = BuildMode::CShared,
@@ -180,8 +182,40 @@ pub fn parse_link(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Comma
             | "manifestuac" | "manifestfile" | "verbose" => {}
             "version" => return Ok(Command::Version),
             "help" => return Ok(Command::Help),
-            "def" | "export" | "stack" | "include" | "alternatename" => {
-                bail!("unsupported option: {arg} (not implemented yet for PE output)")
+            "export" => link
+                .exports
+                .push(crate::exports::parse_export_option(need("an export")?)?),
+            "def" => {
+                let path = need("a .def file")?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| crate::diag::Error::new(format!("{path}: {e}")))?;
+                let def = crate::exports::parse_def(&text).map_err(|e| e.at(path))?;
+                link.exports.extend(def.exports);
+                if def.library.is_some() {
+                    link.soname = def.library;
+                }
+                if def.stack.is_some() {
+                    link.stack = def.stack;
+                }
+            }
+            "stack" => {
+                let v = need("a size")?;
+                link.stack = Some(
+                    crate::exports::parse_sizes(v)
+                        .ok_or_else(|| crate::diag::Error::new(format!("{arg}: bad size")))?,
+                );
+            }
+            "include" => link.include_symbols.push(need("a symbol")?.to_string()),
+            "alternatename" => {
+                let v = need("from=to")?;
+                let Some((from, to)) = v
+                    .split_once('=')
+                    .filter(|(f, t)| !f.is_empty() && !t.is_empty())
+                else {
+                    bail!("{arg}: wants /ALTERNATENAME:from=to");
+                };
+                link.alternate_names
+                    .push((from.to_string(), to.to_string()));
             }
             _ => bail!("unsupported option: {arg}"),
         }
@@ -267,7 +301,12 @@ mod tests {
         assert!(speaks_link("rlink", &s(&["-flavor", "link", "a.obj"])));
         assert!(!speaks_link("rlink", &s(&["/tmp/a.o", "-o", "x"])));
         assert!(!speaks_link("rlink", &s(&["-o", "x", "a.o"])));
-        let e = parse_link(&s(&["/OUT:x.exe", "/STACK:100000", "a.obj"]), &mut |_| {});
+        let e = parse_link(&s(&["/OUT:x.exe", "/STACK:lots", "a.obj"]), &mut |_| {});
+        assert!(e.is_err());
+        let e = parse_link(
+            &s(&["/OUT:x.exe", "/ALTERNATENAME:a", "a.obj"]),
+            &mut |_| {},
+        );
         assert!(e.is_err());
         let e = parse_link(&s(&["/FROBNICATE", "a.obj"]), &mut |_| {}).unwrap_err();
         assert!(

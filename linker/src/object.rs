@@ -277,6 +277,20 @@ pub struct Group<'a> {
     pub selection: ComdatSelection,
 }
 
+/// An option an object passes to the linker (COFF's `.drectve`), checked by the loader
+/// against what rlink accepts from objects.
+#[derive(Debug, Clone)]
+pub enum LinkerOption<'a> {
+    /// A library the object wants linked (`/DEFAULTLIB:`).
+    DefaultLib(&'a str),
+    /// A DLL export (`/EXPORT:`, what `__declspec(dllexport)` gives).
+    Export(crate::exports::ExportSpec),
+    /// A name to define and keep, as if referenced (`/INCLUDE:`, what `#[used]` gives).
+    Include(&'a [u8]),
+    /// `/ALTERNATENAME:from=to`: `from`, when nothing defines it, is `to`.
+    AlternateName(&'a [u8], &'a [u8]),
+}
+
 /// One loaded relocatable object.
 pub struct ObjectView<'a> {
     /// `file` or `file(member)`, as diagnostics print it.
@@ -294,6 +308,8 @@ pub struct ObjectView<'a> {
     /// The producer is rustc: a `.comment` (the producer's identification) names it, or,
     /// in formats without one (Mach-O), the object defines Rust-mangled names.
     pub rustc_comment: bool,
+    /// Options the object passes to the linker (COFF `.drectve`).
+    pub linker_options: Vec<LinkerOption<'a>>,
 }
 
 impl<'a> ObjectView<'a> {

@@ -27,7 +27,7 @@ use crate::gc::{self, Live};
 use crate::input::{archive_members, FileKind};
 use crate::library::SharedLibrary;
 use crate::load::{self, is_rlib, Loaded};
-use crate::object::{ObjectView, SymPlace};
+use crate::object::{LinkerOption, ObjectView, SymPlace};
 use crate::plan::{is_directives_text, LinkPlan};
 use crate::reloc::Arch;
 use crate::relocate::OutputLayout;
@@ -76,6 +76,16 @@ pub trait Backend: Sync {
     /// two-level namespace: no).
     fn interposable(&self) -> bool {
         true
+    }
+    /// Whether a shared library exports every global definition (ELF, Mach-O) or only the
+    /// names it is told to (a Windows DLL), which decides what garbage collection keeps.
+    fn shared_exports_all(&self) -> bool {
+        true
+    }
+    /// Whether a shared library gets the runtime stubs' entry too (a DLL's
+    /// `_DllMainCRTStartup`, which runs its C initializers).
+    fn shared_library_entry(&self) -> bool {
+        false
     }
     /// An archive member that is one import of a DLL (COFF's short import format, what import
     /// libraries and rustc's `raw-dylib` members hold): read as that DLL's export.
@@ -131,6 +141,12 @@ pub struct OutputOptions {
     pub exported_symbols: Option<Vec<Vec<u8>>>,
     /// The output's path as the command line gave it (a dylib's default install name).
     pub output_name: String,
+    /// A DLL's exports: the command line's, then the objects'.
+    pub exports: Vec<crate::exports::ExportSpec>,
+    /// The main thread's stack reserve and commit.
+    pub stack: Option<(u64, Option<u64>)>,
+    /// A Windows GUI program.
+    pub windows_gui: bool,
 }
 
 /// `-v` timings, phase by phase.
@@ -175,11 +191,14 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
         mut candidates,
         shared,
     } = load::load(backend, plan, &extra)?;
-    let options = output_options(plan)?;
+    let mut options = output_options(plan)?;
     let shared_output = options.build_mode == BuildMode::CShared;
     // No startup object defines the entry: link the bundled entry stub, as Go's linker does
     // (a custom `-e` entry must be defined by the inputs).
-    if plan.args.entry.is_none() && !shared_output && !defines_entry(&candidates, &options.entry) {
+    if plan.args.entry.is_none()
+        && (!shared_output || backend.shared_library_entry())
+        && !defines_entry(&candidates, &options.entry)
+    {
         if let Some((name, bytes)) = &stub {
             let object = backend.load_object(name.clone(), bytes)?;
             candidates.insert(
@@ -195,29 +214,59 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     }
     phases.mark("load");
 
-    let allow_undefined = allow_undefined(backend, plan, shared_output)?;
-    let mut res = resolve::resolve(
-        candidates,
-        &shared,
-        &plan.directives,
-        false,
+    let resolve_options = resolve::ResolveOptions {
+        external: false,
         shared_output,
-        allow_undefined,
-        &|name| backend.is_synthetic(name),
-    )?;
+        allow_undefined: allow_undefined(backend, plan, shared_output)?,
+        synthetic: &|name| backend.is_synthetic(name),
+        required: required_names(plan),
+        alternate_names: plan
+            .args
+            .alternate_names
+            .iter()
+            .map(|(f, t)| (f.as_bytes(), t.as_bytes()))
+            .collect(),
+    };
+    let mut res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
     res.version_script = options.version_script.clone();
     res.interposable = backend.interposable();
+    check_default_libraries(plan, &res)?;
+    // Exports the objects ask for (`__declspec(dllexport)`), after the command line's.
+    for o in &res.objects {
+        for option in &o.linker_options {
+            if let LinkerOption::Export(spec) = option {
+                if !options.exports.iter().any(|e| e.name == spec.name) {
+                    options.exports.push(spec.clone());
+                }
+            }
+        }
+    }
     phases.mark("resolve");
 
-    let roots: Vec<&[u8]> = options
+    let mut roots: Vec<&[u8]> = options
         .named_exports
         .iter()
         .map(|(local, _)| local.as_slice())
         .collect();
+    roots.extend(
+        options
+            .exports
+            .iter()
+            .filter(|e| e.forwarder().is_none())
+            .map(|e| e.internal.as_bytes()),
+    );
+    roots.extend(plan.args.include_symbols.iter().map(|s| s.as_bytes()));
+    for o in &res.objects {
+        for option in &o.linker_options {
+            if let LinkerOption::Include(name) = option {
+                roots.push(name);
+            }
+        }
+    }
     let live = gc::collect(
         &res,
         &options.entry,
-        shared_output || options.export_all,
+        (shared_output && backend.shared_exports_all()) || options.export_all,
         &roots,
         options.version_script.as_ref(),
     )?;
@@ -240,6 +289,49 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             backend.section_count(&layout),
             phases.summary()
         );
+    }
+    Ok(())
+}
+
+/// The names the command line wants defined: a DLL's exports (forwarders excepted) and
+/// `/INCLUDE`s.
+fn required_names(plan: &LinkPlan) -> Vec<&[u8]> {
+    let args = &plan.args;
+    args.exports
+        .iter()
+        .filter(|e| e.forwarder().is_none())
+        .map(|e| e.internal.as_bytes())
+        .chain(args.include_symbols.iter().map(|s| s.as_bytes()))
+        .collect()
+}
+
+/// An object's `/DEFAULTLIB:` must name a library the link already has: rlink reads no
+/// library the command line does not name (a Windows library is `NAME.lib` or `-lNAME`).
+fn check_default_libraries(plan: &LinkPlan, res: &Resolution<'_>) -> Result<()> {
+    for o in &res.objects {
+        for option in &o.linker_options {
+            let LinkerOption::DefaultLib(lib) = option else {
+                continue;
+            };
+            let stem = lib
+                .strip_suffix(".lib")
+                .or_else(|| lib.strip_suffix(".LIB"))
+                .unwrap_or(lib);
+            let named = plan.args.inputs.iter().any(|i| match i {
+                crate::plan::InputArg::Library(l) => l.eq_ignore_ascii_case(stem),
+                crate::plan::InputArg::Path(p) => p
+                    .file_stem()
+                    .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(stem)),
+                _ => false,
+            });
+            if !named {
+                bail!(
+                    "{}: .drectve asks for /DEFAULTLIB:{lib}, which the command line does not \
+                     name (add {stem}.lib, or -l{stem})",
+                    o.place
+                );
+            }
+        }
     }
     Ok(())
 }
@@ -280,7 +372,10 @@ fn output_options(plan: &LinkPlan) -> Result<OutputOptions> {
     let entry = args
         .entry
         .clone()
-        .unwrap_or_else(|| plan.target.default_entry().to_string())
+        .unwrap_or_else(|| match args.build_mode {
+            BuildMode::CShared => plan.target.default_shared_entry().to_string(),
+            _ => plan.target.default_entry().to_string(),
+        })
         .into_bytes();
     Ok(OutputOptions {
         build_mode: args.build_mode,
@@ -311,6 +406,9 @@ fn output_options(plan: &LinkPlan) -> Result<OutputOptions> {
             None => None,
         },
         output_name: args.output.display().to_string(),
+        exports: args.exports.clone(),
+        stack: args.stack,
+        windows_gui: args.windows_gui,
     })
 }
 
@@ -350,16 +448,15 @@ fn allow_undefined<B: Backend>(backend: &B, plan: &LinkPlan, shared_output: bool
 pub fn combine<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<Combined> {
     let extra = load::script_inputs(plan)?;
     let Loaded { candidates, shared } = load::load(backend, plan, &extra)?;
-    let allow_undefined = allow_undefined(backend, plan, false)?;
-    let res = resolve::resolve(
-        candidates,
-        &shared,
-        &plan.directives,
-        true,
-        false,
-        allow_undefined,
-        &|name| backend.is_synthetic(name),
-    )?;
+    let resolve_options = resolve::ResolveOptions {
+        external: true,
+        shared_output: false,
+        allow_undefined: allow_undefined(backend, plan, false)?,
+        synthetic: &|name| backend.is_synthetic(name),
+        required: required_names(plan),
+        alternate_names: Vec::new(),
+    };
+    let res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
     let mut exported: FxHashSet<Vec<u8>> = FxHashSet::default();
     let mut aliases = Vec::new();
     for d in &plan.directives {

@@ -94,6 +94,16 @@ pub struct LinkArgs {
     /// ld64's `-undefined dynamic_lookup`: names nothing defines are looked up by dyld in
     /// every loaded image at run time (Python extension modules link this way).
     pub undefined_dynamic_lookup: bool,
+    /// A DLL's exports (`/EXPORT`, `/DEF`, a `.def` input); its name is `soname`.
+    pub exports: Vec<crate::exports::ExportSpec>,
+    /// Names that must be defined and are kept, as if referenced (`/INCLUDE`, `-u`).
+    pub include_symbols: Vec<String>,
+    /// `/ALTERNATENAME:from=to`: `from`, when nothing defines it, is `to`.
+    pub alternate_names: Vec<(String, String)>,
+    /// The main thread's stack: reserve and commit (`/STACK`, `STACKSIZE`).
+    pub stack: Option<(u64, Option<u64>)>,
+    /// `/SUBSYSTEM:WINDOWS`: a GUI program (no console is opened for it).
+    pub windows_gui: bool,
 }
 
 impl Default for LinkArgs {
@@ -134,6 +144,11 @@ impl LinkArgs {
             framework_dirs: Vec::new(),
             exported_symbols_list: None,
             undefined_dynamic_lookup: false,
+            exports: Vec::new(),
+            include_symbols: Vec::new(),
+            alternate_names: Vec::new(),
+            stack: None,
+            windows_gui: false,
         }
     }
 }

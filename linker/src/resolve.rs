@@ -15,7 +15,7 @@ use rlink_directives::DirectiveKind;
 use crate::bail;
 use crate::diag::{demangle, Result};
 use crate::library::{ExportKind, SharedLibrary};
-use crate::object::{ObjectView, SymPlace};
+use crate::object::{LinkerOption, ObjectView, SymPlace};
 use crate::plan::SourcedDirective;
 
 pub type SymbolId = u32;
@@ -136,6 +136,10 @@ impl<'a> Resolution<'a> {
         self.names.get(name).map(|&id| &self.globals[id as usize])
     }
 
+    pub fn global_id(&self, name: &[u8]) -> Option<SymbolId> {
+        self.names.get(name).copied()
+    }
+
     /// External linking: the global names the host objects reference, which the combined
     /// object must keep visible to them.
     pub fn host_references(&self) -> FxHashSet<&'a [u8]> {
@@ -185,6 +189,20 @@ impl<'a> Resolver<'a, '_> {
         id
     }
 
+    /// A strong reference from outside any object's symbol table (a required name, an
+    /// object's `/INCLUDE`): an archive member defining it is pulled.
+    fn reference(&mut self, name: &'a [u8]) {
+        let id = self.id(name);
+        let g = &mut self.globals[id as usize];
+        g.referenced = true;
+        g.strong_ref = true;
+        if matches!(g.def, Def::Undefined) {
+            if let Some(&candidate) = self.lazy.get(name) {
+                self.pull(candidate);
+            }
+        }
+    }
+
     fn pull(&mut self, candidate: u32) {
         if !self.in_link[candidate as usize] {
             self.in_link[candidate as usize] = true;
@@ -193,17 +211,60 @@ impl<'a> Resolver<'a, '_> {
     }
 }
 
-/// Binds every global name, pulling archive members as needed. `synthetic` tells the names
-/// the output format's linker defines itself (`__ehdr_start`, `__start_SEC`, …).
+/// How a link resolves, beyond its inputs.
+pub struct ResolveOptions<'a, 's> {
+    /// External linking: undefined names are reported here, before the host linker runs.
+    pub external: bool,
+    pub shared_output: bool,
+    /// Names nothing defines are left to the loader.
+    pub allow_undefined: bool,
+    /// The names the output format's linker defines itself (`__ehdr_start`, `__start_SEC`, …).
+    pub synthetic: &'s dyn Fn(&[u8]) -> bool,
+    /// Names the command line wants defined, as if an object referenced them (exports,
+    /// `/INCLUDE`): archive members that define them are pulled.
+    pub required: Vec<&'a [u8]>,
+    /// `/ALTERNATENAME` pairs of the command line: `from`, when nothing defines it, is `to`.
+    pub alternate_names: Vec<(&'a [u8], &'a [u8])>,
+}
+
+/// `/ALTERNATENAME:from=to`, from the command line and from the objects in the link: a
+/// referenced `from` that nothing defined becomes `to`'s definition (link.exe's rule; MSVC's
+/// runtime uses it for defaults a program may override).
+fn apply_alternate_names(r: &mut Resolver<'_, '_>, command_line: &[(&[u8], &[u8])]) {
+    let from_objects = r.order.iter().flat_map(|&i| {
+        r.candidates[i as usize]
+            .object
+            .linker_options
+            .iter()
+            .filter_map(|o| match o {
+                LinkerOption::AlternateName(from, to) => Some((*from, *to)),
+                _ => None,
+            })
+    });
+    let pairs: Vec<(&[u8], &[u8])> = command_line.iter().copied().chain(from_objects).collect();
+    for (from, to) in pairs {
+        let (Some(&f), Some(&t)) = (r.names.get(from), r.names.get(to)) else {
+            continue;
+        };
+        if matches!(r.globals[f as usize].def, Def::Undefined)
+            && !matches!(r.globals[t as usize].def, Def::Undefined)
+        {
+            r.globals[f as usize].def = r.globals[t as usize].def;
+        }
+    }
+}
+
+/// Binds every global name, pulling archive members as needed.
 pub fn resolve<'a>(
     candidates: Vec<Candidate<'a>>,
     shared: &[SharedInput<'a>],
     directives: &[SourcedDirective],
-    external: bool,
-    shared_output: bool,
-    allow_undefined: bool,
-    synthetic: &dyn Fn(&[u8]) -> bool,
+    options: &ResolveOptions<'a, '_>,
 ) -> Result<Resolution<'a>> {
+    let external = options.external;
+    let shared_output = options.shared_output;
+    let allow_undefined = options.allow_undefined;
+    let synthetic = options.synthetic;
     let mut r = Resolver {
         candidates: &candidates,
         globals: Vec::new(),
@@ -236,10 +297,21 @@ pub fn resolve<'a>(
     let mut libraries: Vec<Library> = Vec::new();
     let mut imports: Vec<Import> = Vec::new();
     let mut shared_bound = false;
+    let mut required_done = false;
     loop {
         while let Some(next) = r.queue.pop_front() {
             r.order.push(next);
             add_object(&mut r, next)?;
+        }
+        // The command line's required names, once the loose objects have had their say.
+        if !required_done {
+            required_done = true;
+            for &name in &options.required {
+                r.reference(name);
+            }
+            if !r.queue.is_empty() {
+                continue;
+            }
         }
         // Shared libraries bind what objects left undefined (once: later objects only add
         // references, which the loop below offers to archives first).
@@ -268,6 +340,7 @@ pub fn resolve<'a>(
     bind_shared_libraries(&mut r, shared, &mut imports, &mut libraries);
     apply_directives(&mut r, directives, &mut imports, &mut libraries, external)?;
     mark_synthetic(&mut r, synthetic);
+    apply_alternate_names(&mut r, &options.alternate_names);
     if allow_undefined {
         // The loader finds these names in the program or in other libraries: what every ELF
         // linker allows by default for -shared, and ld64's -undefined dynamic_lookup.
@@ -360,6 +433,11 @@ pub fn resolve<'a>(
 fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
     let candidates = r.candidates;
     let object = &candidates[index as usize].object;
+    for option in &object.linker_options {
+        if let LinkerOption::Include(name) = option {
+            r.reference(name);
+        }
+    }
     for group in &object.groups {
         if !r.groups_seen.insert(group.signature) {
             for &m in &group.members {

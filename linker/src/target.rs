@@ -195,6 +195,16 @@ impl Target {
         }
     }
 
+    /// A shared library's entry: a DLL's is the C runtime's `_DllMainCRTStartup` (the
+    /// runtime stubs provide one); ELF and Mach-O libraries have none, and the name stays
+    /// the executable's, unused.
+    pub fn default_shared_entry(&self) -> &'static str {
+        match self.format {
+            ObjectFormat::Coff => "_DllMainCRTStartup",
+            _ => self.default_entry(),
+        }
+    }
+
     /// The dynamic loader a dynamically linked executable names (`PT_INTERP`,
     /// `LC_LOAD_DYLINKER`); Windows has none.
     pub fn default_interpreter(&self) -> Option<&'static str> {

@@ -177,6 +177,36 @@ const X86_64_WINDOWS_START: &[u8] = &[
     0xcc, // int3: ExitProcess does not return
 ];
 
+/// x86-64 Windows `_DllMainCRTStartup(instance, reason, reserved)`, a DLL's entry when no
+/// C runtime is linked: on `DLL_PROCESS_ATTACH` (reason 1) it runs the C initializers as
+/// `mainCRTStartup` does; it always returns TRUE.
+const X86_64_WINDOWS_DLL_START: &[u8] = &[
+    0x83, 0xfa, 0x01, // cmp edx, 1
+    0x75, 0x2f, // jne true
+    0x53, // push rbx
+    0x56, // push rsi
+    0x48, 0x83, 0xec, 0x28, // sub rsp, 40
+    0x48, 0x8d, 0x1d, 0, 0, 0, 0, // lea rbx, [rip + __xc_a]
+    0x48, 0x8d, 0x35, 0, 0, 0, 0, // lea rsi, [rip + __xc_z]
+    // next:
+    0x48, 0x39, 0xf3, // cmp rbx, rsi
+    0x73, 0x10, // jae done
+    0x48, 0x8b, 0x03, // mov rax, [rbx]
+    0x48, 0x85, 0xc0, // test rax, rax
+    0x74, 0x02, // jz skip
+    0xff, 0xd0, // call rax
+    // skip:
+    0x48, 0x83, 0xc3, 0x08, // add rbx, 8
+    0xeb, 0xeb, // jmp next
+    // done:
+    0x48, 0x83, 0xc4, 0x28, // add rsp, 40
+    0x5e, // pop rsi
+    0x5b, // pop rbx
+    // true:
+    0xb8, 0x01, 0, 0, 0,    // mov eax, 1
+    0xc3, // ret
+];
+
 /// The name diagnostics use for the Windows start-up object.
 pub const WINDOWS_ENTRY_OBJECT_NAME: &str = "rlink-runtime-stubs(crt.obj)";
 
@@ -230,18 +260,36 @@ pub fn windows_entry_object() -> Vec<u8> {
         })
     };
 
-    let text = obj.section_id(StandardSection::Text);
-    let start = obj.append_section_data(text, X86_64_WINDOWS_START, 16);
-    obj.add_symbol(Symbol {
-        name: b"mainCRTStartup".to_vec(),
-        value: start,
-        size: X86_64_WINDOWS_START.len() as u64,
-        kind: SymbolKind::Text,
-        scope: SymbolScope::Linkage,
-        weak: false,
-        section: SymbolSection::Section(text),
-        flags: SymbolFlags::None,
-    });
+    // Each entry is a COMDAT of its own, so the one the image does not start at is dropped
+    // (a DLL has no `main` for `mainCRTStartup` to call).
+    let entry = |obj: &mut Object<'_>, name: &str, code: &[u8]| {
+        let text = obj.add_section(
+            Vec::new(),
+            format!(".text${name}").into_bytes(),
+            SectionKind::Text,
+        );
+        let start = obj.append_section_data(text, code, 16);
+        // COFF names a COMDAT's section by its section symbol.
+        obj.section_symbol(text);
+        let symbol = obj.add_symbol(Symbol {
+            name: name.as_bytes().to_vec(),
+            value: start,
+            size: code.len() as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Linkage,
+            weak: false,
+            section: SymbolSection::Section(text),
+            flags: SymbolFlags::None,
+        });
+        obj.add_comdat(object::write::Comdat {
+            kind: object::ComdatKind::NoDuplicates,
+            symbol,
+            sections: vec![text],
+        });
+        (text, start)
+    };
+    let (text, start) = entry(&mut obj, "mainCRTStartup", X86_64_WINDOWS_START);
+    let (dll_text, dll_start) = entry(&mut obj, "_DllMainCRTStartup", X86_64_WINDOWS_DLL_START);
     let zero = [0u8; 8];
     let xca = section(
         &mut obj,
@@ -339,6 +387,22 @@ pub fn windows_entry_object() -> Vec<u8> {
         text,
         start + 54,
         exit,
+        pe::IMAGE_REL_AMD64_REL32,
+        -4,
+    );
+    rel(
+        &mut obj,
+        dll_text,
+        dll_start + 14,
+        xc_a,
+        pe::IMAGE_REL_AMD64_REL32,
+        -4,
+    );
+    rel(
+        &mut obj,
+        dll_text,
+        dll_start + 21,
+        xc_z,
         pe::IMAGE_REL_AMD64_REL32,
         -4,
     );

@@ -62,3 +62,11 @@ pub const DISPATCH: Expected = Expected {
              floats 0.30000000000000004 1.2345e3 13407807929942595611008317640802934282464207265959107021466054756094376573581619054852612241927956455650759996398703782412109633178814162067569513603268608.000 0.000000000000000000000000000000000000011754944\n",
     code: 0,
 };
+
+pub const COLLECTIONS: Expected = Expected {
+    program: "collections",
+    stdout: "[(\"brown\", 1), (\"dog\", 1), (\"end\", 1), (\"fox\", 1), (\"jumps\", 1), \
+             (\"lazy\", 1), (\"over\", 1), (\"quick\", 1), (\"the\", 3)]\n\
+             intersection 500\nseeds differ: true\nzeroed sum 3\ntable ends 2654435761 1077200463\nflag 8\n",
+    code: 0,
+};

@@ -460,6 +460,10 @@ pub fn place<'r, 'a, A: ElfArch>(
         macos_sdk_version: _,
         exported_symbols: _,
         output_name: _,
+        // Windows-only: only the link.exe front door and `.def` files set them.
+        exports: _,
+        stack: _,
+        windows_gui: _,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
     // A shared library is position-independent like a PIE.

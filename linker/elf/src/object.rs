@@ -386,6 +386,7 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
         groups,
         associated: Vec::new(),
         rustc_comment,
+        linker_options: Vec::new(),
     };
     object.check(&|r_type| relocation_width(cpu, r_type))?;
     Ok(object)

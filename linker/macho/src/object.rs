@@ -555,6 +555,7 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
         groups: Vec::new(),
         associated: Vec::new(),
         rustc_comment,
+        linker_options: Vec::new(),
     };
     view.check(&|t| 1u64 << decode_type(t).1)?;
     Ok(view)

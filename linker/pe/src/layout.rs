@@ -152,6 +152,43 @@ pub struct Imports {
     pub size: u64,
 }
 
+/// One export of the image.
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub name: Vec<u8>,
+    pub ordinal: u16,
+    /// In the name table (not `NONAME`).
+    pub named: bool,
+    pub target: ExportTarget,
+}
+
+#[derive(Debug, Clone)]
+pub enum ExportTarget {
+    Symbol(SymbolRef),
+    /// `DLL.name`: the loader looks the export up there.
+    Forwarder(Vec<u8>),
+}
+
+/// The export directory (`.edata`'s contents, in `.rdata`), offsets from its start.
+#[derive(Debug, Clone, Default)]
+pub struct Exports {
+    pub dll_name: Vec<u8>,
+    /// Sorted by ordinal.
+    pub list: Vec<Export>,
+    pub base: u16,
+    /// Address table entries (ordinals `base` … `base + count - 1`; holes are 0).
+    pub count: u32,
+    pub functions: u64,
+    pub names: u64,
+    pub ordinals: u64,
+    /// Per export (as `list`), where its name string is; then forwarder strings.
+    pub name_at: Vec<u64>,
+    pub forwarder_at: Vec<u64>,
+    pub dll_name_at: u64,
+    pub size: u64,
+    pub rva: u64,
+}
+
 pub struct Layout<'r, 'a> {
     pub res: &'r Resolution<'a>,
     pub options: OutputOptions,
@@ -173,6 +210,7 @@ pub struct Layout<'r, 'a> {
     pub thunks_rva: u64,
     /// RVAs of the 64-bit addresses the loader rebases, sorted.
     pub base_relocs: Vec<u64>,
+    pub exports: Exports,
     /// `_tls_used`, the TLS directory, when the program has one (an RVA).
     pub tls_directory: u64,
     pub headers_size: u64,
@@ -260,6 +298,7 @@ pub fn place<'r, 'a>(
         local_slots: IndexSet::default(),
         local_slots_rva: 0,
         imports: Imports::default(),
+        exports: Exports::default(),
         imports_rva: 0,
         thunks_rva: 0,
         base_relocs: Vec::new(),
@@ -371,10 +410,11 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
         text.size = at + THUNK_SIZE * l.slots.len() as u64;
         at
     };
+    l.exports = plan_exports(l)?;
     let imports_at = {
         let rdata = &mut l.sections[Kind::Rdata as usize].1;
         let at = align_to(rdata.size, 8);
-        rdata.size = at + l.imports.size + 8 * l.local_slots.len() as u64;
+        rdata.size = at + l.imports.size + 8 * l.local_slots.len() as u64 + l.exports.size;
         at
     };
 
@@ -411,6 +451,9 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     l.thunks_rva = l.sections[Kind::Text as usize].1.rva + thunk_at;
     l.imports_rva = l.sections[Kind::Rdata as usize].1.rva + imports_at;
     l.local_slots_rva = l.imports_rva + l.imports.size;
+    if l.exports.size > 0 {
+        l.exports.rva = l.local_slots_rva + 8 * l.local_slots.len() as u64;
+    }
 
     // Base relocations: the places of 64-bit addresses, now that addresses are known.
     // Weak references nothing defined stay 0, and 0 is not rebased.
@@ -467,6 +510,120 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The export directory: the command line's and the objects' exports (`/EXPORT`, `.def`,
+/// `dllexport`) and `cgo_export_dynamic` names, numbered (explicit ordinals kept, the rest
+/// given the free ones in name order, as link.exe does) and sized.
+fn plan_exports(l: &Layout<'_, '_>) -> Result<Exports> {
+    let res = l.res;
+    let mut wanted: Vec<(Vec<u8>, Option<u16>, bool, ExportTarget)> = Vec::new();
+    let target_of = |internal: &[u8], name: &[u8]| -> Result<ExportTarget> {
+        match res.global_id(internal) {
+            Some(id) if matches!(res.globals[id as usize].def, Def::Object { .. }) => {
+                Ok(ExportTarget::Symbol(SymbolRef::Global(id)))
+            }
+            _ => bail!(
+                "{}: exported (/EXPORT, .def or dllexport) but not defined{}",
+                String::from_utf8_lossy(name),
+                if internal != name {
+                    format!(" (its definition is {})", String::from_utf8_lossy(internal))
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    };
+    for e in &l.options.exports {
+        let target = match e.forwarder() {
+            Some(f) => ExportTarget::Forwarder(f.as_bytes().to_vec()),
+            None => target_of(e.internal.as_bytes(), e.name.as_bytes())?,
+        };
+        wanted.push((e.name.as_bytes().to_vec(), e.ordinal, !e.noname, target));
+    }
+    for (local, remote) in &l.options.named_exports {
+        if !wanted.iter().any(|w| w.0 == *remote) {
+            wanted.push((remote.clone(), None, true, target_of(local, remote)?));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(Exports::default());
+    }
+    wanted.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = wanted.windows(2).find(|w| w[0].0 == w[1].0) {
+        bail!("{}: exported twice", String::from_utf8_lossy(&w[0].0));
+    }
+    let mut taken: Vec<u16> = wanted.iter().filter_map(|w| w.1).collect();
+    taken.sort_unstable();
+    if let Some(w) = taken.windows(2).find(|w| w[0] == w[1]) {
+        bail!("ordinal @{} is given to two exports", w[0]);
+    }
+    let base = taken.first().copied().unwrap_or(1);
+    let mut next = base;
+    let mut list = Vec::with_capacity(wanted.len());
+    for (name, ordinal, named, target) in wanted {
+        let ordinal = match ordinal {
+            Some(o) => o,
+            None => {
+                while taken.binary_search(&next).is_ok() {
+                    next = next
+                        .checked_add(1)
+                        .ok_or_else(|| Error::new("more than 65535 exports"))?;
+                }
+                let o = next;
+                taken.insert(taken.binary_search(&o).unwrap_or_else(|i| i), o);
+                o
+            }
+        };
+        list.push(Export {
+            name,
+            ordinal,
+            named,
+            target,
+        });
+    }
+    // Name table order: by name (the loader searches it by bisection); `list` is in it.
+    let max = list.iter().map(|e| e.ordinal).max().unwrap_or(base);
+    let count = u32::from(max - base) + 1;
+    let nnames = list.iter().filter(|e| e.named).count() as u64;
+    let dll_name = l
+        .options
+        .soname
+        .clone()
+        .unwrap_or_else(|| {
+            std::path::Path::new(&l.options.output_name)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .into_bytes();
+    let mut t = Exports {
+        base,
+        count,
+        functions: 40,
+        ..Exports::default()
+    };
+    t.names = t.functions + 4 * u64::from(count);
+    t.ordinals = t.names + 4 * nnames;
+    let mut at = t.ordinals + 2 * nnames;
+    t.dll_name_at = at;
+    at += dll_name.len() as u64 + 1;
+    for e in &list {
+        t.name_at.push(at);
+        if e.named {
+            at += e.name.len() as u64 + 1;
+        }
+    }
+    for e in &list {
+        t.forwarder_at.push(at);
+        if let ExportTarget::Forwarder(f) = &e.target {
+            at += f.len() as u64 + 1;
+        }
+    }
+    t.size = align_to(at, 8);
+    t.dll_name = dll_name;
+    t.list = list;
+    Ok(t)
 }
 
 /// The bytes of `.reloc` for sorted `rvas`: per 4 KiB page a block (page RVA, block size)

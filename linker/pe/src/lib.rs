@@ -71,6 +71,17 @@ impl Backend for PeBackend {
         false
     }
 
+    /// A DLL exports what it is told to (`/EXPORT`, `.def`, `dllexport`), so `/OPT:REF`
+    /// keeps only what those names and the entry reach.
+    fn shared_exports_all(&self) -> bool {
+        false
+    }
+
+    /// A DLL's `_DllMainCRTStartup`, which runs its C initializers.
+    fn shared_library_entry(&self) -> bool {
+        true
+    }
+
     /// No C runtime is there to start the program: the runtime stubs' `mainCRTStartup`,
     /// with the TLS directory and the initializer tables the C runtime would bring.
     fn entry_stub(&self) -> Option<(String, Vec<u8>)> {

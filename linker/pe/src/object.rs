@@ -18,8 +18,8 @@ use object::pe;
 use object::read::coff::{CoffHeader, Symbol as _};
 use object::LittleEndian as LE;
 use rlink_linker::object::{
-    Binding, ComdatSelection, Group, ObjectView, Reloc, Relocs, Section, SectionFlags, SymPlace,
-    Symbol, SymbolKind, Visibility,
+    Binding, ComdatSelection, Group, LinkerOption, ObjectView, Reloc, Relocs, Section,
+    SectionFlags, SymPlace, Symbol, SymbolKind, Visibility,
 };
 use rlink_linker::target::Cpu;
 use rlink_linker::{bail, Error, Result};
@@ -436,6 +436,11 @@ fn load_with<'a, H: CoffHeader>(
         relocations.push(Relocs::leak(out));
     }
 
+    let mut linker_options = Vec::new();
+    for sec in sections.iter().filter(|s| s.name == b".drectve") {
+        linker_options.extend(drectve_options(&place, sec.data)?);
+    }
+
     let view = ObjectView {
         place,
         cpu: Cpu::X86_64,
@@ -446,9 +451,93 @@ fn load_with<'a, H: CoffHeader>(
         groups,
         associated,
         rustc_comment: false,
+        linker_options,
     };
     view.check(width)?;
     Ok(view)
+}
+
+/// The options of a `.drectve` section, through the allowlist: what rlink does with an
+/// option an object may carry, or an error naming the object for any other. Options are
+/// separated by spaces (a quoted run is one) and start with `/` or, as mingw writes them, `-`.
+fn drectve_options<'a>(place: &str, data: &'a [u8]) -> Result<Vec<LinkerOption<'a>>> {
+    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < data.len() {
+        if data[i].is_ascii_whitespace() || data[i] == 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut quoted = false;
+        while i < data.len() && (quoted || !(data[i].is_ascii_whitespace() || data[i] == 0)) {
+            if data[i] == b'"' {
+                quoted = !quoted;
+            }
+            i += 1;
+        }
+        let word = &data[start..i];
+        let text = std::str::from_utf8(word).map_err(|_| {
+            Error::new(format!(
+                "{place}: .drectve holds an option that is not UTF-8 text"
+            ))
+        })?;
+        let bad = |why: &str| Error::new(format!("{place}: .drectve option {text}: {why}"));
+        let Some(body) = text.strip_prefix('/').or_else(|| text.strip_prefix('-')) else {
+            return Err(bad("not an option"));
+        };
+        let (name, value) = body.split_once(':').unwrap_or((body, ""));
+        // The value as a slice of the section, quotes removed.
+        let value_at = start + 1 + name.len() + 1;
+        let value_bytes: &'a [u8] = if value.is_empty() {
+            &[]
+        } else {
+            let v = &data[value_at..i];
+            v.strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
+                .unwrap_or(v)
+        };
+        let need = || -> Result<&'a [u8]> {
+            if value_bytes.is_empty() {
+                Err(bad("wants a value after a colon"))
+            } else {
+                Ok(value_bytes)
+            }
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "defaultlib" => {
+                let v = std::str::from_utf8(need()?).map_err(|_| bad("not UTF-8"))?;
+                out.push(LinkerOption::DefaultLib(v));
+            }
+            "export" => {
+                let v = std::str::from_utf8(need()?).map_err(|_| bad("not UTF-8"))?;
+                let spec = rlink_linker::exports::parse_export_option(v)
+                    .map_err(|e| Error::new(format!("{place}: .drectve: {}", e.message())))?;
+                out.push(LinkerOption::Export(spec));
+            }
+            "include" => out.push(LinkerOption::Include(need()?)),
+            "alternatename" => {
+                let v = need()?;
+                match v.iter().position(|&c| c == b'=') {
+                    Some(eq) if eq > 0 && eq + 1 < v.len() => {
+                        out.push(LinkerOption::AlternateName(&v[..eq], &v[eq + 1..]))
+                    }
+                    _ => return Err(bad("wants from=to")),
+                }
+            }
+            // Checks and requests that do not change the image rlink writes: link.exe's
+            // mismatch detection (MSVC's C++ objects carry it), the side-by-side manifest
+            // (rlink writes none), guard and exception-model markers.
+            "failifmismatch" | "manifestdependency" | "guardsym" | "throwingnew"
+            | "editandcontinue" | "nodefaultlib" | "disallowlib" => {}
+            "merge" | "section" => {
+                return Err(bad("merging and re-flagging sections is not supported yet"))
+            }
+            _ => return Err(bad("not an option rlink accepts from an object")),
+        }
+    }
+    Ok(out)
 }
 
 /// The value stored at a place of `w` bytes, sign-extended (4- and 8-byte fields; 2-byte
@@ -498,4 +587,34 @@ fn section_flags(name: &[u8], characteristics: u32) -> SectionFlags {
         f |= SectionFlags::GC_ROOT;
     }
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drectve_allowlist() {
+        let text = b" /DEFAULTLIB:\"uuid.lib\" -export:ProcessPrng,DATA /INCLUDE:keep \
+                     /ALTERNATENAME:a=b /FAILIFMISMATCH:_MSC_VER=1900\0\0";
+        let options = drectve_options("x.obj", text).unwrap();
+        assert_eq!(options.len(), 4);
+        assert!(matches!(options[0], LinkerOption::DefaultLib("uuid.lib")));
+        match &options[1] {
+            LinkerOption::Export(e) => assert!(e.name == "ProcessPrng" && e.data),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(options[2], LinkerOption::Include(b"keep")));
+        assert!(matches!(
+            options[3],
+            LinkerOption::AlternateName(b"a", b"b")
+        ));
+        let e = drectve_options("x.obj", b"/OPT:NOREF").unwrap_err();
+        assert!(
+            e.to_string().contains("x.obj: .drectve option /OPT:NOREF"),
+            "{e}"
+        );
+        assert!(drectve_options("x.obj", b"/MERGE:.a=.b").is_err());
+        assert!(drectve_options("x.obj", b"stray").is_err());
+    }
 }

@@ -8,7 +8,9 @@ use rlink_linker::output::OutBuf;
 use rlink_linker::relocate::relocate_sections;
 use rlink_linker::{bail, Result};
 
-use crate::layout::{import_name, Kind, Layout, FILE_ALIGNMENT, SECTION_ALIGNMENT, THUNK_SIZE};
+use crate::layout::{
+    import_name, ExportTarget, Kind, Layout, FILE_ALIGNMENT, SECTION_ALIGNMENT, THUNK_SIZE,
+};
 use crate::x86_64::X86_64;
 
 const IMAGE_FILE_MACHINE_AMD64: u16 = 0x8664;
@@ -16,6 +18,7 @@ const IMAGE_FILE_EXECUTABLE_IMAGE: u16 = 0x2;
 const IMAGE_FILE_LARGE_ADDRESS_AWARE: u16 = 0x20;
 const IMAGE_FILE_DLL: u16 = 0x2000;
 const IMAGE_FILE_RELOCS_STRIPPED: u16 = 0x1;
+const IMAGE_SUBSYSTEM_WINDOWS_GUI: u16 = 2;
 const IMAGE_SUBSYSTEM_WINDOWS_CUI: u16 = 3;
 const DLLCHARACTERISTICS_HIGH_ENTROPY_VA: u16 = 0x20;
 const DLLCHARACTERISTICS_DYNAMIC_BASE: u16 = 0x40;
@@ -23,6 +26,7 @@ const DLLCHARACTERISTICS_NX_COMPAT: u16 = 0x100;
 const DLLCHARACTERISTICS_TERMINAL_SERVER_AWARE: u16 = 0x8000;
 const IMAGE_REL_BASED_DIR64: u16 = 10;
 
+const DIR_EXPORT: usize = 0;
 const DIR_IMPORT: usize = 1;
 const DIR_EXCEPTION: usize = 3;
 const DIR_BASERELOC: usize = 5;
@@ -104,6 +108,50 @@ fn fill(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
             }
         }
         slot += ids.len() as u64 + 1;
+    }
+
+    // The export directory: the header, the address table by ordinal, the name pointers
+    // (sorted by name) with their ordinals, then the strings.
+    let e = &l.exports;
+    if e.size > 0 {
+        let at = |off: u64| file_at(l, Kind::Rdata, e.rva + off);
+        let nnames = e.list.iter().filter(|x| x.named).count() as u32;
+        let d = at(0);
+        put32(buf, d + 12, (e.rva + e.dll_name_at) as u32);
+        put32(buf, d + 16, u32::from(e.base));
+        put32(buf, d + 20, e.count);
+        put32(buf, d + 24, nnames);
+        put32(buf, d + 28, (e.rva + e.functions) as u32);
+        put32(buf, d + 32, (e.rva + e.names) as u32);
+        put32(buf, d + 36, (e.rva + e.ordinals) as u32);
+        let name = at(e.dll_name_at);
+        buf[name..name + e.dll_name.len()].copy_from_slice(&e.dll_name);
+        let mut k = 0u64;
+        for (i, x) in e.list.iter().enumerate() {
+            let index = u64::from(x.ordinal - e.base);
+            let rva = match &x.target {
+                ExportTarget::Symbol(t) => match l.value(*t).addr {
+                    0 => bail!(
+                        "{}: exported, but its definition is not in the image",
+                        String::from_utf8_lossy(&x.name)
+                    ),
+                    addr => addr - l.image_base,
+                },
+                ExportTarget::Forwarder(f) => {
+                    let s = at(e.forwarder_at[i]);
+                    buf[s..s + f.len()].copy_from_slice(f);
+                    e.rva + e.forwarder_at[i]
+                }
+            };
+            put32(buf, at(e.functions + 4 * index), rva as u32);
+            if x.named {
+                let s = at(e.name_at[i]);
+                buf[s..s + x.name.len()].copy_from_slice(&x.name);
+                put32(buf, at(e.names + 4 * k), (e.rva + e.name_at[i]) as u32);
+                put16(buf, at(e.ordinals + 2 * k), index as u16);
+                k += 1;
+            }
+        }
     }
 
     // Local `__imp_` slots: the address of what they name.
@@ -214,7 +262,12 @@ fn write_headers(l: &Layout<'_, '_>, buf: &mut [u8]) {
     put16(buf, opt + 48, 6); // subsystem version 6.0
     put32(buf, opt + 56, l.image_size as u32);
     put32(buf, opt + 60, l.headers_size as u32);
-    put16(buf, opt + 68, IMAGE_SUBSYSTEM_WINDOWS_CUI);
+    let subsystem = if l.options.windows_gui {
+        IMAGE_SUBSYSTEM_WINDOWS_GUI
+    } else {
+        IMAGE_SUBSYSTEM_WINDOWS_CUI
+    };
+    put16(buf, opt + 68, subsystem);
     let mut dll_characteristics = DLLCHARACTERISTICS_NX_COMPAT;
     if !l.base_relocs.is_empty() {
         dll_characteristics |= DLLCHARACTERISTICS_DYNAMIC_BASE | DLLCHARACTERISTICS_HIGH_ENTROPY_VA;
@@ -223,8 +276,10 @@ fn write_headers(l: &Layout<'_, '_>, buf: &mut [u8]) {
         dll_characteristics |= DLLCHARACTERISTICS_TERMINAL_SERVER_AWARE;
     }
     put16(buf, opt + 70, dll_characteristics);
-    put64(buf, opt + 72, 0x10_0000); // stack reserve: 1 MiB
-    put64(buf, opt + 80, 0x1000);
+    // The main thread's stack: 1 MiB reserved and one page committed unless told.
+    let (reserve, commit) = l.options.stack.unwrap_or((0x10_0000, None));
+    put64(buf, opt + 72, reserve);
+    put64(buf, opt + 80, commit.unwrap_or(0x1000).min(reserve));
     put64(buf, opt + 88, 0x10_0000); // heap reserve
     put64(buf, opt + 96, 0x1000);
     put32(buf, opt + 108, 16);
@@ -232,6 +287,9 @@ fn write_headers(l: &Layout<'_, '_>, buf: &mut [u8]) {
         put32(buf, opt + 112 + 8 * index, rva as u32);
         put32(buf, opt + 116 + 8 * index, size as u32);
     };
+    if l.exports.size > 0 {
+        dir(buf, DIR_EXPORT, l.exports.rva, l.exports.size);
+    }
     let t = &l.imports;
     if !t.dlls.is_empty() {
         dir(
