@@ -481,3 +481,88 @@ fn golden_dump_and_dynimport_of_a_pe_output() {
         );
     }
 }
+
+/// The cargo project of testdata (regex, serde_json, serde's derive macro, a C helper the cc
+/// crate builds with clang and llvm-ar) built for `x86_64-pc-windows-msvc` with rlink as the
+/// target's linker (and the host's, for build scripts and the proc-macro); its unit tests and
+/// doc-test run under wine through cargo's runner, with the rlink-linked bcryptprimitives.dll
+/// on `WINEPATH`, and so does its binary.
+#[test]
+fn cargo_project_for_windows_msvc() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dll_dir = d.join("dlls");
+    std::fs::create_dir_all(&dll_dir).unwrap();
+    bcryptprimitives_dll(&dll_dir);
+    let sysroot = common::cross_sysroot(TARGET);
+    let project = common::project(d, "");
+    let sysroot_flag = format!("--sysroot={}", sysroot.display());
+    let lower = TARGET.replace('-', "_");
+    let cargo = |args: &[&str]| {
+        let out = Command::new(common::CROSS_CARGO)
+            .arg(args[0])
+            .args(["--locked", "--target", TARGET])
+            .args(&args[1..])
+            .current_dir(&project)
+            .env(
+                "PATH",
+                format!("/usr/bin:{}", std::env::var("PATH").unwrap_or_default()),
+            )
+            .env("RUSTC", common::CROSS_RUSTC)
+            .env("RUSTDOC", "/usr/bin/rustdoc")
+            .env("RUSTFLAGS", &sysroot_flag)
+            .env("RUSTDOCFLAGS", &sysroot_flag)
+            .env(
+                "CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_LINKER",
+                common::rlink_bin(),
+            )
+            .env(
+                "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER",
+                common::rlink_bin(),
+            )
+            .env("CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUNNER", "wine")
+            .env(format!("CC_{lower}"), "clang")
+            .env(format!("CFLAGS_{lower}"), format!("--target={TARGET}"))
+            .env(format!("AR_{lower}"), "llvm-ar")
+            .env("WINEPREFIX", wine::prefix())
+            .env("WINEDEBUG", "-all")
+            .env("WINEPATH", wine::windows_path(&dll_dir))
+            .env("DISPLAY", "")
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .output()
+            .expect("cargo runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "cargo {args:?}:\n{text}");
+        text
+    };
+    let tests = cargo(&["test"]);
+    assert!(tests.contains("test result: ok. 2 passed"), "{tests}");
+    assert!(tests.contains("Doc-tests"), "{tests}");
+    let run = cargo(&["run", "-q", "--", "n7 m8"]);
+    assert!(run.contains("{\"input\":\"n7 m8\",\"sum\":48}"), "{run}");
+    let deps = project.join("target").join(TARGET).join("debug/deps");
+    let mut images = 0;
+    for e in std::fs::read_dir(&deps).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "exe") {
+            images += 1;
+            assert!(
+                imports(&p)
+                    .iter()
+                    .any(|(dll, _)| dll == "bcryptprimitives.dll"),
+                "{}",
+                p.display()
+            );
+        }
+    }
+    assert!(
+        images >= 2,
+        "the binary and the test harnesses in {}",
+        deps.display()
+    );
+}

@@ -17,7 +17,8 @@ extern "C" fn stop_wineserver() {
     }
 }
 
-fn prefix() -> &'static Path {
+/// The test binary's wine prefix, made on first use.
+pub fn prefix() -> &'static Path {
     PREFIX.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("wineprefix-{}", std::process::id()));
@@ -67,4 +68,9 @@ pub fn run_with(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         status: out.status.code().unwrap_or(-1),
     }
+}
+
+/// A Unix directory as a Windows path list entry for `WINEPATH` (wine's drive `Z:` is `/`).
+pub fn windows_path(dir: &Path) -> String {
+    format!("Z:{}", dir.display()).replace('/', "\\")
 }
