@@ -11,6 +11,7 @@ use std::process::Command;
 use common::wine;
 
 const TARGET: &str = "x86_64-pc-windows-msvc";
+const GNU_TARGET: &str = "x86_64-pc-windows-gnu";
 
 fn readobj(path: &Path, flags: &[&str]) -> String {
     common::llvm::read("llvm-readobj", path, flags)
@@ -407,16 +408,9 @@ fn dll_with_exports_used_by_a_program_under_wine() {
     assert!(err.contains("nowhere"), "{err}");
 }
 
-/// Rust std programs for `x86_64-pc-windows-msvc`, release and debug, linked by rlink as
-/// rustc's linker from its link.exe-style line — no MSVC, no import library, no C runtime on
-/// the machine (kernel32.lib and /defaultlib:msvcrt come from the bundled manifests, the start-up
-/// and TLS directory from the runtime stubs, std's raw-dylib imports from its rlib) — run under
-/// wine: output and exit status as on Linux, panics caught across frames, thread-locals with
-/// destructors, a child process, randomly seeded hash maps (their `ProcessPrng` from an
-/// rlink-linked bcryptprimitives.dll beside them) and big statics. (A backtrace cannot name
-/// `main`: no PDB is written.)
-#[test]
-fn msvc_std_programs_run_under_wine() {
+/// The std test programs for `triple`, release and debug, linked by rlink as rustc's linker
+/// and run under wine: output and exit status as on Linux.
+fn std_programs_run_under_wine(triple: &str) {
     use common::programs::*;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -432,13 +426,13 @@ fn msvc_std_programs_run_under_wine() {
             DISPATCH,
             COLLECTIONS,
         ] {
-            let exe = rustc_with_rlink(d, e.program, mode, TARGET);
+            let exe = rustc_with_rlink(d, e.program, mode, triple);
             let ran = wine::run_with(
                 &exe,
                 &["one", "two words"],
                 &[("RLINK_TEST_VAR", "set"), ("RUST_BACKTRACE", "0")],
             );
-            let what = format!("{} {mode:?}", e.program);
+            let what = format!("{triple} {} {mode:?}", e.program);
             assert_eq!(
                 ran.stdout, e.stdout,
                 "{what}: stdout; stderr:\n{}",
@@ -459,6 +453,47 @@ fn msvc_std_programs_run_under_wine() {
             }
         }
     }
+}
+
+/// Rust std programs for `x86_64-pc-windows-msvc`, linked from rustc's link.exe-style line —
+/// no MSVC, no import library, no C runtime on the machine (kernel32.lib and
+/// /defaultlib:msvcrt come from the bundled manifests, the start-up and TLS directory from the
+/// runtime stubs, std's raw-dylib imports from its rlib): panics caught across frames,
+/// thread-locals with destructors, a child process, randomly seeded hash maps (their
+/// `ProcessPrng` from an rlink-linked bcryptprimitives.dll beside them) and big statics. (A
+/// backtrace cannot name `main`: no PDB is written.)
+#[test]
+fn msvc_std_programs_run_under_wine() {
+    std_programs_run_under_wine(TARGET);
+}
+
+/// The same programs for `x86_64-pc-windows-gnu`, from rustc's gcc-style line naming mingw's
+/// libraries (`-lgcc_eh -lmingwex -lmingw32 …`), none of which is on the machine: the runtime
+/// stubs' `__main` and GCC unwinder over SEH carry the panics, std's dlltool import members
+/// become imports, msvcrt.dll gives the C functions.
+#[test]
+fn gnu_std_programs_run_under_wine() {
+    std_programs_run_under_wine(GNU_TARGET);
+}
+
+/// The checked-in windows-gnu runtime object is what its source and build script give.
+#[test]
+fn windows_gnu_runtime_object_is_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::repo().join("runtime-stubs/windows-gnu");
+    for f in ["gcc_seh.c", "build.sh"] {
+        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+    }
+    common::run(
+        "sh",
+        &[dir.path().join("build.sh").to_str().unwrap()],
+        dir.path(),
+    );
+    let built = std::fs::read(dir.path().join("gcc_seh.o")).unwrap();
+    assert!(
+        built == std::fs::read(src.join("gcc_seh.o")).unwrap(),
+        "runtime-stubs/windows-gnu/gcc_seh.o is stale: run runtime-stubs/windows-gnu/build.sh"
+    );
 }
 
 /// A golden `rlink inspect` dump of the C program's image (the same bytes every time: the
@@ -489,19 +524,31 @@ fn golden_dump_and_dynimport_of_a_pe_output() {
 /// on `WINEPATH`, and so does its binary.
 #[test]
 fn cargo_project_for_windows_msvc() {
+    cargo_project_for(TARGET, TARGET);
+}
+
+/// The same for `x86_64-pc-windows-gnu`: no mingw gcc, libraries or crt objects are used
+/// (clang compiles the C helper for the target).
+#[test]
+fn cargo_project_for_windows_gnu() {
+    cargo_project_for(GNU_TARGET, "x86_64-w64-windows-gnu");
+}
+
+fn cargo_project_for(triple: &str, clang_target: &str) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let dll_dir = d.join("dlls");
     std::fs::create_dir_all(&dll_dir).unwrap();
     bcryptprimitives_dll(&dll_dir);
-    let sysroot = common::cross_sysroot(TARGET);
+    let sysroot = common::cross_sysroot(triple);
     let project = common::project(d, "");
     let sysroot_flag = format!("--sysroot={}", sysroot.display());
-    let lower = TARGET.replace('-', "_");
+    let lower = triple.replace('-', "_");
+    let upper = lower.to_uppercase();
     let cargo = |args: &[&str]| {
         let out = Command::new(common::CROSS_CARGO)
             .arg(args[0])
-            .args(["--locked", "--target", TARGET])
+            .args(["--locked", "--target", triple])
             .args(&args[1..])
             .current_dir(&project)
             .env(
@@ -512,17 +559,17 @@ fn cargo_project_for_windows_msvc() {
             .env("RUSTDOC", "/usr/bin/rustdoc")
             .env("RUSTFLAGS", &sysroot_flag)
             .env("RUSTDOCFLAGS", &sysroot_flag)
-            .env(
-                "CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_LINKER",
-                common::rlink_bin(),
-            )
+            .env(format!("CARGO_TARGET_{upper}_LINKER"), common::rlink_bin())
             .env(
                 "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER",
                 common::rlink_bin(),
             )
-            .env("CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUNNER", "wine")
+            .env(format!("CARGO_TARGET_{upper}_RUNNER"), "wine")
             .env(format!("CC_{lower}"), "clang")
-            .env(format!("CFLAGS_{lower}"), format!("--target={TARGET}"))
+            .env(
+                format!("CFLAGS_{lower}"),
+                format!("--target={clang_target}"),
+            )
             .env(format!("AR_{lower}"), "llvm-ar")
             .env("WINEPREFIX", wine::prefix())
             .env("WINEDEBUG", "-all")
@@ -545,7 +592,7 @@ fn cargo_project_for_windows_msvc() {
     assert!(tests.contains("Doc-tests"), "{tests}");
     let run = cargo(&["run", "-q", "--", "n7 m8"]);
     assert!(run.contains("{\"input\":\"n7 m8\",\"sum\":48}"), "{run}");
-    let deps = project.join("target").join(TARGET).join("debug/deps");
+    let deps = project.join("target").join(triple).join("debug/deps");
     let mut images = 0;
     for e in std::fs::read_dir(&deps).unwrap() {
         let p = e.unwrap().path();

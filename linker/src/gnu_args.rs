@@ -214,6 +214,9 @@ enum Act {
     ExportedSymbolsList,
     Chroot,
     Sysroot,
+    /// GNU ld's PE `--subsystem console|windows` and `--stack reserve[,commit]`.
+    Subsystem,
+    Stack,
     /// rlink's own `-linkmode=`, `-extld=`, `-tmpdir=` passed through a driver.
     LinkMode,
     Extld,
@@ -339,6 +342,23 @@ static LD_OPTIONS: &[LdOption] = &[
         Value,
         Act::NotImplemented,
     ),
+    // GNU ld's PE switches for what rlink's Windows images always are (relocatable, ASLR with
+    // 64-bit entropy, NX-compatible; no automatic image base), as rustc passes them for
+    // windows-gnu targets.
+    opt(
+        &[
+            "dynamicbase",
+            "high-entropy-va",
+            "nxcompat",
+            "disable-auto-image-base",
+            "tsaware",
+        ],
+        None,
+        Nothing,
+        Act::Accepted,
+    ),
+    opt(&["subsystem"], None, Value, Act::Subsystem),
+    opt(&["stack"], None, Value, Act::Stack),
     opt(&["chroot"], None, Value, Act::Chroot),
     // ld64 names it -syslibroot.
     opt(&["sysroot", "syslibroot"], None, Value, Act::Sysroot),
@@ -639,6 +659,7 @@ fn parse_version(option: &str, v: &str) -> Result<(u32, u32, u32)> {
 /// Parses a GNU ld line (after `@file` handling; a leading `-flavor gnu` is skipped).
 pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command> {
     let mut link = LinkArgs::new();
+    link.gnu_line = true;
     link.build_mode = BuildMode::Exe;
     let mut static_libs = false;
     let mut states: Vec<bool> = Vec::new();
@@ -653,6 +674,21 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
     let mut version_only = false;
     while let Some(word) = next_word(&mut it)? {
         let (written, spec, value) = match word {
+            // A module-definition file names a DLL's exports (rustc passes one for
+            // windows-gnu cdylibs, as GNU ld reads it).
+            LdWord::Input(path) if path.to_ascii_lowercase().ends_with(".def") => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| crate::diag::Error::new(format!("{path}: {e}")))?;
+                let def = crate::exports::parse_def(&text).map_err(|e| e.at(path))?;
+                link.exports.extend(def.exports);
+                if def.library.is_some() {
+                    link.soname = def.library;
+                }
+                if def.stack.is_some() {
+                    link.stack = def.stack;
+                }
+                continue;
+            }
             LdWord::Input(path) => {
                 saw_input = true;
                 link.inputs.push(InputArg::Path(PathBuf::from(path)));
@@ -673,6 +709,21 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
         let value = || given.clone().unwrap_or_default();
         match spec.act {
             Act::Output => link.output = PathBuf::from(value()),
+            Act::Subsystem => {
+                let v = value();
+                match v.split(':').next().unwrap_or("") {
+                    "console" => link.windows_gui = false,
+                    "windows" => link.windows_gui = true,
+                    _ => bail!("{written} {v}: rlink writes console and windows programs only"),
+                }
+            }
+            Act::Stack => {
+                let v = value();
+                link.stack =
+                    Some(crate::exports::parse_sizes(&v).ok_or_else(|| {
+                        crate::diag::Error::new(format!("{written} {v}: bad size"))
+                    })?);
+            }
             Act::LibraryPath => link.library_dirs.push(PathBuf::from(value())),
             Act::Library => {
                 saw_input = true;

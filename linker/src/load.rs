@@ -84,8 +84,12 @@ pub fn load<'p, B: Backend>(
             FileKind::Archive => {
                 let members = archive_members(data).map_err(|e| e.at(&name))?;
                 let rlib = is_rlib(&members);
-                for m in members {
-                    if let Some(import) = backend.import_member(m.data) {
+                let uses = backend.archive_members(&name, &members)?;
+                for (m, use_) in members.into_iter().zip(uses) {
+                    if let crate::pipeline::ArchiveMember::Skip = use_ {
+                        continue;
+                    }
+                    if let crate::pipeline::ArchiveMember::Import(import) = use_ {
                         let dll = String::from_utf8_lossy(import.dll).into_owned();
                         let export = crate::library::Export {
                             name: import.name,

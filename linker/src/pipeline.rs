@@ -82,16 +82,27 @@ pub trait Backend: Sync {
     fn shared_exports_all(&self) -> bool {
         true
     }
+    /// Objects of the runtime stubs offered like archive members after every input: linked
+    /// only for the names they define that the program references (windows-gnu's unwinder).
+    fn runtime_objects(&self, target: &crate::target::Target) -> Vec<(String, &'static [u8])> {
+        let _ = target;
+        Vec::new()
+    }
     /// Whether a shared library gets the runtime stubs' entry too (a DLL's
     /// `_DllMainCRTStartup`, which runs its C initializers).
     fn shared_library_entry(&self) -> bool {
         false
     }
-    /// An archive member that is one import of a DLL (COFF's short import format, what import
-    /// libraries and rustc's `raw-dylib` members hold): read as that DLL's export.
-    fn import_member<'a>(&self, data: &'a [u8]) -> Option<ImportMember<'a>> {
-        let _ = data;
-        None
+    /// How each member of an archive is read: most are objects; an import library's members
+    /// (COFF's) are imports of a DLL, read as that DLL's exports, or pieces of import tables
+    /// the format builds itself, left out. `place` names the archive in errors.
+    fn archive_members<'a>(
+        &self,
+        place: &str,
+        members: &[crate::input::Member<'a>],
+    ) -> Result<Vec<ArchiveMember<'a>>> {
+        let _ = place;
+        Ok(vec![ArchiveMember::Object; members.len()])
     }
     /// External linking: the Rust objects merged into one relocatable object.
     fn combine_objects(
@@ -100,6 +111,15 @@ pub trait Backend: Sync {
         exported: &FxHashSet<Vec<u8>>,
         aliases: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<Vec<u8>>;
+}
+
+/// What an archive member is to the link.
+#[derive(Debug, Clone, Copy)]
+pub enum ArchiveMember<'a> {
+    Object,
+    Import(ImportMember<'a>),
+    /// A piece of an import table the format builds itself.
+    Skip,
 }
 
 /// One import an import library lists: the name the program references and the DLL exporting
@@ -211,6 +231,15 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
                 },
             );
         }
+    }
+    for (name, bytes) in backend.runtime_objects(&plan.target) {
+        let object = backend.load_object(name, bytes)?;
+        candidates.push(Candidate {
+            object,
+            position: usize::MAX,
+            loose: false,
+            host: false,
+        });
     }
     phases.mark("load");
 

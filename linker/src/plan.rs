@@ -104,6 +104,9 @@ pub struct LinkArgs {
     pub stack: Option<(u64, Option<u64>)>,
     /// `/SUBSYSTEM:WINDOWS`: a GUI program (no console is opened for it).
     pub windows_gui: bool,
+    /// The line is a GNU driver's or GNU ld's: COFF objects link for `*-windows-gnu`
+    /// (mingw's library names) unless a target is given.
+    pub gnu_line: bool,
 }
 
 impl Default for LinkArgs {
@@ -149,6 +152,7 @@ impl LinkArgs {
             alternate_names: Vec::new(),
             stack: None,
             windows_gui: false,
+            gnu_line: false,
         }
     }
 }
@@ -359,7 +363,12 @@ pub fn load_with(args: LinkArgs, bundled: &dyn Fn(&Target, &str) -> Bundled) -> 
                     break;
                 }
             }
-            found.or_else(Target::host).unwrap_or(Target::X86_64_LINUX)
+            let mut t = found.or_else(Target::host).unwrap_or(Target::X86_64_LINUX);
+            // A GNU driver's line links COFF objects for mingw (`*-windows-gnu`).
+            if t.format == crate::target::ObjectFormat::Coff && args.gnu_line {
+                t.env = crate::target::Env::Gnu;
+            }
+            t
         }
     };
     let search_dirs = search_dirs(&args, &target);

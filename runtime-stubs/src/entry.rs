@@ -207,6 +207,19 @@ const X86_64_WINDOWS_DLL_START: &[u8] = &[
     0xc3, // ret
 ];
 
+/// The name diagnostics use for the windows-gnu runtime object.
+pub const WINDOWS_GNU_RUNTIME_OBJECT_NAME: &str = "rlink-runtime-stubs(gcc_seh.o)";
+
+/// What x86_64-pc-windows-gnu programs take from mingw's libgcc_eh and libmingw32, as a COFF
+/// object rlink links like an archive member (only when something references its names):
+/// `__main` and GCC's `_Unwind_*` interface over SEH with `_GCC_specific_handler`, which
+/// Rust's panics use on that target. Built from `windows-gnu/gcc_seh.c` by
+/// `windows-gnu/build.sh` (clang, freestanding) and checked in, since rlink's own build has no
+/// compiler for the target.
+pub fn windows_gnu_runtime_object() -> &'static [u8] {
+    include_bytes!("../windows-gnu/gcc_seh.o")
+}
+
 /// The name diagnostics use for the Windows start-up object.
 pub const WINDOWS_ENTRY_OBJECT_NAME: &str = "rlink-runtime-stubs(crt.obj)";
 

@@ -12,7 +12,7 @@ use rlink_linker::input::FileKind;
 use rlink_linker::inspect::{InspectOptions, Report};
 use rlink_linker::library::SharedLibrary;
 use rlink_linker::object::ObjectView;
-use rlink_linker::pipeline::{self, Backend, ImportMember, OutputOptions};
+use rlink_linker::pipeline::{self, ArchiveMember, Backend, OutputOptions};
 use rlink_linker::plan::LinkPlan;
 use rlink_linker::resolve::Resolution;
 use rlink_linker::scan::Needs;
@@ -20,6 +20,7 @@ use rlink_linker::target::{Cpu, Env, Os, Target};
 use rlink_linker::{bail, Result};
 use rustc_hash::FxHashSet;
 
+mod import_library;
 mod inspect;
 pub mod layout;
 pub mod object;
@@ -77,6 +78,18 @@ impl Backend for PeBackend {
         false
     }
 
+    /// windows-gnu: what mingw's libgcc_eh and libmingw32 would give (`__main`, the GCC
+    /// unwinder over SEH), for the names the program references.
+    fn runtime_objects(&self, target: &Target) -> Vec<(String, &'static [u8])> {
+        match target.env {
+            Env::Gnu => vec![(
+                rlink_runtime_stubs::WINDOWS_GNU_RUNTIME_OBJECT_NAME.to_string(),
+                rlink_runtime_stubs::windows_gnu_runtime_object(),
+            )],
+            _ => Vec::new(),
+        }
+    }
+
     /// A DLL's `_DllMainCRTStartup`, which runs its C initializers.
     fn shared_library_entry(&self) -> bool {
         true
@@ -117,30 +130,13 @@ impl Backend for PeBackend {
         layout.sections.iter().filter(|(_, s)| s.size > 0).count()
     }
 
-    /// COFF's short import format: `IMPORT_OBJECT_HEADER` (signatures 0 and 0xFFFF, the
-    /// machine, the type and name type), then the symbol name and the DLL name.
-    fn import_member<'a>(&self, data: &'a [u8]) -> Option<ImportMember<'a>> {
-        if data.len() < 20 || data[0..4] != [0, 0, 0xff, 0xff] {
-            return None;
-        }
-        let machine = u16::from_le_bytes([data[6], data[7]]);
-        if machine != 0x8664 {
-            return None;
-        }
-        let flags = u16::from_le_bytes([data[18], data[19]]);
-        let strings = &data[20..];
-        let end = strings.iter().position(|&c| c == 0)?;
-        let name = &strings[..end];
-        let rest = &strings[end + 1..];
-        let dll = &rest[..rest.iter().position(|&c| c == 0)?];
-        if name.is_empty() || dll.is_empty() {
-            return None;
-        }
-        Some(ImportMember {
-            name,
-            dll,
-            data: flags & 3 == 1,
-        })
+    /// Import libraries' members: short imports and GNU dlltool's long form.
+    fn archive_members<'a>(
+        &self,
+        place: &str,
+        members: &[rlink_linker::input::Member<'a>],
+    ) -> Result<Vec<ArchiveMember<'a>>> {
+        import_library::archive_members(place, members)
     }
 
     fn combine_objects(
@@ -179,6 +175,15 @@ fn manifest(target: &Target, name: &str) -> Option<(&'static str, &'static str)>
         "vcruntime140" => m!("vcruntime140"),
         "synchronization" | "api-ms-win-core-synch-l1-2-0" => {
             m!("api-ms-win-core-synch-l1-2-0")
+        }
+        // mingw's static runtime libraries, which rustc names for windows-gnu targets: what
+        // std needs from them (`__main`, the GCC unwinder over SEH, the TLS directory) is in
+        // rlink's runtime stubs, so they bind nothing.
+        "gcc_eh" | "gcc" | "mingw32" | "mingwex" | "ssp" | "ssp_nonshared" | "pthread"
+        | ":libpthread.a" | "moldname" | "mingwthrd"
+            if target.env == Env::Gnu =>
+        {
+            m!("mingw-runtime")
         }
         // mingw's -lmsvcrt is msvcrt.dll; MSVC's msvcrt.lib is the dynamic CRT.
         "msvcrt" if target.env == Env::Gnu => m!("msvcrt"),

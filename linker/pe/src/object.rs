@@ -531,6 +531,9 @@ fn drectve_options<'a>(place: &str, data: &'a [u8]) -> Result<Vec<LinkerOption<'
             // (rlink writes none), guard and exception-model markers.
             "failifmismatch" | "manifestdependency" | "guardsym" | "throwingnew"
             | "editandcontinue" | "nodefaultlib" | "disallowlib" => {}
+            // mingw: keep a name out of a DLL's automatic exports, which rlink never makes
+            // (a DLL exports only what it is told to).
+            "exclude-symbols" => {}
             "merge" | "section" => {
                 return Err(bad("merging and re-flagging sections is not supported yet"))
             }
