@@ -613,3 +613,94 @@ fn cargo_project_for(triple: &str, clang_target: &str) {
         deps.display()
     );
 }
+
+/// COMDAT selection as link.exe applies it, with two objects defining the COMDAT `value`
+/// (4 bytes, then 8): `discard` (any) keeps the first, `largest` the bigger (the program exits
+/// with what it reads), and `same_size`, `same_contents` and `one_only` are errors naming
+/// both objects.
+#[test]
+fn comdat_selection() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let asm = |name: &str, selection: &str, data: &str| {
+        let src = d.join(format!("{name}.s"));
+        std::fs::write(
+            &src,
+            format!(
+                ".section .data$value,\"dw\",{selection},value\n.globl value\n.p2align 2\n\
+                 value:\n.long {data}\n"
+            ),
+        )
+        .unwrap();
+        let obj = d.join(format!("{name}.o"));
+        common::run(
+            "clang",
+            &[
+                &format!("--target={TARGET}"),
+                "-c",
+                src.to_str().unwrap(),
+                "-o",
+                obj.to_str().unwrap(),
+            ],
+            d,
+        );
+        obj
+    };
+    let main = d.join("main.c");
+    std::fs::write(
+        &main,
+        "__declspec(dllimport) void __stdcall ExitProcess(unsigned);\n\
+         extern int value[];\n\
+         void mainCRTStartup(void) { ExitProcess(value[0] == 2 ? value[0] + value[1] : value[0]); }\n",
+    )
+    .unwrap();
+    let main_obj = d.join("main.o");
+    common::run(
+        "clang",
+        &[
+            &format!("--target={TARGET}"),
+            "-O1",
+            "-c",
+            main.to_str().unwrap(),
+            "-o",
+            main_obj.to_str().unwrap(),
+        ],
+        d,
+    );
+    for (selection, outcome) in [
+        ("discard", Ok(1)),
+        ("largest", Ok(42)),
+        ("same_size", Err("the copies' sizes differ")),
+        ("same_contents", Err("the copies' contents differ")),
+        ("one_only", Err("its selection allows one copy")),
+    ] {
+        let a = asm(&format!("a_{selection}"), selection, "1");
+        let b = asm(&format!("b_{selection}"), selection, "2, 40");
+        let exe = d.join(format!("{selection}.exe"));
+        let args = [
+            format!("-target={TARGET}"),
+            "-o".into(),
+            exe.display().to_string(),
+            main_obj.display().to_string(),
+            a.display().to_string(),
+            b.display().to_string(),
+            "-lkernel32".into(),
+        ];
+        match outcome {
+            Ok(status) => {
+                common::rlink_ok(&args);
+                assert_eq!(wine::run(&exe, &[]).status, status, "{selection}");
+            }
+            Err(why) => {
+                let err = common::rlink_fails(&args);
+                assert!(
+                    err.contains(&format!("duplicate COMDAT value: {why}"))
+                        && err.contains(&format!("a_{selection}.o"))
+                        && err.contains(&format!("b_{selection}.o")),
+                    "{selection}: {err}"
+                );
+                assert!(!exe.exists());
+            }
+        }
+    }
+}

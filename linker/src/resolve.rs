@@ -168,7 +168,8 @@ struct Resolver<'a, 'c> {
     order: Vec<u32>,
     queue: std::collections::VecDeque<u32>,
     /// COMDAT signatures already kept, and per candidate the sections dropped as copies.
-    groups_seen: FxHashSet<&'a [u8]>,
+    /// Each COMDAT signature's kept group: (candidate, group index).
+    groups_seen: HashMap<&'a [u8], (u32, u32)>,
     discarded: Vec<Vec<bool>>,
 }
 
@@ -430,6 +431,44 @@ pub fn resolve<'a>(
 /// Adds one object's definitions and references; references to lazily defined names pull the
 /// defining member. Sections of a COMDAT group already kept are dropped here, in join order,
 /// and the symbols they define become references to the kept copy.
+/// A second copy of a COMDAT group: whether it replaces the kept one, by the kept one's
+/// selection rule (COFF spells it out; ELF's groups are always "any"). The rules that forbid
+/// a difference make it an error naming both objects.
+fn comdat_replaces(
+    kept_object: &ObjectView<'_>,
+    kept: &crate::object::Group<'_>,
+    object: &ObjectView<'_>,
+    group: &crate::object::Group<'_>,
+) -> Result<bool> {
+    use crate::object::ComdatSelection as S;
+    fn leader<'o>(o: &'o ObjectView<'_>, g: &crate::object::Group<'_>) -> (u64, &'o [u8]) {
+        g.members
+            .first()
+            .and_then(|&m| o.sections.get(m as usize))
+            .map(|s| (s.size, s.data))
+            .unwrap_or((0, &[][..]))
+    }
+    let (old_size, old_data) = leader(kept_object, kept);
+    let (new_size, new_data) = leader(object, group);
+    let conflict = |why: &str| -> Result<bool> {
+        bail!(
+            "duplicate COMDAT {}: {why}\n>>> defined in {}\n>>> defined in {}",
+            demangle(&String::from_utf8_lossy(group.signature)),
+            kept_object.place,
+            object.place
+        )
+    };
+    match (kept.selection, group.selection) {
+        (S::NoDuplicates, _) | (_, S::NoDuplicates) => conflict("its selection allows one copy"),
+        (S::SameSize, _) if old_size != new_size => conflict("the copies' sizes differ"),
+        (S::ExactMatch, _) if old_size != new_size || old_data != new_data => {
+            conflict("the copies' contents differ")
+        }
+        (S::Largest, _) => Ok(new_size > old_size),
+        _ => Ok(false),
+    }
+}
+
 fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
     let candidates = r.candidates;
     let object = &candidates[index as usize].object;
@@ -438,8 +477,36 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
             r.reference(name);
         }
     }
-    for group in &object.groups {
-        if !r.groups_seen.insert(group.signature) {
+    for (gi, group) in object.groups.iter().enumerate() {
+        let Some(&(kept_obj, kept_gi)) = r.groups_seen.get(group.signature) else {
+            r.groups_seen.insert(group.signature, (index, gi as u32));
+            continue;
+        };
+        let kept_object = &candidates[kept_obj as usize].object;
+        let kept = &kept_object.groups[kept_gi as usize];
+        if comdat_replaces(kept_object, kept, object, group)? {
+            // The new copy wins (`largest`): the kept one's sections go, and its names are
+            // bound again by this object's definitions below.
+            for &m in &kept.members {
+                r.discarded[kept_obj as usize][m as usize] = true;
+            }
+            for (k, sym) in kept_object.symbols.iter().enumerate() {
+                let SymPlace::Section(sec) = sym.place else {
+                    continue;
+                };
+                if sym.is_local() || !kept.members.contains(&sec) {
+                    continue;
+                }
+                if let Some(&id) = r.names.get(sym.name) {
+                    let g = &mut r.globals[id as usize];
+                    if matches!(g.def, Def::Object { obj, sym, .. } if obj == kept_obj && sym == k as u32)
+                    {
+                        g.def = Def::Undefined;
+                    }
+                }
+            }
+            r.groups_seen.insert(group.signature, (index, gi as u32));
+        } else {
             for &m in &group.members {
                 r.discarded[index as usize][m as usize] = true;
             }
