@@ -12,8 +12,9 @@
 //!   when no crt file provides one.
 //!
 //! The stack switch is one small naked function per CPU (`src/arch/x86_64.rs`,
-//! `src/arch/aarch64.rs`), the same for ELF and Mach-O targets (Linux and macOS); everything
-//! else is portable Rust.
+//! `src/arch/aarch64.rs`), the same for ELF and Mach-O targets (Linux and macOS), and one for
+//! x86-64 Windows (`src/arch/windows_x86_64.rs`), which also moves the thread's stack bounds in
+//! its TEB; everything else is portable Rust.
 //!
 //! ```
 //! use std::ffi::c_void;
@@ -30,7 +31,9 @@
 mod arch {
     #[cfg(target_arch = "aarch64")]
     pub mod aarch64;
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", windows))]
+    pub mod windows_x86_64;
+    #[cfg(all(target_arch = "x86_64", not(windows)))]
     pub mod x86_64;
 }
 #[cfg(feature = "entry")]

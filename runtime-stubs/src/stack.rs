@@ -7,8 +7,29 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(target_arch = "aarch64")]
 use crate::arch::aarch64::rlink_stub_switch_call;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", windows))]
+use crate::arch::windows_x86_64::rlink_stub_switch_call;
+#[cfg(all(target_arch = "x86_64", not(windows)))]
 use crate::arch::x86_64::rlink_stub_switch_call;
+
+/// The switch onto a stack spanning `low`..`top` (Windows records the bounds in the TEB; the
+/// other systems need only the top).
+///
+/// # Safety
+/// As `rlink_stub_switch_call`.
+unsafe fn switch_call(arg: *mut c_void, f: CFunction, top: *mut u8, low: *mut u8) -> *mut c_void {
+    #[cfg(windows)]
+    // SAFETY: as promised by the caller.
+    unsafe {
+        rlink_stub_switch_call(arg, f, top, low)
+    }
+    #[cfg(not(windows))]
+    // SAFETY: as promised by the caller.
+    unsafe {
+        let _ = low;
+        rlink_stub_switch_call(arg, f, top)
+    }
+}
 
 /// A C function taking and returning one pointer, the shape `call_c` runs.
 pub type CFunction = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
@@ -38,26 +59,12 @@ impl SystemStack {
     fn new() -> SystemStack {
         let size = STACK_SIZE.load(Ordering::Relaxed).next_multiple_of(PAGE);
         let total = size + PAGE;
-        // SAFETY: a fresh private anonymous mapping; the result is checked.
-        let base = unsafe {
-            libc_mmap(
-                std::ptr::null_mut(),
-                total,
-                PROT_READ | PROT_WRITE,
-                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                -1,
-                0,
-            )
-        };
-        if base == MAP_FAILED {
+        let Some(base) = os::map_stack(total) else {
             // Out of address space: there is no stack to run C on and no way to report it to
             // C. Abort as a stack overflow would.
             eprintln!("rlink-runtime-stubs: cannot map a {size}-byte system stack");
             std::process::abort();
-        }
-        // The guard page turns an overflow into a clean SIGSEGV instead of silent corruption.
-        // SAFETY: the first page of our own mapping.
-        unsafe { libc_mprotect(base, PAGE, PROT_NONE) };
+        };
         SystemStack {
             base: base.cast(),
             guard: PAGE,
@@ -80,7 +87,7 @@ impl Drop for SystemStack {
     fn drop(&mut self) {
         // SAFETY: unmapping exactly what `new` mapped; no frame runs on it any more (the
         // thread is exiting or never switched).
-        unsafe { libc_munmap(self.base.cast(), self.guard + self.size) };
+        unsafe { os::unmap_stack(self.base.cast(), self.guard + self.size) };
     }
 }
 
@@ -113,8 +120,9 @@ fn current_sp() -> usize {
 /// `stack_top` must be the top of mapped, writable memory large enough for `f`, used by
 /// nothing else while `f` runs; `f` must be safe to call with `arg` and must not unwind.
 pub unsafe fn call_on_stack(f: CFunction, arg: *mut c_void, stack_top: *mut u8) -> *mut c_void {
+    // A caller's stack has no known lower end: the TEB's limit (Windows) becomes 0.
     // SAFETY: as promised by the caller.
-    unsafe { rlink_stub_switch_call(arg, f, stack_top) }
+    unsafe { switch_call(arg, f, stack_top, std::ptr::null_mut()) }
 }
 
 /// Runs `f(arg)` on this thread's system stack and returns its result.
@@ -134,7 +142,8 @@ pub unsafe fn call_c(f: CFunction, arg: *mut c_void) -> *mut c_void {
         if stack.contains(sp) {
             None
         } else {
-            Some(stack.top())
+            // SAFETY: the lowest usable byte of our own mapping, above the guard page.
+            Some((stack.top(), unsafe { stack.base.add(stack.guard) }))
         }
     });
     DEPTH.with(|d| d.set(d.get() + 1));
@@ -143,7 +152,7 @@ pub unsafe fn call_c(f: CFunction, arg: *mut c_void) -> *mut c_void {
     // takes the branch that does not switch).
     let result = unsafe {
         match top {
-            Some(top) => rlink_stub_switch_call(arg, f, top),
+            Some((top, low)) => switch_call(arg, f, top, low),
             None => f(arg),
         }
     };
@@ -195,36 +204,113 @@ pub extern "C" fn rlink_panic_pending() -> i32 {
     PENDING.with(|p| p.borrow().is_some()) as i32
 }
 
-// The few libc calls the stacks need, declared here so the crate needs no dependency.
-const PROT_NONE: i32 = 0;
-const PROT_READ: i32 = 1;
-const PROT_WRITE: i32 = 2;
-const MAP_PRIVATE: i32 = 0x02;
-#[cfg(target_vendor = "apple")]
-const MAP_ANONYMOUS: i32 = 0x1000;
-#[cfg(not(target_vendor = "apple"))]
-const MAP_ANONYMOUS: i32 = 0x20;
-/// Linux marks thread stacks for the kernel; macOS has no such flag.
-#[cfg(target_vendor = "apple")]
-const MAP_STACK: i32 = 0;
-#[cfg(not(target_vendor = "apple"))]
-const MAP_STACK: i32 = 0x20000;
-const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
+/// Stack memory from the operating system: `len` bytes, committed and writable but for a
+/// guard page at the low end that turns an overflow into a clean fault instead of silent
+/// corruption. The calls are declared here so the crate needs no dependency.
+#[cfg(not(windows))]
+mod os {
+    use std::ffi::c_void;
 
-extern "C" {
-    #[link_name = "mmap"]
-    fn libc_mmap(
-        addr: *mut c_void,
-        len: usize,
-        prot: i32,
-        flags: i32,
-        fd: i32,
-        offset: i64,
-    ) -> *mut c_void;
-    #[link_name = "mprotect"]
-    fn libc_mprotect(addr: *mut c_void, len: usize, prot: i32) -> i32;
-    #[link_name = "munmap"]
-    fn libc_munmap(addr: *mut c_void, len: usize) -> i32;
+    const PROT_NONE: i32 = 0;
+    const PROT_READ: i32 = 1;
+    const PROT_WRITE: i32 = 2;
+    const MAP_PRIVATE: i32 = 0x02;
+    #[cfg(target_vendor = "apple")]
+    const MAP_ANONYMOUS: i32 = 0x1000;
+    #[cfg(not(target_vendor = "apple"))]
+    const MAP_ANONYMOUS: i32 = 0x20;
+    /// Linux marks thread stacks for the kernel; macOS has no such flag.
+    #[cfg(target_vendor = "apple")]
+    const MAP_STACK: i32 = 0;
+    #[cfg(not(target_vendor = "apple"))]
+    const MAP_STACK: i32 = 0x20000;
+    const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
+
+    extern "C" {
+        fn mmap(
+            addr: *mut c_void,
+            len: usize,
+            prot: i32,
+            flags: i32,
+            fd: i32,
+            off: i64,
+        ) -> *mut c_void;
+        fn mprotect(addr: *mut c_void, len: usize, prot: i32) -> i32;
+        fn munmap(addr: *mut c_void, len: usize) -> i32;
+    }
+
+    pub fn map_stack(len: usize) -> Option<*mut c_void> {
+        // SAFETY: a fresh private anonymous mapping; the result is checked.
+        let base = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if base == MAP_FAILED {
+            return None;
+        }
+        // SAFETY: the first page of our own mapping.
+        unsafe { mprotect(base, super::PAGE, PROT_NONE) };
+        Some(base)
+    }
+
+    /// # Safety
+    /// `base`, `len` must be a mapping `map_stack` returned, no longer in use.
+    pub unsafe fn unmap_stack(base: *mut c_void, len: usize) {
+        // SAFETY: as promised by the caller.
+        unsafe { munmap(base, len) };
+    }
+}
+
+#[cfg(windows)]
+mod os {
+    use std::ffi::c_void;
+
+    const MEM_COMMIT: u32 = 0x1000;
+    const MEM_RESERVE: u32 = 0x2000;
+    const MEM_RELEASE: u32 = 0x8000;
+    const PAGE_NOACCESS: u32 = 0x01;
+    const PAGE_READWRITE: u32 = 0x04;
+
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn VirtualAlloc(addr: *mut c_void, size: usize, kind: u32, protect: u32) -> *mut c_void;
+        fn VirtualProtect(addr: *mut c_void, size: usize, protect: u32, old: *mut u32) -> i32;
+        fn VirtualFree(addr: *mut c_void, size: usize, kind: u32) -> i32;
+    }
+
+    pub fn map_stack(len: usize) -> Option<*mut c_void> {
+        // Committed whole: the TEB's limit is set to the bottom while C runs on it, so no
+        // guard-page growth is needed (or would happen).
+        // SAFETY: a fresh allocation; the result is checked.
+        let base = unsafe {
+            VirtualAlloc(
+                std::ptr::null_mut(),
+                len,
+                MEM_RESERVE | MEM_COMMIT,
+                PAGE_READWRITE,
+            )
+        };
+        if base.is_null() {
+            return None;
+        }
+        let mut old = 0;
+        // SAFETY: the first page of our own allocation.
+        unsafe { VirtualProtect(base, super::PAGE, PAGE_NOACCESS, &mut old) };
+        Some(base)
+    }
+
+    /// # Safety
+    /// `base` must be an allocation `map_stack` returned, no longer in use.
+    pub unsafe fn unmap_stack(base: *mut c_void, _len: usize) {
+        // SAFETY: as promised by the caller.
+        unsafe { VirtualFree(base, 0, MEM_RELEASE) };
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,24 @@ use std::hint::black_box;
 
 use rlink_runtime_stubs::{call_c, call_on_stack, rlink_crosscall};
 
+#[cfg(not(windows))]
 extern "C" {
     fn mmap(addr: *mut c_void, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut c_void;
+}
+
+#[cfg(windows)]
+#[link(name = "kernel32")]
+extern "system" {
+    fn VirtualAlloc(addr: *mut c_void, size: usize, kind: u32, protect: u32) -> *mut c_void;
+}
+
+/// 16 KiB of fresh read-write memory.
+fn small_stack() -> *mut u8 {
+    #[cfg(not(windows))]
+    let p = unsafe { mmap(std::ptr::null_mut(), 16 << 10, 3, 0x22, -1, 0) };
+    #[cfg(windows)]
+    let p = unsafe { VirtualAlloc(std::ptr::null_mut(), 16 << 10, 0x3000, 0x04) };
+    p as *mut u8
 }
 
 unsafe extern "C" fn deep(arg: *mut c_void) -> *mut c_void {
@@ -34,7 +50,7 @@ unsafe extern "C" fn c_like(cleanup: *mut c_void) -> *mut c_void {
 }
 
 fn main() {
-    let stack = unsafe { mmap(std::ptr::null_mut(), 16 << 10, 3, 0x22, -1, 0) } as *mut u8;
+    let stack = small_stack();
     let top = unsafe { stack.add(16 << 10) };
     let r = unsafe { call_on_stack(on_small_stack, 1 as *mut c_void, top) } as usize;
     println!("deep call from a 16 KiB stack returned {r}");
