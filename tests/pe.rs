@@ -750,3 +750,68 @@ fn comdat_selection() {
         }
     }
 }
+
+/// External mode for `x86_64-pc-windows-gnu`: rlink merges the Rust objects into one COFF
+/// object (COMDATs kept, `__imp_` references restored) and drives mingw's gcc, and clang with
+/// lld 16, with it, the libraries rustc named and the rlib holding std's raw-dylib imports; the
+/// programs run under wine as the internal links do, and the combined object reads back as a
+/// relocatable x86-64 COFF object.
+#[test]
+fn external_mode_with_mingw_gcc_and_clang() {
+    use common::programs::*;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    bcryptprimitives_dll(d);
+    let libgcc = Command::new("x86_64-w64-mingw32-gcc")
+        .arg("-print-libgcc-file-name")
+        .output()
+        .expect("x86_64-w64-mingw32-gcc (package gcc-mingw-w64-x86-64) runs");
+    let libgcc = PathBuf::from(String::from_utf8_lossy(&libgcc.stdout).trim());
+    let gcc_dir = libgcc.parent().unwrap().display().to_string();
+    let drivers = [
+        (
+            "mingw-gcc",
+            "x86_64-w64-mingw32-gcc".to_string(),
+            String::new(),
+        ),
+        (
+            "clang-lld",
+            format!("clang --target={GNU_TARGET} -fuse-ld=lld --ld-path=/usr/bin/ld.lld-16"),
+            format!("-L{gcc_dir}"),
+        ),
+    ];
+    for (e, mode) in [
+        (panics(true), common::Mode::Release),
+        (THREADS, common::Mode::Release),
+        (HELLO, common::Mode::Debug),
+    ] {
+        let sub = d.join(format!("{}-{mode:?}", e.program));
+        std::fs::create_dir_all(&sub).unwrap();
+        let inputs = common::compile_cross(&sub, e.program, mode, GNU_TARGET, &[]);
+        for (name, extld, flags) in &drivers {
+            let what = format!("{} {mode:?} with {name}", e.program);
+            let exe = d.join(format!("{}-{mode:?}-{name}.exe", e.program));
+            let work = sub.join(format!("work-{name}"));
+            let mut args = vec![
+                "-linkmode=external".to_string(),
+                format!("-target={GNU_TARGET}"),
+                format!("-extld={extld}"),
+                format!("-extldflags={flags}"),
+                format!("-tmpdir={}", work.display()),
+                "-o".to_string(),
+                exe.display().to_string(),
+            ];
+            args.extend(inputs.iter().cloned());
+            common::rlink_ok(&args);
+            let ran = wine::run(&exe, &[]);
+            assert_eq!(ran.stdout, e.stdout, "{what}; stderr:\n{}", ran.stderr);
+            assert_eq!(ran.status, e.code, "{what}");
+            let combined = readobj(&work.join("rlink-combined.o"), &["--file-headers"]);
+            assert!(
+                combined.contains("Machine: IMAGE_FILE_MACHINE_AMD64")
+                    && !combined.contains("ImageOptionalHeader"),
+                "{what}: {combined}"
+            );
+        }
+    }
+}

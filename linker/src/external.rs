@@ -103,12 +103,15 @@ pub fn link(plan: &LinkPlan, format: &dyn Format) -> Result<()> {
     // shared library is a -dynamiclib, and rustc's own line dead-strips (the combined object
     // keeps one atom per function, so that still works function by function).
     let apple = plan.target.os == Os::MacOs;
-    match (apple, args.build_mode) {
-        (true, BuildMode::CShared) => cmd.push("-dynamiclib".to_string()),
-        (true, _) => {}
-        (false, BuildMode::Pie) => cmd.push("-pie".to_string()),
-        (false, BuildMode::Exe) => cmd.push("-no-pie".to_string()),
-        (false, BuildMode::CShared) => cmd.push("-shared".to_string()),
+    // Windows images are always relocatable: the mingw driver takes no -pie.
+    let windows = plan.target.os == Os::Windows;
+    match (apple, windows, args.build_mode) {
+        (true, _, BuildMode::CShared) => cmd.push("-dynamiclib".to_string()),
+        (true, _, _) => {}
+        (false, _, BuildMode::CShared) => cmd.push("-shared".to_string()),
+        (false, true, _) => {}
+        (false, false, BuildMode::Pie) => cmd.push("-pie".to_string()),
+        (false, false, BuildMode::Exe) => cmd.push("-no-pie".to_string()),
     }
     if apple {
         cmd.push("-Wl,-dead_strip".to_string());
@@ -150,6 +153,36 @@ pub fn link(plan: &LinkPlan, format: &dyn Format) -> Result<()> {
             cmd.push("-Wl,-x".to_string());
         } else if args.strip_debug {
             cmd.push("-Wl,-S".to_string());
+        }
+    } else if windows {
+        // A DLL's exports, as a module-definition file both GNU ld and lld's MinGW driver read.
+        if !args.exports.is_empty() {
+            let def = work.path().join("rlink-exports.def");
+            let mut text = String::from("EXPORTS\n");
+            for e in &args.exports {
+                text.push_str(&format!("    {}", e.name));
+                if e.internal != e.name {
+                    text.push_str(&format!(" = {}", e.internal));
+                }
+                if let Some(o) = e.ordinal {
+                    text.push_str(&format!(" @{o}"));
+                    if e.noname {
+                        text.push_str(" NONAME");
+                    }
+                }
+                if e.data {
+                    text.push_str(" DATA");
+                }
+                text.push('\n');
+            }
+            std::fs::write(&def, text)
+                .map_err(|e| Error::new(format!("{}: {e}", def.display())))?;
+            cmd.push(def.display().to_string());
+        }
+        if args.strip_symbols {
+            cmd.push("-s".to_string());
+        } else if args.strip_debug {
+            cmd.push("-Wl,--strip-debug".to_string());
         }
     } else {
         if let Some(interp) = &args.interpreter {

@@ -291,6 +291,23 @@ pub enum LinkerOption<'a> {
     AlternateName(&'a [u8], &'a [u8]),
 }
 
+/// A Rust symbol name, as ELF and COFF spell it: v0 (`_R` and an upper-case tag or a version
+/// digit) or legacy (`_ZN…17h` + 16 hex digits + `E`, which sets it apart from C++'s Itanium
+/// names). Mach-O adds one leading underscore.
+pub fn is_rust_mangled(name: &[u8]) -> bool {
+    if let Some(rest) = name.strip_prefix(b"_R") {
+        return rest
+            .first()
+            .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    }
+    let n = name.len();
+    name.starts_with(b"_ZN")
+        && n >= 23
+        && name.ends_with(b"E")
+        && &name[n - 20..n - 17] == b"17h"
+        && name[n - 17..n - 1].iter().all(u8::is_ascii_hexdigit)
+}
+
 /// One loaded relocatable object.
 pub struct ObjectView<'a> {
     /// `file` or `file(member)`, as diagnostics print it.

@@ -476,7 +476,28 @@ fn allow_undefined<B: Backend>(backend: &B, plan: &LinkPlan, shared_output: bool
 /// object and list what the host linker must read itself, in command-line order.
 pub fn combine<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<Combined> {
     let extra = load::script_inputs(plan)?;
-    let Loaded { candidates, shared } = load::load(backend, plan, &extra)?;
+    let Loaded {
+        mut candidates,
+        shared,
+    } = load::load(backend, plan, &extra)?;
+    // What the runtime stubs would give an internal link (the Windows start-up's TLS
+    // directory, windows-gnu's unwinder) the host's C runtime gives here: offered to
+    // resolution only, as host objects, so those names count as defined and nothing of the
+    // stubs goes into the combined object.
+    let stub = backend.entry_stub();
+    let runtime: Vec<(String, &[u8])> = backend
+        .runtime_objects(&plan.target)
+        .into_iter()
+        .chain(stub.as_ref().map(|(n, b)| (n.clone(), b.as_slice())))
+        .collect();
+    for (name, bytes) in runtime {
+        candidates.push(Candidate {
+            object: backend.load_object(name, bytes)?,
+            position: usize::MAX,
+            loose: false,
+            host: true,
+        });
+    }
     let resolve_options = resolve::ResolveOptions {
         external: true,
         shared_output: false,
@@ -517,7 +538,14 @@ pub fn combine<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<Combined> {
                 let objects = members
                     .iter()
                     .any(|m| FileKind::identify(m.data) == object_kind);
-                is_rlib(&members) || !objects
+                // An rlib carrying import members (rustc's raw-dylib imports on Windows) goes
+                // to the host linker too, which builds those imports from them; its Rust
+                // objects are never pulled, the combined object defining their names.
+                let imports = backend
+                    .archive_members(&input.file.display_name(), &members)?
+                    .iter()
+                    .any(|m| !matches!(m, crate::pipeline::ArchiveMember::Object));
+                (is_rlib(&members) && !imports) || !objects
             }
             // Directive files are rlink's alone; linker scripts go to the host linker.
             FileKind::Text => is_directives_text(data),
@@ -525,6 +553,22 @@ pub fn combine<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<Combined> {
         };
         if !rust {
             host_inputs.push(HostInput::File(input.file.path.clone()));
+        }
+    }
+    // Libraries rlink bound through a bundled manifest (Windows' DLLs, mingw's runtime
+    // libraries) are no file here; the host linker has its own, named the same.
+    // In command-line order, repeats kept (mingw's line names its libraries twice, for the
+    // host's single pass over archives).
+    let found: FxHashSet<&str> = plan
+        .inputs
+        .iter()
+        .filter_map(|i| i.requested_as.strip_prefix("-l"))
+        .collect();
+    for input in &plan.args.inputs {
+        if let crate::plan::InputArg::Library(name) = input {
+            if !found.contains(name.as_str()) {
+                host_inputs.push(HostInput::Library(name.clone()));
+            }
         }
     }
     Ok(Combined {

@@ -818,21 +818,10 @@ fn split_into_atoms<'a>(
     Ok((out_sections, out_symbols, relocations))
 }
 
-/// A Rust symbol name as Mach-O spells it (one more leading underscore): v0 (`__R` and an
-/// upper-case tag or a version digit) or legacy (`__ZN…17h` + 16 hex digits + `E`, which sets
-/// it apart from C++'s Itanium names).
+/// A Rust symbol name as Mach-O spells it: ELF's spelling with one more leading underscore.
 pub fn is_rust_mangled(name: &[u8]) -> bool {
-    if let Some(rest) = name.strip_prefix(b"__R") {
-        return rest
-            .first()
-            .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    }
-    let n = name.len();
-    name.starts_with(b"__ZN")
-        && n >= 24
-        && name.ends_with(b"E")
-        && &name[n - 20..n - 17] == b"17h"
-        && name[n - 17..n - 1].iter().all(u8::is_ascii_hexdigit)
+    name.strip_prefix(b"_")
+        .is_some_and(rlink_linker::object::is_rust_mangled)
 }
 
 fn lossy(b: &[u8]) -> String {

@@ -20,6 +20,7 @@ use rlink_linker::target::{Cpu, Env, Os, Target};
 use rlink_linker::{bail, Result};
 use rustc_hash::FxHashSet;
 
+mod combine;
 mod import_library;
 mod inspect;
 pub mod layout;
@@ -141,11 +142,11 @@ impl Backend for PeBackend {
 
     fn combine_objects(
         &self,
-        _res: &Resolution<'_>,
-        _exported: &FxHashSet<Vec<u8>>,
-        _aliases: &[(Vec<u8>, Vec<u8>)],
+        res: &Resolution<'_>,
+        exported: &FxHashSet<Vec<u8>>,
+        aliases: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<Vec<u8>> {
-        bail!("external linking of PE output is not implemented yet")
+        combine::combine(res, exported, aliases)
     }
 }
 
@@ -219,6 +220,13 @@ impl Format for Pe {
     fn link(&self, plan: &LinkPlan) -> Result<()> {
         match plan.target.cpu {
             Cpu::X86_64 => pipeline::link(&PeBackend, plan),
+            Cpu::Aarch64 => bail!("Windows on arm64 is not supported"),
+        }
+    }
+
+    fn combine(&self, plan: &LinkPlan) -> Result<rlink_linker::format::Combined> {
+        match plan.target.cpu {
+            Cpu::X86_64 => pipeline::combine(&PeBackend, plan),
             Cpu::Aarch64 => bail!("Windows on arm64 is not supported"),
         }
     }

@@ -441,6 +441,12 @@ fn load_with<'a, H: CoffHeader>(
         linker_options.extend(drectve_options(&place, sec.data)?);
     }
 
+    // COFF has no producer note: rustc's objects are the ones defining Rust-mangled names.
+    let rustc_comment = symbols.iter().any(|s| {
+        !s.is_local()
+            && matches!(s.place, SymPlace::Section(_))
+            && rlink_linker::object::is_rust_mangled(s.name)
+    });
     let view = ObjectView {
         place,
         cpu: Cpu::X86_64,
@@ -450,7 +456,7 @@ fn load_with<'a, H: CoffHeader>(
         relocations,
         groups,
         associated,
-        rustc_comment: false,
+        rustc_comment,
         linker_options,
     };
     view.check(width)?;
