@@ -349,6 +349,9 @@ fn dll_with_exports_used_by_a_program_under_wine() {
         "{exports}"
     );
     assert!(exports.contains("ForwardedTo: kernel32.Sleep"), "{exports}");
+    // The DLL's golden dump: headers, sections, the export directory with its forwarder.
+    let dump = common::rlink_ok(&["inspect".as_ref(), dll.as_os_str()]);
+    insta::assert_snapshot!("inspect_pe_dll", dump);
 
     let def = d.join("imp.def");
     std::fs::write(
@@ -814,4 +817,58 @@ fn external_mode_with_mingw_gcc_and_clang() {
             );
         }
     }
+}
+
+/// `/MERGE:from=to` (on the command line, and in an object's `.drectve`) moves sections into
+/// another output section: a program's only writable data, in `.mydata`, lands in `.rdata`, so
+/// the image has no `.data`; a target rlink does not write is an error.
+#[test]
+fn merge_moves_sections() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = d.join("merge.c");
+    std::fs::write(
+        &src,
+        "__declspec(dllimport) void __stdcall ExitProcess(unsigned);\n\
+         __attribute__((section(\".mydata\"))) int table[4] = {1, 2, 3, 36};\n\
+         void mainCRTStartup(void) { ExitProcess(table[0] + table[1] + table[2] + table[3]); }\n",
+    )
+    .unwrap();
+    let obj = d.join("merge.o");
+    common::run(
+        "clang",
+        &[
+            &format!("--target={TARGET}"),
+            "-O1",
+            "-c",
+            src.to_str().unwrap(),
+            "-o",
+            obj.to_str().unwrap(),
+        ],
+        d,
+    );
+    let link_with = |name: &str, extra: &[&str]| {
+        let exe = d.join(name);
+        let mut args = vec![
+            "-flavor".to_string(),
+            "link".into(),
+            format!("/OUT:{}", exe.display()),
+            "/ENTRY:mainCRTStartup".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.push(obj.display().to_string());
+        args.push("kernel32.lib".into());
+        (exe, args)
+    };
+    let (plain, args) = link_with("plain.exe", &[]);
+    common::rlink_ok(&args);
+    assert!(section_names(&plain).contains(&".data".to_string()));
+    let (merged, args) = link_with("merged.exe", &["/MERGE:.mydata=.rdata"]);
+    common::rlink_ok(&args);
+    let names = section_names(&merged);
+    assert!(!names.contains(&".data".to_string()), "{names:?}");
+    assert_eq!(wine::run(&merged, &[]).status, 42);
+    let (_, args) = link_with("bad.exe", &["/MERGE:.mydata=.weird"]);
+    let err = common::rlink_fails(&args);
+    assert!(err.contains("/MERGE:.mydata=.weird"), "{err}");
 }

@@ -74,6 +74,7 @@ const KNOWN: &[&str] = &[
     "manifestfile",
     "include",
     "alternatename",
+    "merge",
     "wx",
     "ignore",
     "incremental",
@@ -206,6 +207,16 @@ pub fn parse_link(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Comma
                 );
             }
             "include" => link.include_symbols.push(need("a symbol")?.to_string()),
+            "merge" => {
+                let v = need("from=to")?;
+                let Some((from, to)) = v
+                    .split_once('=')
+                    .filter(|(f, t)| !f.is_empty() && !t.is_empty())
+                else {
+                    bail!("{arg}: wants /MERGE:from=to");
+                };
+                link.section_merges.push((from.to_string(), to.to_string()));
+            }
             "alternatename" => {
                 let v = need("from=to")?;
                 let Some((from, to)) = v

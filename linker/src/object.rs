@@ -289,6 +289,8 @@ pub enum LinkerOption<'a> {
     Include(&'a [u8]),
     /// `/ALTERNATENAME:from=to`: `from`, when nothing defines it, is `to`.
     AlternateName(&'a [u8], &'a [u8]),
+    /// `/MERGE:from=to`: sections named `from` (before any `$`) go into output section `to`.
+    Merge(&'a [u8], &'a [u8]),
 }
 
 /// A Rust symbol name, as ELF and COFF spell it: v0 (`_R` and an upper-case tag or a version

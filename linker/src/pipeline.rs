@@ -167,6 +167,8 @@ pub struct OutputOptions {
     pub stack: Option<(u64, Option<u64>)>,
     /// A Windows GUI program.
     pub windows_gui: bool,
+    /// `/MERGE:from=to` of the command line (objects' own are in their linker options).
+    pub section_merges: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// `-v` timings, phase by phase.
@@ -438,6 +440,11 @@ fn output_options(plan: &LinkPlan) -> Result<OutputOptions> {
         exports: args.exports.clone(),
         stack: args.stack,
         windows_gui: args.windows_gui,
+        section_merges: args
+            .section_merges
+            .iter()
+            .map(|(f, t)| (f.as_bytes().to_vec(), t.as_bytes().to_vec()))
+            .collect(),
     })
 }
 

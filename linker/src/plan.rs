@@ -104,6 +104,8 @@ pub struct LinkArgs {
     pub stack: Option<(u64, Option<u64>)>,
     /// `/SUBSYSTEM:WINDOWS`: a GUI program (no console is opened for it).
     pub windows_gui: bool,
+    /// `/MERGE:from=to` pairs of the command line.
+    pub section_merges: Vec<(String, String)>,
     /// The line is a GNU driver's or GNU ld's: COFF objects link for `*-windows-gnu`
     /// (mingw's library names) unless a target is given.
     pub gnu_line: bool,
@@ -152,6 +154,7 @@ impl LinkArgs {
             alternate_names: Vec::new(),
             stack: None,
             windows_gui: false,
+            section_merges: Vec::new(),
             gnu_line: false,
         }
     }

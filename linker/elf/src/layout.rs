@@ -464,6 +464,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         exports: _,
         stack: _,
         windows_gui: _,
+        section_merges: _,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
     // A shared library is position-independent like a PIE.

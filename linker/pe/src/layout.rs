@@ -241,6 +241,7 @@ pub fn place<'r, 'a>(
     live: &Live,
     options: OutputOptions,
 ) -> Result<Layout<'r, 'a>> {
+    let merges = section_merges(res, &options)?;
     let mut members: Vec<Vec<(&[u8], u32, u32)>> = vec![Vec::new(); Kind::ALL.len()];
     for (oi, o) in res.objects.iter().enumerate() {
         for (si, s) in o.sections.iter().enumerate().skip(1) {
@@ -251,7 +252,11 @@ pub fn place<'r, 'a>(
             {
                 continue;
             }
-            let kind = Kind::of(s.name, s.flags);
+            let base = s.name.split(|&c| c == b'$').next().unwrap_or(s.name);
+            let kind = match merges.iter().find(|(from, _)| from.as_slice() == base) {
+                Some(&(_, kind)) => kind,
+                None => Kind::of(s.name, s.flags),
+            };
             members[kind as usize].push((s.name, oi as u32, si as u32));
         }
     }
@@ -308,6 +313,43 @@ pub fn place<'r, 'a>(
         file_size: 0,
         entry: 0,
     })
+}
+
+/// `/MERGE:from=to`, from the command line and the objects' `.drectve`: which output section
+/// sections named `from` join. A chain (`a=b`, `b=.rdata`) is followed; the target must be one
+/// of the output sections rlink writes.
+fn section_merges(res: &Resolution<'_>, options: &OutputOptions) -> Result<Vec<(Vec<u8>, Kind)>> {
+    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = options.section_merges.clone();
+    for o in &res.objects {
+        for option in &o.linker_options {
+            if let rlink_linker::object::LinkerOption::Merge(from, to) = option {
+                pairs.push((from.to_vec(), to.to_vec()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (from, to) in &pairs {
+        let mut target = to.clone();
+        for _ in 0..pairs.len() {
+            match pairs.iter().find(|(f, _)| *f == target) {
+                Some((_, next)) if next != from => target = next.clone(),
+                Some(_) => bail!("/MERGE:{}: a cycle", String::from_utf8_lossy(from)),
+                None => break,
+            }
+        }
+        let Some(kind) = Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == target.as_slice() && *k != Kind::Reloc)
+        else {
+            bail!(
+                "/MERGE:{}={}: rlink writes only .text, .rdata, .data, .pdata, .tls and .bss",
+                String::from_utf8_lossy(from),
+                String::from_utf8_lossy(to)
+            );
+        };
+        out.push((from.clone(), kind));
+    }
+    Ok(out)
 }
 
 /// The import tables for `dlls`, their offsets from the tables' start.

@@ -540,9 +540,16 @@ fn drectve_options<'a>(place: &str, data: &'a [u8]) -> Result<Vec<LinkerOption<'
             // mingw: keep a name out of a DLL's automatic exports, which rlink never makes
             // (a DLL exports only what it is told to).
             "exclude-symbols" => {}
-            "merge" | "section" => {
-                return Err(bad("merging and re-flagging sections is not supported yet"))
+            "merge" => {
+                let v = need()?;
+                match v.iter().position(|&c| c == b'=') {
+                    Some(eq) if eq > 0 && eq + 1 < v.len() => {
+                        out.push(LinkerOption::Merge(&v[..eq], &v[eq + 1..]))
+                    }
+                    _ => return Err(bad("wants from=to")),
+                }
             }
+            "section" => return Err(bad("re-flagging output sections is not supported yet")),
             _ => return Err(bad("not an option rlink accepts from an object")),
         }
     }
@@ -623,7 +630,11 @@ mod tests {
             e.to_string().contains("x.obj: .drectve option /OPT:NOREF"),
             "{e}"
         );
-        assert!(drectve_options("x.obj", b"/MERGE:.a=.b").is_err());
+        assert!(matches!(
+            drectve_options("x.obj", b"/MERGE:.a=.b").unwrap()[..],
+            [LinkerOption::Merge(b".a", b".b")]
+        ));
+        assert!(drectve_options("x.obj", b"/SECTION:.a,R").is_err());
         assert!(drectve_options("x.obj", b"stray").is_err());
     }
 }
