@@ -872,3 +872,28 @@ fn merge_moves_sections() {
     let err = common::rlink_fails(&args);
     assert!(err.contains("/MERGE:.mydata=.weird"), "{err}");
 }
+
+/// A link.exe line given as a response file is read with Windows' quoting (a quoted output
+/// name with a space, a `/LIBPATH` ending in a backslash, CRLF line ends), as rustc writes one
+/// when a line is too long.
+#[test]
+fn link_exe_response_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let obj = clang_object(d, "pe/hello.c");
+    let out = d.join("with space.exe");
+    let rsp = d.join("link.rsp");
+    std::fs::write(
+        &rsp,
+        format!(
+            "/NOLOGO \"/OUT:{}\" /ENTRY:mainCRTStartup\r\n\"{}\" kernel32.lib\r\n/LIBPATH:C:\\nowhere\\\r\n",
+            out.display(),
+            obj.display()
+        ),
+    )
+    .unwrap();
+    common::rlink_ok(&[format!("@{}", rsp.display())]);
+    let ran = wine::run(&out, &[]);
+    assert_eq!(ran.stdout, "hello from a PE program\n");
+    assert_eq!(ran.status, 42);
+}

@@ -316,15 +316,28 @@ pub fn flag_help(specs: &[FlagSpec]) -> String {
 /// next character; single and double quotes group. rustc writes one argument per line with
 /// spaces and backslashes escaped, which is a special case of this.
 pub fn expand_response_files(args: &[String]) -> Result<Vec<String>> {
+    expand_response_files_with(args, split_response_text)
+}
+
+/// How a response file's text splits into arguments.
+pub type Splitter = fn(&str) -> std::result::Result<Vec<String>, String>;
+
+/// As [`expand_response_files`], with another dialect's quoting rules.
+pub fn expand_response_files_with(args: &[String], split: Splitter) -> Result<Vec<String>> {
     let mut out = Vec::with_capacity(args.len());
-    expand_into(args, &mut out, 0)?;
+    expand_into(args, &mut out, 0, split)?;
     Ok(out)
 }
 
 /// Deep enough for any real build, shallow enough that a file naming itself ends quickly.
 const MAX_RESPONSE_DEPTH: usize = 16;
 
-fn expand_into(args: &[String], out: &mut Vec<String>, depth: usize) -> Result<()> {
+fn expand_into(
+    args: &[String],
+    out: &mut Vec<String>,
+    depth: usize,
+    split: Splitter,
+) -> Result<()> {
     for arg in args {
         let Some(path) = arg.strip_prefix('@').filter(|p| !p.is_empty()) else {
             out.push(arg.clone());
@@ -334,8 +347,8 @@ fn expand_into(args: &[String], out: &mut Vec<String>, depth: usize) -> Result<(
             bail!("{path}: response files nested more than {MAX_RESPONSE_DEPTH} deep");
         }
         let text = read_response_file(Path::new(path))?;
-        let words = split_response_text(&text).map_err(|e| Error::new(format!("{path}: {e}")))?;
-        expand_into(&words, out, depth + 1)?;
+        let words = split(&text).map_err(|e| Error::new(format!("{path}: {e}")))?;
+        expand_into(&words, out, depth + 1, split)?;
     }
     Ok(())
 }

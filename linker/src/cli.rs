@@ -57,7 +57,22 @@ pub fn run(args: &[String], formats: Formats) -> Result<()> {
 
 /// As [`run`], for a program invoked as `program` (`ld`, `ld.rlink` and `*-ld` speak GNU ld).
 pub fn run_as(program: &str, args: &[String], formats: Formats) -> Result<()> {
-    let args = args::expand_response_files(args)?;
+    // A link.exe line's response files follow Windows' quoting rules (a backslash is a path
+    // separator), not a GNU shell's. The dialect shows in the name or the first words, or, when
+    // the line is all response file, in what it holds.
+    let windows =
+        |a: &[String]| args::expand_response_files_with(a, msvc_args::split_response_text);
+    let args = if msvc_args::speaks_link(program, args) {
+        windows(args)?
+    } else {
+        match args::expand_response_files(args) {
+            Ok(gnu) if !msvc_args::speaks_link(program, &gnu) => gnu,
+            gnu => match windows(args) {
+                Ok(w) if msvc_args::speaks_link(program, &w) => w,
+                _ => gnu?,
+            },
+        }
+    };
     match args.first().map(String::as_str) {
         Some("inspect") => return inspect_command(&args[1..], formats),
         Some("dynimport") => return dynimport_command(&args[1..]),

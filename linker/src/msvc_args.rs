@@ -263,6 +263,69 @@ pub fn parse_link(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Comma
     Ok(Command::Link(Box::new(link)))
 }
 
+/// Splits a link.exe response file the way Windows splits a command line: words are separated
+/// by white space; `"` starts and ends a quoted run; backslashes are literal except before a
+/// `"`, where each pair is one backslash and an odd one makes the quote literal.
+pub fn split_response_text(text: &str) -> std::result::Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quoted = false;
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => {
+                let start = i;
+                while i < chars.len() && chars[i] == '\\' {
+                    i += 1;
+                }
+                let n = i - start;
+                in_word = true;
+                if chars.get(i) == Some(&'"') {
+                    word.extend(std::iter::repeat_n('\\', n / 2));
+                    if n % 2 == 1 {
+                        word.push('"');
+                        i += 1;
+                    }
+                } else {
+                    word.extend(std::iter::repeat_n('\\', n));
+                }
+                continue;
+            }
+            '"' => {
+                // `""` inside a quoted run is a literal quote, as the C runtime reads it.
+                if quoted && chars.get(i + 1) == Some(&'"') {
+                    word.push('"');
+                    i += 1;
+                } else {
+                    quoted = !quoted;
+                }
+                in_word = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+        i += 1;
+    }
+    if quoted {
+        return Err("a quoted argument does not end".to_string());
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +367,26 @@ mod tests {
         assert_eq!(libs, ["kernel32", "ntdll", "msvcrt"]);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert_eq!(l.target.unwrap().to_string(), "x86_64-pc-windows-msvc");
+    }
+
+    #[test]
+    fn response_file_quoting() {
+        let words = split_response_text(
+            "/NOLOGO \"C:\\dir with space\\a.obj\" C:\\x\\b.obj\r\n\"/OUT:q\\\"uote.exe\" \"a\"\"b\" \\\\\"c d\"",
+        )
+        .unwrap();
+        assert_eq!(
+            words,
+            [
+                "/NOLOGO",
+                "C:\\dir with space\\a.obj",
+                "C:\\x\\b.obj",
+                "/OUT:q\"uote.exe",
+                "a\"b",
+                "\\c d"
+            ]
+        );
+        assert!(split_response_text("\"open").is_err());
     }
 
     #[test]
