@@ -17,21 +17,26 @@ fn readobj(path: &Path, flags: &[&str]) -> String {
     common::llvm::read("llvm-readobj", path, flags)
 }
 
-fn clang_object(dir: &Path, src: &str) -> PathBuf {
-    let out = dir.join("hello.o");
+/// `clang --target=x86_64-pc-windows-msvc -O1 -c SRC -o DIR/OUT` (C or assembly).
+fn clang(dir: &Path, src: &Path, out: &str) -> PathBuf {
+    let out = dir.join(out);
     common::run(
         "clang",
         &[
             &format!("--target={TARGET}"),
             "-O1",
             "-c",
-            common::testdata(src).to_str().unwrap(),
+            src.to_str().unwrap(),
             "-o",
             out.to_str().unwrap(),
         ],
         dir,
     );
     out
+}
+
+fn clang_object(dir: &Path, src: &str) -> PathBuf {
+    clang(dir, &common::testdata(src), "hello.o")
 }
 
 fn link(dir: &Path, obj: &Path, name: &str, extra: &[&str]) -> PathBuf {
@@ -256,18 +261,10 @@ fn rustc_with_rlink_and(
 /// Links `testdata/pe/bcryptprimitives.c` into `DIR/bcryptprimitives.dll` with rlink (link.exe
 /// line): the `ProcessPrng` std imports for its random seeds, which wine 8 lacks.
 fn bcryptprimitives_dll(dir: &Path) -> PathBuf {
-    let obj = dir.join("bcryptprimitives.o");
-    common::run(
-        "clang",
-        &[
-            &format!("--target={TARGET}"),
-            "-O1",
-            "-c",
-            common::testdata("pe/bcryptprimitives.c").to_str().unwrap(),
-            "-o",
-            obj.to_str().unwrap(),
-        ],
+    let obj = clang(
         dir,
+        &common::testdata("pe/bcryptprimitives.c"),
+        "bcryptprimitives.o",
     );
     let dll = dir.join("bcryptprimitives.dll");
     common::rlink_ok(&[
@@ -292,22 +289,7 @@ fn bcryptprimitives_dll(dir: &Path) -> PathBuf {
 fn dll_with_exports_used_by_a_program_under_wine() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let compile = |src: &str, out: &str| {
-        let o = d.join(out);
-        common::run(
-            "clang",
-            &[
-                &format!("--target={TARGET}"),
-                "-O1",
-                "-c",
-                common::testdata(src).to_str().unwrap(),
-                "-o",
-                o.to_str().unwrap(),
-            ],
-            d,
-        );
-        o
-    };
+    let compile = |src: &str, out: &str| clang(d, &common::testdata(src), out);
     let lib_obj = compile("pe/mathlib.c", "mathlib.o");
     let use_obj = compile("pe/use_mathlib.c", "use.o");
     let dll = d.join("mathlib.dll");
@@ -681,19 +663,7 @@ fn comdat_selection() {
             ),
         )
         .unwrap();
-        let obj = d.join(format!("{name}.o"));
-        common::run(
-            "clang",
-            &[
-                &format!("--target={TARGET}"),
-                "-c",
-                src.to_str().unwrap(),
-                "-o",
-                obj.to_str().unwrap(),
-            ],
-            d,
-        );
-        obj
+        clang(d, &src, &format!("{name}.o"))
     };
     let main = d.join("main.c");
     std::fs::write(
@@ -703,19 +673,7 @@ fn comdat_selection() {
          void mainCRTStartup(void) { ExitProcess(value[0] == 2 ? value[0] + value[1] : value[0]); }\n",
     )
     .unwrap();
-    let main_obj = d.join("main.o");
-    common::run(
-        "clang",
-        &[
-            &format!("--target={TARGET}"),
-            "-O1",
-            "-c",
-            main.to_str().unwrap(),
-            "-o",
-            main_obj.to_str().unwrap(),
-        ],
-        d,
-    );
+    let main_obj = clang(d, &main, "main.o");
     for (selection, outcome) in [
         ("discard", Ok(1)),
         ("largest", Ok(42)),
@@ -834,19 +792,7 @@ fn merge_moves_sections() {
          void mainCRTStartup(void) { ExitProcess(table[0] + table[1] + table[2] + table[3]); }\n",
     )
     .unwrap();
-    let obj = d.join("merge.o");
-    common::run(
-        "clang",
-        &[
-            &format!("--target={TARGET}"),
-            "-O1",
-            "-c",
-            src.to_str().unwrap(),
-            "-o",
-            obj.to_str().unwrap(),
-        ],
-        d,
-    );
+    let obj = clang(d, &src, "merge.o");
     let link_with = |name: &str, extra: &[&str]| {
         let exe = d.join(name);
         let mut args = vec![

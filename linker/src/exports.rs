@@ -94,6 +94,22 @@ pub struct DefFile {
     pub stack: Option<(u64, Option<u64>)>,
 }
 
+/// Reads the `.def` file at `path` into `link`: its exports, its DLL name (`soname`) and its
+/// stack size.
+pub fn read_def_into(link: &mut crate::plan::LinkArgs, path: &str) -> Result<()> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::diag::Error::new(format!("{path}: {e}")))?;
+    let def = parse_def(&text).map_err(|e| e.at(path))?;
+    link.exports.extend(def.exports);
+    if def.library.is_some() {
+        link.soname = def.library;
+    }
+    if def.stack.is_some() {
+        link.stack = def.stack;
+    }
+    Ok(())
+}
+
 /// Parses a `.def` file. Statements that would change the image in ways rlink does not
 /// implement (`SECTIONS`, `HEAPSIZE`, `VERSION`, `STUB`) are errors, not silently dropped.
 pub fn parse_def(text: &str) -> Result<DefFile> {

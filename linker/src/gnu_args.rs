@@ -677,16 +677,7 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
             // A module-definition file names a DLL's exports (rustc passes one for
             // windows-gnu cdylibs, as GNU ld reads it).
             LdWord::Input(path) if path.to_ascii_lowercase().ends_with(".def") => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| crate::diag::Error::new(format!("{path}: {e}")))?;
-                let def = crate::exports::parse_def(&text).map_err(|e| e.at(path))?;
-                link.exports.extend(def.exports);
-                if def.library.is_some() {
-                    link.soname = def.library;
-                }
-                if def.stack.is_some() {
-                    link.stack = def.stack;
-                }
+                crate::exports::read_def_into(&mut link, path)?;
                 continue;
             }
             LdWord::Input(path) => {

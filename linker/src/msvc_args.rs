@@ -85,6 +85,16 @@ const KNOWN: &[&str] = &[
     "help",
 ];
 
+/// `from=to`, both sides non-empty.
+fn pair(arg: &str, v: &str) -> Result<(String, String)> {
+    match v.split_once('=') {
+        Some((from, to)) if !from.is_empty() && !to.is_empty() => {
+            Ok((from.to_string(), to.to_string()))
+        }
+        _ => bail!("{arg}: wants from=to after the colon"),
+    }
+}
+
 /// Parses a link.exe line (after `@file` handling).
 pub fn parse_link(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command> {
     let args = match args {
@@ -186,19 +196,7 @@ pub fn parse_link(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Comma
             "export" => link
                 .exports
                 .push(crate::exports::parse_export_option(need("an export")?)?),
-            "def" => {
-                let path = need("a .def file")?;
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| crate::diag::Error::new(format!("{path}: {e}")))?;
-                let def = crate::exports::parse_def(&text).map_err(|e| e.at(path))?;
-                link.exports.extend(def.exports);
-                if def.library.is_some() {
-                    link.soname = def.library;
-                }
-                if def.stack.is_some() {
-                    link.stack = def.stack;
-                }
-            }
+            "def" => crate::exports::read_def_into(&mut link, need("a .def file")?)?,
             "stack" => {
                 let v = need("a size")?;
                 link.stack = Some(
@@ -207,27 +205,8 @@ pub fn parse_link(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Comma
                 );
             }
             "include" => link.include_symbols.push(need("a symbol")?.to_string()),
-            "merge" => {
-                let v = need("from=to")?;
-                let Some((from, to)) = v
-                    .split_once('=')
-                    .filter(|(f, t)| !f.is_empty() && !t.is_empty())
-                else {
-                    bail!("{arg}: wants /MERGE:from=to");
-                };
-                link.section_merges.push((from.to_string(), to.to_string()));
-            }
-            "alternatename" => {
-                let v = need("from=to")?;
-                let Some((from, to)) = v
-                    .split_once('=')
-                    .filter(|(f, t)| !f.is_empty() && !t.is_empty())
-                else {
-                    bail!("{arg}: wants /ALTERNATENAME:from=to");
-                };
-                link.alternate_names
-                    .push((from.to_string(), to.to_string()));
-            }
+            "merge" => link.section_merges.push(pair(arg, need("from=to")?)?),
+            "alternatename" => link.alternate_names.push(pair(arg, need("from=to")?)?),
             _ => bail!("unsupported option: {arg}"),
         }
     }
