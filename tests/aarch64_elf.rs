@@ -1021,3 +1021,108 @@ fn bti_and_pac_properties_kept_only_when_every_input_has_them() {
         (expected.to_string(), Some(0))
     );
 }
+
+/// The glibc version nodes an output needs (`.gnu.version_r`), as llvm-readelf lists them.
+fn needed_versions(prog: &Path) -> Vec<String> {
+    let out = Command::new("llvm-readelf")
+        .arg("-V")
+        .arg(prog)
+        .output()
+        .expect("llvm-readelf (package llvm) runs");
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split("Name: ").nth(1))
+        .filter_map(|n| n.split_whitespace().next())
+        .filter(|n| n.starts_with("GLIBC_") || n.starts_with("GCC_"))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Linux programs link with no target library on the machine: with an empty sysroot, `-lc`,
+/// `-lgcc_s`, `-lpthread`… are rlink's bundled glibc manifests, and the runtime stubs give the
+/// start-up. A glibc floor (`-glibc=2.17`, or the triple's `.2.17`) binds every name to the
+/// newest version glibc 2.17 had — the stat family through the runtime stubs' stand-ins for
+/// `libc_nonshared.a` — so `.gnu.version_r` names no node newer than GLIBC_2.17, and the
+/// programs still run under qemu with Debian's glibc 2.36; without a floor they bind today's
+/// default versions. A name younger than the floor is an error saying when it came.
+#[test]
+fn bundled_glibc_and_floors() {
+    use common::programs::*;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let no_libraries = d.join("empty-sysroot");
+    std::fs::create_dir_all(&no_libraries).unwrap();
+    let sysroot = format!("-sysroot={}", no_libraries.display());
+    for e in [HELLO, THREADS, FILES_PROCESS, ARGS_ENV] {
+        let sub = d.join(e.program);
+        std::fs::create_dir_all(&sub).unwrap();
+        let inputs = compile_cross(&sub, e.program, Mode::Release, TRIPLE, &[]);
+        for floor in [
+            None,
+            Some("-glibc=2.17"),
+            Some("-target=aarch64-unknown-linux-gnu.2.17"),
+        ] {
+            let mut extra = vec![sysroot.as_str()];
+            extra.extend(floor);
+            let prog = link(&sub, &inputs, &extra);
+            let versions = needed_versions(&prog);
+            let what = format!("{} with {floor:?}", e.program);
+            match floor {
+                Some(_) => assert!(
+                    versions
+                        .iter()
+                        .all(|v| v == "GLIBC_2.17" || v.starts_with("GCC_")),
+                    "{what}: {versions:?}"
+                ),
+                None => assert!(
+                    versions
+                        .iter()
+                        .any(|v| v != "GLIBC_2.17" && v.starts_with("GLIBC_")),
+                    "{what}: {versions:?}"
+                ),
+            }
+            let (stdout, stderr, code) = qemu(&prog, &["one", "two words"], &sub);
+            assert_eq!(stdout, e.stdout, "{what}; stderr:\n{stderr}");
+            assert_eq!(code, Some(e.code), "{what}");
+        }
+    }
+
+    // A C function glibc 2.25 added, under a 2.17 floor.
+    let src = d.join("getrandom.c");
+    std::fs::write(
+        &src,
+        "long getrandom(void *, unsigned long, unsigned);\n\
+         int main(void) { char b[4]; return getrandom(b, 4, 0) == 4 ? 0 : 1; }\n",
+    )
+    .unwrap();
+    let obj = d.join("getrandom.o");
+    run(
+        "aarch64-linux-gnu-gcc",
+        &["-c", src.to_str().unwrap(), "-o", obj.to_str().unwrap()],
+        d,
+    );
+    let out = Command::new(rlink_bin())
+        .args([
+            "-linkmode=internal",
+            &sysroot,
+            "-glibc=2.17",
+            &format!("-target={TRIPLE}"),
+            "-o",
+        ])
+        .arg(d.join("getrandom"))
+        .arg(&obj)
+        .arg("-lc")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("undefined symbol: getrandom")
+            && stderr.contains("getrandom is in libc.so.6 only from GLIBC_2.25 on, newer than the glibc floor 2.17"),
+        "{stderr}"
+    );
+    assert!(!d.join("getrandom").exists());
+}

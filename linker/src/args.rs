@@ -108,7 +108,20 @@ pub static LINK_FLAGS: &[FlagSpec] = &[
     flag(
         "target",
         "TRIPLE",
-        "target triple (default: the first object's machine)",
+        "target triple (default: the first object's machine); a Linux one may end in a glibc \
+         floor, as aarch64-unknown-linux-gnu.2.17",
+    ),
+    flag(
+        "sysroot",
+        "DIR",
+        "look for the target's system libraries under DIR (rlink carries glibc's for Linux \
+         targets when they are not there)",
+    ),
+    flag(
+        "glibc",
+        "X.Y",
+        "the oldest glibc the output runs on: bundled glibc manifests bind each name to the \
+         newest version X.Y had",
     ),
     switch("h", "print this help"),
     switch("help", "print this help"),
@@ -272,7 +285,21 @@ pub fn parse_link_command(args: &[String]) -> Result<Command> {
             "w" => link.strip_debug = on,
             "v" => link.verbose = if on { link.verbose + 1 } else { 0 },
             "threads" => link.threads = Some(parse_threads(&value)?),
-            "target" => link.target = Some(crate::target::Target::from_triple(&value)?),
+            "target" => {
+                link.target = Some(crate::target::Target::from_triple(&value)?);
+                if let Some(floor) = crate::target::Target::glibc_floor_of(&value)? {
+                    link.glibc_floor = Some(floor);
+                }
+            }
+            "sysroot" => link.sysroot = Some(PathBuf::from(value)),
+            "glibc" => {
+                link.glibc_floor =
+                    Some(crate::target::parse_glibc_version(&value).ok_or_else(|| {
+                        crate::diag::Error::new(format!(
+                            "-glibc={value}: want a release such as 2.17"
+                        ))
+                    })?)
+            }
             _ => unreachable!("flag -{name} is in LINK_FLAGS but not handled"),
         }
     }

@@ -139,7 +139,13 @@ fn link_command(command: Command, formats: Formats) -> Result<()> {
 
 fn link_with_plan(link: LinkArgs, formats: Formats) -> Result<()> {
     let verbose = link.verbose;
-    let plan = plan::load_with(link, &|target, name| formats.bundled_library(target, name))?;
+    let plan = plan::load_with(
+        link,
+        &plan::BundledLibraries {
+            directives: &|target, name| formats.bundled_library(target, name),
+            shared: &|target, name, args| formats.bundled_shared_library(target, name, args),
+        },
+    )?;
     if verbose > 0 {
         for input in &plan.inputs {
             eprintln!(

@@ -48,6 +48,18 @@ pub trait Format: Sync {
         None
     }
 
+    /// A shared library this back end carries for `target` (see
+    /// [`crate::plan::BundledShared`]), read when `-lNAME` is not on the search path.
+    fn bundled_shared_library(
+        &self,
+        target: &Target,
+        name: &str,
+        args: &crate::plan::LinkArgs,
+    ) -> crate::plan::BundledShared {
+        let _ = (target, name, args);
+        None
+    }
+
     /// Links the plan's inputs into an executable, internally (no host linker).
     fn link(&self, plan: &LinkPlan) -> Result<()> {
         let _ = plan;
@@ -79,6 +91,18 @@ pub struct Formats(pub &'static [&'static dyn Format]);
 impl Formats {
     pub fn for_kind(&self, kind: FileKind) -> Option<&'static dyn Format> {
         self.0.iter().copied().find(|f| f.reads(kind))
+    }
+
+    /// The first bundled shared library any back end has for `-lNAME`.
+    pub fn bundled_shared_library(
+        &self,
+        target: &Target,
+        name: &str,
+        args: &crate::plan::LinkArgs,
+    ) -> crate::plan::BundledShared {
+        self.0
+            .iter()
+            .find_map(|f| f.bundled_shared_library(target, name, args))
     }
 
     /// The first bundled library any back end has for `-lNAME`.

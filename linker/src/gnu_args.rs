@@ -214,6 +214,8 @@ enum Act {
     ExportedSymbolsList,
     Chroot,
     Sysroot,
+    /// rlink's `--glibc=X.Y`.
+    Glibc,
     /// GNU ld's PE `--subsystem console|windows` and `--stack reserve[,commit]`.
     Subsystem,
     Stack,
@@ -293,6 +295,8 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["help"], None, Nothing, Act::Help),
     opt(&["threads"], None, Optional, Act::Threads),
     opt(&["target"], None, Value, Act::Target),
+    // rlink's own: the oldest glibc the output runs on.
+    opt(&["glibc"], None, Value, Act::Glibc),
     opt(&["arch"], None, Value, Act::AppleArch),
     // ld64's spellings (rustc's line for Apple targets passes them through -Wl,).
     opt(
@@ -742,7 +746,21 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
             Act::PushState => states.push(static_libs),
             Act::PopState => static_libs = states.pop().unwrap_or(false),
             Act::Emulation => link.target = Some(Target::from_emulation(&value())?),
-            Act::Target => link.target = Some(Target::from_triple(&value())?),
+            Act::Target => {
+                link.target = Some(Target::from_triple(&value())?);
+                if let Some(floor) = Target::glibc_floor_of(&value())? {
+                    link.glibc_floor = Some(floor);
+                }
+            }
+            Act::Glibc => {
+                let v = value();
+                link.glibc_floor =
+                    Some(crate::target::parse_glibc_version(&v).ok_or_else(|| {
+                        crate::diag::Error::new(format!(
+                            "{written}: want a glibc release such as 2.17"
+                        ))
+                    })?)
+            }
             Act::AppleArch => link.target = Some(Target::from_apple_arch(&value())?),
             Act::Framework => {
                 saw_input = true;

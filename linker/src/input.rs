@@ -89,8 +89,14 @@ pub enum FileKind {
     /// A text-based dylib stub (`.tbd`, TAPI v3/v4 YAML or v5 JSON): what a Mach-O dylib
     /// exports, as SDKs ship them.
     Tbd,
+    /// rlink's text manifest of a shared library's exports (bundled glibc libraries), starting
+    /// with [`EXPORTS_MAGIC`].
+    Exports,
     Unknown,
 }
+
+/// The first line of an exports manifest.
+pub const EXPORTS_MAGIC: &[u8] = b"# rlink exports manifest\n";
 
 /// A TAPI stub: YAML documents tagged `!tapi-tbd` (v3, v4), or JSON with
 /// `"tapi_tbd_version"` (v5).
@@ -117,6 +123,7 @@ impl FileKind {
             Ok(K::Pe32 | K::Pe64) => FileKind::Pe,
             Ok(K::Archive) => FileKind::Archive,
             _ if is_tbd(data) => FileKind::Tbd,
+            _ if data.starts_with(EXPORTS_MAGIC) => FileKind::Exports,
             _ if looks_like_text(data) => FileKind::Text,
             _ => FileKind::Unknown,
         }
@@ -132,6 +139,7 @@ impl FileKind {
             FileKind::Archive => "an archive",
             FileKind::Text => "a text file",
             FileKind::Tbd => "a .tbd dylib stub",
+            FileKind::Exports => "an exports manifest",
             FileKind::Unknown => "a file of unknown kind",
         }
     }

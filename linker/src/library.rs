@@ -48,11 +48,76 @@ pub struct SharedLibrary<'a> {
     /// the rest, so a lookup costs one hash and no allocation.
     by_name: HashMap<&'a [u8], u32>,
     next_same_name: Vec<u32>,
+    /// Names left out on purpose, with why (a glibc floor older than the name).
+    pub unavailable: Vec<(&'a [u8], String)>,
 }
 
 const NO_NEXT: u32 = u32::MAX;
 
 impl<'a> SharedLibrary<'a> {
+    /// The library as a program built for an older glibc sees it (`floor`, such as (2, 17)):
+    /// each name keeps only its versions from glibc releases up to the floor, the newest of
+    /// them becoming the default that new references bind to; a name glibc added later is
+    /// dropped and remembered, so a reference to it is an error saying when it came. Version
+    /// nodes that are not glibc's (libgcc_s's `GCC_3.0`) and unversioned names stay.
+    pub fn with_glibc_floor(self, floor: (u32, u32)) -> Result<Self> {
+        fn glibc(node: &[u8]) -> Option<(u32, u32)> {
+            let v = std::str::from_utf8(node.strip_prefix(b"GLIBC_")?).ok()?;
+            let mut parts = v.split('.');
+            let major = parts.next()?.parse().ok()?;
+            let minor = parts.next().unwrap_or("0").parse().ok()?;
+            Some((major, minor))
+        }
+        let too_new = |e: &Export<'_>| e.version.and_then(glibc).is_some_and(|v| v > floor);
+        let mut kept: Vec<Export<'a>> = Vec::with_capacity(self.exports.len());
+        let mut unavailable = self.unavailable;
+        for (i, e) in self.exports.iter().enumerate() {
+            if !too_new(e) {
+                kept.push(*e);
+                continue;
+            }
+            // Dropped: remember the name once, with its oldest version, when no version of it
+            // survives.
+            let same = || self.exports.iter().filter(|x| x.name == e.name);
+            if same().any(|x| !too_new(x)) || self.exports[..i].iter().any(|x| x.name == e.name) {
+                continue;
+            }
+            let oldest = same()
+                .filter_map(|x| x.version)
+                .min_by_key(|v| glibc(v))
+                .unwrap_or(b"");
+            unavailable.push((
+                e.name,
+                format!(
+                    "{} is in {} only from {} on, newer than the glibc floor {}.{}",
+                    String::from_utf8_lossy(e.name),
+                    self.soname,
+                    String::from_utf8_lossy(oldest),
+                    floor.0,
+                    floor.1
+                ),
+            ));
+        }
+        // The newest glibc version kept of each name is its default.
+        let mut newest: HashMap<&'a [u8], (u32, u32)> = HashMap::default();
+        for e in &kept {
+            if let Some(v) = e.version.and_then(glibc) {
+                let n = newest.entry(e.name).or_insert(v);
+                if v > *n {
+                    *n = v;
+                }
+            }
+        }
+        for e in &mut kept {
+            if let Some(v) = e.version.and_then(glibc) {
+                e.is_default = newest.get(e.name) == Some(&v);
+            }
+        }
+        let mut library = SharedLibrary::new(self.soname, self.cpu, kept)?;
+        library.unavailable = unavailable;
+        Ok(library)
+    }
+
     pub fn new(soname: String, cpu: Option<Cpu>, exports: Vec<Export<'a>>) -> Result<Self> {
         let mut by_name: HashMap<&'a [u8], u32> =
             HashMap::with_capacity_and_hasher(exports.len(), Default::default());
@@ -76,6 +141,7 @@ impl<'a> SharedLibrary<'a> {
             exports,
             by_name,
             next_same_name,
+            unavailable: Vec::new(),
         })
     }
 

@@ -125,6 +125,8 @@ pub fn load<'p, B: Backend>(
             }
             FileKind::Text => {}
             // A dylib's exports in text: the format back end reads it as a shared library.
+            // A bundled library's exports: the format back end reads it as a shared library.
+            FileKind::Exports => shared_data.push((name, data, position, weak)),
             FileKind::Tbd if object_kind == FileKind::MachO => {
                 shared_data.push((name, data, position, weak))
             }
@@ -160,9 +162,12 @@ pub fn load<'p, B: Backend>(
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let library = backend
+            let mut library = backend
                 .load_shared_library(data, &file_name)
                 .map_err(|e| e.at(&name))?;
+            if let Some(floor) = plan.args.glibc_floor {
+                library = library.with_glibc_floor(floor).map_err(|e| e.at(&name))?;
+            }
             Ok(SharedInput {
                 library,
                 position,

@@ -106,6 +106,9 @@ pub struct LinkArgs {
     pub windows_gui: bool,
     /// `/MERGE:from=to` pairs of the command line.
     pub section_merges: Vec<(String, String)>,
+    /// The oldest glibc the output must run on (`--glibc=2.17`, `-target=…-gnu.2.17`): bundled
+    /// glibc manifests bind each name to the newest version that release had.
+    pub glibc_floor: Option<(u32, u32)>,
     /// The line is a GNU driver's or GNU ld's: COFF objects link for `*-windows-gnu`
     /// (mingw's library names) unless a target is given.
     pub gnu_line: bool,
@@ -155,6 +158,7 @@ impl LinkArgs {
             stack: None,
             windows_gui: false,
             section_merges: Vec::new(),
+            glibc_floor: None,
             gnu_line: false,
         }
     }
@@ -343,13 +347,30 @@ fn runtime_library(dir: &Path, name: &str) -> Option<PathBuf> {
 /// library exports, such as libSystem's for macOS).
 pub type Bundled = Option<(&'static str, &'static str)>;
 
+/// A shared library rlink carries for a target, for `-lNAME` not on the search path: a file
+/// name and contents the format's loader reads as that library (glibc's export manifests,
+/// already cut to the link's glibc floor).
+pub type BundledShared = Option<(String, Vec<u8>)>;
+
+/// The libraries the format back ends carry, asked in turn when `-lNAME` is not found.
+pub struct BundledLibraries<'f> {
+    pub directives: &'f dyn Fn(&Target, &str) -> Bundled,
+    pub shared: &'f dyn Fn(&Target, &str, &LinkArgs) -> BundledShared,
+}
+
 /// Maps every input in parallel and collects the directives they carry.
 pub fn load(args: LinkArgs) -> Result<LinkPlan> {
-    load_with(args, &|_, _| None)
+    load_with(
+        args,
+        &BundledLibraries {
+            directives: &|_, _| None,
+            shared: &|_, _, _| None,
+        },
+    )
 }
 
 /// [`load`], with the libraries the formats bundle for `-lNAME` not found on the search path.
-pub fn load_with(args: LinkArgs, bundled: &dyn Fn(&Target, &str) -> Bundled) -> Result<LinkPlan> {
+pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkPlan> {
     let chroot = args.chroot.as_deref();
     // Without a -target, the first object says what is linked: it is mapped first (once).
     let mut first: Option<(usize, MappedFile)> = None;
@@ -377,6 +398,8 @@ pub fn load_with(args: LinkArgs, bundled: &dyn Fn(&Target, &str) -> Bundled) -> 
     let search_dirs = search_dirs(&args, &target);
     let mut paths = Vec::with_capacity(args.inputs.len());
     let mut manifests: Vec<(&'static str, &'static str)> = Vec::new();
+    // Bundled shared libraries, by their position in `paths` (their path is their name).
+    let mut in_memory: Vec<(usize, Vec<u8>)> = Vec::new();
     for input in &args.inputs {
         match input {
             InputArg::Path(p) => paths.push((rooted(chroot, p), p.display().to_string())),
@@ -419,7 +442,14 @@ pub fn load_with(args: LinkArgs, bundled: &dyn Fn(&Target, &str) -> Bundled) -> 
                     Some(p) => paths.push((p, format!("-l{name}"))),
                     None => {
                         // Not on the search path: a library the format carries, else an error.
-                        let Some(found) = bundled(&target, name) else {
+                        if let Some((file_name, bytes)) = (bundled.shared)(&target, name, &args) {
+                            if !paths.iter().any(|(p, _)| *p == Path::new(&file_name)) {
+                                in_memory.push((paths.len(), bytes));
+                                paths.push((PathBuf::from(file_name), format!("-l{name}")));
+                            }
+                            continue;
+                        }
+                        let Some(found) = (bundled.directives)(&target, name) else {
                             bail!(
                                 "cannot find -l{name} (searched {})",
                                 search_dirs
@@ -445,6 +475,9 @@ pub fn load_with(args: LinkArgs, bundled: &dyn Fn(&Target, &str) -> Bundled) -> 
     let mut mapped: Vec<Option<MappedFile>> = (0..paths.len()).map(|_| None).collect();
     if let Some((at, file)) = first {
         mapped[at] = Some(file);
+    }
+    for (at, bytes) in in_memory {
+        mapped[at] = Some(MappedFile::from_bytes(paths[at].0.clone(), bytes));
     }
     let files: Vec<(MappedFile, String)> = paths
         .into_par_iter()
@@ -523,7 +556,7 @@ fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
     match input.kind {
         FileKind::Elf | FileKind::MachO | FileKind::Coff | FileKind::Archive => {}
         FileKind::Text => return directives_of_text(&name, input.file.data()),
-        FileKind::Tbd => return Ok(Vec::new()),
+        FileKind::Tbd | FileKind::Exports => return Ok(Vec::new()),
         FileKind::Pe | FileKind::MachOFat | FileKind::Unknown => {
             bail!(
                 "{name}: not an object, archive, shared library or directives file (it is {})",

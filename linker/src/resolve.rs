@@ -127,6 +127,9 @@ pub struct Resolution<'a> {
     pub interposable: bool,
     /// A shared library's version script: names it keeps local are not preemptible.
     pub version_script: Option<crate::version_script::VersionScript>,
+    /// Why a name the bound shared libraries do not export is not there, when one knows
+    /// (a glibc manifest cut to a floor: the name came in a later release).
+    pub unavailable: HashMap<&'a [u8], String>,
 }
 
 pub const LOCAL: SymbolId = u32::MAX;
@@ -159,6 +162,7 @@ impl<'a> Resolution<'a> {
 
 struct Resolver<'a, 'c> {
     candidates: &'c [Candidate<'a>],
+    unavailable: HashMap<&'a [u8], String>,
     globals: Vec<Global<'a>>,
     names: HashMap<&'a [u8], SymbolId>,
     /// The first archive member defining each name.
@@ -268,6 +272,7 @@ pub fn resolve<'a>(
     let synthetic = options.synthetic;
     let mut r = Resolver {
         candidates: &candidates,
+        unavailable: unavailable_names(shared),
         globals: Vec::new(),
         names: HashMap::default(),
         lazy: HashMap::default(),
@@ -425,7 +430,19 @@ pub fn resolve<'a>(
         shared_output,
         interposable: true,
         version_script: None,
+        unavailable: unavailable_names(shared),
     })
+}
+
+/// The names shared libraries leave out on purpose, and why.
+fn unavailable_names<'a>(shared: &[SharedInput<'a>]) -> HashMap<&'a [u8], String> {
+    let mut out = HashMap::default();
+    for s in shared {
+        for (name, why) in &s.library.unavailable {
+            out.entry(*name).or_insert_with(|| why.clone());
+        }
+    }
+    out
 }
 
 /// Adds one object's definitions and references; references to lazily defined names pull the
@@ -765,6 +782,7 @@ pub fn report_undefined_references(res: &Resolution<'_>, live: &[Vec<bool>]) -> 
         users
             .into_iter()
             .map(|(id, places)| (res.globals[id as usize].name, places)),
+        &|name| res.unavailable.get(name).cloned(),
     ))
 }
 
@@ -773,6 +791,7 @@ pub fn report_undefined_references(res: &Resolution<'_>, live: &[Vec<bool>]) -> 
 fn undefined_symbols_error<'n>(
     total: usize,
     missing: impl Iterator<Item = (&'n [u8], Vec<&'n str>)>,
+    explain: &dyn Fn(&[u8]) -> Option<String>,
 ) -> crate::diag::Error {
     let mut msg = String::new();
     for (n, (name, users)) in missing.take(50).enumerate() {
@@ -785,6 +804,9 @@ fn undefined_symbols_error<'n>(
             demangle(&String::from_utf8_lossy(name)),
             shown.join("\n>>> referenced by ")
         ));
+        if let Some(why) = explain(name) {
+            msg.push_str(&format!("\n>>> {why}"));
+        }
     }
     if total > 50 {
         msg.push_str(&format!("\n... and {} more undefined symbols", total - 50));
@@ -819,5 +841,6 @@ fn report_undefined(r: &Resolver<'_, '_>) -> Result<()> {
     Err(undefined_symbols_error(
         missing.len(),
         missing.iter().map(|g| (g.name, users(g))),
+        &|name| r.unavailable.get(name).cloned(),
     ))
 }

@@ -7,7 +7,7 @@
 //! and lld take it from the first input.
 
 use crate::bail;
-use crate::diag::Result;
+use crate::diag::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cpu {
@@ -130,6 +130,20 @@ impl Target {
             )
         };
         Ok(target)
+    }
+
+    /// A glibc floor written after a Linux triple, as zig writes it
+    /// (`aarch64-unknown-linux-gnu.2.17`): `None` when the triple has none.
+    pub fn glibc_floor_of(triple: &str) -> Result<Option<(u32, u32)>> {
+        let last = triple.rsplit('-').next().unwrap_or("");
+        match last.split_once('.') {
+            Some((env, version)) if env.starts_with("gnu") => {
+                parse_glibc_version(version).map(Some).ok_or_else(|| {
+                    Error::new(format!("-target={triple}: bad glibc version {version}"))
+                })
+            }
+            _ => Ok(None),
+        }
     }
 
     /// GNU ld's `-m` emulation names.
@@ -275,6 +289,14 @@ impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.triple())
     }
+}
+
+/// `2.17`: a glibc release, as `--glibc=` and a triple's suffix give it.
+pub fn parse_glibc_version(v: &str) -> Option<(u32, u32)> {
+    let (major, minor) = v.split_once('.')?;
+    let major = major.parse().ok()?;
+    let minor = minor.parse().ok()?;
+    (major == 2 && minor <= 99).then_some((major, minor))
 }
 
 #[cfg(test)]

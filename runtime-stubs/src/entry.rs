@@ -207,6 +207,166 @@ const X86_64_WINDOWS_DLL_START: &[u8] = &[
     0xc3, // ret
 ];
 
+/// The name diagnostics use for the glibc compatibility object.
+pub const GLIBC_COMPAT_OBJECT_NAME: &str = "rlink-runtime-stubs(glibc-compat.o)";
+
+/// What glibc's `libc_nonshared.a` gave programs built for glibc before 2.33, which exported
+/// the stat family only as `__xstat64(version, …)` and kin: `stat64`, `fstat64`, `lstat64`,
+/// `fstatat64` (and the same without `64`, the same functions on 64-bit CPUs) as calls of
+/// those with the kernel's `stat` layout version (1 on x86-64, 0 on AArch64). rlink links the
+/// object like an archive member after every library, so it serves only when a glibc floor
+/// older than 2.33 leaves those names out of libc.
+pub fn glibc_compat_object(aarch64: bool) -> Vec<u8> {
+    // (name, code, offset of the branch to patch, the function it tail-calls).
+    type Shim = (String, Vec<u8>, u64, String);
+    let shims: Vec<Shim> = if aarch64 {
+        let words = |w: &[u32]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        // mov x2, x1; mov x1, x0; mov w0, #0; b target
+        let path = words(&[0xaa01_03e2, 0xaa00_03e1, 0x5280_0000, 0x1400_0000]);
+        // mov x2, x1; mov w1, w0; mov w0, #0; b target
+        let fd = words(&[0xaa01_03e2, 0x2a00_03e1, 0x5280_0000, 0x1400_0000]);
+        // mov w4, w3; mov x3, x2; mov x2, x1; mov w1, w0; mov w0, #0; b target
+        let at = words(&[
+            0x2a03_03e4,
+            0xaa02_03e3,
+            0xaa01_03e2,
+            0x2a00_03e1,
+            0x5280_0000,
+            0x1400_0000,
+        ]);
+        let mut v = Vec::new();
+        for suffix in ["64", ""] {
+            v.push((
+                format!("stat{suffix}"),
+                path.clone(),
+                12,
+                format!("__xstat{suffix}"),
+            ));
+            v.push((
+                format!("lstat{suffix}"),
+                path.clone(),
+                12,
+                format!("__lxstat{suffix}"),
+            ));
+            v.push((
+                format!("fstat{suffix}"),
+                fd.clone(),
+                12,
+                format!("__fxstat{suffix}"),
+            ));
+            v.push((
+                format!("fstatat{suffix}"),
+                at.clone(),
+                20,
+                format!("__fxstatat{suffix}"),
+            ));
+        }
+        v
+    } else {
+        // mov rdx, rsi; mov rsi, rdi; mov edi, 1; jmp target
+        let path = vec![
+            0x48, 0x89, 0xf2, 0x48, 0x89, 0xfe, 0xbf, 1, 0, 0, 0, 0xe9, 0, 0, 0, 0,
+        ];
+        // mov rdx, rsi; mov esi, edi; mov edi, 1; jmp target
+        let fd = vec![
+            0x48, 0x89, 0xf2, 0x89, 0xfe, 0xbf, 1, 0, 0, 0, 0xe9, 0, 0, 0, 0,
+        ];
+        // mov r8d, ecx; mov rcx, rdx; mov rdx, rsi; mov esi, edi; mov edi, 1; jmp target
+        let at = vec![
+            0x41, 0x89, 0xc8, 0x48, 0x89, 0xd1, 0x48, 0x89, 0xf2, 0x89, 0xfe, 0xbf, 1, 0, 0, 0,
+            0xe9, 0, 0, 0, 0,
+        ];
+        let mut v = Vec::new();
+        for suffix in ["64", ""] {
+            v.push((
+                format!("stat{suffix}"),
+                path.clone(),
+                12,
+                format!("__xstat{suffix}"),
+            ));
+            v.push((
+                format!("lstat{suffix}"),
+                path.clone(),
+                12,
+                format!("__lxstat{suffix}"),
+            ));
+            v.push((
+                format!("fstat{suffix}"),
+                fd.clone(),
+                11,
+                format!("__fxstat{suffix}"),
+            ));
+            v.push((
+                format!("fstatat{suffix}"),
+                at.clone(),
+                17,
+                format!("__fxstatat{suffix}"),
+            ));
+        }
+        v
+    };
+    let arch = if aarch64 {
+        Architecture::Aarch64
+    } else {
+        Architecture::X86_64
+    };
+    let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
+    let mut targets: Vec<(String, object::write::SymbolId)> = Vec::new();
+    for (name, code, at, target) in shims {
+        // One section per function, so a link keeps only the ones it calls.
+        let text = obj.add_section(
+            Vec::new(),
+            format!(".text.{name}").into_bytes(),
+            object::SectionKind::Text,
+        );
+        let offset = obj.append_section_data(text, &code, 16);
+        obj.add_symbol(Symbol {
+            name: name.as_bytes().to_vec(),
+            value: offset,
+            size: code.len() as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Linkage,
+            weak: false,
+            section: SymbolSection::Section(text),
+            flags: SymbolFlags::None,
+        });
+        let symbol = match targets.iter().find(|(n, _)| *n == target) {
+            Some(&(_, id)) => id,
+            None => {
+                let id = obj.add_symbol(Symbol {
+                    name: target.as_bytes().to_vec(),
+                    value: 0,
+                    size: 0,
+                    kind: SymbolKind::Text,
+                    scope: SymbolScope::Unknown,
+                    weak: false,
+                    section: SymbolSection::Undefined,
+                    flags: SymbolFlags::None,
+                });
+                targets.push((target.clone(), id));
+                id
+            }
+        };
+        let (r_type, addend) = if aarch64 {
+            (elf::R_AARCH64_JUMP26, 0)
+        } else {
+            (elf::R_X86_64_PLT32, -4)
+        };
+        obj.add_relocation(
+            text,
+            Relocation {
+                offset: offset + at,
+                symbol,
+                addend,
+                flags: object::RelocationFlags::Elf { r_type },
+            },
+        )
+        .expect("relocation of a fixed stub is valid");
+    }
+    obj.write()
+        .expect("writing a fixed stub object cannot fail")
+}
+
 /// The name diagnostics use for the windows-gnu runtime object.
 pub const WINDOWS_GNU_RUNTIME_OBJECT_NAME: &str = "rlink-runtime-stubs(gcc_seh.o)";
 

@@ -42,8 +42,9 @@ mod stack;
 
 #[cfg(feature = "entry")]
 pub use entry::{
-    aarch64_entry_object, entry_object, windows_entry_object, windows_gnu_runtime_object,
-    ENTRY_OBJECT_NAME, WINDOWS_ENTRY_OBJECT_NAME, WINDOWS_GNU_RUNTIME_OBJECT_NAME,
+    aarch64_entry_object, entry_object, glibc_compat_object, windows_entry_object,
+    windows_gnu_runtime_object, ENTRY_OBJECT_NAME, GLIBC_COMPAT_OBJECT_NAME,
+    WINDOWS_ENTRY_OBJECT_NAME, WINDOWS_GNU_RUNTIME_OBJECT_NAME,
 };
 pub use stack::{
     call_c, call_on_stack, rlink_crosscall, rlink_panic_pending, set_system_stack_size,

@@ -26,6 +26,7 @@ use rustc_hash::FxHashSet;
 pub mod aarch64;
 mod combine;
 mod dynamic;
+pub mod glibc;
 pub mod gnu_hash;
 mod inspect;
 pub mod layout;
@@ -144,7 +145,33 @@ impl<A: ElfArch> Backend for ElfBackend<A> {
         data: &'a [u8],
         file_name: &str,
     ) -> Result<SharedLibrary<'a>> {
+        if data.starts_with(rlink_linker::input::EXPORTS_MAGIC) {
+            return glibc::parse(data, file_name);
+        }
         shared::parse(data, file_name)
+    }
+
+    /// What `libc_nonshared.a` gave programs for glibc before 2.33 (the stat family), offered
+    /// after every library: it serves only when a glibc floor leaves those names out.
+    fn runtime_objects(&self, target: &Target) -> Vec<(String, &'static [u8])> {
+        static COMPAT: std::sync::OnceLock<[Vec<u8>; 2]> = std::sync::OnceLock::new();
+        if target.os != rlink_linker::target::Os::Linux {
+            return Vec::new();
+        }
+        let compat = COMPAT.get_or_init(|| {
+            [
+                rlink_runtime_stubs::glibc_compat_object(false),
+                rlink_runtime_stubs::glibc_compat_object(true),
+            ]
+        });
+        let bytes = match A::CPU {
+            Cpu::X86_64 => &compat[0],
+            Cpu::Aarch64 => &compat[1],
+        };
+        vec![(
+            rlink_runtime_stubs::GLIBC_COMPAT_OBJECT_NAME.to_string(),
+            bytes.as_slice(),
+        )]
     }
 
     fn entry_stub(&self) -> Option<(String, Vec<u8>)> {
@@ -206,6 +233,17 @@ impl Format for Elf {
 
     fn links_internally(&self, target: &Target) -> bool {
         matches!(target.cpu, Cpu::X86_64 | Cpu::Aarch64)
+    }
+
+    /// glibc's libraries, from the bundled manifests, for `-lc`, `-lm`, `-lgcc_s`, … not on
+    /// the search path.
+    fn bundled_shared_library(
+        &self,
+        target: &Target,
+        name: &str,
+        args: &rlink_linker::plan::LinkArgs,
+    ) -> rlink_linker::plan::BundledShared {
+        glibc::bundled(target, name, args)
     }
 
     fn inspect(&self, data: &[u8], opts: &InspectOptions) -> Result<Report> {

@@ -353,7 +353,7 @@ fn import_slot(
                     symbol: target,
                     addend: 0,
                     flags: object::RelocationFlags::Coff {
-                        typ: pe::IMAGE_REL_AMD64_ADDR64,
+                        typ: pe::RelocationType(crate::x86_64::ABSOLUTE64),
                     },
                 },
             )

@@ -46,6 +46,10 @@ const NAMES: [&str; 17] = [
 ];
 
 /// A 64-bit absolute address (of a symbol, or of an `__imp_` slot): the loader rebases it.
+/// The COFF relocation type of a 64-bit absolute address (what a combined object's own
+/// pointer slots use).
+pub const ABSOLUTE64: u16 = IMAGE_REL_AMD64_ADDR64 as u16;
+
 pub fn is_absolute64(r_type: u32) -> bool {
     r_type & !THROUGH_IAT == IMAGE_REL_AMD64_ADDR64
 }
