@@ -720,14 +720,24 @@ fn external_mode_with_gcc_and_clang_for_aarch64() {
 
 /// The cargo door for AArch64: the fixture project (regex, serde_json, serde's derive macro, a
 /// C helper from the cc crate) built for aarch64-unknown-linux-gnu with
-/// `CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=rlink`, its tests run under qemu through
-/// cargo's runner, and its binary run; the host's build scripts and proc-macro are rlink's too.
+/// `CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=rlink` and no arm64 library in rlink's
+/// reach (an empty sysroot: the bundled glibc manifests serve, under a 2.17 floor), its tests
+/// run under qemu through cargo's runner, and its binary run; the host's build scripts and
+/// proc-macro are rlink's too.
 #[test]
 fn cargo_project_for_aarch64() {
     let dir = tempfile::tempdir().unwrap();
     let sysroot = common::cross_sysroot(TRIPLE);
     let project = common::project(dir.path(), "");
-    let sysroot_flag = format!("--sysroot={}", sysroot.display());
+    // rlink is kept from Debian's arm64 libraries (an empty sysroot): -lc, -lgcc_s… are its
+    // bundled glibc manifests, under a glibc 2.17 floor.
+    let no_libraries = dir.path().join("empty-sysroot");
+    std::fs::create_dir_all(&no_libraries).unwrap();
+    let sysroot_flag = format!(
+        "--sysroot={} -C link-arg=--sysroot={} -C link-arg=--glibc=2.17",
+        sysroot.display(),
+        no_libraries.display()
+    );
     let cargo = |args: &[&str]| {
         let out = Command::new(common::CROSS_CARGO)
             .arg(args[0])
@@ -770,6 +780,14 @@ fn cargo_project_for_aarch64() {
         assert!(linked_by_rlink(exe), "{}", exe.display());
         let dump = common::rlink_ok(&["inspect".as_ref(), exe.as_os_str()]);
         assert!(dump.contains("\nmachine: AARCH64\n"), "{}", exe.display());
+        let versions = needed_versions(exe);
+        assert!(
+            versions
+                .iter()
+                .all(|v| v == "GLIBC_2.17" || v.starts_with("GCC_")),
+            "{}: {versions:?}",
+            exe.display()
+        );
     }
     let host = common::elf_executables(&project.join("target/debug/build"));
     assert!(!host.is_empty());

@@ -296,3 +296,35 @@ fn the_target_comes_from_flags_or_the_first_object() {
     let e = rlink_fails(&["-flavor", "gnu", "-m", "elf_i386", "-o", &out, &x64]);
     assert!(e.contains("-m elf_i386: unknown emulation"), "{e}");
 }
+
+/// `rlink targets` lists every target with what it needs on the machine (nothing) and what
+/// rlink bundles, and `-config` prints exactly the cargo configuration naming this rlink.
+#[test]
+fn targets_lists_what_each_target_needs() {
+    let text = common::rlink_ok(&["targets"]);
+    for triple in [
+        "x86_64-unknown-linux-gnu",
+        "aarch64-unknown-linux-gnu",
+        "x86_64-apple-darwin",
+        "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+        "x86_64-pc-windows-gnu",
+    ] {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(triple))
+            .unwrap_or_else(|| panic!("no row for {triple}:\n{text}"));
+        assert!(row.contains(" nothing "), "{row}");
+        assert!(text.contains(&format!("[target.{triple}]\n")), "{text}");
+    }
+    let config = common::rlink_ok(&["targets", "-config"]);
+    let lines: Vec<&str> = config.lines().collect();
+    assert_eq!(lines.len(), 12, "{config}");
+    let linker = format!("linker = \"{}\"", common::rlink_bin());
+    assert!(
+        lines.iter().skip(1).step_by(2).all(|l| *l == linker),
+        "{config}"
+    );
+    let err = common::rlink_fails(&["targets", "-bogus"]);
+    assert!(err.contains("unknown argument -bogus"), "{err}");
+}

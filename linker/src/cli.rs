@@ -75,6 +75,7 @@ pub fn run_as(program: &str, args: &[String], formats: Formats) -> Result<()> {
     };
     match args.first().map(String::as_str) {
         Some("inspect") => return inspect_command(&args[1..], formats),
+        Some("targets") => return print_stdout(&targets_text(&args[1..])?),
         Some("dynimport") => return dynimport_command(&args[1..]),
         _ => {}
     }
@@ -92,12 +93,103 @@ pub fn run_as(program: &str, args: &[String], formats: Formats) -> Result<()> {
     link_command(command, formats)
 }
 
+/// One target `rlink targets` lists.
+struct TargetRow {
+    triple: &'static str,
+    format: &'static str,
+    /// What rlink brings so that nothing else is needed on the machine.
+    bundled: &'static str,
+}
+
+const TARGETS: &[TargetRow] = &[
+    TargetRow {
+        triple: "x86_64-unknown-linux-gnu",
+        format: "ELF",
+        bundled: "glibc 2.36 manifest (x86_64), start-up stub, libc_nonshared stand-ins",
+    },
+    TargetRow {
+        triple: "aarch64-unknown-linux-gnu",
+        format: "ELF",
+        bundled: "glibc 2.36 manifest (aarch64), start-up stub, libc_nonshared stand-ins",
+    },
+    TargetRow {
+        triple: "x86_64-apple-darwin",
+        format: "Mach-O",
+        bundled: "libSystem manifest (x86_64), ad-hoc code signature",
+    },
+    TargetRow {
+        triple: "aarch64-apple-darwin",
+        format: "Mach-O",
+        bundled: "libSystem manifest (arm64), ad-hoc code signature",
+    },
+    TargetRow {
+        triple: "x86_64-pc-windows-msvc",
+        format: "PE",
+        bundled: "DLL manifests, CRT start-up and TLS directory",
+    },
+    TargetRow {
+        triple: "x86_64-pc-windows-gnu",
+        format: "PE",
+        bundled: "DLL manifests, mingw start-up, __main and GCC unwinder over SEH",
+    },
+];
+
+/// `rlink targets [-config]`: what rlink links for, what each target needs on the machine
+/// (nothing), what rlink brings instead, and the cargo configuration that makes rlink the
+/// linker (`-config` prints only that).
+fn targets_text(args: &[String]) -> Result<String> {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "rlink".to_string());
+    let mut config = String::new();
+    for t in TARGETS {
+        config.push_str(&format!("[target.{}]\nlinker = \"{exe}\"\n", t.triple));
+    }
+    match args {
+        [] => {}
+        [flag] if flag.trim_start_matches('-') == "config" => return Ok(config),
+        [other, ..] => bail!("targets: unknown argument {other} (rlink targets [-config])"),
+    }
+    let mut out = String::from(
+        "rlink links for these targets from any x86-64 or arm64 Linux machine; none needs a C\n\
+         toolchain, an SDK or the target's libraries on the machine:\n\n",
+    );
+    out.push_str(&format!(
+        "{:<28} {:<7} {:<9} {}\n",
+        "target", "format", "needs", "bundled with rlink"
+    ));
+    for t in TARGETS {
+        out.push_str(&format!(
+            "{:<28} {:<7} {:<9} {}\n",
+            t.triple, t.format, "nothing", t.bundled
+        ));
+    }
+    out.push_str(
+        "\nThe bundled manifests and where they come from:\n\
+         \x20 glibc-x86_64, glibc-aarch64  every name of libc, libm, libpthread, libdl, librt,\n\
+         \x20                              libutil, libgcc_s and ld-linux with its version nodes,\n\
+         \x20                              from Debian 12's glibc 2.36 (linker/elf/manifests)\n\
+         \x20 libSystem-x86_64, -arm64     libSystem.B.dylib's names, from a libSystem .tbd\n\
+         \x20                              (linker/macho/manifests)\n\
+         \x20 kernel32, ntdll, advapi32, … every name of each DLL, from wine 8.0's DLLs and\n\
+         \x20                              mingw-w64's import libraries (linker/pe/manifests)\n\
+         \nLimits: C code in crates still needs a compiler for the target (clang serves for all\n\
+         six); macOS frameworks other than libSystem need their .tbd (-F); a glibc floor\n\
+         (-glibc=2.17, or aarch64-unknown-linux-gnu.2.17) binds the names an older glibc had.\n\
+         \nMake rlink cargo's linker for them (.cargo/config.toml; `rlink targets -config`\n\
+         prints only this):\n\n",
+    );
+    out.push_str(&config);
+    Ok(out)
+}
+
 pub fn help_text() -> String {
     format!(
         "rlink {VERSION}: a linker for Rust programs in the tradition of Go's cmd/link\n\n\
          usage: rlink [flags] inputs...       link .o, .a, .rlib, .so and directive files\n\
          \x20      rlink inspect [flags] FILE...  print a canonical dump of ELF, Mach-O and PE/COFF files\n\
-         \x20      rlink dynimport [flags] FILE   print cgo_import_dynamic directives for a linked binary\n\n\
+         \x20      rlink dynimport [flags] FILE   print cgo_import_dynamic directives for a linked binary\n\
+         \x20      rlink targets [-config]        list the targets, what they need and cargo's configuration\n\n\
          Flags take one or two dashes, and -flag=value or -flag value. @FILE reads arguments from FILE.\n\n\
          link flags:\n{}\n\
          inspect flags:\n{}\n\
@@ -107,8 +199,10 @@ pub fn help_text() -> String {
          internally or externally (-extld); macOS executables and dylibs for x86_64 and arm64\n\
          (Mach-O, no SDK: libSystem from a bundled manifest, .tbd stubs for frameworks),\n\
          linked internally or externally (-extld='zig cc -target aarch64-macos');\n\
-         Windows x86-64 executables (PE32+, x86_64-pc-windows-msvc, rustc's link.exe\n\
-         line; imports from bundled DLL manifests; no DLL output or -gnu target yet).\n",
+         Windows x86-64 executables and DLLs (PE32+, x86_64-pc-windows-msvc from rustc's\n\
+         link.exe line, x86_64-pc-windows-gnu from its gcc line; imports from bundled DLL\n\
+         manifests), linked internally or externally (-extld=x86_64-w64-mingw32-gcc). Linux\n\
+         targets link without their libraries (bundled glibc manifests; -glibc=2.17 floors).\n",
         args::flag_help(args::LINK_FLAGS),
         args::flag_help(INSPECT_FLAGS),
         args::flag_help(DYNIMPORT_FLAGS),

@@ -147,12 +147,21 @@ pub fn cc_to_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Vec<String> {
             {
                 out.push(a.to_string())
             }
-            // rlink's own flags passed through rustc (`-C link-arg=-linkmode=external`).
+            // rlink's own flags passed through rustc (`-C link-arg=-linkmode=external`,
+            // `-C link-arg=--glibc=2.17`).
             _ if a.starts_with("-linkmode=")
                 || a.starts_with("-extld=")
-                || a.starts_with("-tmpdir=") =>
+                || a.starts_with("-tmpdir=")
+                || a.starts_with("--glibc=")
+                || a.starts_with("-glibc=") =>
             {
                 out.push(a.to_string())
+            }
+            // The driver's sysroot is the linker's.
+            _ if a.starts_with("--sysroot=") => out.push(a.to_string()),
+            "--sysroot" => {
+                out.push(a.to_string());
+                out.extend(it.next().cloned());
             }
             _ => warn(format!("ignoring unknown compiler-driver option {a}")),
         }
