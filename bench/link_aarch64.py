@@ -45,6 +45,7 @@ out=""
 prev=""
 for a in "$@"; do
   if [ "$prev" = "-o" ]; then out="$a"; fi
+  case "$a" in /OUT:*) out="${a#/OUT:}" ;; esac
   prev="$a"
 done
 case "$(basename "$out")" in
