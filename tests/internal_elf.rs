@@ -396,3 +396,48 @@ fn dynamic_exports_from_executables() {
         "C accumulated 30\nother thread accumulated 6\nmain thread counter 30\n"
     );
 }
+
+/// x86-64 Linux programs link from rlink's bundled glibc manifests alone (an empty sysroot)
+/// and, under a glibc 2.17 floor, need no version node newer than GLIBC_2.17; they run here
+/// against glibc 2.36.
+#[test]
+fn bundled_glibc_with_a_floor_on_x86_64() {
+    use common::programs::*;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty-sysroot");
+    std::fs::create_dir_all(&empty).unwrap();
+    let sysroot = format!("-sysroot={}", empty.display());
+    for e in [HELLO, THREADS, FILES_PROCESS] {
+        let sub = dir.path().join(e.program);
+        std::fs::create_dir_all(&sub).unwrap();
+        let inputs = common::compile(&sub, e.program, Mode::Release);
+        let prog = link(&sub, &inputs, &[&sysroot, "-glibc=2.17"]);
+        let versions = Command::new("llvm-readelf")
+            .arg("-V")
+            .arg(&prog)
+            .output()
+            .unwrap();
+        let versions = String::from_utf8_lossy(&versions.stdout).into_owned();
+        for v in versions
+            .lines()
+            .filter_map(|l| l.split("Name: GLIBC_").nth(1))
+        {
+            let v = v.split_whitespace().next().unwrap_or("");
+            let (major, minor) = v.split_once('.').unwrap_or((v, "0"));
+            let minor: u32 = minor.split('.').next().unwrap_or("0").parse().unwrap();
+            assert!(major == "2" && minor <= 17, "{}: GLIBC_{v}", e.program);
+        }
+        let out = Command::new(&prog)
+            .args(["one", "two words"])
+            .current_dir(&sub)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            e.stdout,
+            "{}",
+            e.program
+        );
+        assert_eq!(out.status.code(), Some(e.code), "{}", e.program);
+    }
+}

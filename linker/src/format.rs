@@ -57,7 +57,7 @@ pub trait Format: Sync {
         args: &crate::plan::LinkArgs,
     ) -> crate::plan::BundledShared {
         let _ = (target, name, args);
-        None
+        Vec::new()
     }
 
     /// Links the plan's inputs into an executable, internally (no host linker).
@@ -102,7 +102,9 @@ impl Formats {
     ) -> crate::plan::BundledShared {
         self.0
             .iter()
-            .find_map(|f| f.bundled_shared_library(target, name, args))
+            .map(|f| f.bundled_shared_library(target, name, args))
+            .find(|found| !found.is_empty())
+            .unwrap_or_default()
     }
 
     /// The first bundled library any back end has for `-lNAME`.

@@ -347,10 +347,11 @@ fn runtime_library(dir: &Path, name: &str) -> Option<PathBuf> {
 /// library exports, such as libSystem's for macOS).
 pub type Bundled = Option<(&'static str, &'static str)>;
 
-/// A shared library rlink carries for a target, for `-lNAME` not on the search path: a file
-/// name and contents the format's loader reads as that library (glibc's export manifests,
-/// already cut to the link's glibc floor).
-pub type BundledShared = Option<(String, Vec<u8>)>;
+/// The shared libraries rlink carries for a target's `-lNAME` when it is not on the search
+/// path: file names and contents the format's loader reads as those libraries (glibc's export
+/// manifests; `-lc` is libc and the dynamic loader, as glibc's `libc.so` script names both).
+/// Empty when there is none.
+pub type BundledShared = Vec<(String, Vec<u8>)>;
 
 /// The libraries the format back ends carry, asked in turn when `-lNAME` is not found.
 pub struct BundledLibraries<'f> {
@@ -364,7 +365,7 @@ pub fn load(args: LinkArgs) -> Result<LinkPlan> {
         args,
         &BundledLibraries {
             directives: &|_, _| None,
-            shared: &|_, _, _| None,
+            shared: &|_, _, _| Vec::new(),
         },
     )
 }
@@ -442,10 +443,13 @@ pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkP
                     Some(p) => paths.push((p, format!("-l{name}"))),
                     None => {
                         // Not on the search path: a library the format carries, else an error.
-                        if let Some((file_name, bytes)) = (bundled.shared)(&target, name, &args) {
-                            if !paths.iter().any(|(p, _)| *p == Path::new(&file_name)) {
-                                in_memory.push((paths.len(), bytes));
-                                paths.push((PathBuf::from(file_name), format!("-l{name}")));
+                        let carried = (bundled.shared)(&target, name, &args);
+                        if !carried.is_empty() {
+                            for (file_name, bytes) in carried {
+                                if !paths.iter().any(|(p, _)| *p == Path::new(&file_name)) {
+                                    in_memory.push((paths.len(), bytes));
+                                    paths.push((PathBuf::from(file_name), format!("-l{name}")));
+                                }
                             }
                             continue;
                         }

@@ -39,18 +39,34 @@ fn soname(name: &str, cpu: Cpu) -> Option<&'static str> {
     })
 }
 
-/// The bundled library for `-lNAME` on a Linux target (a glibc floor applies to it as to any
-/// library read: [`SharedLibrary::with_glibc_floor`]).
+/// The bundled libraries for `-lNAME` on a Linux target (a glibc floor applies to them as to
+/// any library read: [`SharedLibrary::with_glibc_floor`]). `-lc` also brings the dynamic
+/// loader's names (`__tls_get_addr`), as glibc's `libc.so` script does.
 pub fn bundled(target: &Target, name: &str, args: &LinkArgs) -> BundledShared {
+    let _ = args;
     if target.os != Os::Linux {
-        return None;
+        return Vec::new();
     }
-    let soname = soname(name, target.cpu)?;
-    let manifest = match target.cpu {
+    let Some(soname) = soname(name, target.cpu) else {
+        return Vec::new();
+    };
+    let loader = match target.cpu {
+        Cpu::X86_64 => "ld-linux-x86-64.so.2",
+        Cpu::Aarch64 => "ld-linux-aarch64.so.1",
+    };
+    let mut out = vec![manifest_of(target.cpu, soname)];
+    if soname == "libc.so.6" {
+        out.push(manifest_of(target.cpu, loader));
+    }
+    out
+}
+
+/// One library's exports manifest, named for messages.
+fn manifest_of(cpu: Cpu, soname: &str) -> (String, Vec<u8>) {
+    let manifest = match cpu {
         Cpu::X86_64 => X86_64,
         Cpu::Aarch64 => AARCH64,
     };
-    let _ = args;
     let mut out = String::from_utf8_lossy(EXPORTS_MAGIC).into_owned();
     out.push_str(&format!("soname {soname}\n"));
     for line in manifest.lines() {
@@ -74,13 +90,10 @@ pub fn bundled(target: &Target, name: &str, args: &LinkArgs) -> BundledShared {
             out.push_str(&format!("{sym} {kind} - 1\n"));
         }
     }
-    Some((
-        format!(
-            "{soname} (bundled glibc {RELEASE} manifest, {})",
-            target.cpu.name()
-        ),
+    (
+        format!("{soname} (bundled glibc {RELEASE} manifest, {})", cpu.name()),
         out.into_bytes(),
-    ))
+    )
 }
 
 /// Reads an exports manifest as the shared library it stands for.
@@ -132,7 +145,7 @@ mod tests {
     use super::*;
 
     fn lib(cpu: Cpu, name: &str) -> (String, Vec<u8>) {
-        bundled(&Target::linux(cpu), name, &LinkArgs::new()).unwrap()
+        bundled(&Target::linux(cpu), name, &LinkArgs::new()).remove(0)
     }
 
     fn floored<'a>(bytes: &'a [u8], floor: Option<(u32, u32)>) -> SharedLibrary<'a> {
@@ -179,6 +192,7 @@ mod tests {
         let gcc_s = lib(Cpu::Aarch64, "gcc_s");
         let l = floored(&gcc_s.1, Some((2, 17)));
         assert!(!version(&l, "_Unwind_Resume").is_empty());
-        assert!(bundled(&Target::linux(Cpu::X86_64), "ssl", &LinkArgs::new()).is_none());
+        assert!(bundled(&Target::linux(Cpu::X86_64), "ssl", &LinkArgs::new()).is_empty());
+        assert_eq!(bundled(&Target::linux(Cpu::X86_64), "c", &LinkArgs::new()).len(), 2);
     }
 }
