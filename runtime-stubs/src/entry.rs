@@ -217,94 +217,79 @@ pub const GLIBC_COMPAT_OBJECT_NAME: &str = "rlink-runtime-stubs(glibc-compat.o)"
 /// object like an archive member after every library, so it serves only when a glibc floor
 /// older than 2.33 leaves those names out of libc.
 pub fn glibc_compat_object(aarch64: bool) -> Vec<u8> {
-    // (name, code, offset of the branch to patch, the function it tail-calls).
-    type Shim = (String, Vec<u8>, u64, String);
-    let shims: Vec<Shim> = if aarch64 {
+    // Per shape (a path, a descriptor, a directory and a path): the code and where its
+    // branch to patch is.
+    /// Machine code and the offset of its branch.
+    type Shape = (Vec<u8>, u64);
+    let ((path, path_at), (fd, fd_at), (at, at_at)): (Shape, Shape, Shape) = if aarch64 {
         let words = |w: &[u32]| w.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-        // mov x2, x1; mov x1, x0; mov w0, #0; b target
-        let path = words(&[0xaa01_03e2, 0xaa00_03e1, 0x5280_0000, 0x1400_0000]);
-        // mov x2, x1; mov w1, w0; mov w0, #0; b target
-        let fd = words(&[0xaa01_03e2, 0x2a00_03e1, 0x5280_0000, 0x1400_0000]);
-        // mov w4, w3; mov x3, x2; mov x2, x1; mov w1, w0; mov w0, #0; b target
-        let at = words(&[
-            0x2a03_03e4,
-            0xaa02_03e3,
-            0xaa01_03e2,
-            0x2a00_03e1,
-            0x5280_0000,
-            0x1400_0000,
-        ]);
-        let mut v = Vec::new();
-        for suffix in ["64", ""] {
-            v.push((
-                format!("stat{suffix}"),
-                path.clone(),
+        (
+            // mov x2, x1; mov x1, x0; mov w0, #0; b target
+            (
+                words(&[0xaa01_03e2, 0xaa00_03e1, 0x5280_0000, 0x1400_0000]),
                 12,
-                format!("__xstat{suffix}"),
-            ));
-            v.push((
-                format!("lstat{suffix}"),
-                path.clone(),
+            ),
+            // mov x2, x1; mov w1, w0; mov w0, #0; b target
+            (
+                words(&[0xaa01_03e2, 0x2a00_03e1, 0x5280_0000, 0x1400_0000]),
                 12,
-                format!("__lxstat{suffix}"),
-            ));
-            v.push((
-                format!("fstat{suffix}"),
-                fd.clone(),
-                12,
-                format!("__fxstat{suffix}"),
-            ));
-            v.push((
-                format!("fstatat{suffix}"),
-                at.clone(),
+            ),
+            // mov w4, w3; mov x3, x2; mov x2, x1; mov w1, w0; mov w0, #0; b target
+            (
+                words(&[
+                    0x2a03_03e4,
+                    0xaa02_03e3,
+                    0xaa01_03e2,
+                    0x2a00_03e1,
+                    0x5280_0000,
+                    0x1400_0000,
+                ]),
                 20,
-                format!("__fxstatat{suffix}"),
-            ));
-        }
-        v
+            ),
+        )
     } else {
-        // mov rdx, rsi; mov rsi, rdi; mov edi, 1; jmp target
-        let path = vec![
-            0x48, 0x89, 0xf2, 0x48, 0x89, 0xfe, 0xbf, 1, 0, 0, 0, 0xe9, 0, 0, 0, 0,
-        ];
-        // mov rdx, rsi; mov esi, edi; mov edi, 1; jmp target
-        let fd = vec![
-            0x48, 0x89, 0xf2, 0x89, 0xfe, 0xbf, 1, 0, 0, 0, 0xe9, 0, 0, 0, 0,
-        ];
-        // mov r8d, ecx; mov rcx, rdx; mov rdx, rsi; mov esi, edi; mov edi, 1; jmp target
-        let at = vec![
-            0x41, 0x89, 0xc8, 0x48, 0x89, 0xd1, 0x48, 0x89, 0xf2, 0x89, 0xfe, 0xbf, 1, 0, 0, 0,
-            0xe9, 0, 0, 0, 0,
-        ];
-        let mut v = Vec::new();
-        for suffix in ["64", ""] {
-            v.push((
-                format!("stat{suffix}"),
-                path.clone(),
+        (
+            // mov rdx, rsi; mov rsi, rdi; mov edi, 1; jmp target
+            (
+                vec![
+                    0x48, 0x89, 0xf2, 0x48, 0x89, 0xfe, 0xbf, 1, 0, 0, 0, 0xe9, 0, 0, 0, 0,
+                ],
                 12,
-                format!("__xstat{suffix}"),
-            ));
-            v.push((
-                format!("lstat{suffix}"),
-                path.clone(),
-                12,
-                format!("__lxstat{suffix}"),
-            ));
-            v.push((
-                format!("fstat{suffix}"),
-                fd.clone(),
+            ),
+            // mov rdx, rsi; mov esi, edi; mov edi, 1; jmp target
+            (
+                vec![
+                    0x48, 0x89, 0xf2, 0x89, 0xfe, 0xbf, 1, 0, 0, 0, 0xe9, 0, 0, 0, 0,
+                ],
                 11,
-                format!("__fxstat{suffix}"),
-            ));
-            v.push((
-                format!("fstatat{suffix}"),
-                at.clone(),
+            ),
+            // mov r8d, ecx; mov rcx, rdx; mov rdx, rsi; mov esi, edi; mov edi, 1; jmp target
+            (
+                vec![
+                    0x41, 0x89, 0xc8, 0x48, 0x89, 0xd1, 0x48, 0x89, 0xf2, 0x89, 0xfe, 0xbf, 1, 0,
+                    0, 0, 0xe9, 0, 0, 0, 0,
+                ],
                 17,
-                format!("__fxstatat{suffix}"),
+            ),
+        )
+    };
+    // (name, code, offset of the branch to patch, the function it tail-calls).
+    let mut shims: Vec<(String, &[u8], u64, String)> = Vec::new();
+    for suffix in ["64", ""] {
+        for (name, code, branch, target) in [
+            ("stat", &path, path_at, "__xstat"),
+            ("lstat", &path, path_at, "__lxstat"),
+            ("fstat", &fd, fd_at, "__fxstat"),
+            ("fstatat", &at, at_at, "__fxstatat"),
+        ] {
+            shims.push((
+                format!("{name}{suffix}"),
+                code.as_slice(),
+                branch,
+                format!("{target}{suffix}"),
             ));
         }
-        v
-    };
+    }
     let arch = if aarch64 {
         Architecture::Aarch64
     } else {
@@ -319,7 +304,7 @@ pub fn glibc_compat_object(aarch64: bool) -> Vec<u8> {
             format!(".text.{name}").into_bytes(),
             object::SectionKind::Text,
         );
-        let offset = obj.append_section_data(text, &code, 16);
+        let offset = obj.append_section_data(text, code, 16);
         obj.add_symbol(Symbol {
             name: name.as_bytes().to_vec(),
             value: offset,

@@ -91,7 +91,10 @@ fn manifest_of(cpu: Cpu, soname: &str) -> (String, Vec<u8>) {
         }
     }
     (
-        format!("{soname} (bundled glibc {RELEASE} manifest, {})", cpu.name()),
+        format!(
+            "{soname} (bundled glibc {RELEASE} manifest, {})",
+            cpu.name()
+        ),
         out.into_bytes(),
     )
 }
@@ -193,6 +196,9 @@ mod tests {
         let l = floored(&gcc_s.1, Some((2, 17)));
         assert!(!version(&l, "_Unwind_Resume").is_empty());
         assert!(bundled(&Target::linux(Cpu::X86_64), "ssl", &LinkArgs::new()).is_empty());
-        assert_eq!(bundled(&Target::linux(Cpu::X86_64), "c", &LinkArgs::new()).len(), 2);
+        assert_eq!(
+            bundled(&Target::linux(Cpu::X86_64), "c", &LinkArgs::new()).len(),
+            2
+        );
     }
 }
