@@ -1144,3 +1144,41 @@ fn bundled_glibc_and_floors() {
     );
     assert!(!d.join("getrandom").exists());
 }
+
+/// The system stack's guard-page report on AArch64 (under qemu): the one line and SIGSEGV; a
+/// fault elsewhere reaches the program's own handler.
+#[test]
+fn runtime_stubs_report_system_stack_overflow_on_aarch64() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let extern_flags = common::runtime_stubs_rlib_for(dir.path(), TRIPLE);
+    let inputs = compile_cross(
+        dir.path(),
+        "stack_fault",
+        Mode::Release,
+        TRIPLE,
+        &extern_flags,
+    );
+    let prog = link(dir.path(), &inputs, &[]);
+    let run = |arg: &str| {
+        Command::new("qemu-aarch64")
+            .args(["-L", SYSROOT])
+            .arg(&prog)
+            .arg(arg)
+            .output()
+            .unwrap()
+    };
+    let out = run("overflow");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(11), "{stderr}");
+    assert!(
+        stderr.contains("rlink runtime: C code overflowed the 8 MiB system stack of thread 'main'"),
+        "{stderr}"
+    );
+    let out = run("elsewhere");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "the program's handler saw the fault\n"
+    );
+    assert_eq!(out.status.code(), Some(7));
+}

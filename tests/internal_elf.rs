@@ -441,3 +441,35 @@ fn bundled_glibc_with_a_floor_on_x86_64() {
         assert_eq!(out.status.code(), Some(e.code), "{}", e.program);
     }
 }
+
+/// C code that overflows the runtime stubs' system stack ends the process with one line
+/// naming the thread and the stack's size, and the usual SIGSEGV status; a fault elsewhere
+/// still reaches the handler the program installed before the stubs installed theirs.
+#[test]
+fn runtime_stubs_report_system_stack_overflow() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let extern_flags = common::runtime_stubs_rlib(dir.path());
+    for mode in [Mode::Release, Mode::Debug] {
+        let inputs = common::compile_with(dir.path(), "stack_fault", mode, &extern_flags);
+        let prog = link(dir.path(), &inputs, &[]);
+        let out = Command::new(&prog).arg("overflow").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.signal(), Some(11), "{mode:?}: {stderr}");
+        assert!(
+            stderr.contains(
+                "rlink runtime: C code overflowed the 8 MiB system stack of thread 'main' \
+                 (see set_system_stack_size)\n"
+            ),
+            "{mode:?}: {stderr}"
+        );
+        let out = Command::new(&prog).arg("elsewhere").output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "the program's handler saw the fault\n",
+            "{mode:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(7), "{mode:?}");
+    }
+}

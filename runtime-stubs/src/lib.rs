@@ -8,6 +8,9 @@
 //!   into Rust. A panic in the callback never unwinds through C frames: it is caught at the
 //!   boundary, the C function returns normally (its cleanup runs), and the panic resumes in the
 //!   Rust caller when [`call_c`] returns.
+//! - Faults in a system stack's guard page (C code that overflowed it) end the process with one
+//!   line naming the thread and the stack's size, and the usual SIGSEGV status (Linux, macOS);
+//!   every other fault goes to the handler installed before (`src/guard.rs`).
 //! - [`entry_object`] (feature `entry`, default): the `_start` object rlink links into programs
 //!   when no crt file provides one.
 //!
@@ -38,6 +41,8 @@ mod arch {
 }
 #[cfg(feature = "entry")]
 mod entry;
+#[cfg(not(windows))]
+mod guard;
 mod stack;
 
 #[cfg(feature = "entry")]

@@ -53,6 +53,12 @@ struct SystemStack {
     base: *mut u8,
     guard: usize,
     size: usize,
+    /// Where its guard page is registered for the fault report (Linux, macOS).
+    #[cfg(not(windows))]
+    guard_slot: Option<usize>,
+    /// An alternate signal stack made for this thread, to free with it.
+    #[cfg(not(windows))]
+    signal_stack: Option<(*mut c_void, usize)>,
 }
 
 impl SystemStack {
@@ -65,10 +71,19 @@ impl SystemStack {
             eprintln!("rlink-runtime-stubs: cannot map a {size}-byte system stack");
             std::process::abort();
         };
+        #[cfg(not(windows))]
+        let (guard_slot, signal_stack) = (
+            crate::guard::register(base as usize, base as usize + PAGE, size),
+            crate::guard::ensure_signal_stack(),
+        );
         SystemStack {
             base: base.cast(),
             guard: PAGE,
             size,
+            #[cfg(not(windows))]
+            guard_slot,
+            #[cfg(not(windows))]
+            signal_stack,
         }
     }
 
@@ -88,6 +103,17 @@ impl Drop for SystemStack {
         // SAFETY: unmapping exactly what `new` mapped; no frame runs on it any more (the
         // thread is exiting or never switched).
         unsafe { os::unmap_stack(self.base.cast(), self.guard + self.size) };
+        #[cfg(not(windows))]
+        {
+            if let Some(slot) = self.guard_slot {
+                crate::guard::unregister(slot);
+            }
+            if let Some((base, len)) = self.signal_stack {
+                crate::guard::release_signal_stack();
+                // SAFETY: the alternate stack mapped for this thread, now disabled.
+                unsafe { os::unmap_stack(base, len) };
+            }
+        }
     }
 }
 
@@ -97,6 +123,12 @@ thread_local! {
     static PENDING: RefCell<Option<Box<dyn Any + Send>>> = const { RefCell::new(None) };
     /// How many `call_c` calls are under way on this thread.
     static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// `len` bytes of fresh read-write memory (an alternate signal stack).
+#[cfg(not(windows))]
+pub(crate) fn map_pages(len: usize) -> Option<*mut c_void> {
+    os::map_pages(len)
 }
 
 /// This thread's system stack as (lowest usable address, top), allocating it if needed.
@@ -237,6 +269,22 @@ mod os {
         ) -> *mut c_void;
         fn mprotect(addr: *mut c_void, len: usize, prot: i32) -> i32;
         fn munmap(addr: *mut c_void, len: usize) -> i32;
+    }
+
+    /// `len` bytes of fresh read-write memory.
+    pub fn map_pages(len: usize) -> Option<*mut c_void> {
+        // SAFETY: a fresh private anonymous mapping; the result is checked.
+        let base = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        (base != MAP_FAILED).then_some(base)
     }
 
     pub fn map_stack(len: usize) -> Option<*mut c_void> {
