@@ -1182,3 +1182,41 @@ fn runtime_stubs_report_system_stack_overflow_on_aarch64() {
     );
     assert_eq!(out.status.code(), Some(7));
 }
+
+/// Backtraces across C and the AArch64 stack switch (under qemu): the callback, the C function
+/// and the Rust caller below the switch, in a captured backtrace and in a panic's.
+#[test]
+fn backtraces_cross_c_and_the_stack_switch_on_aarch64() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let extern_flags = common::runtime_stubs_rlib_for(d, TRIPLE);
+    run(
+        "aarch64-linux-gnu-gcc",
+        &[
+            "-O2",
+            "-c",
+            "-o",
+            "c_trace.o",
+            common::testdata("programs/c_trace.c").to_str().unwrap(),
+        ],
+        d,
+    );
+    let mut inputs = compile_cross(d, "c_trace", Mode::Release, TRIPLE, &extern_flags);
+    inputs.push(d.join("c_trace.o").display().to_string());
+    let prog = link(d, &inputs, &[]);
+    let (stdout, stderr, code) = qemu(&prog, &[], d);
+    assert_eq!(stdout, common::C_TRACE_OUTPUT, "{stderr}");
+    assert_eq!(code, Some(0));
+    let out = Command::new("qemu-aarch64")
+        .args(["-L", SYSROOT])
+        .arg(&prog)
+        .arg("panic")
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for frame in ["trace_callback", "c_trampoline", "c_trace::traced_main"] {
+        assert!(stderr.contains(frame), "no {frame} in\n{stderr}");
+    }
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "caught: true\n");
+}

@@ -473,3 +473,94 @@ fn runtime_stubs_report_system_stack_overflow() {
         assert_eq!(out.status.code(), Some(7), "{mode:?}");
     }
 }
+
+/// Threads C starts call back into Rust through the runtime stubs' `rlink_crosscall`: 8
+/// threads × 1,000 callbacks, each thread's `thread_local!` made and destroyed once, std's
+/// formatting and allocation working there; a panic on such a thread, with no Rust frame to
+/// resume in, is reported with the thread and aborts.
+#[test]
+fn callbacks_from_threads_c_starts() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let extern_flags = common::runtime_stubs_rlib(d);
+    run(
+        "cc",
+        &[
+            "-O2",
+            "-pthread",
+            "-c",
+            "-o",
+            "c_threads.o",
+            common::testdata("programs/c_threads.c").to_str().unwrap(),
+        ],
+        d,
+    );
+    let mut inputs = common::compile_with(d, "c_threads", Mode::Release, &extern_flags);
+    inputs.push(d.join("c_threads.o").display().to_string());
+    let prog = link(d, &inputs, &[]);
+    let out = Command::new(&prog).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "status 0, callbacks 8000, thread-locals made 8, destroyed 8, formatted true\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = Command::new(&prog).arg("panic").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("callback panic on a C thread")
+            && stderr.contains("a Rust callback panicked on thread <unnamed> (ThreadId(")
+            && stderr.contains("with no Rust caller to resume in; aborting"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("not reached"));
+}
+
+/// A backtrace taken in a Rust callback that C called on the system stack names the callback,
+/// the C function and the Rust caller below the stack switch (its CFI carries the unwinder
+/// across); a panic there, with RUST_BACKTRACE=1, prints the same frames and resumes in Rust.
+#[test]
+fn backtraces_cross_c_and_the_stack_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let extern_flags = common::runtime_stubs_rlib(d);
+    run(
+        "cc",
+        &[
+            "-O2",
+            "-c",
+            "-o",
+            "c_trace.o",
+            common::testdata("programs/c_trace.c").to_str().unwrap(),
+        ],
+        d,
+    );
+    for mode in [Mode::Release, Mode::Debug] {
+        let mut inputs = common::compile_with(d, "c_trace", mode, &extern_flags);
+        inputs.push(d.join("c_trace.o").display().to_string());
+        let prog = link(d, &inputs, &[]);
+        let out = Command::new(&prog).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            common::C_TRACE_OUTPUT,
+            "{mode:?}"
+        );
+        let out = Command::new(&prog)
+            .arg("panic")
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for frame in ["trace_callback", "c_trampoline", "c_trace::traced_main"] {
+            assert!(stderr.contains(frame), "{mode:?}: no {frame} in\n{stderr}");
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "caught: true\n",
+            "{mode:?}"
+        );
+    }
+}

@@ -219,8 +219,14 @@ pub unsafe extern "C" fn rlink_crosscall(
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { callback(frame) }));
     if let Err(payload) = result {
         if DEPTH.with(|d| d.get()) == 0 {
+            // A thread C started (or C called back with no `call_c` below): nothing to resume
+            // the panic in, and unwinding into C is undefined.
+            let thread = std::thread::current();
             eprintln!(
-                "rlink-runtime-stubs: a Rust callback panicked with no Rust caller to resume in"
+                "rlink-runtime-stubs: a Rust callback panicked on thread {} ({:?}) with no Rust \
+                 caller to resume in; aborting",
+                thread.name().unwrap_or("<unnamed>"),
+                thread.id()
             );
             std::process::abort();
         }
