@@ -1220,3 +1220,16 @@ fn backtraces_cross_c_and_the_stack_switch_on_aarch64() {
     }
     assert_eq!(String::from_utf8_lossy(&out.stdout), "caught: true\n");
 }
+
+/// Signals sent while the main thread runs on the system stack reach the program's handlers
+/// (AArch64, under qemu).
+#[test]
+fn signals_reach_handlers_on_the_system_stack_on_aarch64() {
+    let dir = tempfile::tempdir().unwrap();
+    let extern_flags = common::runtime_stubs_rlib_for(dir.path(), TRIPLE);
+    let inputs = compile_cross(dir.path(), "signals", Mode::Release, TRIPLE, &extern_flags);
+    let prog = link(dir.path(), &inputs, &[]);
+    let (stdout, stderr, code) = qemu(&prog, &[], dir.path());
+    assert_eq!(stdout, common::SIGNALS_OUTPUT, "{stderr}");
+    assert_eq!(code, Some(0));
+}

@@ -564,3 +564,16 @@ fn backtraces_cross_c_and_the_stack_switch() {
         );
     }
 }
+
+/// SIGINT, SIGTERM and SIGUSR1, sent by another thread while the main thread runs C code on
+/// the system stack, reach the program's handlers there.
+#[test]
+fn signals_reach_handlers_on_the_system_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let extern_flags = common::runtime_stubs_rlib(dir.path());
+    let inputs = common::compile_with(dir.path(), "signals", Mode::Release, &extern_flags);
+    let prog = link(dir.path(), &inputs, &[]);
+    let out = Command::new(&prog).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), common::SIGNALS_OUTPUT);
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -14,6 +14,17 @@
 //! - [`entry_object`] (feature `entry`, default): the `_start` object rlink links into programs
 //!   when no crt file provides one.
 //!
+//! # Go's runtime/cgo, part by part
+//!
+//! | runtime/cgo | what it does for Go | here |
+//! |---|---|---|
+//! | context (`cgocall`, `asmcgocall`) | moves a goroutine's C call to the thread's `g0` stack | [`call_c`] and the per-thread system stack; on Windows the TEB's stack bounds move too |
+//! | `crosscall2`, `cgocallback` | C calling Go, on a Go stack | [`rlink_crosscall`]: Rust runs on whatever stack C is on, so no switch back is needed; a panic is caught there and resumed after [`call_c`] |
+//! | signal handling | Go owns every signal and forwards the ones C wants | Rust has no signal runtime (std only handles stack overflow), so signals reach the program's handlers on any stack; the stubs add only the guard-page report, chained to the handler before |
+//! | traceback (`SetCgoTraceback`) | Go cannot read C frames without help | Rust unwinds through C with the DWARF CFI C compilers emit; the switch carries CFI (`src/arch`), so backtraces and panics cross it |
+//! | thread start (`x_cgo_thread_start`, `needm`) | a C thread calling Go needs an `m` and a `g` made for it | Rust needs no per-thread set-up: `thread_local!` values are made on first use and destroyed at thread exit; a panic on such a thread has no Rust frame to resume in and aborts with a message |
+//! | system calls | Go reaches libc through cgo | Rust calls libc directly: nothing to do |
+//!
 //! The stack switch is one small naked function per CPU (`src/arch/x86_64.rs`,
 //! `src/arch/aarch64.rs`), the same for ELF and Mach-O targets (Linux and macOS), and one for
 //! x86-64 Windows (`src/arch/windows_x86_64.rs`), which also moves the thread's stack bounds in

@@ -191,6 +191,10 @@ pub fn compile_no_std_object(dir: &Path) -> PathBuf {
 pub const C_TRACE_OUTPUT: &str =
     "names the callback: true\nnames the C function: true\nnames the Rust caller: true\ncaught: false\n";
 
+/// What testdata/programs/signals.rs prints.
+pub const SIGNALS_OUTPUT: &str = "SIGINT: handled true, on the system stack true\n\
+    SIGTERM: handled true, on the system stack true\nSIGUSR1: handled true, on the system stack true\n";
+
 /// What testdata/programs/system_stack.rs prints.
 pub const SYSTEM_STACK_OUTPUT: &str =
     "deep call from a 16 KiB stack returned 2\npanic resumed in Rust: Some(\"callback panic\"), cleanup ran 1 time(s)\n";
