@@ -459,7 +459,7 @@ fn runtime_stubs_report_system_stack_overflow() {
         assert!(
             stderr.contains(
                 "rlink runtime: C code overflowed the 8 MiB system stack of thread 'main' \
-                 (see set_system_stack_size)\n"
+                 (set_system_stack_size)\n"
             ),
             "{mode:?}: {stderr}"
         );

@@ -220,7 +220,7 @@ extern "C" fn on_fault(sig: i32, info: *mut c_void, context: *mut c_void) {
             }
         }
         put(&name[..len]);
-        put(b"' (see set_system_stack_size)\n");
+        put(b"' (set_system_stack_size)\n");
         default_action(sig);
         return;
     }
