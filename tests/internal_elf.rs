@@ -507,6 +507,15 @@ fn callbacks_from_threads_c_starts() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.status.code(), Some(0));
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    let want: Vec<String> = (0..8)
+        .map(|i| format!("C thread {i}: 1000 callbacks"))
+        .collect();
+    assert_eq!(lines, want);
     let out = Command::new(&prog).arg("panic").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.signal(), Some(6), "{stderr}");

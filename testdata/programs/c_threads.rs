@@ -39,7 +39,14 @@ pub extern "C-unwind" fn rust_callback(frame: *mut c_void) {
     }
     let text = format!("thread {id} call");
     BYTES.fetch_add(text.len(), Ordering::Relaxed);
-    COUNT.with(|c| c.0.set(c.0.get() + 1));
+    COUNT.with(|c| {
+        c.0.set(c.0.get() + 1);
+        if c.0.get() == 1000 {
+            // std's I/O from a thread C started.
+            use std::io::Write;
+            writeln!(std::io::stderr(), "C thread {id}: 1000 callbacks").unwrap();
+        }
+    });
     CALLS.fetch_add(1, Ordering::Relaxed);
 }
 
