@@ -655,6 +655,20 @@ fn malformed_inputs_fail_cleanly() {
         ],
         d,
     );
+    // A DLL's object (with a .drectve /EXPORT) and its .def file, for PE links.
+    run(
+        "clang",
+        &[
+            "--target=x86_64-pc-windows-msvc",
+            "-O1",
+            "-c",
+            testdata("pe/mathlib.c").to_str().unwrap(),
+            "-o",
+            "mathlib.obj",
+        ],
+        d,
+    );
+    std::fs::copy(testdata("pe/mathlib.def"), d.join("mathlib.def")).unwrap();
     let nsd = compile_no_std_object(d).display().to_string();
     std::fs::write(
         d.join("group.ld"),
@@ -782,6 +796,36 @@ fn malformed_inputs_fail_cleanly() {
             victim: d.join("lib.obj"),
             role: Role::Inspect,
             text: false,
+        },
+        Seed {
+            name: "COFF object, linked into a DLL",
+            args: s(&[
+                "-flavor",
+                "link",
+                "/DLL",
+                "/OUT:{out}",
+                &format!("/DEF:{}", p("mathlib.def")),
+                "{in}",
+                "kernel32.lib",
+            ]),
+            victim: d.join("mathlib.obj"),
+            role: Role::Link,
+            text: false,
+        },
+        Seed {
+            name: "module-definition file",
+            args: s(&[
+                "-flavor",
+                "link",
+                "/DLL",
+                "/OUT:{out}",
+                "/DEF:{in}",
+                &p("mathlib.obj"),
+                "kernel32.lib",
+            ]),
+            victim: d.join("mathlib.def"),
+            role: Role::Link,
+            text: true,
         },
         Seed {
             name: "ELF object, inspected",

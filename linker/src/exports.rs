@@ -23,6 +23,9 @@ pub struct ExportSpec {
     pub noname: bool,
     /// Data (import libraries only reach it through `__imp_`); the export table is the same.
     pub data: bool,
+    /// Where the export was asked for (a `.def` file, an object, the command line), for
+    /// messages.
+    pub origin: String,
 }
 
 impl ExportSpec {
@@ -51,6 +54,7 @@ pub fn parse_export_option(value: &str) -> Result<ExportSpec> {
         ordinal: None,
         noname: false,
         data: false,
+        origin: "the command line".to_string(),
     };
     for p in parts {
         let p = p.trim();
@@ -100,7 +104,10 @@ pub fn read_def_into(link: &mut crate::plan::LinkArgs, path: &str) -> Result<()>
     let text = std::fs::read_to_string(path)
         .map_err(|e| crate::diag::Error::new(format!("{path}: {e}")))?;
     let def = parse_def(&text).map_err(|e| e.at(path))?;
-    link.exports.extend(def.exports);
+    link.exports.extend(def.exports.into_iter().map(|mut e| {
+        e.origin = path.to_string();
+        e
+    }));
     if def.library.is_some() {
         link.soname = def.library;
     }

@@ -82,6 +82,11 @@ pub trait Backend: Sync {
     fn shared_exports_all(&self) -> bool {
         true
     }
+    /// External linking: whether the host linker has its own copies of the libraries rlink
+    /// carries (mingw's import libraries for the Windows DLLs), so their `-l` names are passed.
+    fn host_has_bundled_libraries(&self) -> bool {
+        false
+    }
     /// Objects of the runtime stubs offered like archive members after every input: linked
     /// only for the names they define that the program references (windows-gnu's unwinder).
     fn runtime_objects(&self, target: &crate::target::Target) -> Vec<(String, &'static [u8])> {
@@ -565,17 +570,21 @@ pub fn combine<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<Combined> {
     // Libraries rlink bound through a bundled manifest (Windows' DLLs, mingw's runtime
     // libraries) are no file here; the host linker has its own, named the same.
     // In command-line order, repeats kept (mingw's line names its libraries twice, for the
-    // host's single pass over archives).
+    // host's single pass over archives). Only where the host has them (mingw's import
+    // libraries): an Apple driver finds libSystem itself and has no `-lc` to give.
     let found: FxHashSet<&str> = plan
         .inputs
         .iter()
         .filter_map(|i| i.requested_as.strip_prefix("-l"))
         .collect();
     for input in &plan.args.inputs {
-        if let crate::plan::InputArg::Library(name) = input {
-            if !found.contains(name.as_str()) {
-                host_inputs.push(HostInput::Library(name.clone()));
+        match input {
+            crate::plan::InputArg::Library(name)
+                if backend.host_has_bundled_libraries() && !found.contains(name.as_str()) =>
+            {
+                host_inputs.push(HostInput::Library(name.clone()))
             }
+            _ => {}
         }
     }
     Ok(Combined {

@@ -501,7 +501,7 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     // Weak references nothing defined stay 0, and 0 is not rebased.
     let mut relocs: Vec<u64> = absolute
         .iter()
-        .filter(|a| a.through_iat || l.value(a.target).addr != 0)
+        .filter(|a| a.through_iat || !is_undefined(res, a.target))
         .map(|a| l.section(a.kind).rva + a.offset)
         .collect();
     for (k, &t) in l.local_slots.iter().enumerate() {
@@ -560,32 +560,33 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
 fn plan_exports(l: &Layout<'_, '_>) -> Result<Exports> {
     let res = l.res;
     let mut wanted: Vec<(Vec<u8>, Option<u16>, bool, ExportTarget)> = Vec::new();
-    let target_of = |internal: &[u8], name: &[u8]| -> Result<ExportTarget> {
+    let target_of = |internal: &[u8], name: &[u8], origin: &str| -> Result<ExportTarget> {
         match res.global_id(internal) {
             Some(id) if matches!(res.globals[id as usize].def, Def::Object { .. }) => {
                 Ok(ExportTarget::Symbol(SymbolRef::Global(id)))
             }
             _ => bail!(
-                "{}: exported (/EXPORT, .def or dllexport) but not defined{}",
-                String::from_utf8_lossy(name),
-                if internal != name {
-                    format!(" (its definition is {})", String::from_utf8_lossy(internal))
-                } else {
-                    String::new()
-                }
+                "undefined symbol: {}\n>>> referenced by {origin} (the export {})",
+                String::from_utf8_lossy(internal),
+                String::from_utf8_lossy(name)
             ),
         }
     };
     for e in &l.options.exports {
         let target = match e.forwarder() {
             Some(f) => ExportTarget::Forwarder(f.as_bytes().to_vec()),
-            None => target_of(e.internal.as_bytes(), e.name.as_bytes())?,
+            None => target_of(e.internal.as_bytes(), e.name.as_bytes(), &e.origin)?,
         };
         wanted.push((e.name.as_bytes().to_vec(), e.ordinal, !e.noname, target));
     }
     for (local, remote) in &l.options.named_exports {
         if !wanted.iter().any(|w| w.0 == *remote) {
-            wanted.push((remote.clone(), None, true, target_of(local, remote)?));
+            wanted.push((
+                remote.clone(),
+                None,
+                true,
+                target_of(local, remote, "cgo_export_dynamic")?,
+            ));
         }
     }
     if wanted.is_empty() {
@@ -666,6 +667,12 @@ fn plan_exports(l: &Layout<'_, '_>) -> Result<Exports> {
     t.dll_name = dll_name;
     t.list = list;
     Ok(t)
+}
+
+/// A weak reference nothing defined: its address stays 0, which the loader must not rebase
+/// (the relocation pass leaves it alone too).
+fn is_undefined(res: &Resolution<'_>, t: SymbolRef) -> bool {
+    matches!(t, SymbolRef::Global(id) if res.globals[id as usize].def == Def::Undefined)
 }
 
 /// The bytes of `.reloc` for sorted `rvas`: per 4 KiB page a block (page RVA, block size)

@@ -91,6 +91,11 @@ impl Backend for PeBackend {
         }
     }
 
+    /// mingw has an import library for every DLL rlink carries a manifest of.
+    fn host_has_bundled_libraries(&self) -> bool {
+        true
+    }
+
     /// A DLL's `_DllMainCRTStartup`, which runs its C initializers.
     fn shared_library_entry(&self) -> bool {
         true

@@ -518,8 +518,9 @@ fn drectve_options<'a>(place: &str, data: &'a [u8]) -> Result<Vec<LinkerOption<'
             }
             "export" => {
                 let v = std::str::from_utf8(need()?).map_err(|_| bad("not UTF-8"))?;
-                let spec = rlink_linker::exports::parse_export_option(v)
+                let mut spec = rlink_linker::exports::parse_export_option(v)
                     .map_err(|e| Error::new(format!("{place}: .drectve: {}", e.message())))?;
+                spec.origin = place.to_string();
                 out.push(LinkerOption::Export(spec));
             }
             "include" => out.push(LinkerOption::Include(need()?)),

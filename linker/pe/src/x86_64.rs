@@ -139,7 +139,9 @@ impl Arch for X86_64 {
         match r_type {
             // A 64-bit address is rebased by the loader (a base relocation); an import's is
             // its thunk's.
-            IMAGE_REL_AMD64_ADDR64 if place.alloc => Ok(Need::DynamicAbsolute),
+            IMAGE_REL_AMD64_ADDR64 if place.alloc && !target.undefined_weak => {
+                Ok(Need::DynamicAbsolute)
+            }
             // A direct call or jump to an import goes through a thunk; `__imp_NAME` references
             // (the IAT slot itself) are resolved to the slot by the layout.
             IMAGE_REL_AMD64_REL32..=IMAGE_REL_AMD64_REL32_5 if target.dynamic => Ok(Need::Plt),
