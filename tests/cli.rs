@@ -207,7 +207,9 @@ fn failed_links_name_undefined_symbols_and_leave_nothing() {
         "-v shows directives: {stderr}"
     );
     assert!(
-        stderr.contains("rlink: error: undefined symbol: main\n>>> referenced by rlink-runtime-stubs(start.o)\n"),
+        stderr.contains(
+            "rlink: error: undefined symbol: main\n>>> referenced by rlink-runtime-stubs(start.o):(_start)\n"
+        ),
         "{stderr}"
     );
     assert!(!out.exists());
@@ -327,4 +329,22 @@ fn targets_lists_what_each_target_needs() {
     );
     let err = common::rlink_fails(&["targets", "-bogus"]);
     assert!(err.contains("unknown argument -bogus"), "{err}");
+}
+
+/// An undefined symbol's report names the function each reference is in, demangled, after the
+/// object, as lld does.
+#[test]
+fn undefined_symbols_name_the_referencing_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = common::compile(dir.path(), "undefined_call", common::Mode::Release);
+    let out = dir.path().join("prog");
+    let mut args = vec!["-o".to_string(), out.display().to_string()];
+    args.extend(inputs);
+    let err = common::rlink_fails(&args);
+    assert!(
+        err.contains("undefined symbol: missing_fn\n>>> referenced by "),
+        "{err}"
+    );
+    assert!(err.contains(".rcgu.o:(undefined_call::helper)"), "{err}");
+    assert!(!out.exists());
 }

@@ -737,12 +737,13 @@ pub fn report_undefined_references(res: &Resolution<'_>, live: &[Vec<bool>]) -> 
     {
         return Ok(());
     }
-    let per_object: Vec<Vec<SymbolId>> = res
+    // Per object: each undefined name it references, with the function of its first reference.
+    let per_object: Vec<Vec<(SymbolId, Option<String>)>> = res
         .objects
         .par_iter()
         .enumerate()
         .map(|(oi, o)| {
-            let mut found: Vec<SymbolId> = Vec::new();
+            let mut found: Vec<(SymbolId, Option<String>)> = Vec::new();
             for (si, relocs) in o.relocations.iter().enumerate() {
                 if !live[oi].get(si).copied().unwrap_or(false) || res.discarded[oi][si] {
                     continue;
@@ -757,33 +758,61 @@ pub fn report_undefined_references(res: &Resolution<'_>, live: &[Vec<bool>]) -> 
                     {
                         continue;
                     }
-                    if !found.contains(&id) {
-                        found.push(id);
+                    if !found.iter().any(|(f, _)| *f == id) {
+                        found.push((id, enclosing_function(o, si as u32, r.offset)));
                     }
                 }
             }
             found
         })
         .collect();
-    let mut users: std::collections::BTreeMap<SymbolId, Vec<&str>> = Default::default();
+    let mut users: std::collections::BTreeMap<SymbolId, Vec<String>> = Default::default();
     for (oi, ids) in per_object.iter().enumerate() {
-        for &id in ids {
-            users
-                .entry(id)
-                .or_default()
-                .push(res.objects[oi].place.as_str());
+        for (id, function) in ids {
+            let place = &res.objects[oi].place;
+            users.entry(*id).or_default().push(match function {
+                Some(f) => format!("{place}:({f})"),
+                None => place.clone(),
+            });
         }
     }
     if users.is_empty() {
         return Ok(());
     }
+    let users: Vec<(SymbolId, Vec<String>)> = users.into_iter().collect();
     Err(undefined_symbols_error(
         users.len(),
-        users
-            .into_iter()
-            .map(|(id, places)| (res.globals[id as usize].name, places)),
+        users.iter().map(|(id, places)| {
+            (
+                res.globals[*id as usize].name,
+                places.iter().map(String::as_str).collect(),
+            )
+        }),
         &|name| res.unavailable.get(name).cloned(),
     ))
+}
+
+/// The function a place of section `sec` lies in, demangled, as lld names it after the object
+/// (`>>> referenced by main.o:(app::main)`): the symbol covering the offset, or with no sizes
+/// (COFF, Mach-O), the nearest function symbol before it.
+fn enclosing_function(o: &ObjectView<'_>, sec: u32, offset: u64) -> Option<String> {
+    let mut best: Option<&crate::object::Symbol<'_>> = None;
+    for s in &o.symbols {
+        if s.place != SymPlace::Section(sec)
+            || s.kind != crate::object::SymbolKind::Func
+            || s.name.is_empty()
+            || s.value > offset
+        {
+            continue;
+        }
+        if s.size > 0 && offset >= s.value + s.size {
+            continue;
+        }
+        if best.is_none_or(|b| s.value > b.value) {
+            best = Some(s);
+        }
+    }
+    best.map(|s| demangle(&String::from_utf8_lossy(s.name)).to_string())
 }
 
 /// The one message every undefined-symbol report gives: up to 50 names, demangled, each with
