@@ -281,7 +281,8 @@ fn bcryptprimitives_dll(dir: &Path) -> PathBuf {
 
 /// A DLL linked by rlink from the link.exe line: its exports come from a `dllexport`
 /// (`.drectve`), `/EXPORT` and a `.def` file (a renamed export, explicit ordinals, an
-/// ordinal-only export, data, a forwarder to kernel32), and its C initializer runs on load. A
+/// ordinal-only export, data, a forwarder to kernel32), and its C initializer and then its own
+/// `DllMain` run on load. A
 /// program linked by rlink against an import library made by llvm-dlltool calls it under
 /// wine, finds the ordinal exports with `GetProcAddress`, and binds a missing name through
 /// `/ALTERNATENAME`; `/STACK` lands in its header.
@@ -375,8 +376,8 @@ fn dll_with_exports_used_by_a_program_under_wine() {
     let ran = wine::run(&exe, &[]);
     assert_eq!(ran.stderr.trim(), "", "an ordinal-only export has no name");
     assert_eq!(
-        ran.status, 165,
-        "2+3, 2*3, 100, the initializer's 40, 5 and 9"
+        ran.status, 167,
+        "2+3, 2*3, 100, the initializer's 40 and DllMain's 2, 5 and 9"
     );
 
     // A name nothing defines, and /ALTERNATENAME missing: the error names the reference.

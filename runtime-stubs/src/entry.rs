@@ -179,18 +179,27 @@ const X86_64_WINDOWS_START: &[u8] = &[
 
 /// x86-64 Windows `_DllMainCRTStartup(instance, reason, reserved)`, a DLL's entry when no
 /// C runtime is linked: on `DLL_PROCESS_ATTACH` (reason 1) it runs the C initializers as
-/// `mainCRTStartup` does; it always returns TRUE.
+/// `mainCRTStartup` does, then, for every reason, calls the DLL's `DllMain` with the same
+/// arguments and returns its answer. `DllMain` is a weak definition here (it returns TRUE),
+/// so a DLL defining its own gets that one, as with MSVC's CRT. The default's code follows the
+/// entry's, at [`DLL_MAIN_DEFAULT`].
 const X86_64_WINDOWS_DLL_START: &[u8] = &[
-    0x83, 0xfa, 0x01, // cmp edx, 1
-    0x75, 0x2f, // jne true
     0x53, // push rbx
     0x56, // push rsi
-    0x48, 0x83, 0xec, 0x28, // sub rsp, 40
+    0x57, // push rdi
+    0x41, 0x54, // push r12
+    0x41, 0x55, // push r13
+    0x48, 0x83, 0xec, 0x20, // sub rsp, 32 (the shadow space; five pushes aligned the stack)
+    0x48, 0x89, 0xcf, // mov rdi, rcx       instance
+    0x41, 0x89, 0xd4, // mov r12d, edx      reason
+    0x4d, 0x89, 0xc5, // mov r13, r8        reserved
+    0x83, 0xfa, 0x01, // cmp edx, 1
+    0x75, 0x23, // jne call
     0x48, 0x8d, 0x1d, 0, 0, 0, 0, // lea rbx, [rip + __xc_a]
     0x48, 0x8d, 0x35, 0, 0, 0, 0, // lea rsi, [rip + __xc_z]
     // next:
     0x48, 0x39, 0xf3, // cmp rbx, rsi
-    0x73, 0x10, // jae done
+    0x73, 0x10, // jae call
     0x48, 0x8b, 0x03, // mov rax, [rbx]
     0x48, 0x85, 0xc0, // test rax, rax
     0x74, 0x02, // jz skip
@@ -198,14 +207,25 @@ const X86_64_WINDOWS_DLL_START: &[u8] = &[
     // skip:
     0x48, 0x83, 0xc3, 0x08, // add rbx, 8
     0xeb, 0xeb, // jmp next
-    // done:
-    0x48, 0x83, 0xc4, 0x28, // add rsp, 40
+    // call:
+    0x48, 0x89, 0xf9, // mov rcx, rdi
+    0x44, 0x89, 0xe2, // mov edx, r12d
+    0x4d, 0x89, 0xe8, // mov r8, r13
+    0xe8, 0, 0, 0, 0, // call DllMain
+    0x48, 0x83, 0xc4, 0x20, // add rsp, 32
+    0x41, 0x5d, // pop r13
+    0x41, 0x5c, // pop r12
+    0x5f, // pop rdi
     0x5e, // pop rsi
     0x5b, // pop rbx
-    // true:
-    0xb8, 0x01, 0, 0, 0,    // mov eax, 1
+    0xc3, // ret
+    // DllMain's default:
+    0xb8, 0x01, 0, 0, 0,    // mov eax, 1 (TRUE)
     0xc3, // ret
 ];
+
+/// Where the default `DllMain` starts in [`X86_64_WINDOWS_DLL_START`].
+const DLL_MAIN_DEFAULT: u64 = 86;
 
 /// The name diagnostics use for the glibc compatibility object.
 pub const GLIBC_COMPAT_OBJECT_NAME: &str = "rlink-runtime-stubs(glibc-compat.o)";
@@ -548,22 +568,26 @@ pub fn windows_entry_object() -> Vec<u8> {
         pe::IMAGE_REL_AMD64_REL32,
         -4,
     );
-    rel(
-        &mut obj,
-        dll_text,
-        dll_start + 14,
-        xc_a,
-        pe::IMAGE_REL_AMD64_REL32,
-        -4,
-    );
-    rel(
-        &mut obj,
-        dll_text,
-        dll_start + 21,
-        xc_z,
-        pe::IMAGE_REL_AMD64_REL32,
-        -4,
-    );
+    let dll_main = obj.add_symbol(Symbol {
+        name: b"DllMain".to_vec(),
+        value: dll_start + DLL_MAIN_DEFAULT,
+        size: X86_64_WINDOWS_DLL_START.len() as u64 - DLL_MAIN_DEFAULT,
+        kind: SymbolKind::Text,
+        scope: SymbolScope::Linkage,
+        weak: true,
+        section: SymbolSection::Section(dll_text),
+        flags: SymbolFlags::None,
+    });
+    for (at, symbol) in [(28, xc_a), (35, xc_z), (70, dll_main)] {
+        rel(
+            &mut obj,
+            dll_text,
+            dll_start + at,
+            symbol,
+            pe::IMAGE_REL_AMD64_REL32,
+            -4,
+        );
+    }
     for (at, symbol, addend) in [
         (0, tls_start, 0),
         (8, tls_end, 0),
