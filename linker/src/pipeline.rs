@@ -89,8 +89,8 @@ pub trait Backend: Sync {
     }
     /// Objects of the runtime stubs offered like archive members after every input: linked
     /// only for the names they define that the program references (windows-gnu's unwinder).
-    fn runtime_objects(&self, target: &crate::target::Target) -> Vec<(String, &'static [u8])> {
-        let _ = target;
+    fn runtime_objects(&self, plan: &LinkPlan) -> Vec<(String, &'static [u8])> {
+        let _ = plan;
         Vec::new()
     }
     /// Whether a shared library gets the runtime stubs' entry too (a DLL's
@@ -239,7 +239,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             );
         }
     }
-    for (name, bytes) in backend.runtime_objects(&plan.target) {
+    for (name, bytes) in backend.runtime_objects(plan) {
         let object = backend.load_object(name, bytes)?;
         candidates.push(Candidate {
             object,
@@ -498,7 +498,7 @@ pub fn combine<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<Combined> {
     // stubs goes into the combined object.
     let stub = backend.entry_stub();
     let runtime: Vec<(String, &[u8])> = backend
-        .runtime_objects(&plan.target)
+        .runtime_objects(plan)
         .into_iter()
         .chain(stub.as_ref().map(|(n, b)| (n.clone(), b.as_slice())))
         .collect();

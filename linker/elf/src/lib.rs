@@ -151,11 +151,12 @@ impl<A: ElfArch> Backend for ElfBackend<A> {
         shared::parse(data, file_name)
     }
 
-    /// What `libc_nonshared.a` gave programs for glibc before 2.33 (the stat family), offered
-    /// after every library: it serves only when a glibc floor leaves those names out.
-    fn runtime_objects(&self, target: &Target) -> Vec<(String, &'static [u8])> {
+    /// What `libc_nonshared.a` gave programs for glibc before 2.33 (the stat family), for a
+    /// link whose glibc floor is older than 2.33, which leaves those names out of libc.
+    fn runtime_objects(&self, plan: &LinkPlan) -> Vec<(String, &'static [u8])> {
         static COMPAT: std::sync::OnceLock<[Vec<u8>; 2]> = std::sync::OnceLock::new();
-        if target.os != rlink_linker::target::Os::Linux {
+        let old_floor = plan.args.glibc_floor.is_some_and(|f| f < (2, 33));
+        if plan.target.os != rlink_linker::target::Os::Linux || !old_floor {
             return Vec::new();
         }
         let compat = COMPAT.get_or_init(|| {

@@ -81,8 +81,8 @@ impl Backend for PeBackend {
 
     /// windows-gnu: what mingw's libgcc_eh and libmingw32 would give (`__main`, the GCC
     /// unwinder over SEH), for the names the program references.
-    fn runtime_objects(&self, target: &Target) -> Vec<(String, &'static [u8])> {
-        match target.env {
+    fn runtime_objects(&self, plan: &LinkPlan) -> Vec<(String, &'static [u8])> {
+        match plan.target.env {
             Env::Gnu => vec![(
                 rlink_runtime_stubs::WINDOWS_GNU_RUNTIME_OBJECT_NAME.to_string(),
                 rlink_runtime_stubs::windows_gnu_runtime_object(),
