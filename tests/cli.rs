@@ -348,3 +348,59 @@ fn undefined_symbols_name_the_referencing_function() {
     assert!(err.contains(".rcgu.o:(undefined_call::helper)"), "{err}");
     assert!(!out.exists());
 }
+
+/// GNU ld's `-u SYMBOL` (also through a C driver) pulls the archive member that defines the
+/// name and keeps it through `--gc-sections`; `--require-defined` does the same and is an
+/// error when nothing defines the name.
+#[test]
+fn undefined_and_require_defined_pull_archive_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("m.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"main\"); return 0; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("p.c"),
+        "#include <stdio.h>\n__attribute__((constructor)) static void hello(void) { puts(\"pulled\"); }\n\
+         int pulled(void) { return 1; }\n",
+    )
+    .unwrap();
+    run("cc", &["-c", "m.c", "p.c"], d);
+    run("ar", &["rcs", "libp.a", "p.o"], d);
+    let ld = |extra: &[&str], out: &str| {
+        let mut args: Vec<String> = vec!["-flavor".into(), "gnu".into(), "--gc-sections".into()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(
+            ["-pie", "--dynamic-linker=/lib64/ld-linux-x86-64.so.2", "-o"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        args.push(d.join(out).display().to_string());
+        args.push(d.join("m.o").display().to_string());
+        args.push(d.join("libp.a").display().to_string());
+        args.push("-lc".into());
+        args
+    };
+    let output = |name: &str| {
+        let out = std::process::Command::new(d.join(name)).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    rlink_ok(&ld(&[], "plain"));
+    assert_eq!(output("plain"), "main\n");
+    for (flag, out) in [
+        (&["-u", "pulled"][..], "u"),
+        (&["--undefined=pulled"][..], "undefined"),
+        (&["--require-defined=pulled"][..], "required"),
+    ] {
+        rlink_ok(&ld(flag, out));
+        assert_eq!(output(out), "pulled\nmain\n", "{flag:?}");
+    }
+    let err = rlink_fails(&ld(&["--require-defined=nowhere"], "bad"));
+    assert!(
+        err.contains("--require-defined nowhere: nothing defines nowhere"),
+        "{err}"
+    );
+    assert!(!d.join("bad").exists());
+}

@@ -130,7 +130,7 @@ pub fn cc_to_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Vec<String> {
                 || a.starts_with("-O")
                 || a.starts_with("-g") => {}
             "-rdynamic" => out.push("--export-dynamic".to_string()),
-            "-o" | "-L" | "-l" | "-framework" | "-weak_framework" | "-F" => {
+            "-o" | "-L" | "-l" | "-u" | "-framework" | "-weak_framework" | "-F" => {
                 out.push(a.to_string());
                 out.extend(it.next().cloned());
             }
@@ -225,6 +225,8 @@ enum Act {
     Sysroot,
     /// rlink's `--glibc=X.Y`.
     Glibc,
+    /// `--require-defined SYMBOL`: as `-u`, and an error when nothing defines it.
+    RequireDefined,
     /// GNU ld's PE `--subsystem console|windows` and `--stack reserve[,commit]`.
     Subsystem,
     Stack,
@@ -317,6 +319,7 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["platform_version"], None, Value, Act::PlatformVersion),
     // ld64's `-undefined dynamic_lookup|error`; GNU ld's `--undefined=SYM` (`-u`) otherwise.
     opt(&["undefined"], None, Value, Act::Undefined),
+    opt(&["require-defined"], None, Value, Act::RequireDefined),
     opt(&["dylib"], None, Nothing, Act::Shared),
     opt(
         &["install_name", "dylib_install_name"],
@@ -458,7 +461,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "export-dynamic-symbol-list",
             "exclude-libs",
             "wrap",
-            "require-defined",
             "undefined-glob",
             "trace-symbol",
             "script",
@@ -508,7 +510,7 @@ static LD_OPTIONS: &[LdOption] = &[
         Act::NotImplemented,
     ),
     opt(&[], Some('T'), Value, Act::NotImplemented),
-    opt(&[], Some('u'), Value, Act::NotImplemented),
+    opt(&[], Some('u'), Value, Act::Undefined),
     opt(&[], Some('y'), Value, Act::NotImplemented),
     opt(&[], Some('f'), Value, Act::NotImplemented),
     // GNU ld's -F is --filter, which nobody passes to a linker of executables; ld64's is the
@@ -836,11 +838,23 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
             }
             Act::Tmpdir => link.tmpdir = Some(PathBuf::from(value())),
             Act::Accepted => {}
+            // ld64's `-undefined dynamic_lookup|error` shares GNU ld's spelling of `-u SYMBOL`.
             Act::Undefined => match value().as_str() {
                 "dynamic_lookup" => link.undefined_dynamic_lookup = true,
                 "error" => link.undefined_dynamic_lookup = false,
-                other => warn(format!("{written} {other} is not supported yet; ignoring")),
+                "warning" | "suppress" => {
+                    bail!(
+                        "{written} {}: only dynamic_lookup and error are supported",
+                        value()
+                    )
+                }
+                symbol => link.include_symbols.push(symbol.to_string()),
             },
+            Act::RequireDefined => {
+                let symbol = value();
+                link.include_symbols.push(symbol.clone());
+                link.require_defined.push(symbol);
+            }
             Act::NotImplemented => warn(format!("{written} is not supported yet; ignoring")),
         }
     }

@@ -267,6 +267,14 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     res.version_script = options.version_script.clone();
     res.interposable = backend.interposable();
     check_default_libraries(plan, &res)?;
+    for name in &plan.args.require_defined {
+        let defined = res
+            .global(name.as_bytes())
+            .is_some_and(|g| !matches!(g.def, resolve::Def::Undefined));
+        if !defined {
+            bail!("--require-defined {name}: nothing defines {name}");
+        }
+    }
     // Exports the objects ask for (`__declspec(dllexport)`), after the command line's.
     for o in &res.objects {
         for option in &o.linker_options {

@@ -96,8 +96,10 @@ pub struct LinkArgs {
     pub undefined_dynamic_lookup: bool,
     /// A DLL's exports (`/EXPORT`, `/DEF`, a `.def` input); its name is `soname`.
     pub exports: Vec<crate::exports::ExportSpec>,
-    /// Names that must be defined and are kept, as if referenced (`/INCLUDE`, `-u`).
+    /// Names that are kept and pulled from archives, as if referenced (`/INCLUDE`, `-u`).
     pub include_symbols: Vec<String>,
+    /// Names the output must define (`--require-defined`).
+    pub require_defined: Vec<String>,
     /// `/ALTERNATENAME:from=to`: `from`, when nothing defines it, is `to`.
     pub alternate_names: Vec<(String, String)>,
     /// The main thread's stack: reserve and commit (`/STACK`, `STACKSIZE`).
@@ -154,6 +156,7 @@ impl LinkArgs {
             undefined_dynamic_lookup: false,
             exports: Vec::new(),
             include_symbols: Vec::new(),
+            require_defined: Vec::new(),
             alternate_names: Vec::new(),
             stack: None,
             windows_gui: false,
