@@ -237,7 +237,7 @@ fn link_with_plan(link: LinkArgs, formats: Formats) -> Result<()> {
         link,
         &plan::BundledLibraries {
             directives: &|target, name| formats.bundled_library(target, name),
-            shared: &|target, name, args| formats.bundled_shared_library(target, name, args),
+            shared: &|target, name| formats.bundled_shared_library(target, name),
         },
     )?;
     if verbose > 0 {

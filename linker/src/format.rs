@@ -50,13 +50,8 @@ pub trait Format: Sync {
 
     /// A shared library this back end carries for `target` (see
     /// [`crate::plan::BundledShared`]), read when `-lNAME` is not on the search path.
-    fn bundled_shared_library(
-        &self,
-        target: &Target,
-        name: &str,
-        args: &crate::plan::LinkArgs,
-    ) -> crate::plan::BundledShared {
-        let _ = (target, name, args);
+    fn bundled_shared_library(&self, target: &Target, name: &str) -> crate::plan::BundledShared {
+        let _ = (target, name);
         Vec::new()
     }
 
@@ -98,11 +93,10 @@ impl Formats {
         &self,
         target: &Target,
         name: &str,
-        args: &crate::plan::LinkArgs,
     ) -> crate::plan::BundledShared {
         self.0
             .iter()
-            .map(|f| f.bundled_shared_library(target, name, args))
+            .map(|f| f.bundled_shared_library(target, name))
             .find(|found| !found.is_empty())
             .unwrap_or_default()
     }

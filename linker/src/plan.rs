@@ -359,7 +359,7 @@ pub type BundledShared = Vec<(String, Vec<u8>)>;
 /// The libraries the format back ends carry, asked in turn when `-lNAME` is not found.
 pub struct BundledLibraries<'f> {
     pub directives: &'f dyn Fn(&Target, &str) -> Bundled,
-    pub shared: &'f dyn Fn(&Target, &str, &LinkArgs) -> BundledShared,
+    pub shared: &'f dyn Fn(&Target, &str) -> BundledShared,
 }
 
 /// Maps every input in parallel and collects the directives they carry.
@@ -368,7 +368,7 @@ pub fn load(args: LinkArgs) -> Result<LinkPlan> {
         args,
         &BundledLibraries {
             directives: &|_, _| None,
-            shared: &|_, _, _| Vec::new(),
+            shared: &|_, _| Vec::new(),
         },
     )
 }
@@ -446,7 +446,7 @@ pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkP
                     Some(p) => paths.push((p, format!("-l{name}"))),
                     None => {
                         // Not on the search path: a library the format carries, else an error.
-                        let carried = (bundled.shared)(&target, name, &args);
+                        let carried = (bundled.shared)(&target, name);
                         if !carried.is_empty() {
                             for (file_name, bytes) in carried {
                                 if !paths.iter().any(|(p, _)| *p == Path::new(&file_name)) {

@@ -14,7 +14,7 @@
 
 use rlink_linker::input::EXPORTS_MAGIC;
 use rlink_linker::library::{Export, ExportKind, SharedLibrary};
-use rlink_linker::plan::{BundledShared, LinkArgs};
+use rlink_linker::plan::BundledShared;
 use rlink_linker::target::{Cpu, Os, Target};
 use rlink_linker::{Error, Result};
 
@@ -42,8 +42,7 @@ fn soname(name: &str, cpu: Cpu) -> Option<&'static str> {
 /// The bundled libraries for `-lNAME` on a Linux target (a glibc floor applies to them as to
 /// any library read: [`SharedLibrary::with_glibc_floor`]). `-lc` also brings the dynamic
 /// loader's names (`__tls_get_addr`), as glibc's `libc.so` script does.
-pub fn bundled(target: &Target, name: &str, args: &LinkArgs) -> BundledShared {
-    let _ = args;
+pub fn bundled(target: &Target, name: &str) -> BundledShared {
     if target.os != Os::Linux {
         return Vec::new();
     }
@@ -148,7 +147,7 @@ mod tests {
     use super::*;
 
     fn lib(cpu: Cpu, name: &str) -> (String, Vec<u8>) {
-        bundled(&Target::linux(cpu), name, &LinkArgs::new()).remove(0)
+        bundled(&Target::linux(cpu), name).remove(0)
     }
 
     fn floored<'a>(bytes: &'a [u8], floor: Option<(u32, u32)>) -> SharedLibrary<'a> {
@@ -195,10 +194,7 @@ mod tests {
         let gcc_s = lib(Cpu::Aarch64, "gcc_s");
         let l = floored(&gcc_s.1, Some((2, 17)));
         assert!(!version(&l, "_Unwind_Resume").is_empty());
-        assert!(bundled(&Target::linux(Cpu::X86_64), "ssl", &LinkArgs::new()).is_empty());
-        assert_eq!(
-            bundled(&Target::linux(Cpu::X86_64), "c", &LinkArgs::new()).len(),
-            2
-        );
+        assert!(bundled(&Target::linux(Cpu::X86_64), "ssl").is_empty());
+        assert_eq!(bundled(&Target::linux(Cpu::X86_64), "c").len(), 2);
     }
 }

@@ -242,9 +242,8 @@ impl Format for Elf {
         &self,
         target: &Target,
         name: &str,
-        args: &rlink_linker::plan::LinkArgs,
     ) -> rlink_linker::plan::BundledShared {
-        glibc::bundled(target, name, args)
+        glibc::bundled(target, name)
     }
 
     fn inspect(&self, data: &[u8], opts: &InspectOptions) -> Result<Report> {
