@@ -69,49 +69,58 @@ impl<'a> SharedLibrary<'a> {
             Some((major, minor))
         }
         let too_new = |e: &Export<'_>| e.version.and_then(glibc).is_some_and(|v| v > floor);
+        // Per name, in one pass: the newest glibc version that survives (its new default),
+        // whether any version survives, and the oldest version (for the message when none).
+        #[derive(Default)]
+        struct Name<'v> {
+            newest_kept: Option<(u32, u32)>,
+            kept: bool,
+            oldest: Option<((u32, u32), &'v [u8])>,
+            reported: bool,
+        }
+        let mut names: HashMap<&'a [u8], Name<'a>> = HashMap::default();
+        for e in &self.exports {
+            let n = names.entry(e.name).or_default();
+            let version = e.version.and_then(|v| glibc(v).map(|key| (key, v)));
+            if let Some((key, v)) = version {
+                if n.oldest.is_none_or(|(old, _)| key < old) {
+                    n.oldest = Some((key, v));
+                }
+            }
+            if !too_new(e) {
+                n.kept = true;
+                if let Some((key, _)) = version {
+                    n.newest_kept = n.newest_kept.max(Some(key));
+                }
+            }
+        }
         let mut kept: Vec<Export<'a>> = Vec::with_capacity(self.exports.len());
         let mut unavailable = self.unavailable;
-        for (i, e) in self.exports.iter().enumerate() {
+        for e in &self.exports {
             if !too_new(e) {
-                kept.push(*e);
+                let mut e = *e;
+                if let Some(key) = e.version.and_then(glibc) {
+                    e.is_default = names.get(e.name).and_then(|n| n.newest_kept) == Some(key);
+                }
+                kept.push(e);
                 continue;
             }
-            // Dropped: remember the name once, with its oldest version, when no version of it
-            // survives.
-            let same = || self.exports.iter().filter(|x| x.name == e.name);
-            if same().any(|x| !too_new(x)) || self.exports[..i].iter().any(|x| x.name == e.name) {
+            // Dropped: a name none of whose versions survives is remembered once.
+            let Some(n) = names.get_mut(e.name).filter(|n| !n.kept && !n.reported) else {
                 continue;
-            }
-            let oldest = same()
-                .filter_map(|x| x.version)
-                .min_by_key(|v| glibc(v))
-                .unwrap_or(b"");
+            };
+            n.reported = true;
             unavailable.push((
                 e.name,
                 format!(
                     "{} is in {} only from {} on, newer than the glibc floor {}.{}",
                     String::from_utf8_lossy(e.name),
                     self.soname,
-                    String::from_utf8_lossy(oldest),
+                    String::from_utf8_lossy(n.oldest.map_or(&b""[..], |(_, v)| v)),
                     floor.0,
                     floor.1
                 ),
             ));
-        }
-        // The newest glibc version kept of each name is its default.
-        let mut newest: HashMap<&'a [u8], (u32, u32)> = HashMap::default();
-        for e in &kept {
-            if let Some(v) = e.version.and_then(glibc) {
-                let n = newest.entry(e.name).or_insert(v);
-                if v > *n {
-                    *n = v;
-                }
-            }
-        }
-        for e in &mut kept {
-            if let Some(v) = e.version.and_then(glibc) {
-                e.is_default = newest.get(e.name) == Some(&v);
-            }
         }
         let mut library = SharedLibrary::new(self.soname, self.cpu, kept)?;
         library.unavailable = unavailable;
