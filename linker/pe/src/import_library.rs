@@ -22,9 +22,16 @@ use rlink_linker::pipeline::{ArchiveMember, ImportMember};
 use rlink_linker::{bail, Result};
 use rustc_hash::FxHashMap;
 
+/// A short import member, read.
+enum Short<'a> {
+    Import(ImportMember<'a>),
+    /// Name type 0 (`IMPORT_OBJECT_ORDINAL`): the DLL exports it by number only.
+    ByOrdinal,
+}
+
 /// A short import member: `IMPORT_OBJECT_HEADER` (signatures 0 and 0xFFFF, the machine, the
 /// type and name type), then the symbol name and the DLL name.
-pub fn short_import(data: &[u8]) -> Option<ImportMember<'_>> {
+fn short_import(data: &[u8]) -> Option<Short<'_>> {
     if data.len() < 20 || data[0..4] != [0, 0, 0xff, 0xff] {
         return None;
     }
@@ -33,6 +40,9 @@ pub fn short_import(data: &[u8]) -> Option<ImportMember<'_>> {
         return None;
     }
     let flags = u16::from_le_bytes([data[18], data[19]]);
+    if (flags >> 2) & 7 == 0 {
+        return Some(Short::ByOrdinal);
+    }
     let strings = &data[20..];
     let end = strings.iter().position(|&c| c == 0)?;
     let name = &strings[..end];
@@ -41,11 +51,11 @@ pub fn short_import(data: &[u8]) -> Option<ImportMember<'_>> {
     if name.is_empty() || dll.is_empty() {
         return None;
     }
-    Some(ImportMember {
+    Some(Short::Import(ImportMember {
         name,
         dll,
         data: flags & 3 == pe::IMPORT_OBJECT_DATA.0,
-    })
+    }))
 }
 
 /// What one dlltool member is.
@@ -69,20 +79,16 @@ pub fn archive_members<'a>(place: &str, members: &[Member<'a>]) -> Result<Vec<Ar
     let mut out: Vec<ArchiveMember<'a>> = Vec::with_capacity(members.len());
     let mut long: Vec<(usize, Long<'a>)> = Vec::new();
     for (i, m) in members.iter().enumerate() {
-        // Name type 0 (IMPORT_OBJECT_ORDINAL): the DLL exports it by number only.
-        if m.data.len() >= 20
-            && m.data[0..4] == [0, 0, 0xff, 0xff]
-            && u16::from_le_bytes([m.data[6], m.data[7]]) == pe::IMAGE_FILE_MACHINE_AMD64.0
-            && (u16::from_le_bytes([m.data[18], m.data[19]]) >> 2) & 7 == 0
-        {
-            bail!(
+        match short_import(m.data) {
+            Some(Short::Import(import)) => {
+                out.push(ArchiveMember::Import(import));
+                continue;
+            }
+            Some(Short::ByOrdinal) => bail!(
                 "{place}({}): an import by ordinal, which rlink does not support yet",
                 m.name
-            );
-        }
-        if let Some(import) = short_import(m.data) {
-            out.push(ArchiveMember::Import(import));
-            continue;
+            ),
+            None => {}
         }
         out.push(ArchiveMember::Object);
         if let Some(l) = dlltool_member(m.data)
