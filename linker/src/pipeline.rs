@@ -239,15 +239,8 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             );
         }
     }
-    for (name, bytes) in backend.runtime_objects(plan) {
-        let object = backend.load_object(name, bytes)?;
-        candidates.push(Candidate {
-            object,
-            position: usize::MAX,
-            loose: false,
-            host: false,
-        });
-    }
+    let runtime = backend.runtime_objects(plan);
+    offer_lazily(backend, &mut candidates, &runtime, false)?;
     phases.mark("load");
 
     let resolve_options = resolve::ResolveOptions {
@@ -275,14 +268,16 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             bail!("--require-defined {name}: nothing defines {name}");
         }
     }
-    // Exports the objects ask for (`__declspec(dllexport)`), after the command line's.
-    for o in &res.objects {
-        for option in &o.linker_options {
-            if let LinkerOption::Export(spec) = option {
-                if !options.exports.iter().any(|e| e.name == spec.name) {
-                    options.exports.push(spec.clone());
-                }
+    // What the objects ask for: exports (`__declspec(dllexport)`, after the command line's)
+    // and names to keep (`/INCLUDE`).
+    let mut included: Vec<&[u8]> = Vec::new();
+    for option in res.objects.iter().flat_map(|o| &o.linker_options) {
+        match option {
+            LinkerOption::Export(spec) if !options.exports.iter().any(|e| e.name == spec.name) => {
+                options.exports.push(spec.clone())
             }
+            LinkerOption::Include(name) => included.push(name),
+            _ => {}
         }
     }
     phases.mark("resolve");
@@ -300,13 +295,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             .map(|e| e.internal.as_bytes()),
     );
     roots.extend(plan.args.include_symbols.iter().map(|s| s.as_bytes()));
-    for o in &res.objects {
-        for option in &o.linker_options {
-            if let LinkerOption::Include(name) = option {
-                roots.push(name);
-            }
-        }
-    }
+    roots.extend(included);
     let live = gc::collect(
         &res,
         &options.entry,
@@ -333,6 +322,26 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             backend.section_count(&layout),
             phases.summary()
         );
+    }
+    Ok(())
+}
+
+/// Offers runtime-stub objects to resolution like archive members after every input: each is
+/// linked only for names the program references. `host` marks them as objects the host's own
+/// runtime stands for (external linking: they satisfy resolution and are not emitted).
+fn offer_lazily<'a, B: Backend>(
+    backend: &B,
+    candidates: &mut Vec<Candidate<'a>>,
+    objects: &[(String, &'a [u8])],
+    host: bool,
+) -> Result<()> {
+    for (name, bytes) in objects {
+        candidates.push(Candidate {
+            object: backend.load_object(name.clone(), bytes)?,
+            position: usize::MAX,
+            loose: false,
+            host,
+        });
     }
     Ok(())
 }
@@ -510,14 +519,7 @@ pub fn combine<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<Combined> {
         .into_iter()
         .chain(stub.as_ref().map(|(n, b)| (n.clone(), b.as_slice())))
         .collect();
-    for (name, bytes) in runtime {
-        candidates.push(Candidate {
-            object: backend.load_object(name, bytes)?,
-            position: usize::MAX,
-            loose: false,
-            host: true,
-        });
-    }
+    offer_lazily(backend, &mut candidates, &runtime, true)?;
     let resolve_options = resolve::ResolveOptions {
         external: true,
         shared_output: false,
