@@ -780,7 +780,7 @@ fn cargo_project_for_aarch64() {
         assert!(linked_by_rlink(exe), "{}", exe.display());
         let dump = common::rlink_ok(&["inspect".as_ref(), exe.as_os_str()]);
         assert!(dump.contains("\nmachine: AARCH64\n"), "{}", exe.display());
-        let versions = needed_versions(exe);
+        let versions = common::needed_versions(exe);
         assert!(
             versions
                 .iter()
@@ -1040,25 +1040,6 @@ fn bti_and_pac_properties_kept_only_when_every_input_has_them() {
     );
 }
 
-/// The glibc version nodes an output needs (`.gnu.version_r`), as llvm-readelf lists them.
-fn needed_versions(prog: &Path) -> Vec<String> {
-    let out = Command::new("llvm-readelf")
-        .arg("-V")
-        .arg(prog)
-        .output()
-        .expect("llvm-readelf (package llvm) runs");
-    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split("Name: ").nth(1))
-        .filter_map(|n| n.split_whitespace().next())
-        .filter(|n| n.starts_with("GLIBC_") || n.starts_with("GCC_"))
-        .map(str::to_string)
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
 /// Linux programs link with no target library on the machine: with an empty sysroot, `-lc`,
 /// `-lgcc_s`, `-lpthread`… are rlink's bundled glibc manifests, and the runtime stubs give the
 /// start-up. A glibc floor (`-glibc=2.17`, or the triple's `.2.17`) binds every name to the
@@ -1086,7 +1067,7 @@ fn bundled_glibc_and_floors() {
             let mut extra = vec![sysroot.as_str()];
             extra.extend(floor);
             let prog = link(&sub, &inputs, &extra);
-            let versions = needed_versions(&prog);
+            let versions = common::needed_versions(&prog);
             let what = format!("{} with {floor:?}", e.program);
             match floor {
                 Some(_) => assert!(
@@ -1201,19 +1182,8 @@ fn backtraces_cross_c_and_the_stack_switch_on_aarch64() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let extern_flags = common::runtime_stubs_rlib_for(d, TRIPLE);
-    run(
-        "aarch64-linux-gnu-gcc",
-        &[
-            "-O2",
-            "-c",
-            "-o",
-            "c_trace.o",
-            common::testdata("programs/c_trace.c").to_str().unwrap(),
-        ],
-        d,
-    );
     let mut inputs = compile_cross(d, "c_trace", Mode::Release, TRIPLE, &extern_flags);
-    inputs.push(d.join("c_trace.o").display().to_string());
+    inputs.push(common::c_object(d, "aarch64-linux-gnu-gcc", "c_trace"));
     let prog = link(d, &inputs, &[]);
     let (stdout, stderr, code) = qemu(&prog, &[], d);
     assert_eq!(stdout, common::C_TRACE_OUTPUT, "{stderr}");

@@ -412,17 +412,10 @@ fn bundled_glibc_with_a_floor_on_x86_64() {
         std::fs::create_dir_all(&sub).unwrap();
         let inputs = common::compile(&sub, e.program, Mode::Release);
         let prog = link(&sub, &inputs, &[&sysroot, "-glibc=2.17"]);
-        let versions = Command::new("llvm-readelf")
-            .arg("-V")
-            .arg(&prog)
-            .output()
-            .unwrap();
-        let versions = String::from_utf8_lossy(&versions.stdout).into_owned();
-        for v in versions
-            .lines()
-            .filter_map(|l| l.split("Name: GLIBC_").nth(1))
-        {
-            let v = v.split_whitespace().next().unwrap_or("");
+        for node in common::needed_versions(&prog) {
+            let Some(v) = node.strip_prefix("GLIBC_") else {
+                continue;
+            };
             let (major, minor) = v.split_once('.').unwrap_or((v, "0"));
             let minor: u32 = minor.split('.').next().unwrap_or("0").parse().unwrap();
             assert!(major == "2" && minor <= 17, "{}: GLIBC_{v}", e.program);
@@ -484,20 +477,8 @@ fn callbacks_from_threads_c_starts() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let extern_flags = common::runtime_stubs_rlib(d);
-    run(
-        "cc",
-        &[
-            "-O2",
-            "-pthread",
-            "-c",
-            "-o",
-            "c_threads.o",
-            common::testdata("programs/c_threads.c").to_str().unwrap(),
-        ],
-        d,
-    );
     let mut inputs = common::compile_with(d, "c_threads", Mode::Release, &extern_flags);
-    inputs.push(d.join("c_threads.o").display().to_string());
+    inputs.push(common::c_object(d, "cc", "c_threads"));
     let prog = link(d, &inputs, &[]);
     let out = Command::new(&prog).output().unwrap();
     assert_eq!(
@@ -536,20 +517,10 @@ fn backtraces_cross_c_and_the_stack_switch() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let extern_flags = common::runtime_stubs_rlib(d);
-    run(
-        "cc",
-        &[
-            "-O2",
-            "-c",
-            "-o",
-            "c_trace.o",
-            common::testdata("programs/c_trace.c").to_str().unwrap(),
-        ],
-        d,
-    );
+    let c_half = common::c_object(d, "cc", "c_trace");
     for mode in [Mode::Release, Mode::Debug] {
         let mut inputs = common::compile_with(d, "c_trace", mode, &extern_flags);
-        inputs.push(d.join("c_trace.o").display().to_string());
+        inputs.push(c_half.clone());
         let prog = link(d, &inputs, &[]);
         let out = Command::new(&prog).output().unwrap();
         assert_eq!(

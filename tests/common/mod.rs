@@ -202,13 +202,20 @@ pub const SYSTEM_STACK_OUTPUT: &str =
 /// Builds testdata/programs/c_calls.c with cc into `dir/c_calls.o` (the C half of the c_calls
 /// program) and returns its path as a link input.
 pub fn c_calls_object(dir: &Path) -> String {
-    let src = testdata("programs/c_calls.c");
+    c_object(dir, "cc", "c_calls")
+}
+
+/// Builds testdata/programs/PROGRAM.c with the C compiler `cc` (`-O2 -pthread`) into
+/// `dir/PROGRAM.o`, the C half of a test program, and returns its path as a link input.
+pub fn c_object(dir: &Path, cc: &str, program: &str) -> String {
+    let src = testdata(&format!("programs/{program}.c"));
+    let out = format!("{program}.o");
     run(
-        "cc",
-        &["-O2", "-c", "-o", "c_calls.o", src.to_str().unwrap()],
+        cc,
+        &["-O2", "-pthread", "-c", "-o", &out, src.to_str().unwrap()],
         dir,
     );
-    dir.join("c_calls.o").display().to_string()
+    dir.join(out).display().to_string()
 }
 
 /// The rustc and cargo that build for other targets: Debian's `rustc-web` and `cargo-web`, whose
@@ -417,4 +424,23 @@ pub fn linked_by_rlink(path: &Path) -> bool {
     let bytes = std::fs::read(path).unwrap();
     let mark = format!("rlink {}\0", env!("CARGO_PKG_VERSION"));
     bytes.windows(mark.len()).any(|w| w == mark.as_bytes())
+}
+
+/// The glibc version nodes an output needs (`.gnu.version_r`), as llvm-readelf lists them.
+pub fn needed_versions(prog: &Path) -> Vec<String> {
+    let out = Command::new("llvm-readelf")
+        .arg("-V")
+        .arg(prog)
+        .output()
+        .expect("llvm-readelf (package llvm) runs");
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split("Name: ").nth(1))
+        .filter_map(|n| n.split_whitespace().next())
+        .filter(|n| n.starts_with("GLIBC_") || n.starts_with("GCC_"))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
