@@ -261,6 +261,12 @@ fn link_with_plan(link: LinkArgs, formats: Formats) -> Result<()> {
     if verbose > 0 {
         eprintln!("rlink: target {}", plan.target);
     }
+    if plan.args.relocatable {
+        let Some(format) = format else {
+            bail!("no back end reads {} objects", kind.describe());
+        };
+        return format.relocatable(&plan);
+    }
     let internal_ok = format.is_some_and(|f| f.links_internally(&plan.target));
     let mode = match (
         plan.args.link_mode,

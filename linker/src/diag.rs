@@ -95,8 +95,19 @@ pub fn demangle(name: &str) -> String {
     match rustc_demangle::try_demangle(name) {
         // `{:#}` drops the hash suffix, which only makes messages noisier.
         Ok(d) => format!("{d:#}"),
-        Err(_) => name.to_string(),
+        Err(_) => demangle_cpp(name).unwrap_or_else(|| name.to_string()),
     }
+}
+
+/// A C++ (Itanium ABI) name demangled, as GNU ld prints it: `_Z3fooi` → `foo(int)`.
+pub fn demangle_cpp(name: &str) -> Option<String> {
+    if !name.starts_with("_Z") {
+        return None;
+    }
+    let symbol = cpp_demangle::Symbol::new(name).ok()?;
+    symbol
+        .demangle(&cpp_demangle::DemangleOptions::default())
+        .ok()
 }
 
 #[cfg(test)]

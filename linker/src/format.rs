@@ -41,6 +41,15 @@ pub trait Format: Sync {
         )
     }
 
+    /// `-r`: the inputs merged into one relocatable object, written to the output.
+    fn relocatable(&self, plan: &LinkPlan) -> Result<()> {
+        let _ = plan;
+        bail!(
+            "-r (--relocatable) is implemented for ELF only, not {} objects",
+            self.name()
+        )
+    }
+
     /// A library this back end carries for `target`, read when `-lNAME` is not on the search
     /// path (see [`crate::plan::Bundled`]).
     fn bundled_library(&self, target: &Target, name: &str) -> crate::plan::Bundled {

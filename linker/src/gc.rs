@@ -1,4 +1,4 @@
-//! Section garbage collection (`--gc-sections`, on by default as rustc asks for it): only
+//! Section garbage collection (`--gc-sections`; on for the Go-style door, asked for by rustc): only
 //! sections reachable through relocations from the roots are laid out.
 //!
 //! Roots: the section defining the entry point, exported definitions, and the sections the
@@ -103,8 +103,11 @@ fn section_of(res: &Resolution<'_>, oi: usize, sym: u32) -> Option<(usize, usize
 /// Marks every section reachable from the roots.
 /// `export_all`: a shared library keeps every global definition (its exports) as a root.
 /// `named` lists further exported names (`cgo_export_dynamic`), kept like the entry.
+/// Without `gc_sections` every allocated section is a root, as in a GNU ld link that does not
+/// ask for `--gc-sections`.
 pub fn collect(
     res: &Resolution<'_>,
+    gc_sections: bool,
     entry: &[u8],
     export_all: bool,
     named: &[&[u8]],
@@ -152,7 +155,7 @@ pub fn collect(
             // every function, dead or alive.
             if !section.is_alloc() {
                 live[oi][si] = !res.discarded[oi][si];
-            } else if section.has(SectionFlags::GC_ROOT) {
+            } else if !gc_sections || section.has(SectionFlags::GC_ROOT) {
                 mark(&mut live, &mut work, oi, si);
             }
         }

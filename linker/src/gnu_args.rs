@@ -29,7 +29,14 @@ pub fn dialect(program: &str, args: &[String]) -> Dialect {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("");
-    if name == "ld" || name.starts_with("ld.") || name.ends_with("-ld") {
+    // Installed as `ld`, `ld.rlink`, `x86_64-linux-gnu-ld`, or in the place of another GNU-ld
+    // compatible linker (`mold`, `wild`, which drivers run for `-fuse-ld=`).
+    if name == "ld"
+        || name.starts_with("ld.")
+        || name.ends_with("-ld")
+        || name == "mold"
+        || name == "wild"
+    {
         return Dialect::Ld;
     }
     if args.first().map(String::as_str) == Some("-flavor") {
@@ -234,10 +241,21 @@ enum Act {
     LinkMode,
     Extld,
     Tmpdir,
+    AsNeeded(bool),
+    NoUndefined,
+    AllowMultipleDefinition,
+    NewDtags(bool),
+    Init,
+    Fini,
+    NoThreads,
+    Relocatable,
+    WholeArchive(bool),
+    GcSections(bool),
     /// Read and accepted: rlink's output already is what the option asks for, or the option
     /// only tunes how the link runs (optimisation hints, plugins, diagnostics colours).
     Accepted,
-    /// A GNU ld option rlink does not implement yet: warned about, its value consumed.
+    /// A GNU ld option rlink does not implement yet: an error, since going on would write an
+    /// output other than the one asked for.
     NotImplemented,
 }
 
@@ -330,7 +348,6 @@ static LD_OPTIONS: &[LdOption] = &[
     // rlink always removes what nothing reaches; the rest change nothing in its output.
     opt(
         &[
-            "dead_strip",
             "dead_strip_dylibs",
             "headerpad_max_install_names",
             "no_deduplicate",
@@ -340,6 +357,7 @@ static LD_OPTIONS: &[LdOption] = &[
         Nothing,
         Act::Accepted,
     ),
+    opt(&["dead_strip"], None, Nothing, Act::GcSections(true)),
     opt(
         &["framework", "weak_framework"],
         None,
@@ -385,20 +403,17 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(
         &[
             "eh-frame-hdr",
-            "gc-sections",
-            "as-needed",
-            "no-as-needed",
+            // Checks of the version script against the definitions: it is read as written
+            // either way.
+            "no-undefined-version",
+            "undefined-version",
             "start-group",
             "end-group",
             "(",
             ")",
-            "no-undefined",
             "fatal-warnings",
             "no-fatal-warnings",
             "nostdlib",
-            "enable-new-dtags",
-            "disable-new-dtags",
-            "allow-multiple-definition",
             "no-copy-dt-needed-entries",
             "copy-dt-needed-entries",
             "warn-common",
@@ -421,6 +436,31 @@ static LD_OPTIONS: &[LdOption] = &[
         Nothing,
         Act::Accepted,
     ),
+    opt(&["as-needed"], None, Nothing, Act::AsNeeded(true)),
+    opt(&["no-undefined"], None, Nothing, Act::NoUndefined),
+    opt(
+        &["allow-multiple-definition"],
+        None,
+        Nothing,
+        Act::AllowMultipleDefinition,
+    ),
+    opt(&["enable-new-dtags"], None, Nothing, Act::NewDtags(true)),
+    opt(&["disable-new-dtags"], None, Nothing, Act::NewDtags(false)),
+    opt(&["init"], None, Value, Act::Init),
+    opt(&["fini"], None, Value, Act::Fini),
+    // GNU ld prints its version and default script; rlink has no default script to show.
+    opt(&["verbose"], None, Optional, Act::Version),
+    opt(&["no-threads"], None, Nothing, Act::NoThreads),
+    opt(&["no-as-needed"], None, Nothing, Act::AsNeeded(false)),
+    opt(&["whole-archive"], None, Nothing, Act::WholeArchive(true)),
+    opt(
+        &["no-whole-archive"],
+        None,
+        Nothing,
+        Act::WholeArchive(false),
+    ),
+    opt(&["gc-sections"], None, Nothing, Act::GcSections(true)),
+    opt(&["no-gc-sections"], None, Nothing, Act::GcSections(false)),
     opt(&[], Some('X'), Nothing, Act::Accepted),
     // Little-endian output: the only kind rlink writes.
     opt(&["EL"], None, Nothing, Act::Accepted),
@@ -467,8 +507,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "default-script",
             "dT",
             "rpath-link",
-            "init",
-            "fini",
             "Map",
             "dependency-file",
             "image-base",
@@ -524,7 +562,6 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&[], Some('Y'), Value, Act::NotImplemented),
     opt(
         &[
-            "relocatable",
             "Bsymbolic",
             "Bsymbolic-functions",
             "Bno-symbolic",
@@ -532,12 +569,9 @@ static LD_OPTIONS: &[LdOption] = &[
             "trace",
             "print-map",
             "print-gc-sections",
-            "no-gc-sections",
             "gdb-index",
             "start-lib",
             "end-lib",
-            "whole-archive",
-            "no-whole-archive",
             "allow-shlib-undefined",
             "no-allow-shlib-undefined",
             "warn-once",
@@ -564,7 +598,7 @@ static LD_OPTIONS: &[LdOption] = &[
         Nothing,
         Act::NotImplemented,
     ),
-    opt(&[], Some('r'), Nothing, Act::NotImplemented),
+    opt(&["relocatable"], Some('r'), Nothing, Act::Relocatable),
     opt(&[], Some('i'), Nothing, Act::NotImplemented),
     opt(&[], Some('q'), Nothing, Act::NotImplemented),
     opt(&[], Some('t'), Nothing, Act::NotImplemented),
@@ -672,12 +706,19 @@ fn parse_version(option: &str, v: &str) -> Result<(u32, u32, u32)> {
 }
 
 /// Parses a GNU ld line (after `@file` handling; a leading `-flavor gnu` is skipped).
-pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command> {
+pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Command> {
     let mut link = LinkArgs::new();
     link.gnu_line = true;
     link.build_mode = BuildMode::Exe;
     let mut static_libs = false;
-    let mut states: Vec<bool> = Vec::new();
+    // GNU ld's defaults: every named library is needed, archives give what is used, and
+    // nothing is collected unless `--gc-sections` asks.
+    let mut options = crate::plan::InputOptions {
+        as_needed: false,
+        whole_archive: false,
+    };
+    link.gc_sections = false;
+    let mut states: Vec<(bool, crate::plan::InputOptions)> = Vec::new();
     let mut runpaths: Vec<String> = Vec::new();
     let mut args = args;
     if args.first().map(String::as_str) == Some("-flavor") {
@@ -687,7 +728,12 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
     let mut saw_input = false;
     let mut bstatic_first = false;
     let mut version_only = false;
-    while let Some(word) = next_word(&mut it)? {
+    loop {
+        // The inputs named so far are read with the switches in force where they were named.
+        link.input_options.resize(link.inputs.len(), options);
+        let Some(word) = next_word(&mut it)? else {
+            break;
+        };
         let (written, spec, value) = match word {
             // A module-definition file names a DLL's exports (rustc passes one for
             // windows-gnu cdylibs, as GNU ld reads it).
@@ -700,10 +746,7 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
                 link.inputs.push(InputArg::Path(PathBuf::from(path)));
                 continue;
             }
-            LdWord::Unknown(a) => {
-                warn(format!("ignoring unknown linker option {a}"));
-                continue;
-            }
+            LdWord::Unknown(a) => bail!("unsupported option: {a}"),
             LdWord::Option {
                 written,
                 spec,
@@ -754,8 +797,22 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
                 static_libs = true
             }
             Act::Bdynamic => static_libs = false,
-            Act::PushState => states.push(static_libs),
-            Act::PopState => static_libs = states.pop().unwrap_or(false),
+            Act::PushState => states.push((static_libs, options)),
+            Act::PopState => {
+                if let Some((s, o)) = states.pop() {
+                    (static_libs, options) = (s, o);
+                }
+            }
+            Act::AsNeeded(on) => options.as_needed = on,
+            Act::NoUndefined => link.elf.no_undefined = Some(true),
+            Act::AllowMultipleDefinition => link.elf.allow_multiple_definition = true,
+            Act::NewDtags(on) => link.elf.new_dtags = on,
+            Act::Init => link.elf.init = value(),
+            Act::Fini => link.elf.fini = value(),
+            Act::NoThreads => link.threads = Some(1),
+            Act::Relocatable => link.relocatable = true,
+            Act::WholeArchive(on) => options.whole_archive = on,
+            Act::GcSections(on) => link.gc_sections = on,
             Act::Emulation => link.target = Some(Target::from_emulation(&value())?),
             Act::Target => {
                 link.target = Some(Target::from_triple(&value())?);
@@ -798,7 +855,7 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
                 link.macos_version_min = Some(parse_version(written, min)?);
                 link.macos_sdk_version = Some(parse_version(written, sdk)?);
             }
-            Act::Z => z_keyword(&value(), warn),
+            Act::Z => z_keyword(&mut link, &value())?,
             Act::DynamicLinker => link.interpreter = Some(value()),
             Act::Pie => link.build_mode = BuildMode::Pie,
             Act::NoPie => link.build_mode = BuildMode::Exe,
@@ -855,7 +912,7 @@ pub fn parse_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Result<Command
                 link.include_symbols.push(symbol.clone());
                 link.require_defined.push(symbol);
             }
-            Act::NotImplemented => warn(format!("{written} is not supported yet; ignoring")),
+            Act::NotImplemented => bail!("unsupported option: {written}"),
         }
     }
     if !runpaths.is_empty() {
@@ -887,30 +944,55 @@ fn library(name: String, static_only: bool) -> InputArg {
     }
 }
 
-/// `-z KEYWORD`: rlink's defaults already are relro, now, noexecstack, separate code.
-fn z_keyword(keyword: &str, warn: &mut dyn FnMut(String)) {
+/// `-z KEYWORD` (several may be given with commas, as `-z relro,now`).
+fn z_keyword(link: &mut LinkArgs, keyword: &str) -> Result<()> {
+    let elf = &mut link.elf;
+    let size = |v: &str| -> Result<u64> {
+        parse_number(v)
+            .ok_or_else(|| crate::diag::Error::new(format!("-z {keyword}: {v:?} is not a number")))
+    };
     match keyword {
-        "relro"
-        | "now"
-        | "noexecstack"
-        | "separate-code"
-        | "noseparate-code"
-        | "lazy"
-        | "norelro"
-        | "text"
-        | "defs"
-        | "nodelete"
-        | "origin"
-        | "notext"
-        | "pack-relative-relocs"
-        | "nopack-relative-relocs" => {}
-        "relro,now" => {}
+        // What rlink's output already is: RELRO, bound at load time, a non-executable stack,
+        // code in its own segment, text without relocations.
+        "relro" | "now" | "noexecstack" | "separate-code" | "text" => {}
+        // rlink binds every import at load time; lazy binding only defers that work.
+        "lazy" => {}
+        "norelro" => elf.relro = false,
+        "execstack" => elf.execstack = true,
+        "defs" => elf.no_undefined = Some(true),
+        "undefs" => elf.no_undefined = Some(false),
+        "muldefs" => elf.allow_multiple_definition = true,
+        "origin" => {
+            elf.dt_flags |= object::elf::DF_ORIGIN.0;
+            elf.dt_flags_1 |= object::elf::DF_1_ORIGIN.0;
+        }
+        "nodelete" => elf.dt_flags_1 |= object::elf::DF_1_NODELETE.0,
+        "initfirst" => elf.dt_flags_1 |= object::elf::DF_1_INITFIRST.0,
+        "interpose" => elf.dt_flags_1 |= object::elf::DF_1_INTERPOSE.0,
+        "nodefaultlib" => elf.dt_flags_1 |= object::elf::DF_1_NODEFLIB.0,
+        "nodump" => elf.dt_flags_1 |= object::elf::DF_1_NODUMP.0,
+        "nodlopen" => elf.dt_flags_1 |= object::elf::DF_1_NOOPEN.0,
+        _ if keyword.starts_with("stack-size=") => {
+            elf.stack_size = size(&keyword["stack-size=".len()..])?
+        }
         _ if keyword.contains(',') => {
             for k in keyword.split(',') {
-                z_keyword(k, warn);
+                z_keyword(link, k)?;
             }
         }
-        _ => warn(format!("ignoring -z {keyword}")),
+        _ => bail!("unsupported option: -z {keyword}"),
+    }
+    Ok(())
+}
+
+/// A number as GNU ld reads one: decimal, `0x` hexadecimal or `0` octal.
+fn parse_number(v: &str) -> Option<u64> {
+    if let Some(hex) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16).ok()
+    } else if v.len() > 1 && v.starts_with('0') {
+        u64::from_str_radix(&v[1..], 8).ok()
+    } else {
+        v.parse().ok()
     }
 }
 
@@ -1164,19 +1246,66 @@ mod tests {
             panic!()
         };
         assert_eq!(l.inputs, vec![InputArg::Path("x.o".into())]);
-        // Unimplemented options still take their value, so it is not read as an input.
-        let mut warnings = Vec::new();
-        let Command::Link(l) = parse_ld(&s(&["--defsym", "a=b", "-T", "x.ld", "y.o"]), &mut |w| {
-            warnings.push(w)
-        })
-        .unwrap() else {
-            panic!()
-        };
-        assert_eq!(l.inputs, vec![InputArg::Path("y.o".into())]);
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        // An option rlink does not implement, or does not know, is an error naming it:
+        // going on would write another output than the one asked for.
+        for (line, named) in [
+            (&["-T", "x.ld", "y.o"][..], "-T"),
+            (&["y.o", "--emit-relocs"], "--emit-relocs"),
+            (&["--frobnicate", "y.o"], "--frobnicate"),
+            (&["-z", "frob"], "-z frob"),
+        ] {
+            let e = parse_ld(&s(line), &mut |_| {}).unwrap_err();
+            assert_eq!(e.message(), format!("unsupported option: {named}"));
+        }
         for bad in [&["-o"][..], &["--gc-sections=yes"], &["-l"]] {
             assert!(parse_ld(&s(bad), &mut |_| {}).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn ld_defaults_and_position_dependent_switches() {
+        let Command::Link(l) = parse_ld(
+            &s(&[
+                "a.so",
+                "--as-needed",
+                "b.so",
+                "--push-state",
+                "--no-as-needed",
+                "--whole-archive",
+                "c.a",
+                "--pop-state",
+                "d.a",
+                "-z",
+                "execstack,norelro,stack-size=0x900000,nodelete",
+                "--disable-new-dtags",
+                "-init",
+                "my_init",
+            ]),
+            &mut |_| {},
+        )
+        .unwrap() else {
+            panic!()
+        };
+        // Without --gc-sections nothing is collected, as in GNU ld.
+        assert!(!l.gc_sections);
+        let flags: Vec<(bool, bool)> = l
+            .input_options
+            .iter()
+            .map(|o| (o.as_needed, o.whole_archive))
+            .collect();
+        assert_eq!(
+            flags,
+            [(false, false), (true, false), (false, true), (true, false)]
+        );
+        assert!(l.elf.execstack && !l.elf.relro && !l.elf.new_dtags);
+        assert_eq!(l.elf.stack_size, 0x900000);
+        assert_eq!(l.elf.dt_flags_1, object::elf::DF_1_NODELETE.0);
+        assert_eq!(l.elf.init, "my_init");
+        let Command::Link(l) = parse_ld(&s(&["--gc-sections", "-r", "a.o"]), &mut |_| {}).unwrap()
+        else {
+            panic!()
+        };
+        assert!(l.gc_sections && l.relocatable);
     }
 
     #[test]

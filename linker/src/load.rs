@@ -20,6 +20,8 @@ use crate::script::{looks_like_script, parse_script, ScriptInput};
 pub struct ExtraFile {
     file: MappedFile,
     position: usize,
+    /// The script's `AS_NEEDED(…)` or the switches in force where the script was named.
+    options: crate::plan::InputOptions,
 }
 
 /// Everything read from the inputs: objects and archive members (parsed, not yet resolved) and
@@ -35,7 +37,14 @@ pub fn script_inputs(plan: &LinkPlan) -> Result<Vec<ExtraFile>> {
     for (position, input) in plan.inputs.iter().enumerate() {
         if input.kind == FileKind::Text && !is_directives_text(input.file.data()) {
             let text = String::from_utf8_lossy(input.file.data());
-            expand_script(&input.file.path, &text, position, plan, &mut extra, 0)?;
+            expand_script(
+                &input.file.path,
+                &text,
+                (position, input.options),
+                plan,
+                &mut extra,
+                0,
+            )?;
         }
     }
     Ok(extra)
@@ -60,23 +69,38 @@ pub fn load<'p, B: Backend>(
     /// is loose (not an archive member), and for members whether the archive is an rlib.
     type Source<'d> = (String, &'d [u8], usize, bool, Option<bool>);
     let mut sources: Vec<Source<'_>> = Vec::new();
-    let mut shared_data: Vec<(String, &[u8], usize, bool)> = Vec::new();
+    // Shared libraries: (name, bytes, position, weak, as-needed, the name DT_NEEDED records
+    // when the library has no soname).
+    type SharedData<'d> = (String, &'d [u8], usize, bool, bool, String);
+    let mut shared_data: Vec<SharedData<'_>> = Vec::new();
     // Import libraries' members, per DLL and archive: (DLL, position, exports).
     let mut import_libraries: Vec<(String, usize, Vec<crate::library::Export<'_>>)> = Vec::new();
     let files = plan
         .inputs
         .iter()
         .enumerate()
-        .map(|(i, input)| (&input.file, i, input.weak))
-        .chain(extra.iter().map(|e| (&e.file, e.position, false)));
+        .map(|(i, input)| {
+            // GNU ld records a library without a soname as the line named it: by its path
+            // as given, or by its file name when a `-l` found it.
+            let dt_name = if input.requested_as.starts_with("-l") {
+                file_name_of(&input.file.path)
+            } else {
+                input.requested_as.clone()
+            };
+            (&input.file, i, input.weak, input.options, dt_name)
+        })
+        .chain(extra.iter().map(|e| {
+            let dt_name = file_name_of(&e.file.path);
+            (&e.file, e.position, false, e.options, dt_name)
+        }));
     let object_kind = backend.object_kind();
-    for (file, position, weak) in files {
+    for (file, position, weak, options, dt_name) in files {
         let name = file.display_name();
         let data = file.data();
         match FileKind::identify(data) {
             kind if kind == object_kind => {
                 if backend.is_shared_library(data) {
-                    shared_data.push((name, data, position, weak));
+                    shared_data.push((name, data, position, weak, options.as_needed, dt_name));
                 } else {
                     sources.push((name, data, position, true, None));
                 }
@@ -117,7 +141,8 @@ pub fn load<'p, B: Backend>(
                             format!("{name}({})", m.name),
                             m.data,
                             position,
-                            false,
+                            // `--whole-archive`: every member is in, like a loose object.
+                            options.whole_archive,
                             Some(rlib),
                         ));
                     }
@@ -126,9 +151,11 @@ pub fn load<'p, B: Backend>(
             FileKind::Text => {}
             // A dylib's exports in text: the format back end reads it as a shared library.
             // A bundled library's exports: the format back end reads it as a shared library.
-            FileKind::Exports => shared_data.push((name, data, position, weak)),
+            FileKind::Exports => {
+                shared_data.push((name, data, position, weak, options.as_needed, dt_name))
+            }
             FileKind::Tbd if object_kind == FileKind::MachO => {
-                shared_data.push((name, data, position, weak))
+                shared_data.push((name, data, position, weak, true, dt_name))
             }
             other => bail!(
                 "{name}: {} cannot be linked into {} output",
@@ -157,13 +184,9 @@ pub fn load<'p, B: Backend>(
         .collect::<Result<_>>()?;
     let mut shared: Vec<SharedInput<'_>> = shared_data
         .into_par_iter()
-        .map(|(name, data, position, weak)| {
-            let file_name = Path::new(&name)
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
+        .map(|(name, data, position, weak, as_needed, dt_name)| {
             let mut library = backend
-                .load_shared_library(data, &file_name)
+                .load_shared_library(data, &dt_name)
                 .map_err(|e| e.at(&name))?;
             if let Some(floor) = plan.args.glibc_floor {
                 library = library.with_glibc_floor(floor).map_err(|e| e.at(&name))?;
@@ -172,6 +195,7 @@ pub fn load<'p, B: Backend>(
                 library,
                 position,
                 weak,
+                as_needed,
             })
         })
         .collect::<Result<_>>()?;
@@ -180,11 +204,19 @@ pub fn load<'p, B: Backend>(
             library: crate::library::SharedLibrary::new(dll, Some(cpu), exports)?,
             position,
             weak: false,
+            as_needed: true,
         });
     }
     // Command-line order, which names libraries' ordinals and search order.
     shared.sort_by_key(|s| s.position);
     Ok(Loaded { candidates, shared })
+}
+
+/// The last part of a path, which names a library found on the search path.
+fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Objects of another machine than the target's are an error naming the object.
@@ -205,7 +237,7 @@ pub fn check_cpu(object: &ObjectView<'_>, cpu: crate::target::Cpu) -> Result<()>
 fn expand_script(
     script_path: &Path,
     text: &str,
-    position: usize,
+    (position, options): (usize, crate::plan::InputOptions),
     plan: &LinkPlan,
     extra: &mut Vec<ExtraFile>,
     depth: usize,
@@ -227,6 +259,11 @@ fn expand_script(
         }
     })?;
     for input in script.inputs {
+        let input_as_needed = match &input {
+            ScriptInput::File { as_needed, .. } | ScriptInput::Library { as_needed, .. } => {
+                *as_needed
+            }
+        };
         let path: PathBuf = match &input {
             ScriptInput::File { path, .. } => {
                 let p = PathBuf::from(path);
@@ -251,9 +288,15 @@ fn expand_script(
         let file = MappedFile::open(&path)?;
         if FileKind::identify(file.data()) == FileKind::Text {
             let inner = String::from_utf8_lossy(file.data()).into_owned();
-            expand_script(&path, &inner, position, plan, extra, depth + 1)?;
+            expand_script(&path, &inner, (position, options), plan, extra, depth + 1)?;
         } else {
-            extra.push(ExtraFile { file, position });
+            let mut options = options;
+            options.as_needed |= input_as_needed;
+            extra.push(ExtraFile {
+                file,
+                position,
+                options,
+            });
         }
     }
     Ok(())

@@ -174,6 +174,8 @@ pub struct OutputOptions {
     pub windows_gui: bool,
     /// `/MERGE:from=to` of the command line (objects' own are in their linker options).
     pub section_merges: Vec<(Vec<u8>, Vec<u8>)>,
+    /// GNU ld's options for ELF outputs.
+    pub elf: crate::plan::ElfOptions,
 }
 
 /// `-v` timings, phase by phase.
@@ -247,6 +249,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
         external: false,
         shared_output,
         allow_undefined: allow_undefined(backend, plan, shared_output)?,
+        weak_undefined_dynamic: shared_output && backend.interposable(),
         synthetic: &|name| backend.is_synthetic(name),
         required: required_names(plan),
         alternate_names: plan
@@ -255,6 +258,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             .iter()
             .map(|(f, t)| (f.as_bytes(), t.as_bytes()))
             .collect(),
+        allow_multiple_definition: plan.args.elf.allow_multiple_definition,
     };
     let mut res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
     res.version_script = options.version_script.clone();
@@ -296,8 +300,13 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     );
     roots.extend(plan.args.include_symbols.iter().map(|s| s.as_bytes()));
     roots.extend(included);
+    // What DT_INIT and DT_FINI name runs without a reference.
+    if plan.target.format == crate::target::ObjectFormat::Elf {
+        roots.extend([plan.args.elf.init.as_bytes(), plan.args.elf.fini.as_bytes()]);
+    }
     let live = gc::collect(
         &res,
+        plan.args.gc_sections,
         &options.entry,
         (shared_output && backend.shared_exports_all()) || options.export_all,
         &roots,
@@ -467,6 +476,7 @@ fn output_options(plan: &LinkPlan) -> Result<OutputOptions> {
             .iter()
             .map(|(f, t)| (f.as_bytes().to_vec(), t.as_bytes().to_vec()))
             .collect(),
+        elf: args.elf.clone(),
     })
 }
 
@@ -495,9 +505,35 @@ fn allow_undefined<B: Backend>(backend: &B, plan: &LinkPlan, shared_output: bool
                 backend.name()
             );
         }
-        return Ok(shared_output);
+        // A shared library leaves what it does not define to the loader, unless `-z defs`
+        // (`--no-undefined`) asks for every name to be bound now.
+        return Ok(shared_output && plan.args.elf.no_undefined != Some(true));
     }
     Ok(plan.args.undefined_dynamic_lookup)
+}
+
+/// `-r`: every input merged into one relocatable object, as GNU ld's `--relocatable` writes
+/// it. Archive members join for the names the objects leave undefined; what nothing defines
+/// stays undefined for the link that reads the object, and every global keeps its name.
+pub fn relocatable<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
+    let extra = load::script_inputs(plan)?;
+    let Loaded { candidates, shared } = load::load(backend, plan, &extra)?;
+    let resolve_options = resolve::ResolveOptions {
+        external: false,
+        shared_output: false,
+        allow_undefined: true,
+        weak_undefined_dynamic: false,
+        synthetic: &|_| false,
+        required: required_names(plan),
+        alternate_names: Vec::new(),
+        allow_multiple_definition: plan.args.elf.allow_multiple_definition,
+    };
+    let mut res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
+    // Nothing is left to another linker's own reading: every object goes in.
+    res.host = vec![false; res.objects.len()];
+    let exported: FxHashSet<Vec<u8>> = res.globals.iter().map(|g| g.name.to_vec()).collect();
+    let object = backend.combine_objects(&res, &exported, &[])?;
+    crate::output::write_file_atomically(&plan.args.output, &object, 0o644)
 }
 
 /// External linking's first half: resolve like an internal link (so undefined symbols are
@@ -524,9 +560,11 @@ pub fn combine<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<Combined> {
         external: true,
         shared_output: false,
         allow_undefined: allow_undefined(backend, plan, false)?,
+        weak_undefined_dynamic: false,
         synthetic: &|name| backend.is_synthetic(name),
         required: required_names(plan),
         alternate_names: Vec::new(),
+        allow_multiple_definition: plan.args.elf.allow_multiple_definition,
     };
     let res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
     let mut exported: FxHashSet<Vec<u8>> = FxHashSet::default();

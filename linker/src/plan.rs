@@ -45,6 +45,71 @@ pub enum InputArg {
     },
 }
 
+/// How one input is read: the position-dependent switches of GNU ld in force where the line
+/// named it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputOptions {
+    /// A shared library becomes `DT_NEEDED` only when it binds a name (`--as-needed`);
+    /// otherwise it is needed because the line names it, as GNU ld does by default.
+    pub as_needed: bool,
+    /// Every member of an archive is linked, not only those that define a needed name
+    /// (`--whole-archive`).
+    pub whole_archive: bool,
+}
+
+impl Default for InputOptions {
+    /// What the Go-style door gives every input: libraries are needed only when used.
+    fn default() -> Self {
+        InputOptions {
+            as_needed: true,
+            whole_archive: false,
+        }
+    }
+}
+
+/// What GNU ld's options ask of an ELF output beyond what every door sets; each default is
+/// what rlink writes without the option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElfOptions {
+    /// `-z execstack`: PT_GNU_STACK allows execution.
+    pub execstack: bool,
+    /// `-z stack-size=N`: the main thread's stack size, in PT_GNU_STACK's p_memsz.
+    pub stack_size: u64,
+    /// `-z norelro` clears it: no PT_GNU_RELRO.
+    pub relro: bool,
+    /// `--disable-new-dtags` clears it: `-rpath` goes into DT_RPATH, not DT_RUNPATH.
+    pub new_dtags: bool,
+    /// Bits `-z` keywords add to DT_FLAGS (`origin`) and DT_FLAGS_1 (`nodelete`,
+    /// `initfirst`, `interpose`, `nodefaultlib`, `nodump`, `nodlopen`, `origin`).
+    pub dt_flags: u64,
+    pub dt_flags_1: u64,
+    /// `-init NAME`, `-fini NAME`: the functions DT_INIT and DT_FINI name.
+    pub init: String,
+    pub fini: String,
+    /// `-z defs` / `--no-undefined` (a shared library must define or import every name it
+    /// references) or `-z undefs`; unset, the build mode's default.
+    pub no_undefined: Option<bool>,
+    /// `--allow-multiple-definition` / `-z muldefs`: the first definition wins.
+    pub allow_multiple_definition: bool,
+}
+
+impl Default for ElfOptions {
+    fn default() -> Self {
+        ElfOptions {
+            execstack: false,
+            stack_size: 0,
+            relro: true,
+            new_dtags: true,
+            dt_flags: 0,
+            dt_flags_1: 0,
+            init: "_init".to_string(),
+            fini: "_fini".to_string(),
+            no_undefined: None,
+            allow_multiple_definition: false,
+        }
+    }
+}
+
 /// Everything a command line says about a link, before any file is opened: what every front
 /// door (Go-style flags, the cc-style and GNU ld lines) builds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +124,8 @@ pub struct LinkArgs {
     pub interpreter: Option<String>,
     pub library_dirs: Vec<PathBuf>,
     pub inputs: Vec<InputArg>,
+    /// Per input (same index), how it is read; an input without an entry gets the default.
+    pub input_options: Vec<InputOptions>,
     pub directive_files: Vec<PathBuf>,
     /// `-r`: DT_RUNPATH, colon-separated directories.
     pub runpath: Option<String>,
@@ -114,6 +181,12 @@ pub struct LinkArgs {
     /// The line is a GNU driver's or GNU ld's: COFF objects link for `*-windows-gnu`
     /// (mingw's library names) unless a target is given.
     pub gnu_line: bool,
+    /// Sections nothing reaches are left out (`--gc-sections`): always for the Go-style door,
+    /// as Go's linker does, and in GNU ld's only when asked for, as rustc does.
+    pub gc_sections: bool,
+    /// `-r`: the output is one relocatable object, not a linked program.
+    pub relocatable: bool,
+    pub elf: ElfOptions,
 }
 
 impl Default for LinkArgs {
@@ -135,6 +208,7 @@ impl LinkArgs {
             interpreter: None,
             library_dirs: Vec::new(),
             inputs: Vec::new(),
+            input_options: Vec::new(),
             directive_files: Vec::new(),
             runpath: None,
             soname: None,
@@ -163,6 +237,9 @@ impl LinkArgs {
             section_merges: Vec::new(),
             glibc_floor: None,
             gnu_line: false,
+            gc_sections: true,
+            relocatable: false,
+            elf: ElfOptions::default(),
         }
     }
 }
@@ -184,6 +261,7 @@ pub struct LoadedInput {
     pub requested_as: String,
     /// A library the output may run without (ld64's `-weak_framework`): its imports are weak.
     pub weak: bool,
+    pub options: InputOptions,
 }
 
 /// A directive with the place it came from, for diagnostics.
@@ -404,7 +482,20 @@ pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkP
     let mut manifests: Vec<(&'static str, &'static str)> = Vec::new();
     // Bundled shared libraries, by their position in `paths` (their path is their name).
     let mut in_memory: Vec<(usize, Vec<u8>)> = Vec::new();
-    for input in &args.inputs {
+    // How each entry of `paths` is read.
+    let mut options: Vec<InputOptions> = Vec::with_capacity(args.inputs.len());
+    for (index, input) in args.inputs.iter().enumerate() {
+        let mut opts = args.input_options.get(index).copied().unwrap_or_default();
+        // Mach-O and PE name the libraries they import from by what binds, as ld64 and
+        // link.exe do; only ELF has GNU ld's libraries needed for being named.
+        if target.format != ObjectFormat::Elf {
+            opts.as_needed = true;
+        }
+        // Bundled libraries beyond the first (ld-linux beside libc) are as-needed, as in
+        // the linker script a system's libc.so is.
+        let mut carried_opts = opts;
+        carried_opts.as_needed = true;
+        let before = paths.len();
         match input {
             InputArg::Path(p) => paths.push((rooted(chroot, p), p.display().to_string())),
             InputArg::StaticLibrary(name) => match search_static_library(name, &search_dirs) {
@@ -452,6 +543,11 @@ pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkP
                                 if !paths.iter().any(|(p, _)| *p == Path::new(&file_name)) {
                                     in_memory.push((paths.len(), bytes));
                                     paths.push((PathBuf::from(file_name), format!("-l{name}")));
+                                    options.push(if paths.len() == before + 1 {
+                                        opts
+                                    } else {
+                                        carried_opts
+                                    });
                                 }
                             }
                             continue;
@@ -473,6 +569,9 @@ pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkP
                 }
             }
         }
+        if paths.len() > before && options.len() < paths.len() {
+            options.push(opts);
+        }
     }
     if paths.is_empty() && args.directive_files.is_empty() && manifests.is_empty() {
         bail!("no input files");
@@ -486,15 +585,16 @@ pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkP
     for (at, bytes) in in_memory {
         mapped[at] = Some(MappedFile::from_bytes(paths[at].0.clone(), bytes));
     }
-    let files: Vec<(MappedFile, String)> = paths
+    let files: Vec<(MappedFile, String, InputOptions)> = paths
         .into_par_iter()
         .zip(mapped)
-        .map(|((path, requested_as), mapped)| {
+        .zip(options)
+        .map(|(((path, requested_as), mapped), options)| {
             let file = match mapped {
                 Some(file) => file,
                 None => MappedFile::open(&path)?,
             };
-            Ok((file, requested_as))
+            Ok((file, requested_as, options))
         })
         .collect::<Result<_>>()?;
     let mut directives = Vec::new();
@@ -517,7 +617,13 @@ pub fn from_memory(args: LinkArgs, files: Vec<(String, Vec<u8>)>) -> Result<Link
     let search_dirs = search_dirs(&args, &target);
     let files = files
         .into_iter()
-        .map(|(name, data)| (MappedFile::from_bytes(&name, data), name))
+        .map(|(name, data)| {
+            (
+                MappedFile::from_bytes(&name, data),
+                name,
+                InputOptions::default(),
+            )
+        })
         .collect();
     finish(args, target, search_dirs, files, Vec::new())
 }
@@ -528,18 +634,19 @@ fn finish(
     args: LinkArgs,
     target: Target,
     search_dirs: Vec<PathBuf>,
-    files: Vec<(MappedFile, String)>,
+    files: Vec<(MappedFile, String, InputOptions)>,
     extra_directives: Vec<SourcedDirective>,
 ) -> Result<LinkPlan> {
     let inputs: Vec<LoadedInput> = files
         .into_iter()
-        .map(|(file, requested_as)| {
+        .map(|(file, requested_as, options)| {
             let kind = FileKind::identify(file.data());
             LoadedInput {
                 file,
                 kind,
                 weak: requested_as.starts_with("-weak_framework "),
                 requested_as,
+                options,
             }
         })
         .collect();

@@ -103,6 +103,8 @@ pub struct SharedInput<'a> {
     pub position: usize,
     /// The output may run without it (ld64's `-weak_framework`).
     pub weak: bool,
+    /// Needed only when it binds a name; otherwise needed because the line names it.
+    pub as_needed: bool,
 }
 
 /// The outcome of resolution: everything layout needs to know about symbols.
@@ -175,6 +177,8 @@ struct Resolver<'a, 'c> {
     /// Each COMDAT signature's kept group: (candidate, group index).
     groups_seen: HashMap<&'a [u8], (u32, u32)>,
     discarded: Vec<Vec<bool>>,
+    /// `--allow-multiple-definition`: a second strong definition is ignored.
+    allow_multiple_definition: bool,
 }
 
 impl<'a> Resolver<'a, '_> {
@@ -223,6 +227,9 @@ pub struct ResolveOptions<'a, 's> {
     pub shared_output: bool,
     /// Names nothing defines are left to the loader.
     pub allow_undefined: bool,
+    /// Names only weakly referenced that nothing defines are left to the loader even when
+    /// the others are errors (an ELF shared library under `-z defs`).
+    pub weak_undefined_dynamic: bool,
     /// The names the output format's linker defines itself (`__ehdr_start`, `__start_SEC`, …).
     pub synthetic: &'s dyn Fn(&[u8]) -> bool,
     /// Names the command line wants defined, as if an object referenced them (exports,
@@ -230,6 +237,8 @@ pub struct ResolveOptions<'a, 's> {
     pub required: Vec<&'a [u8]>,
     /// `/ALTERNATENAME` pairs of the command line: `from`, when nothing defines it, is `to`.
     pub alternate_names: Vec<(&'a [u8], &'a [u8])>,
+    /// `--allow-multiple-definition`: the first of two strong definitions wins.
+    pub allow_multiple_definition: bool,
 }
 
 /// `/ALTERNATENAME:from=to`, from the command line and from the objects in the link: a
@@ -284,6 +293,7 @@ pub fn resolve<'a>(
             .iter()
             .map(|c| vec![false; c.object.sections.len()])
             .collect(),
+        allow_multiple_definition: options.allow_multiple_definition,
     };
     // Every archive member offers its definitions lazily; the first archive on the command
     // line that defines a name is the one searched.
@@ -347,14 +357,12 @@ pub fn resolve<'a>(
     apply_directives(&mut r, directives, &mut imports, &mut libraries, external)?;
     mark_synthetic(&mut r, synthetic);
     apply_alternate_names(&mut r, &options.alternate_names);
-    if allow_undefined {
+    if allow_undefined || options.weak_undefined_dynamic {
         // The loader finds these names in the program or in other libraries: what every ELF
         // linker allows by default for -shared, and ld64's -undefined dynamic_lookup.
-        for g in r
-            .globals
-            .iter_mut()
-            .filter(|g| g.referenced && g.def == Def::Undefined)
-        {
+        for g in r.globals.iter_mut().filter(|g| {
+            g.referenced && g.def == Def::Undefined && (allow_undefined || !g.strong_ref)
+        }) {
             imports.push(Import {
                 remote: g.name.to_vec(),
                 version: None,
@@ -580,6 +588,7 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
                 let weak = sym.is_weak();
                 let g = &mut r.globals[id as usize];
                 match g.def {
+                    Def::Object { weak: false, .. } if !weak && r.allow_multiple_definition => {}
                     Def::Object {
                         weak: false, obj, ..
                     } if !weak => {
@@ -616,6 +625,7 @@ fn bind_shared_libraries<'a>(
     for lib in shared {
         let i = library_index(libraries, &lib.library.soname);
         libraries[i as usize].weak |= lib.weak;
+        libraries[i as usize].forced |= !lib.as_needed;
     }
     for g in r.globals.iter_mut() {
         if g.def != Def::Undefined || !g.referenced {

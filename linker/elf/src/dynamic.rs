@@ -168,9 +168,9 @@ pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
             n += 2;
         }
     }
-    n + [&b"_init"[..], b"_fini"]
+    n + [&l.elf.init, &l.elf.fini]
         .iter()
-        .filter(|name| defines(l.res, name))
+        .filter(|name| defines(l.res, name.as_bytes()))
         .count()
 }
 

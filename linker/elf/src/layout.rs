@@ -254,6 +254,8 @@ pub struct Layout<'r, 'a> {
     pub strip_debug: bool,
     pub symtab: Option<Symtab>,
     pub merged: MergedSections<'a>,
+    /// GNU ld's options for the output (stack, RELRO, dynamic flags, DT_INIT/DT_FINI).
+    pub elf: rlink_linker::plan::ElfOptions,
 }
 
 /// Range-extension thunks placed together after one input section of an executable output
@@ -465,6 +467,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         stack: _,
         windows_gui: _,
         section_merges: _,
+        elf: elf_options,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
     // A shared library is position-independent like a PIE.
@@ -893,6 +896,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         strip_debug,
         symtab: None,
         merged,
+        elf: elf_options,
     };
     place_commons(&mut layout)?;
     Ok(layout)
@@ -1494,7 +1498,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
             .iter()
             .filter(|c| has_class(**c))
             .count()
-        + has_class(Class::Relro) as usize
+        + (has_class(Class::Relro) && l.elf.relro) as usize
         + sorted.iter().any(|s| s.is_tls()) as usize;
     let headers = 64 + 56 * n_phdrs as u64;
     let mut addr = l.base + headers;
@@ -1636,14 +1640,19 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     }
     phdrs.push(Segment {
         p_type: elf::PT_GNU_STACK.0,
-        flags: elf::PF_R.0 | elf::PF_W.0,
+        flags: elf::PF_R.0 | elf::PF_W.0 | if l.elf.execstack { elf::PF_X.0 } else { 0 },
         offset: 0,
         addr: 0,
         filesz: 0,
-        memsz: 0,
+        // The loader sizes the main thread's stack from it (`-z stack-size`).
+        memsz: l.elf.stack_size,
         align: 16,
     });
-    if let Some(&(_, off, a, filesz, _)) = segments.iter().find(|s| s.0 == Class::Relro) {
+    let relro = segments
+        .iter()
+        .find(|s| s.0 == Class::Relro)
+        .filter(|_| l.elf.relro);
+    if let Some(&(_, off, a, filesz, _)) = relro {
         phdrs.push(Segment {
             p_type: elf::PT_GNU_RELRO.0,
             flags: elf::PF_R.0,

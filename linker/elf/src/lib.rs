@@ -257,6 +257,13 @@ impl Format for Elf {
         }
     }
 
+    fn relocatable(&self, plan: &LinkPlan) -> Result<()> {
+        match plan.target.cpu {
+            Cpu::X86_64 => pipeline::relocatable(&ElfBackend::<x86_64::X86_64>::new(), plan),
+            Cpu::Aarch64 => pipeline::relocatable(&ElfBackend::<aarch64::Aarch64>::new(), plan),
+        }
+    }
+
     fn combine(&self, plan: &LinkPlan) -> Result<Combined> {
         match plan.target.cpu {
             Cpu::X86_64 => pipeline::combine(&ElfBackend::<x86_64::X86_64>::new(), plan),

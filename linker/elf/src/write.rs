@@ -548,7 +548,12 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
         tags.push((elf::DT_SONAME, u64::from(n)));
     }
     if let Some(r) = l.runpath {
-        tags.push((elf::DT_RUNPATH, u64::from(r)));
+        let tag = if l.elf.new_dtags {
+            elf::DT_RUNPATH
+        } else {
+            elf::DT_RPATH
+        };
+        tags.push((tag, u64::from(r)));
     }
     let addr = |name: &str| l.section(name).map(|s| (s.addr, s.size)).unwrap_or((0, 0));
     tags.push((elf::DT_GNU_HASH, addr(".gnu.hash").0));
@@ -586,8 +591,10 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
             tags.push((size, s.size));
         }
     }
-    // crti.o's `_init`/`_fini` run through DT_INIT/DT_FINI, as GNU ld points them.
-    for (name, tag) in [(&b"_init"[..], elf::DT_INIT), (b"_fini", elf::DT_FINI)] {
+    // crti.o's `_init`/`_fini` (or what `-init`/`-fini` name) run through DT_INIT/DT_FINI,
+    // as GNU ld points them.
+    for (name, tag) in [(&l.elf.init, elf::DT_INIT), (&l.elf.fini, elf::DT_FINI)] {
+        let name = name.as_bytes();
         if crate::dynamic::defines(l.res, name) {
             if let Some(&id) = l.res.names.get(name) {
                 tags.push((tag, l.value(SymbolRef::Global(id)).addr));
@@ -597,8 +604,8 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
     if !l.shared {
         tags.push((elf::DT_DEBUG, 0));
     }
-    tags.push((elf::DT_FLAGS, elf::DF_BIND_NOW.0));
-    let mut flags_1 = elf::DF_1_NOW.0;
+    tags.push((elf::DT_FLAGS, elf::DF_BIND_NOW.0 | l.elf.dt_flags));
+    let mut flags_1 = elf::DF_1_NOW.0 | l.elf.dt_flags_1;
     if l.pie && !l.shared {
         flags_1 |= elf::DF_1_PIE.0;
     }
