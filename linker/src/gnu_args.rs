@@ -946,6 +946,7 @@ fn library(name: String, static_only: bool) -> InputArg {
 
 /// `-z KEYWORD` (several may be given with commas, as `-z relro,now`).
 fn z_keyword(link: &mut LinkArgs, keyword: &str) -> Result<()> {
+    use crate::plan::LoaderFlag;
     let elf = &mut link.elf;
     let size = |v: &str| -> Result<u64> {
         parse_number(v)
@@ -962,16 +963,13 @@ fn z_keyword(link: &mut LinkArgs, keyword: &str) -> Result<()> {
         "defs" => elf.no_undefined = Some(true),
         "undefs" => elf.no_undefined = Some(false),
         "muldefs" => elf.allow_multiple_definition = true,
-        "origin" => {
-            elf.dt_flags |= object::elf::DF_ORIGIN.0;
-            elf.dt_flags_1 |= object::elf::DF_1_ORIGIN.0;
-        }
-        "nodelete" => elf.dt_flags_1 |= object::elf::DF_1_NODELETE.0,
-        "initfirst" => elf.dt_flags_1 |= object::elf::DF_1_INITFIRST.0,
-        "interpose" => elf.dt_flags_1 |= object::elf::DF_1_INTERPOSE.0,
-        "nodefaultlib" => elf.dt_flags_1 |= object::elf::DF_1_NODEFLIB.0,
-        "nodump" => elf.dt_flags_1 |= object::elf::DF_1_NODUMP.0,
-        "nodlopen" => elf.dt_flags_1 |= object::elf::DF_1_NOOPEN.0,
+        "origin" => elf.loader_flags.push(LoaderFlag::Origin),
+        "nodelete" => elf.loader_flags.push(LoaderFlag::NoDelete),
+        "initfirst" => elf.loader_flags.push(LoaderFlag::InitFirst),
+        "interpose" => elf.loader_flags.push(LoaderFlag::Interpose),
+        "nodefaultlib" => elf.loader_flags.push(LoaderFlag::NoDefaultLib),
+        "nodump" => elf.loader_flags.push(LoaderFlag::NoDump),
+        "nodlopen" => elf.loader_flags.push(LoaderFlag::NoOpen),
         _ if keyword.starts_with("stack-size=") => {
             elf.stack_size = size(&keyword["stack-size=".len()..])?
         }
@@ -1299,7 +1297,7 @@ mod tests {
         );
         assert!(l.elf.execstack && !l.elf.relro && !l.elf.new_dtags);
         assert_eq!(l.elf.stack_size, 0x900000);
-        assert_eq!(l.elf.dt_flags_1, object::elf::DF_1_NODELETE.0);
+        assert_eq!(l.elf.loader_flags, [crate::plan::LoaderFlag::NoDelete]);
         assert_eq!(l.elf.init, "my_init");
         let Command::Link(l) = parse_ld(&s(&["--gc-sections", "-r", "a.o"]), &mut |_| {}).unwrap()
         else {

@@ -79,10 +79,8 @@ pub struct ElfOptions {
     pub relro: bool,
     /// `--disable-new-dtags` clears it: `-rpath` goes into DT_RPATH, not DT_RUNPATH.
     pub new_dtags: bool,
-    /// Bits `-z` keywords add to DT_FLAGS (`origin`) and DT_FLAGS_1 (`nodelete`,
-    /// `initfirst`, `interpose`, `nodefaultlib`, `nodump`, `nodlopen`, `origin`).
-    pub dt_flags: u64,
-    pub dt_flags_1: u64,
+    /// What `-z` keywords ask of the loader (the format writes them as its flags).
+    pub loader_flags: Vec<LoaderFlag>,
     /// `-init NAME`, `-fini NAME`: the functions DT_INIT and DT_FINI name.
     pub init: String,
     pub fini: String,
@@ -100,14 +98,32 @@ impl Default for ElfOptions {
             stack_size: 0,
             relro: true,
             new_dtags: true,
-            dt_flags: 0,
-            dt_flags_1: 0,
+            loader_flags: Vec::new(),
             init: "_init".to_string(),
             fini: "_fini".to_string(),
             no_undefined: None,
             allow_multiple_definition: false,
         }
     }
+}
+
+/// A request to the dynamic loader, from a `-z` keyword of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoaderFlag {
+    /// `$ORIGIN` in the output's paths must be expanded (`-z origin`).
+    Origin,
+    /// Never unloaded (`-z nodelete`).
+    NoDelete,
+    /// Initialized before the other libraries (`-z initfirst`).
+    InitFirst,
+    /// Its definitions come before the program's (`-z interpose`).
+    Interpose,
+    /// The default library directories are not searched for its needs (`-z nodefaultlib`).
+    NoDefaultLib,
+    /// Not to be dumped by `dldump` (`-z nodump`).
+    NoDump,
+    /// Not to be opened with `dlopen` (`-z nodlopen`).
+    NoOpen,
 }
 
 /// Everything a command line says about a link, before any file is opened: what every front

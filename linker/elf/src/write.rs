@@ -604,8 +604,23 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
     if !l.shared {
         tags.push((elf::DT_DEBUG, 0));
     }
-    tags.push((elf::DT_FLAGS, elf::DF_BIND_NOW.0 | l.elf.dt_flags));
-    let mut flags_1 = elf::DF_1_NOW.0 | l.elf.dt_flags_1;
+    let (mut flags, mut flags_1) = (elf::DF_BIND_NOW.0, elf::DF_1_NOW.0);
+    for flag in &l.elf.loader_flags {
+        use rlink_linker::plan::LoaderFlag;
+        match flag {
+            LoaderFlag::Origin => {
+                flags |= elf::DF_ORIGIN.0;
+                flags_1 |= elf::DF_1_ORIGIN.0;
+            }
+            LoaderFlag::NoDelete => flags_1 |= elf::DF_1_NODELETE.0,
+            LoaderFlag::InitFirst => flags_1 |= elf::DF_1_INITFIRST.0,
+            LoaderFlag::Interpose => flags_1 |= elf::DF_1_INTERPOSE.0,
+            LoaderFlag::NoDefaultLib => flags_1 |= elf::DF_1_NODEFLIB.0,
+            LoaderFlag::NoDump => flags_1 |= elf::DF_1_NODUMP.0,
+            LoaderFlag::NoOpen => flags_1 |= elf::DF_1_NOOPEN.0,
+        }
+    }
+    tags.push((elf::DT_FLAGS, flags));
     if l.pie && !l.shared {
         flags_1 |= elf::DF_1_PIE.0;
     }
