@@ -541,7 +541,41 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
         if sym.is_local() {
             continue;
         }
-        let id = r.id(sym.name);
+        // A definition of `foo@@V` (`.symver foo_impl, foo@@V`) is also the definition of
+        // plain `foo`, which references name: the default version.
+        let default_base = (sym.place != SymPlace::Undefined)
+            .then(|| default_version_base(sym.name))
+            .flatten();
+        bind_symbol(r, candidates, index, sym_index, sym, sym.name)?;
+        if let Some(base) = default_base {
+            // The alias yields to a definition of its own (`foo` beside `foo@@V`).
+            let id = r.id(base);
+            if !matches!(r.globals[id as usize].def, Def::Object { .. }) {
+                bind_symbol(r, candidates, index, sym_index, sym, base)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `foo` of `foo@@V`.
+fn default_version_base(name: &[u8]) -> Option<&[u8]> {
+    let at = name.windows(2).position(|w| w == b"@@")?;
+    Some(&name[..at])
+}
+
+/// Binds one global name of an object's symbol: a reference or a definition.
+fn bind_symbol<'a>(
+    r: &mut Resolver<'a, '_>,
+    candidates: &[Candidate<'a>],
+    index: u32,
+    sym_index: usize,
+    sym: &crate::object::Symbol<'a>,
+    name: &'a [u8],
+) -> Result<()> {
+    let object = &candidates[index as usize].object;
+    {
+        let id = r.id(name);
         let in_discarded =
             matches!(sym.place, SymPlace::Section(s) if r.discarded[index as usize][s as usize]);
         let place = if in_discarded {
@@ -556,7 +590,7 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
                 if !sym.is_weak() || in_discarded {
                     g.strong_ref = true;
                     if matches!(g.def, Def::Undefined) {
-                        if let Some(&candidate) = r.lazy.get(sym.name) {
+                        if let Some(&candidate) = r.lazy.get(name) {
                             r.pull(candidate);
                         }
                     }

@@ -211,25 +211,41 @@ impl VersionScript {
         Ok(script)
     }
 
-    /// What the script says of `name` (`demangled`: its C++ demangling, when it has one).
+    /// What the script says of `name` (`demangled`: its C++ demangling, when it has one;
+    /// `extern "C++"` patterns match a name that has none as it is).
     pub fn binding(&self, name: &str, demangled: Option<&str>) -> Option<Binding> {
-        let subject = |r: &Rule| if r.cpp { demangled } else { Some(name) };
+        let subject = |r: &Rule| {
+            if r.cpp {
+                demangled.unwrap_or(name)
+            } else {
+                name
+            }
+        };
         let exact = self
             .rules
             .iter()
-            .find(|r| !r.wildcard && subject(r) == Some(r.pattern.as_str()));
+            .find(|r| !r.wildcard && subject(r) == r.pattern);
         if let Some(r) = exact {
             return Some(r.binding);
         }
-        let matching = |star: bool| {
+        // Wildcards: global ones before local ones, and among either the last node's first;
+        // a lone `*` only when nothing else matched.
+        let matching = |star: bool, local: bool| {
             self.rules
                 .iter()
                 .rev()
-                .filter(|r| r.wildcard && (r.pattern == "*") == star)
-                .find(|r| subject(r).is_some_and(|s| glob(&r.pattern, s)))
+                .filter(|r| {
+                    r.wildcard
+                        && (r.pattern == "*") == star
+                        && (r.binding == Binding::Local) == local
+                })
+                .find(|r| glob(&r.pattern, subject(r)))
                 .map(|r| r.binding)
         };
-        matching(false).or_else(|| matching(true))
+        matching(false, false)
+            .or_else(|| matching(false, true))
+            .or_else(|| matching(true, false))
+            .or_else(|| matching(true, true))
     }
 
     /// Whether the script leaves `name` exported.
@@ -446,8 +462,8 @@ mod tests {
 
     #[test]
     fn which_rule_decides() {
-        // The last matching wildcard wins; an exact name beats every wildcard; a lone `*`
-        // is asked last.
+        // The last node's matching wildcard wins, a global one over a local one; an exact
+        // name beats every wildcard; a lone `*` is asked last.
         let s = VersionScript::parse(
             "V1 { foo*; }; V2 { foo*bar*; }; V3 { *she*; }; V4 { *he*; exact_one; }; \
              V5 { exact_*; local: *; };",
@@ -458,6 +474,10 @@ mod tests {
         assert_eq!(s.binding("exact_one", None), Some(Binding::Global(Some(3))));
         assert_eq!(s.binding("exact_two", None), Some(Binding::Global(Some(4))));
         assert_eq!(s.binding("zzz", None), Some(Binding::Local));
+        let s = VersionScript::parse("{ global: *; *foo_*; local: *foo*; };").unwrap();
+        assert_eq!(s.binding("foo_bar", None), Some(Binding::Global(None)));
+        assert_eq!(s.binding("foo", None), Some(Binding::Local));
+        assert_eq!(s.binding("xyz", None), Some(Binding::Global(None)));
     }
 
     #[test]
@@ -492,5 +512,8 @@ mod tests {
             s.binding("_ZN2ns1hEv", Some("ns::h()")),
             Some(Binding::Local)
         );
+        // A C name is its own demangling.
+        let s = VersionScript::parse("{ local: *; global: extern \"C++\" { *foo*; }; };").unwrap();
+        assert_eq!(s.binding("foobar", None), Some(Binding::Global(None)));
     }
 }

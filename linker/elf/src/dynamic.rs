@@ -8,15 +8,64 @@ use rlink_linker::object::{SymPlace, Visibility};
 use rlink_linker::resolve::{Def, Resolution, SymbolId};
 
 use crate::gnu_hash::GnuHash;
-use crate::layout::{add_string, DynExport, DynImport, Layout, NeededVersion, VersionNeed};
+use crate::layout::{
+    add_string, DynExport, DynImport, Layout, NeededVersion, VersionDef, VersionNeed,
+};
+use rlink_linker::version_script::Binding;
+use rlink_linker::{bail, Result};
+
+/// `.gnu.version` index of a name no version covers.
+const VER_NDX_GLOBAL: u16 = 1;
+/// `.gnu.version` bit of a version that is not the name's default (`foo@V`, not `foo@@V`).
+const VERSYM_HIDDEN: u16 = 0x8000;
 
 /// `.dynsym`, `.dynstr`, versions and DT_NEEDED, from the imports the link uses.
 pub(crate) fn build_dynamic_tables(
     l: &mut Layout<'_, '_>,
     runpath: Option<String>,
     soname: Option<String>,
-) {
+) -> Result<()> {
     let res = l.res;
+    // A version script's named nodes are the output's version definitions: the base version
+    // (the library's own name) is index 1, the nodes 2, 3, … in script order; versions needed
+    // from libraries are numbered after them.
+    let nodes: Vec<String> = l
+        .version_script
+        .as_ref()
+        .map(|v| v.nodes.iter().map(|n| n.name.clone()).collect())
+        .unwrap_or_default();
+    if !nodes.is_empty() {
+        let base_name = soname.clone().unwrap_or_else(|| {
+            std::path::Path::new(&l.output_name)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        let name_offset = add_string(&mut l.dynstr, base_name.as_bytes());
+        l.version_defs.push(VersionDef {
+            name_offset,
+            hash: elf::hash(base_name.as_bytes()),
+            index: 1,
+            base: true,
+            parents: Vec::new(),
+        });
+        let script = l.version_script.clone().unwrap_or_default();
+        for (i, node) in script.nodes.iter().enumerate() {
+            let name_offset = add_string(&mut l.dynstr, node.name.as_bytes());
+            let parents = node
+                .parents
+                .iter()
+                .map(|p| add_string(&mut l.dynstr, p.as_bytes()))
+                .collect();
+            l.version_defs.push(VersionDef {
+                name_offset,
+                hash: elf::hash(node.name.as_bytes()),
+                index: 2 + i as u16,
+                base: false,
+                parents,
+            });
+        }
+    }
     let mut used_libraries: Vec<bool> = res.libraries.iter().map(|lib| lib.forced).collect();
     let mut imports: Vec<(SymbolId, u32)> = Vec::new();
     for (id, g) in res.globals.iter().enumerate() {
@@ -37,8 +86,8 @@ pub(crate) fn build_dynamic_tables(
             l.needed.push(off);
         }
     }
-    // Version needs per library, indices from 2 (0 and 1 are local and global).
-    let mut next_index = 2u16;
+    // Version needs per library, indices after the definitions (0 and 1 are local and global).
+    let mut next_index = 2 + nodes.len() as u16;
     let mut version_index: HashMap<(u32, Vec<u8>), u16> = HashMap::default();
     let mut needs: Vec<(u32, Vec<NeededVersion>)> = Vec::new();
     for &(_, import) in &imports {
@@ -107,17 +156,58 @@ pub(crate) fn build_dynamic_tables(
             if !export_all && named.is_none() {
                 continue;
             }
-            let listed = l
-                .version_script
-                .as_ref()
-                .is_none_or(|v| v.exports(&String::from_utf8_lossy(g.name)));
-            if named.is_none() && !listed {
-                continue;
-            }
             let Def::Object { obj, sym, .. } = g.def else {
                 continue;
             };
             let s = &res.objects[obj as usize].symbols[sym as usize];
+            // A definition named `foo@V` or `foo@@V` (`.symver`) is exported as `foo` of
+            // version V, once: the plain `foo` a default version also defines is its alias.
+            let versioned = s.name.iter().position(|&b| b == b'@');
+            if versioned.is_some() && g.name != s.name {
+                continue;
+            }
+            let (base, version) = match versioned {
+                Some(at) => {
+                    let rest = &s.name[at + 1..];
+                    let (hidden, v) = match rest.strip_prefix(b"@") {
+                        Some(v) => (false, v),
+                        None => (true, rest),
+                    };
+                    (&s.name[..at], Some((hidden, v)))
+                }
+                None => (g.name, None),
+            };
+            let base_text = String::from_utf8_lossy(base);
+            let binding = l.version_script.as_ref().and_then(|v| {
+                let demangled = v
+                    .has_cpp()
+                    .then(|| rlink_linker::diag::demangle_cpp(&base_text))
+                    .flatten();
+                v.binding(&base_text, demangled.as_deref())
+            });
+            let listed = binding != Some(Binding::Local) || version.is_some();
+            if named.is_none() && !listed {
+                continue;
+            }
+            let version_index = match version {
+                // `foo@` and `foo@@`: the base version.
+                Some((_, b"")) => VER_NDX_GLOBAL,
+                Some((hidden, v)) => {
+                    let v = String::from_utf8_lossy(v);
+                    let Some(n) = nodes.iter().position(|n| *n == v) else {
+                        bail!(
+                            "{}: symbol {} has undefined version {v}",
+                            res.objects[obj as usize].place,
+                            String::from_utf8_lossy(s.name)
+                        );
+                    };
+                    (2 + n as u16) | if hidden { VERSYM_HIDDEN } else { 0 }
+                }
+                None => match binding {
+                    Some(Binding::Global(Some(n))) => 2 + n as u16,
+                    _ => VER_NDX_GLOBAL,
+                },
+            };
             let visible = matches!(s.visibility, Visibility::Default | Visibility::Protected);
             let placed = match s.place {
                 SymPlace::Section(sec) => l.placements[obj as usize][sec as usize].is_some(),
@@ -127,11 +217,23 @@ pub(crate) fn build_dynamic_tables(
             if visible && placed {
                 let name: &[u8] = match named {
                     Some(remote) => remote,
-                    None => g.name,
+                    None => base,
                 };
-                exports.push((id as SymbolId, name, 1));
+                exports.push((id as SymbolId, name, version_index));
             }
         }
+    }
+    // A plain definition the script gives a version a `.symver` definition of the same
+    // name already has is that definition's: it is not exported twice.
+    let explicit: std::collections::HashSet<(&[u8], u16)> = exports
+        .iter()
+        .filter(|(id, _, _)| res.globals[*id as usize].name.contains(&b'@'))
+        .map(|&(_, name, v)| (name, v & !VERSYM_HIDDEN))
+        .collect();
+    if !explicit.is_empty() {
+        exports.retain(|&(id, name, v)| {
+            res.globals[id as usize].name.contains(&b'@') || !explicit.contains(&(name, v))
+        });
     }
     let first_export = (l.dyn_imports.len() + 1) as u32;
     let names: Vec<&[u8]> = exports.iter().map(|(_, n, _)| *n).collect();
@@ -146,6 +248,7 @@ pub(crate) fn build_dynamic_tables(
         });
         l.dynsym_index.insert(id, first_export + k as u32);
     }
+    Ok(())
 }
 
 pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
@@ -158,6 +261,9 @@ pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
         + 13
         + !l.shared as usize;
     if !l.version_needs.is_empty() {
+        n += 2;
+    }
+    if !l.version_defs.is_empty() {
         n += 2;
     }
     if !l.plt.is_empty() {

@@ -60,6 +60,7 @@ pub enum Synth {
     GnuHash,
     GnuVersion,
     GnuVersionR,
+    GnuVersionD,
     RelaDyn,
     /// The PLT slots' relocations (DT_JMPREL): JUMP_SLOT, then IRELATIVE.
     RelaPlt,
@@ -175,6 +176,25 @@ pub struct VersionNeed {
     pub versions: Vec<NeededVersion>,
 }
 
+/// One version the output defines (`.gnu.version_d`): the base version (the output's own
+/// name) or a version script's node.
+#[derive(Debug, Clone)]
+pub struct VersionDef {
+    pub name_offset: u32,
+    pub hash: u32,
+    pub index: u16,
+    pub base: bool,
+    /// The `.dynstr` offsets of the versions it follows.
+    pub parents: Vec<u32>,
+}
+
+impl VersionDef {
+    /// Its `Elf64_Verdef` and the `Elf64_Verdaux` entries for its name and parents.
+    pub fn size(&self) -> u64 {
+        20 + 8 * (1 + self.parents.len() as u64)
+    }
+}
+
 /// One version needed from a library: name offset in `.dynstr`, ELF hash, version index.
 pub type NeededVersion = (u32, u32, u16);
 
@@ -234,6 +254,9 @@ pub struct Layout<'r, 'a> {
     pub dynstr: Vec<u8>,
     pub needed: Vec<u32>,
     pub version_needs: Vec<VersionNeed>,
+    pub version_defs: Vec<VersionDef>,
+    /// The output's path as given (the base version's name when there is no soname).
+    pub output_name: String,
     pub gnu_hash: GnuHash,
     pub interp: String,
     pub runpath: Option<u32>,
@@ -385,6 +408,7 @@ fn rank(name: &str, sh_type: u32, flags: u64) -> u32 {
         ".dynstr",
         ".gnu.hash",
         ".gnu.version",
+        ".gnu.version_d",
         ".gnu.version_r",
         ".rela.dyn",
         ".rela.plt",
@@ -461,7 +485,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         macos_version_min: _,
         macos_sdk_version: _,
         exported_symbols: _,
-        output_name: _,
+        output_name: output_path,
         // Windows-only: only the link.exe front door and `.def` files set them.
         exports: _,
         stack: _,
@@ -557,6 +581,15 @@ pub fn place<'r, 'a, A: ElfArch>(
             Synth::GnuVersion,
             2,
             2,
+        ),
+        synth(
+            ".gnu.version_d",
+            elf::SHT_GNU_VERDEF,
+            a,
+            Class::ReadOnly,
+            Synth::GnuVersionD,
+            8,
+            0,
         ),
         synth(
             ".gnu.version_r",
@@ -667,6 +700,7 @@ pub fn place<'r, 'a, A: ElfArch>(
                         | Synth::GnuHash
                         | Synth::GnuVersion
                         | Synth::GnuVersionR
+                        | Synth::GnuVersionD
                         | Synth::Dynamic
                         | Synth::RelaPlt
                 )
@@ -878,6 +912,8 @@ pub fn place<'r, 'a, A: ElfArch>(
         dynstr: vec![0],
         needed: Vec::new(),
         version_needs: Vec::new(),
+        version_defs: Vec::new(),
+        output_name: output_path,
         gnu_hash: GnuHash::new(&[], 1),
         interp,
         runpath: None,
@@ -922,7 +958,7 @@ pub fn lay_out<A: ElfArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     if !l.plt.is_empty() {
         l.plt_tags = A::plt_dynamic_tags(l.gnu_features);
     }
-    build_dynamic_tables(l, l.runpath_text.clone(), l.soname_text.clone());
+    build_dynamic_tables(l, l.runpath_text.clone(), l.soname_text.clone())?;
     if !l.strip_symbols {
         l.symtab = Some(symtab::build(l));
     }
@@ -1291,6 +1327,7 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
             Synth::DynStr => l.dynstr.len() as u64,
             Synth::GnuHash => l.gnu_hash.size() as u64,
             Synth::GnuVersion => 2 * dynsym_count,
+            Synth::GnuVersionD => l.version_defs.iter().map(VersionDef::size).sum(),
             Synth::GnuVersionR => l
                 .version_needs
                 .iter()
@@ -1718,6 +1755,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     let dynstr = index_of(l, ".dynstr");
     let dynsym = index_of(l, ".dynsym");
     let version_r_count = l.version_needs.len() as u32;
+    let version_d_count = l.version_defs.len() as u32;
     let strtab = index_of(l, ".strtab");
     let got_plt = index_of(l, ".got.plt");
     let symtab_first_global = l.symtab.as_ref().map(|t| t.first_global).unwrap_or(0);
@@ -1731,6 +1769,10 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
             Some(Synth::GnuVersionR) => {
                 s.link = dynstr;
                 s.info = version_r_count;
+            }
+            Some(Synth::GnuVersionD) => {
+                s.link = dynstr;
+                s.info = version_d_count;
             }
             Some(Synth::GnuHash | Synth::GnuVersion | Synth::RelaDyn) => s.link = dynsym,
             Some(Synth::RelaPlt) => {

@@ -407,6 +407,29 @@ fn write_synthetics<A: ElfArch>(
                     put16(dst, 2 * (first_export + i), exp.version_index);
                 }
             }
+            Synth::GnuVersionD => {
+                let mut at = 0usize;
+                for (n, def) in l.version_defs.iter().enumerate() {
+                    let last = n + 1 == l.version_defs.len();
+                    let count = 1 + def.parents.len();
+                    put16(dst, at, 1);
+                    put16(dst, at + 2, if def.base { elf::VER_FLG_BASE.0 } else { 0 });
+                    put16(dst, at + 4, def.index);
+                    put16(dst, at + 6, count as u16);
+                    put32(dst, at + 8, def.hash);
+                    put32(dst, at + 12, 20);
+                    put32(dst, at + 16, if last { 0 } else { def.size() as u32 });
+                    for (k, name) in std::iter::once(def.name_offset)
+                        .chain(def.parents.iter().copied())
+                        .enumerate()
+                    {
+                        let a = at + 20 + 8 * k;
+                        put32(dst, a, name);
+                        put32(dst, a + 4, if k + 1 == count { 0 } else { 8 });
+                    }
+                    at += def.size() as usize;
+                }
+            }
             Synth::GnuVersionR => {
                 let mut at = 0usize;
                 for (n, need) in l.version_needs.iter().enumerate() {
@@ -566,6 +589,10 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
     tags.push((elf::DT_RELAENT, 24));
     tags.push((elf::DT_RELACOUNT, relative_count as u64));
     tags.push((elf::DT_VERSYM, addr(".gnu.version").0));
+    if !l.version_defs.is_empty() {
+        tags.push((elf::DT_VERDEF, addr(".gnu.version_d").0));
+        tags.push((elf::DT_VERDEFNUM, l.version_defs.len() as u64));
+    }
     if !l.version_needs.is_empty() {
         tags.push((elf::DT_VERNEED, addr(".gnu.version_r").0));
         tags.push((elf::DT_VERNEEDNUM, l.version_needs.len() as u64));
