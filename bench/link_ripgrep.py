@@ -13,7 +13,8 @@ figures vary with the machine.
 Corpora (--corpus, repeatable; default ripgrep-release):
     ripgrep-release  ripgrep, cargo install (release profile)
     ripgrep-debug    ripgrep, cargo install --debug
-    big              cargo-nextest (pinned, --locked), release: ~350 crates, rustls/ring, tokio
+    big              cargo-nextest 0.9.151 (pinned, --locked), release: ~330 crates (tokio, clap,
+                     serde, rustls with aws-lc's C, zstd's C), ~380 MB of inputs
     all              the three above
 --profile release|debug|both is kept as a shorthand for the ripgrep corpora.
 
@@ -202,8 +203,19 @@ def direct_linker_command(linker_binary, fuse, cc, out, work):
     return [linker_binary] + [w for w in words[1:] if not w.startswith("-fuse-ld=")]
 
 
-def rlink_args(args):
+# rustc's strip requests (on by default for release builds: `strip = "debuginfo"`) in rlink's
+# spelling, so rlink writes what the peers, which get the same -Wl, flags, write.
+RLINK_STRIP = {"-Wl,--strip-debug": "-w", "-Wl,-S": "-w", "-Wl,--strip-all": "-s", "-Wl,-s": "-s"}
+
+
+def rlink_inputs(args):
     return [a for a in args if a.endswith(".o") or a.endswith(".rlib") or a.startswith("-l")]
+
+
+def rlink_args(args):
+    """rlink's line: its strip flags, then the objects, rlibs and -l libraries of rustc's."""
+    strip = list(dict.fromkeys(RLINK_STRIP[a] for a in args if a in RLINK_STRIP))
+    return strip + rlink_inputs(args)
 
 
 # --- running links -------------------------------------------------------------------------
@@ -252,7 +264,7 @@ def out_path(work, corpus, name):
 
 def linkers_for(opts, corpus, args, rlinks, wild):
     cc = host_driver_args(args)
-    inputs = rlink_args(args)
+    rlink_line = rlink_args(args)
     linkers = []
 
     def add(name, cmd_of_out, **kw):
@@ -260,12 +272,12 @@ def linkers_for(opts, corpus, args, rlinks, wild):
         linkers.append(Linker(name, cmd_of_out(out), out, **kw))
 
     for name, binary in rlinks.items():
-        add(name, lambda out, b=binary: [b, "-linkmode=internal", "-o", out] + inputs)
+        add(name, lambda out, b=binary: [b, "-linkmode=internal", "-o", out] + rlink_line)
     if not opts.no_scaling:
         # rlink's own flag syntax (one or two dashes; a GNU ld line spells it --threads=N).
         for n in (1, 2):
             add(f"rlink t{n}", lambda out, n=n: [rlinks["rlink"], "-linkmode=internal", f"-threads={n}",
-                                                 "-o", out] + inputs, variant_of="rlink", threads=n)
+                                                 "-o", out] + rlink_line, variant_of="rlink", threads=n)
     if opts.no_peers:
         return linkers
     tools = {"ld.lld": ("ld.lld", "lld", None), "mold": ("mold", "mold", ["--no-fork"]),
@@ -308,7 +320,7 @@ def bench_corpus(opts, corpus, rlinks, wild):
     record = build_corpus(opts.work, corpus)
     args = read_args(record)
     linkers = linkers_for(opts, corpus, args, rlinks, wild)
-    inputs = rlink_args(args)
+    inputs = rlink_inputs(args)
     size = sum(os.path.getsize(a) for a in inputs if os.path.exists(a))
     print(f"\ncorpus {corpus.name}: {corpus.crate} ({corpus.profile}), {len(inputs)} inputs, "
           f"{size / MB:.1f} MB of objects and rlibs; {opts.runs} runs each, interleaved", flush=True)
