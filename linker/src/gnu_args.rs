@@ -248,6 +248,18 @@ enum Act {
     Init,
     Fini,
     NoThreads,
+    Defsym,
+    ImageBase,
+    Symbolic,
+    DynamicList,
+    ExportDynamicSymbol,
+    ExportDynamicSymbolList,
+    ExcludeLibs,
+    TraceSymbol,
+    Trace,
+    UndefinedGlob,
+    Audit,
+    DepAudit,
     Relocatable,
     WholeArchive(bool),
     GcSections(bool),
@@ -447,6 +459,30 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["enable-new-dtags"], None, Nothing, Act::NewDtags(true)),
     opt(&["disable-new-dtags"], None, Nothing, Act::NewDtags(false)),
     opt(&["init"], None, Value, Act::Init),
+    opt(&["defsym"], None, Value, Act::Defsym),
+    opt(&["Bsymbolic"], None, Nothing, Act::Symbolic),
+    // rlink binds a shared library's calls to its own functions directly already.
+    opt(&["Bsymbolic-functions"], None, Nothing, Act::Accepted),
+    opt(&["dynamic-list"], None, Value, Act::DynamicList),
+    opt(
+        &["export-dynamic-symbol"],
+        None,
+        Value,
+        Act::ExportDynamicSymbol,
+    ),
+    opt(
+        &["export-dynamic-symbol-list"],
+        None,
+        Value,
+        Act::ExportDynamicSymbolList,
+    ),
+    opt(&["exclude-libs"], None, Value, Act::ExcludeLibs),
+    opt(&["trace-symbol"], Some('y'), Value, Act::TraceSymbol),
+    opt(&["trace"], Some('t'), Nothing, Act::Trace),
+    opt(&["undefined-glob"], None, Value, Act::UndefinedGlob),
+    opt(&["image-base"], None, Value, Act::ImageBase),
+    opt(&["audit"], None, Value, Act::Audit),
+    opt(&["depaudit"], Some('P'), Value, Act::DepAudit),
     opt(&["fini"], None, Value, Act::Fini),
     // GNU ld prints its version and default script; rlink has no default script to show.
     opt(&["verbose"], None, Optional, Act::Version),
@@ -495,21 +531,13 @@ static LD_OPTIONS: &[LdOption] = &[
     // GNU ld options rlink does not implement yet.
     opt(
         &[
-            "defsym",
-            "dynamic-list",
-            "export-dynamic-symbol",
-            "export-dynamic-symbol-list",
-            "exclude-libs",
             "wrap",
-            "undefined-glob",
-            "trace-symbol",
             "script",
             "default-script",
             "dT",
             "rpath-link",
             "Map",
             "dependency-file",
-            "image-base",
             "Ttext",
             "Tdata",
             "Tbss",
@@ -522,8 +550,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "architecture",
             "auxiliary",
             "filter",
-            "audit",
-            "depaudit",
             "retain-symbols-file",
             "version-exports-section",
             "unresolved-symbols",
@@ -549,24 +575,19 @@ static LD_OPTIONS: &[LdOption] = &[
     ),
     opt(&[], Some('T'), Value, Act::NotImplemented),
     opt(&[], Some('u'), Value, Act::Undefined),
-    opt(&[], Some('y'), Value, Act::NotImplemented),
     opt(&[], Some('f'), Value, Act::NotImplemented),
     // GNU ld's -F is --filter, which nobody passes to a linker of executables; ld64's is the
     // framework search path, which rustc and clang pass for Apple targets.
     opt(&[], Some('F'), Value, Act::FrameworkDir),
     opt(&[], Some('G'), Value, Act::NotImplemented),
-    opt(&[], Some('P'), Value, Act::NotImplemented),
     opt(&[], Some('A'), Value, Act::NotImplemented),
     opt(&[], Some('b'), Value, Act::NotImplemented),
     opt(&[], Some('c'), Value, Act::NotImplemented),
     opt(&[], Some('Y'), Value, Act::NotImplemented),
     opt(
         &[
-            "Bsymbolic",
-            "Bsymbolic-functions",
             "Bno-symbolic",
             "emit-relocs",
-            "trace",
             "print-map",
             "print-gc-sections",
             "gdb-index",
@@ -579,7 +600,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "nmagic",
             "omagic",
             "no-omagic",
-            "export-dynamic-symbol-list",
             "no-export-dynamic",
             "dynamic-list-data",
             "dynamic-list-cpp-new",
@@ -601,7 +621,6 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["relocatable"], Some('r'), Nothing, Act::Relocatable),
     opt(&[], Some('i'), Nothing, Act::NotImplemented),
     opt(&[], Some('q'), Nothing, Act::NotImplemented),
-    opt(&[], Some('t'), Nothing, Act::NotImplemented),
     opt(&[], Some('M'), Nothing, Act::NotImplemented),
     opt(&[], Some('n'), Nothing, Act::NotImplemented),
     opt(&[], Some('N'), Nothing, Act::NotImplemented),
@@ -728,6 +747,8 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
     let mut saw_input = false;
     let mut bstatic_first = false;
     let mut version_only = false;
+    // The texts of `--dynamic-list` files and `--export-dynamic-symbol` names, read as one.
+    let mut export_lists: Vec<String> = Vec::new();
     loop {
         // The inputs named so far are read with the switches in force where they were named.
         link.input_options.resize(link.inputs.len(), options);
@@ -810,6 +831,52 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
             Act::Init => link.elf.init = value(),
             Act::Fini => link.elf.fini = value(),
             Act::NoThreads => link.threads = Some(1),
+            Act::ImageBase => {
+                let v = value();
+                link.elf.image_base = Some(crate::pipeline::parse_number(&v).ok_or_else(|| {
+                    crate::diag::Error::new(format!("{written} {v}: not a number"))
+                })?);
+            }
+            Act::Audit => link.elf.audit.push(value()),
+            Act::Symbolic => link.elf.symbolic = true,
+            Act::DynamicList | Act::ExportDynamicSymbolList => {
+                let path = value();
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| crate::diag::Error::new(format!("{path}: {e}")))?;
+                // A dynamic list is a version script's anonymous node.
+                crate::version_script::VersionScript::parse(&text).map_err(|e| e.at(&path))?;
+                export_lists.push(text);
+                // In a shared library, a dynamic list binds everything it does not name
+                // to the library's own definitions.
+                if spec.act == Act::DynamicList {
+                    link.elf.symbolic = true;
+                }
+            }
+            Act::ExportDynamicSymbol => {
+                // A name is matched exactly (quoted); a pattern with wildcards as one.
+                let v = value();
+                export_lists.push(if v.contains(['*', '?', '[']) {
+                    format!("{{ {v}; }};")
+                } else {
+                    format!("{{ \"{}\"; }};", v.replace('"', ""))
+                });
+            }
+            Act::ExcludeLibs => link
+                .elf
+                .exclude_libs
+                .extend(value().split([',', ':']).map(str::to_string)),
+            Act::TraceSymbol => link.elf.trace_symbols.push(value()),
+            Act::Trace => link.elf.trace = true,
+            Act::UndefinedGlob => link.elf.undefined_globs.push(value()),
+            Act::DepAudit => link.elf.depaudit.push(value()),
+            Act::Defsym => {
+                let v = value();
+                let Some((name, value)) = v.split_once('=') else {
+                    bail!("{written} {v}: want NAME=VALUE");
+                };
+                link.defsyms
+                    .push((name.trim().to_string(), value.trim().to_string()));
+            }
             Act::Relocatable => link.relocatable = true,
             Act::WholeArchive(on) => options.whole_archive = on,
             Act::GcSections(on) => link.gc_sections = on,
@@ -918,6 +985,11 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
     if !runpaths.is_empty() {
         link.runpath = Some(runpaths.join(":"));
     }
+    if !export_lists.is_empty() {
+        link.elf.export_list = Some(crate::version_script::VersionScript::parse(
+            &export_lists.join("\n"),
+        )?);
+    }
     // Some drivers (gcc for AArch64) say `-static` as `-Bstatic` before the inputs and simply
     // name no dynamic linker: GNU ld then writes a static executable.
     if bstatic_first && link.interpreter.is_none() && link.build_mode == BuildMode::Exe {
@@ -949,7 +1021,7 @@ fn z_keyword(link: &mut LinkArgs, keyword: &str) -> Result<()> {
     use crate::plan::LoaderFlag;
     let elf = &mut link.elf;
     let size = |v: &str| -> Result<u64> {
-        parse_number(v)
+        crate::pipeline::parse_number(v)
             .ok_or_else(|| crate::diag::Error::new(format!("-z {keyword}: {v:?} is not a number")))
     };
     match keyword {
@@ -970,6 +1042,15 @@ fn z_keyword(link: &mut LinkArgs, keyword: &str) -> Result<()> {
         "nodefaultlib" => elf.loader_flags.push(LoaderFlag::NoDefaultLib),
         "nodump" => elf.loader_flags.push(LoaderFlag::NoDump),
         "nodlopen" => elf.loader_flags.push(LoaderFlag::NoOpen),
+        _ if keyword.starts_with("max-page-size=") => {
+            let page = size(&keyword["max-page-size=".len()..])?;
+            if !page.is_power_of_two() {
+                bail!("-z {keyword}: the page size must be a power of two");
+            }
+            elf.max_page_size = Some(page)
+        }
+        // rlink lays the file out in 4 KiB pages: that size is accepted, no other.
+        "common-page-size=4096" | "common-page-size=0x1000" => {}
         _ if keyword.starts_with("stack-size=") => {
             elf.stack_size = size(&keyword["stack-size=".len()..])?
         }
@@ -981,17 +1062,6 @@ fn z_keyword(link: &mut LinkArgs, keyword: &str) -> Result<()> {
         _ => bail!("unsupported option: -z {keyword}"),
     }
     Ok(())
-}
-
-/// A number as GNU ld reads one: decimal, `0x` hexadecimal or `0` octal.
-fn parse_number(v: &str) -> Option<u64> {
-    if let Some(hex) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-        u64::from_str_radix(hex, 16).ok()
-    } else if v.len() > 1 && v.starts_with('0') {
-        u64::from_str_radix(&v[1..], 8).ok()
-    } else {
-        v.parse().ok()
-    }
 }
 
 #[cfg(test)]

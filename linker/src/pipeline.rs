@@ -109,6 +109,12 @@ pub trait Backend: Sync {
         let _ = place;
         Ok(vec![ArchiveMember::Object; members.len()])
     }
+    /// An object defining each name as an absolute symbol of the value (`--defsym
+    /// NAME=NUMBER`).
+    fn absolute_symbols_object(&self, symbols: &[(&str, u64)]) -> Result<Vec<u8>> {
+        let _ = symbols;
+        bail!("--defsym NAME=NUMBER is implemented for ELF outputs only")
+    }
     /// External linking: the Rust objects merged into one relocatable object.
     fn combine_objects(
         &self,
@@ -243,15 +249,32 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     }
     let runtime = backend.runtime_objects(plan);
     offer_lazily(backend, &mut candidates, &runtime, false)?;
+    // `--defsym NAME=NUMBER` names are defined by an object of absolute symbols; `NAME=OTHER`
+    // makes NAME an alias of OTHER once OTHER is resolved.
+    let (absolute, aliases) = defsyms(plan)?;
+    let absolute_object = match absolute.is_empty() {
+        true => None,
+        false => Some(backend.absolute_symbols_object(&absolute)?),
+    };
+    if let Some(bytes) = &absolute_object {
+        candidates.push(Candidate {
+            object: backend.load_object("--defsym".to_string(), bytes)?,
+            position: 0,
+            loose: true,
+            host: false,
+        });
+    }
     phases.mark("load");
 
+    let mut required = required_names(plan);
+    required.extend(undefined_globs(plan, &candidates));
     let resolve_options = resolve::ResolveOptions {
         external: false,
         shared_output,
         allow_undefined: allow_undefined(backend, plan, shared_output)?,
         weak_undefined_dynamic: shared_output && backend.interposable(),
         synthetic: &|name| backend.is_synthetic(name),
-        required: required_names(plan),
+        required,
         alternate_names: plan
             .args
             .alternate_names
@@ -261,7 +284,11 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
         allow_multiple_definition: plan.args.elf.allow_multiple_definition,
     };
     let mut res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
+    resolve::define_aliases(&mut res, &aliases)?;
     res.version_script = options.version_script.clone();
+    res.symbolic = plan.args.elf.symbolic;
+    res.preemptible = plan.args.elf.export_list.clone();
+    trace(plan, &res, &shared);
     res.interposable = backend.interposable();
     check_default_libraries(plan, &res)?;
     for name in &plan.args.require_defined {
@@ -359,12 +386,115 @@ fn offer_lazily<'a, B: Backend>(
 /// `/INCLUDE`s.
 fn required_names(plan: &LinkPlan) -> Vec<&[u8]> {
     let args = &plan.args;
+    let alias_targets = args
+        .defsyms
+        .iter()
+        .filter(|(_, value)| parse_number(value).is_none())
+        .map(|(_, target)| target.as_bytes());
     args.exports
         .iter()
         .filter(|e| e.forwarder().is_none())
         .map(|e| e.internal.as_bytes())
         .chain(args.include_symbols.iter().map(|s| s.as_bytes()))
+        .chain(alias_targets)
         .collect()
+}
+
+/// `--undefined-glob`: the names archive members define that match, to be pulled as `-u`
+/// names are.
+fn undefined_globs<'a>(plan: &LinkPlan, candidates: &[Candidate<'a>]) -> Vec<&'a [u8]> {
+    let globs = &plan.args.elf.undefined_globs;
+    if globs.is_empty() {
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    for c in candidates.iter().filter(|c| !c.loose) {
+        for s in &c.object.symbols {
+            if s.is_local() || s.place == crate::object::SymPlace::Undefined {
+                continue;
+            }
+            let name = String::from_utf8_lossy(s.name);
+            if globs.iter().any(|g| crate::version_script::glob(g, &name)) {
+                names.push(s.name);
+            }
+        }
+    }
+    names
+}
+
+/// `-t` and `-y`: the inputs the link reads, and where traced names are referenced and
+/// defined, on standard output as GNU ld prints them.
+fn trace(plan: &LinkPlan, res: &Resolution<'_>, shared: &[resolve::SharedInput<'_>]) {
+    let elf = &plan.args.elf;
+    if elf.trace {
+        for o in &res.objects {
+            println!("{}", o.place);
+        }
+        for lib in shared {
+            println!("{}", lib.library.soname);
+        }
+    }
+    if elf.trace_symbols.is_empty() {
+        return;
+    }
+    for o in &res.objects {
+        for s in &o.symbols {
+            let name = String::from_utf8_lossy(s.name);
+            if s.is_local() || !elf.trace_symbols.iter().any(|t| *t == name) {
+                continue;
+            }
+            let what = match s.place {
+                crate::object::SymPlace::Undefined => "reference to",
+                _ => "definition of",
+            };
+            println!("rlink: trace-symbol: {}: {what} {name}", o.place);
+        }
+    }
+    for lib in shared {
+        for name in &elf.trace_symbols {
+            if lib.library.lookup(name.as_bytes()).is_some() {
+                println!(
+                    "rlink: trace-symbol: {}: definition of {name}",
+                    lib.library.soname
+                );
+            }
+        }
+    }
+}
+
+/// A number as GNU ld reads one: decimal, `0x` hexadecimal or `0` octal.
+pub fn parse_number(v: &str) -> Option<u64> {
+    if let Some(hex) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16).ok()
+    } else if v.len() > 1 && v.starts_with('0') {
+        u64::from_str_radix(&v[1..], 8).ok()
+    } else {
+        v.parse().ok()
+    }
+}
+
+/// `--defsym` definitions, split into absolute values and aliases of other names.
+type Defsyms<'p> = (Vec<(&'p str, u64)>, Vec<(&'p [u8], &'p [u8])>);
+
+fn defsyms(plan: &LinkPlan) -> Result<Defsyms<'_>> {
+    let mut absolute = Vec::new();
+    let mut aliases = Vec::new();
+    for (name, value) in &plan.args.defsyms {
+        match parse_number(value) {
+            Some(n) => absolute.push((name.as_str(), n)),
+            None if !value.is_empty()
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.$@".contains(&b)) =>
+            {
+                aliases.push((name.as_bytes(), value.as_bytes()))
+            }
+            None => bail!(
+                "--defsym {name}={value}: rlink reads a number or a symbol name, not an expression"
+            ),
+        }
+    }
+    Ok((absolute, aliases))
 }
 
 /// An object's `/DEFAULTLIB:` must name a library the link already has: rlink reads no

@@ -89,6 +89,26 @@ pub struct ElfOptions {
     pub no_undefined: Option<bool>,
     /// `--allow-multiple-definition` / `-z muldefs`: the first definition wins.
     pub allow_multiple_definition: bool,
+    /// `--image-base`: the address the output is linked at.
+    pub image_base: Option<u64>,
+    /// `-z max-page-size`: the page size segments are aligned to in memory.
+    pub max_page_size: Option<u64>,
+    /// `--audit` and `--depaudit` libraries (DT_AUDIT, DT_DEPAUDIT).
+    pub audit: Vec<String>,
+    pub depaudit: Vec<String>,
+    /// `-Bsymbolic`: a shared library's data binds to its own definitions.
+    pub symbolic: bool,
+    /// `--dynamic-list`, `--export-dynamic-symbol(-list)`: names an executable exports, and
+    /// the only names a `-Bsymbolic` (or dynamic-listed) shared library leaves preemptible.
+    pub export_list: Option<crate::version_script::VersionScript>,
+    /// `--exclude-libs`: archives (file names, or `ALL`) whose definitions are not exported.
+    pub exclude_libs: Vec<String>,
+    /// `-y` / `--trace-symbol`: names whose references and definitions are printed.
+    pub trace_symbols: Vec<String>,
+    /// `-t` / `--trace`: print each input file the link reads.
+    pub trace: bool,
+    /// `--undefined-glob`: patterns of names archive members are pulled for.
+    pub undefined_globs: Vec<String>,
 }
 
 impl Default for ElfOptions {
@@ -103,6 +123,16 @@ impl Default for ElfOptions {
             fini: "_fini".to_string(),
             no_undefined: None,
             allow_multiple_definition: false,
+            image_base: None,
+            max_page_size: None,
+            audit: Vec::new(),
+            depaudit: Vec::new(),
+            symbolic: false,
+            export_list: None,
+            exclude_libs: Vec::new(),
+            trace_symbols: Vec::new(),
+            trace: false,
+            undefined_globs: Vec::new(),
         }
     }
 }
@@ -202,6 +232,8 @@ pub struct LinkArgs {
     pub gc_sections: bool,
     /// `-r`: the output is one relocatable object, not a linked program.
     pub relocatable: bool,
+    /// `--defsym NAME=VALUE`: VALUE is a number or another symbol's name.
+    pub defsyms: Vec<(String, String)>,
     pub elf: ElfOptions,
 }
 
@@ -255,6 +287,7 @@ impl LinkArgs {
             gnu_line: false,
             gc_sections: true,
             relocatable: false,
+            defsyms: Vec::new(),
             elf: ElfOptions::default(),
         }
     }

@@ -129,6 +129,10 @@ pub struct Resolution<'a> {
     pub interposable: bool,
     /// A shared library's version script: names it keeps local are not preemptible.
     pub version_script: Option<crate::version_script::VersionScript>,
+    /// A shared library binds its own definitions to themselves (`-Bsymbolic`,
+    /// `--dynamic-list`), except the names `preemptible` lists.
+    pub symbolic: bool,
+    pub preemptible: Option<crate::version_script::VersionScript>,
     /// Why a name the bound shared libraries do not export is not there, when one knows
     /// (a glibc manifest cut to a floor: the name came in a later release).
     pub unavailable: HashMap<&'a [u8], String>,
@@ -438,6 +442,8 @@ pub fn resolve<'a>(
         shared_output,
         interposable: true,
         version_script: None,
+        symbolic: false,
+        preemptible: None,
         unavailable: unavailable_names(shared),
     })
 }
@@ -769,6 +775,38 @@ fn mark_synthetic(r: &mut Resolver<'_, '_>, synthetic: &dyn Fn(&[u8]) -> bool) {
             g.def = Def::Synthetic;
         }
     }
+}
+
+/// `--defsym NAME=OTHER`: NAME is defined as OTHER is, which must be defined.
+pub fn define_aliases<'a>(
+    res: &mut Resolution<'a>,
+    aliases: &[(&'a [u8], &'a [u8])],
+) -> Result<()> {
+    for &(name, target) in aliases {
+        let def = match res.global(target) {
+            Some(g) if !matches!(g.def, Def::Undefined) => g.def,
+            _ => bail!(
+                "--defsym {}={}: undefined symbol: {}",
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(target),
+                demangle(&String::from_utf8_lossy(target))
+            ),
+        };
+        match res.names.get(name) {
+            Some(&id) => res.globals[id as usize].def = def,
+            None => {
+                res.names.insert(name, res.globals.len() as SymbolId);
+                res.globals.push(Global {
+                    name,
+                    def,
+                    strong_ref: false,
+                    referenced: false,
+                    library_position: 0,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every undefined name a live section references strongly (through a relocation, from an

@@ -117,7 +117,12 @@ pub fn target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
                         && res
                             .version_script
                             .as_ref()
-                            .is_none_or(|v| v.exports(&String::from_utf8_lossy(g.name)));
+                            .is_none_or(|v| v.exports(&String::from_utf8_lossy(g.name)))
+                        && (!res.symbolic
+                            || res
+                                .preemptible
+                                .as_ref()
+                                .is_some_and(|v| v.lists(&String::from_utf8_lossy(g.name))));
                     TargetInfo {
                         dynamic: preemptible,
                         dynamic_data: preemptible,

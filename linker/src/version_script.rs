@@ -257,6 +257,18 @@ impl VersionScript {
         self.binding(name, demangled.as_deref()) != Some(Binding::Local)
     }
 
+    /// Whether a global rule names `name`: a dynamic list's question.
+    pub fn lists(&self, name: &str) -> bool {
+        let demangled = self
+            .has_cpp()
+            .then(|| crate::diag::demangle_cpp(name))
+            .flatten();
+        matches!(
+            self.binding(name, demangled.as_deref()),
+            Some(Binding::Global(_))
+        )
+    }
+
     /// Whether any rule is inside `extern "C++"` (only then are names demangled to match).
     pub fn has_cpp(&self) -> bool {
         self.rules.iter().any(|r| r.cpp)

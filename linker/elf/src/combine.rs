@@ -346,3 +346,26 @@ fn local_symbol(
         flags: SymbolFlags::None,
     }))
 }
+
+/// A relocatable object whose only contents are global absolute symbols (`--defsym`).
+pub fn absolute_symbols<A: ElfArch>(symbols: &[(&str, u64)]) -> Result<Vec<u8>> {
+    let architecture = match A::CPU {
+        Cpu::X86_64 => Architecture::X86_64,
+        Cpu::Aarch64 => Architecture::Aarch64,
+    };
+    let mut out = Object::new(BinaryFormat::Elf, architecture, Endianness::Little);
+    for &(name, value) in symbols {
+        out.add_symbol(Symbol {
+            name: name.as_bytes().to_vec(),
+            value,
+            size: 0,
+            kind: SymbolKind::Unknown,
+            scope: SymbolScope::Dynamic,
+            weak: false,
+            section: SymbolSection::Absolute,
+            flags: SymbolFlags::None,
+        });
+    }
+    out.write()
+        .map_err(|e| Error::new(format!("writing the --defsym object: {e}")))
+}

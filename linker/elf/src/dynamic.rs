@@ -140,26 +140,47 @@ pub(crate) fn build_dynamic_tables(
         l.dynsym_index.insert(id, l.dyn_imports.len() as u32);
     }
     l.runpath = runpath.map(|r| add_string(&mut l.dynstr, r.as_bytes()));
+    // Several audit libraries are one colon-separated list, as GNU ld writes them.
+    for (list, slot) in [(l.elf.audit.join(":"), 0), (l.elf.depaudit.join(":"), 1)] {
+        if !list.is_empty() {
+            let offset = Some(add_string(&mut l.dynstr, list.as_bytes()));
+            match slot {
+                0 => l.audit = offset,
+                _ => l.depaudit = offset,
+            }
+        }
+    }
     l.soname = soname.map(|s| add_string(&mut l.dynstr, s.as_bytes()));
     // A shared library (or an executable under --export-dynamic) exports its global
     // definitions of default or protected visibility; `cgo_export_dynamic` names one, under
     // its remote name. They follow the imports in `.dynsym`, in the order the hash table wants.
     let mut exports = hashed;
     let export_all = l.shared || l.export_all;
-    if export_all || !l.named_exports.is_empty() {
+    let export_list = l.elf.export_list.clone();
+    if export_all || !l.named_exports.is_empty() || export_list.is_some() {
         for (id, g) in res.globals.iter().enumerate() {
             let named = l
                 .named_exports
                 .iter()
                 .find(|(local, _)| local.as_slice() == g.name)
                 .map(|(_, remote)| remote);
-            if !export_all && named.is_none() {
+            // An executable exports what `--dynamic-list` and `--export-dynamic-symbol`
+            // name besides `cgo_export_dynamic` names.
+            let dynamic_listed = || {
+                export_list
+                    .as_ref()
+                    .is_some_and(|v| v.lists(&String::from_utf8_lossy(g.name)))
+            };
+            if !export_all && named.is_none() && !dynamic_listed() {
                 continue;
             }
             let Def::Object { obj, sym, .. } = g.def else {
                 continue;
             };
             let s = &res.objects[obj as usize].symbols[sym as usize];
+            if named.is_none() && excluded(&l.elf.exclude_libs, &res.objects[obj as usize].place) {
+                continue;
+            }
             // A definition named `foo@V` or `foo@@V` (`.symver`) is exported as `foo` of
             // version V, once: the plain `foo` a default version also defines is its alias.
             let versioned = s.name.iter().position(|&b| b == b'@');
@@ -258,6 +279,8 @@ pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
     let mut n = l.needed.len()
         + l.soname.is_some() as usize
         + l.runpath.is_some() as usize
+        + l.audit.is_some() as usize
+        + l.depaudit.is_some() as usize
         + 13
         + !l.shared as usize;
     if !l.version_needs.is_empty() {
@@ -283,4 +306,24 @@ pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
 /// Whether an object in the link defines `name` (crti.o's `_init`, `_fini`: DT_INIT/DT_FINI).
 pub fn defines(res: &Resolution<'_>, name: &[u8]) -> bool {
     matches!(res.global(name).map(|g| g.def), Some(Def::Object { .. }))
+}
+
+/// `--exclude-libs`: whether an object is a member of an archive whose definitions are not
+/// exported (named by file name, or all archives for `ALL`).
+fn excluded(libs: &[String], place: &str) -> bool {
+    if libs.is_empty() {
+        return false;
+    }
+    let Some(archive) = place
+        .strip_suffix(')')
+        .and_then(|p| p.rsplit_once('('))
+        .map(|p| p.0)
+    else {
+        return false;
+    };
+    let file = std::path::Path::new(archive)
+        .file_name()
+        .map(|f| f.to_string_lossy())
+        .unwrap_or_default();
+    libs.iter().any(|l| l == "ALL" || *l == file)
 }

@@ -260,6 +260,9 @@ pub struct Layout<'r, 'a> {
     pub gnu_hash: GnuHash,
     pub interp: String,
     pub runpath: Option<u32>,
+    /// DT_AUDIT's and DT_DEPAUDIT's `.dynstr` offsets (`--audit`, `--depaudit`).
+    pub audit: Option<u32>,
+    pub depaudit: Option<u32>,
     /// Dynamic relocations the input sections produce, per object (RELATIVE, others).
     pub dyn_relocs_per_object: Vec<(usize, usize)>,
     pub common: HashMap<SymbolId, u64>,
@@ -878,7 +881,9 @@ pub fn place<'r, 'a, A: ElfArch>(
     let mut layout = Layout {
         res,
         pie,
-        base: if pie { 0 } else { EXE_BASE },
+        base: elf_options
+            .image_base
+            .unwrap_or(if pie { 0 } else { EXE_BASE }),
         sections,
         placements,
         segments: Vec::new(),
@@ -917,6 +922,8 @@ pub fn place<'r, 'a, A: ElfArch>(
         gnu_hash: GnuHash::new(&[], 1),
         interp,
         runpath: None,
+        audit: None,
+        depaudit: None,
         dyn_relocs_per_object: Vec::new(),
         common: HashMap::default(),
         synthetic: HashMap::default(),
@@ -1538,6 +1545,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
         + (has_class(Class::Relro) && l.elf.relro) as usize
         + sorted.iter().any(|s| s.is_tls()) as usize;
     let headers = 64 + 56 * n_phdrs as u64;
+    let max_page = l.elf.max_page_size.unwrap_or(PAGE);
     let mut addr = l.base + headers;
     let mut offset = headers;
     let mut class = Class::ReadOnly;
@@ -1559,20 +1567,22 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
         }
         if s.class != class {
             class = s.class;
+            // Each segment starts on a page of the file (code never shares one with data);
+            // its address is on a new page of the largest size the output may be loaded
+            // with (`-z max-page-size`), at the same position within it as the offset.
             offset = align_up(offset, PAGE).ok_or_else(|| too_big(s))?;
-            addr = align_up(addr, PAGE).ok_or_else(|| too_big(s))?;
-            // Keep address ≡ offset (mod page) so the loader can map the file directly.
-            addr += offset % PAGE;
+            addr = align_up(addr, max_page).ok_or_else(|| too_big(s))?;
+            addr += offset % max_page;
             segments.push((class, offset, addr, 0, 0));
         }
         addr = align_up(addr, s.align).ok_or_else(|| too_big(s))?;
         if !s.is_nobits() {
             offset = align_up(offset, s.align).ok_or_else(|| too_big(s))?;
             // Offsets must keep the address's position in the page.
-            let want = addr % PAGE;
-            if offset % PAGE != want {
+            let want = addr % max_page;
+            if offset % max_page != want {
                 offset = offset
-                    .checked_add((want + PAGE - offset % PAGE) % PAGE)
+                    .checked_add((want + max_page - offset % max_page) % max_page)
                     .ok_or_else(|| too_big(s))?;
             }
         }
@@ -1648,7 +1658,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
             addr: a,
             filesz,
             memsz,
-            align: PAGE,
+            align: l.elf.max_page_size.unwrap_or(PAGE),
         });
     }
     if let Some(d) = find(".dynamic") {

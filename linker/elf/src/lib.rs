@@ -213,6 +213,10 @@ impl<A: ElfArch> Backend for ElfBackend<A> {
         layout.sections.len()
     }
 
+    fn absolute_symbols_object(&self, symbols: &[(&str, u64)]) -> Result<Vec<u8>> {
+        combine::absolute_symbols::<A>(symbols)
+    }
+
     fn combine_objects(
         &self,
         res: &Resolution<'_>,

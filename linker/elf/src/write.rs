@@ -578,6 +578,12 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
         };
         tags.push((tag, u64::from(r)));
     }
+    if let Some(a) = l.audit {
+        tags.push((elf::DT_AUDIT, u64::from(a)));
+    }
+    if let Some(a) = l.depaudit {
+        tags.push((elf::DT_DEPAUDIT, u64::from(a)));
+    }
     let addr = |name: &str| l.section(name).map(|s| (s.addr, s.size)).unwrap_or((0, 0));
     tags.push((elf::DT_GNU_HASH, addr(".gnu.hash").0));
     tags.push((elf::DT_STRTAB, addr(".dynstr").0));
