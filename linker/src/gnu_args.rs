@@ -251,6 +251,7 @@ enum Act {
     Defsym,
     ImageBase,
     Symbolic,
+    SymbolicFunctions,
     DynamicList,
     ExportDynamicSymbol,
     ExportDynamicSymbolList,
@@ -461,8 +462,12 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["init"], None, Value, Act::Init),
     opt(&["defsym"], None, Value, Act::Defsym),
     opt(&["Bsymbolic"], None, Nothing, Act::Symbolic),
-    // rlink binds a shared library's calls to its own functions directly already.
-    opt(&["Bsymbolic-functions"], None, Nothing, Act::Accepted),
+    opt(
+        &["Bsymbolic-functions"],
+        None,
+        Nothing,
+        Act::SymbolicFunctions,
+    ),
     opt(&["dynamic-list"], None, Value, Act::DynamicList),
     opt(
         &["export-dynamic-symbol"],
@@ -839,6 +844,7 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
             }
             Act::Audit => link.elf.audit.push(value()),
             Act::Symbolic => link.elf.symbolic = true,
+            Act::SymbolicFunctions => link.elf.symbolic_functions = true,
             Act::DynamicList | Act::ExportDynamicSymbolList => {
                 let path = value();
                 let text = std::fs::read_to_string(&path)

@@ -50,6 +50,9 @@ pub struct SharedLibrary<'a> {
     next_same_name: Vec<u32>,
     /// Names left out on purpose, with why (a glibc floor older than the name).
     pub unavailable: Vec<(&'a [u8], String)>,
+    /// Names the library references and does not define (its undefined dynamic symbols,
+    /// strong ones): the program must export its definitions of them.
+    pub references: Vec<&'a [u8]>,
 }
 
 const NO_NEXT: u32 = u32::MAX;
@@ -124,6 +127,7 @@ impl<'a> SharedLibrary<'a> {
         }
         let mut library = SharedLibrary::new(self.soname, self.cpu, kept)?;
         library.unavailable = unavailable;
+        library.references = self.references;
         Ok(library)
     }
 
@@ -151,6 +155,7 @@ impl<'a> SharedLibrary<'a> {
             by_name,
             next_same_name,
             unavailable: Vec::new(),
+            references: Vec::new(),
         })
     }
 

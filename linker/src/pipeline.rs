@@ -286,7 +286,20 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     let mut res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
     resolve::define_aliases(&mut res, &aliases)?;
     res.version_script = options.version_script.clone();
+    if res.interposable && !shared_output {
+        res.library_names = shared
+            .iter()
+            .flat_map(|s| {
+                let lib = &s.library;
+                lib.references
+                    .iter()
+                    .copied()
+                    .chain(lib.exports.iter().map(|e| e.name))
+            })
+            .collect();
+    }
     res.symbolic = plan.args.elf.symbolic;
+    res.symbolic_functions = plan.args.elf.symbolic_functions;
     res.preemptible = plan.args.elf.export_list.clone();
     trace(plan, &res, &shared);
     res.interposable = backend.interposable();
@@ -327,6 +340,11 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     );
     roots.extend(plan.args.include_symbols.iter().map(|s| s.as_bytes()));
     roots.extend(included);
+    // What the shared libraries reference, the program exports: it must be there.
+    roots.extend(res.library_names.iter().copied().filter(|n| {
+        res.global(n)
+            .is_some_and(|g| matches!(g.def, resolve::Def::Object { .. }))
+    }));
     // What DT_INIT and DT_FINI name runs without a reference.
     if plan.target.format == crate::target::ObjectFormat::Elf {
         roots.extend([plan.args.elf.init.as_bytes(), plan.args.elf.fini.as_bytes()]);

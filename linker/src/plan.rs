@@ -96,8 +96,10 @@ pub struct ElfOptions {
     /// `--audit` and `--depaudit` libraries (DT_AUDIT, DT_DEPAUDIT).
     pub audit: Vec<String>,
     pub depaudit: Vec<String>,
-    /// `-Bsymbolic`: a shared library's data binds to its own definitions.
+    /// `-Bsymbolic`: a shared library's references bind to its own definitions.
     pub symbolic: bool,
+    /// `-Bsymbolic-functions`: its calls bind to its own functions.
+    pub symbolic_functions: bool,
     /// `--dynamic-list`, `--export-dynamic-symbol(-list)`: names an executable exports, and
     /// the only names a `-Bsymbolic` (or dynamic-listed) shared library leaves preemptible.
     pub export_list: Option<crate::version_script::VersionScript>,
@@ -128,6 +130,7 @@ impl Default for ElfOptions {
             audit: Vec::new(),
             depaudit: Vec::new(),
             symbolic: false,
+            symbolic_functions: false,
             export_list: None,
             exclude_libs: Vec::new(),
             trace_symbols: Vec::new(),

@@ -133,6 +133,12 @@ pub struct Resolution<'a> {
     /// `--dynamic-list`), except the names `preemptible` lists.
     pub symbolic: bool,
     pub preemptible: Option<crate::version_script::VersionScript>,
+    /// Its calls to its own functions bind to them (`-Bsymbolic-functions`).
+    pub symbolic_functions: bool,
+    /// Names the shared libraries of the link reference or define: an executable exports
+    /// its definitions of them, so those libraries bind to the program's (set by the
+    /// pipeline for formats whose libraries may be interposed).
+    pub library_names: rustc_hash::FxHashSet<&'a [u8]>,
     /// Why a name the bound shared libraries do not export is not there, when one knows
     /// (a glibc manifest cut to a floor: the name came in a later release).
     pub unavailable: HashMap<&'a [u8], String>,
@@ -444,6 +450,8 @@ pub fn resolve<'a>(
         version_script: None,
         symbolic: false,
         preemptible: None,
+        symbolic_functions: false,
+        library_names: Default::default(),
         unavailable: unavailable_names(shared),
     })
 }

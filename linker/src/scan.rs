@@ -107,12 +107,16 @@ pub fn target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
                 Def::Object { obj, sym, .. } => {
                     let s = &res.objects[obj as usize].symbols[sym as usize];
                     // A shared library's exported data can be preempted by the program's copy
-                    // (copy relocations), so the library must reach it through the GOT too.
+                    // (copy relocations), and its exported functions by a definition loaded
+                    // before it (GNU ld's default), so the library reaches them through the
+                    // GOT and the PLT too.
                     // This runs for every relocation: the cheap tests go first, and the version
                     // script (a string match) is consulted only for shared-library data.
+                    let kind_preemptible = s.kind == SymbolKind::Data
+                        || (s.kind == SymbolKind::Func && !res.symbolic_functions);
                     let preemptible = res.shared_output
                         && res.interposable
-                        && s.kind == SymbolKind::Data
+                        && kind_preemptible
                         && s.visibility == Visibility::Default
                         && res
                             .version_script
@@ -125,7 +129,7 @@ pub fn target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
                                 .is_some_and(|v| v.lists(&String::from_utf8_lossy(g.name))));
                     TargetInfo {
                         dynamic: preemptible,
-                        dynamic_data: preemptible,
+                        dynamic_data: preemptible && s.kind == SymbolKind::Data,
                         tls: s.is_tls(),
                         ifunc: s.kind == SymbolKind::IFunc,
                         ..PLAIN

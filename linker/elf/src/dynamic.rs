@@ -157,7 +157,8 @@ pub(crate) fn build_dynamic_tables(
     let mut exports = hashed;
     let export_all = l.shared || l.export_all;
     let export_list = l.elf.export_list.clone();
-    if export_all || !l.named_exports.is_empty() || export_list.is_some() {
+    let library_names = !res.library_names.is_empty();
+    if export_all || !l.named_exports.is_empty() || export_list.is_some() || library_names {
         for (id, g) in res.globals.iter().enumerate() {
             let named = l
                 .named_exports
@@ -171,7 +172,11 @@ pub(crate) fn build_dynamic_tables(
                     .as_ref()
                     .is_some_and(|v| v.lists(&String::from_utf8_lossy(g.name)))
             };
-            if !export_all && named.is_none() && !dynamic_listed() {
+            if !export_all
+                && named.is_none()
+                && !dynamic_listed()
+                && !res.library_names.contains(g.name)
+            {
                 continue;
             }
             let Def::Object { obj, sym, .. } = g.def else {

@@ -1818,6 +1818,16 @@ impl Layout<'_, '_> {
                         local: false,
                     }
                 }
+                // A shared library's preemptible function is called through its PLT entry,
+                // which the loader binds to whichever definition comes first.
+                Def::Object { .. } if self.plt.contains(&id) => {
+                    let index = self.plt.get_index_of(&id).unwrap_or(0);
+                    SymValue {
+                        addr: self.plt_entry(index).unwrap_or(0),
+                        size: 0,
+                        local: false,
+                    }
+                }
                 Def::Object { obj, sym, .. } => self.value_of_object_symbol(obj, sym),
                 Def::Common { obj, sym } => {
                     let bss = self

@@ -61,12 +61,33 @@ fn parse_as<'a, Elf: FileHeader<Endian = Endianness>>(
     }
     let versions = sections.versions(endian, data).map_err(malformed)?;
     let exports = exports(&dynsym, versions.as_ref(), endian)?;
+    let references = references(&dynsym, endian)?;
     let cpu = if header.is_class_64() {
         crate::object::cpu_of(header.e_machine(endian))
     } else {
         None
     };
-    SharedLibrary::new(soname, cpu, exports)
+    let mut library = SharedLibrary::new(soname, cpu, exports)?;
+    library.references = references;
+    Ok(library)
+}
+
+/// The names the library leaves undefined (global or weak undefined dynamic symbols).
+fn references<'a, Elf: FileHeader<Endian = Endianness>>(
+    dynsym: &SymbolTable<'a, Elf>,
+    endian: Endianness,
+) -> Result<Vec<&'a [u8]>> {
+    let strings = dynsym.strings();
+    let mut names = Vec::new();
+    for sym in dynsym.symbols().iter().skip(1) {
+        if sym.is_undefined(endian) && sym.st_bind() != elf::STB_LOCAL {
+            let name = sym.name(endian, strings).map_err(malformed)?;
+            if !name.is_empty() {
+                names.push(name);
+            }
+        }
+    }
+    Ok(names)
 }
 
 fn soname<'a, Elf: FileHeader<Endian = Endianness>>(
