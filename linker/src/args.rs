@@ -211,6 +211,8 @@ fn glued<'a>(body: &'a str, specs: &'static [FlagSpec]) -> Option<(&'static Flag
 pub enum Command {
     Link(Box<LinkArgs>),
     Help,
+    /// `--help` on a GNU ld line: the GNU ld options rlink reads.
+    LdHelp,
     Version,
 }
 

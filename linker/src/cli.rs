@@ -212,6 +212,7 @@ pub fn help_text() -> String {
 fn link_command(command: Command, formats: Formats) -> Result<()> {
     let link = match command {
         Command::Help => return print_stdout(&help_text()),
+        Command::LdHelp => return print_stdout(&gnu_args::ld_help_text()),
         Command::Version => return print_stdout(&format!("rlink {VERSION}\n")),
         Command::Link(link) => *link,
     };

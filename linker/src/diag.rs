@@ -91,7 +91,17 @@ impl fmt::Display for Place<'_> {
 
 /// A symbol name as users should read it: Rust names demangled (legacy and v0), everything
 /// else as written. Used in every message that names a symbol.
+/// `--no-demangle` clears it: names in messages are printed as the objects spell them.
+static DEMANGLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+pub fn set_demangle(on: bool) {
+    DEMANGLE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub fn demangle(name: &str) -> String {
+    if !DEMANGLE.load(std::sync::atomic::Ordering::Relaxed) {
+        return name.to_string();
+    }
     match rustc_demangle::try_demangle(name) {
         // `{:#}` drops the hash suffix, which only makes messages noisier.
         Ok(d) => format!("{d:#}"),

@@ -248,6 +248,7 @@ enum Act {
     Init,
     Fini,
     NoThreads,
+    Demangle(bool),
     Defsym,
     ImageBase,
     Symbolic,
@@ -364,7 +365,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "dead_strip_dylibs",
             "headerpad_max_install_names",
             "no_deduplicate",
-            "demangle",
         ],
         None,
         Nothing,
@@ -436,8 +436,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "no-keep-memory",
             "reduce-memory-overheads",
             "stats",
-            "no-demangle",
-            "demangle",
             "relax",
             "no-relax",
             "discard-locals",
@@ -492,6 +490,9 @@ static LD_OPTIONS: &[LdOption] = &[
     // GNU ld prints its version and default script; rlink has no default script to show.
     opt(&["verbose"], None, Optional, Act::Version),
     opt(&["no-threads"], None, Nothing, Act::NoThreads),
+    // ld64 spells it -demangle too.
+    opt(&["demangle"], None, Optional, Act::Demangle(true)),
+    opt(&["no-demangle"], None, Nothing, Act::Demangle(false)),
     opt(&["no-as-needed"], None, Nothing, Act::AsNeeded(false)),
     opt(&["whole-archive"], None, Nothing, Act::WholeArchive(true)),
     opt(
@@ -631,6 +632,44 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&[], Some('N'), Nothing, Act::NotImplemented),
     opt(&[], Some('d'), Nothing, Act::NotImplemented),
 ];
+
+/// `--help` on a GNU ld line: every option rlink reads, from [`LD_OPTIONS`].
+pub fn ld_help_text() -> String {
+    let spell = |o: &LdOption| {
+        let mut names: Vec<String> = Vec::new();
+        if let Some(c) = o.short {
+            names.push(format!("-{c}"));
+        }
+        names.extend(o.long.iter().map(|l| format!("--{l}")));
+        let value = match o.takes {
+            Nothing => "",
+            Value => " VALUE",
+            Optional => "[=VALUE]",
+        };
+        format!("  {}{value}\n", names.join(", "))
+    };
+    let mut text = String::from(
+        "Usage: rlink [options] file...   (as GNU ld; -flavor gnu, or installed as ld)\n\n\
+         Options that change the output (long ones take one dash or two):\n",
+    );
+    for o in LD_OPTIONS
+        .iter()
+        .filter(|o| !matches!(o.act, Act::Accepted | Act::NotImplemented))
+    {
+        text.push_str(&spell(o));
+    }
+    text.push_str(
+        "  -z KEYWORD: relro norelro now lazy execstack noexecstack stack-size=N\n\
+         \x20            max-page-size=N defs undefs muldefs origin nodelete initfirst\n\
+         \x20            interpose nodefaultlib nodump nodlopen separate-code text\n\n\
+         Accepted with no effect on what rlink writes (hints, plugins, diagnostics):\n",
+    );
+    for o in LD_OPTIONS.iter().filter(|o| o.act == Act::Accepted) {
+        text.push_str(&spell(o));
+    }
+    text.push_str("\nAny other option is an error: rlink: error: unsupported option: OPTION\n");
+    text
+}
 
 /// One word (or two) of an ld line, read against [`LD_OPTIONS`].
 enum LdWord<'t> {
@@ -836,6 +875,7 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
             Act::Init => link.elf.init = value(),
             Act::Fini => link.elf.fini = value(),
             Act::NoThreads => link.threads = Some(1),
+            Act::Demangle(on) => crate::diag::set_demangle(on),
             Act::ImageBase => {
                 let v = value();
                 link.elf.image_base = Some(crate::pipeline::parse_number(&v).ok_or_else(|| {
@@ -942,7 +982,7 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
             Act::ExportDynamic => link.export_dynamic = true,
             Act::VersionScript => link.version_script = Some(PathBuf::from(value())),
             Act::Version => version_only = true,
-            Act::Help => return Ok(Command::Help),
+            Act::Help => return Ok(Command::LdHelp),
             Act::Threads => {
                 if let Some(n) = &given {
                     link.threads = Some(crate::args::parse_threads(n)?);
@@ -989,7 +1029,14 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
         }
     }
     if !runpaths.is_empty() {
-        link.runpath = Some(runpaths.join(":"));
+        // Each directory once, in the order first named, as GNU ld writes them.
+        let mut dirs: Vec<&str> = Vec::new();
+        for dir in runpaths.iter().flat_map(|r| r.split(':')) {
+            if !dir.is_empty() && !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        link.runpath = Some(dirs.join(":"));
     }
     if !export_lists.is_empty() {
         link.elf.export_list = Some(crate::version_script::VersionScript::parse(
@@ -1033,7 +1080,8 @@ fn z_keyword(link: &mut LinkArgs, keyword: &str) -> Result<()> {
     match keyword {
         // What rlink's output already is: RELRO, bound at load time, a non-executable stack,
         // code in its own segment, text without relocations.
-        "relro" | "now" | "noexecstack" | "separate-code" | "text" => {}
+        "relro" | "now" | "separate-code" | "text" => {}
+        "noexecstack" => elf.execstack = false,
         // rlink binds every import at load time; lazy binding only defers that work.
         "lazy" => {}
         "norelro" => elf.relro = false,

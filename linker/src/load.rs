@@ -100,6 +100,9 @@ pub fn load<'p, B: Backend>(
         match FileKind::identify(data) {
             kind if kind == object_kind => {
                 if backend.is_shared_library(data) {
+                    if plan.args.static_exe {
+                        bail!("{name}: attempted static link of a dynamic object (-static)");
+                    }
                     shared_data.push((name, data, position, weak, options.as_needed, dt_name));
                 } else {
                     sources.push((name, data, position, true, None));

@@ -286,6 +286,16 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     let mut res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
     resolve::define_aliases(&mut res, &aliases)?;
     res.version_script = options.version_script.clone();
+    // GNU ld writes a program that names no shared library and no interpreter as a static
+    // executable.
+    if plan.args.gnu_line
+        && plan.args.interpreter.is_none()
+        && options.build_mode == BuildMode::Exe
+        && res.libraries.is_empty()
+        && plan.target.format == crate::target::ObjectFormat::Elf
+    {
+        options.static_exe = true;
+    }
     if res.interposable && !shared_output {
         res.library_names = shared
             .iter()
@@ -309,7 +319,10 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             .global(name.as_bytes())
             .is_some_and(|g| !matches!(g.def, resolve::Def::Undefined));
         if !defined {
-            bail!("--require-defined {name}: nothing defines {name}");
+            bail!(
+                "undefined symbol: {}\n>>> required by --require-defined",
+                crate::diag::demangle(name)
+            );
         }
     }
     // What the objects ask for: exports (`__declspec(dllexport)`, after the command line's)

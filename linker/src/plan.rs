@@ -723,7 +723,14 @@ fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
         FileKind::Elf | FileKind::MachO | FileKind::Coff | FileKind::Archive => {}
         FileKind::Text => return directives_of_text(&name, input.file.data()),
         FileKind::Tbd | FileKind::Exports => return Ok(Vec::new()),
-        FileKind::Pe | FileKind::MachOFat | FileKind::Unknown => {
+        FileKind::Unknown if input.file.data().is_empty() => {
+            bail!("{name}: unknown file type: the file is empty")
+        }
+        FileKind::Unknown => bail!(
+            "{name}: unknown file type: not an object, archive, shared library, linker script \
+             or directives file"
+        ),
+        FileKind::Pe | FileKind::MachOFat => {
             bail!(
                 "{name}: not an object, archive, shared library or directives file (it is {})",
                 input.kind.describe()
