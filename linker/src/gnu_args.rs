@@ -84,7 +84,9 @@ pub fn dialect(program: &str, args: &[String]) -> Dialect {
 
 /// Translates a cc-driver line into ld words.
 pub fn cc_to_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Vec<String> {
-    let mut out = Vec::new();
+    // As the drivers of Linux distributions do, a build id is asked for; the line may ask
+    // for another style later.
+    let mut out = vec!["--build-id".to_string()];
     let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
         let a = a.as_str();
@@ -251,6 +253,10 @@ enum Act {
     Demangle(bool),
     Defsym,
     ImageBase,
+    HashStyle,
+    BuildId,
+    CompressDebugSections,
+    Discard(crate::plan::Discard),
     Symbolic,
     SymbolicFunctions,
     DynamicList,
@@ -428,7 +434,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "no-fatal-warnings",
             "nostdlib",
             "no-copy-dt-needed-entries",
-            "copy-dt-needed-entries",
             "warn-common",
             "no-warn-mismatch",
             "warn-shared-textrel",
@@ -438,9 +443,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "stats",
             "relax",
             "no-relax",
-            "discard-locals",
-            "discard-all",
-            "discard-none",
             "sort-common",
         ],
         None,
@@ -484,6 +486,14 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["trace"], Some('t'), Nothing, Act::Trace),
     opt(&["undefined-glob"], None, Value, Act::UndefinedGlob),
     opt(&["image-base"], None, Value, Act::ImageBase),
+    opt(&["hash-style"], None, Value, Act::HashStyle),
+    opt(&["build-id"], None, Optional, Act::BuildId),
+    opt(
+        &["compress-debug-sections"],
+        None,
+        Optional,
+        Act::CompressDebugSections,
+    ),
     opt(&["audit"], None, Value, Act::Audit),
     opt(&["depaudit"], Some('P'), Value, Act::DepAudit),
     opt(&["fini"], None, Value, Act::Fini),
@@ -503,20 +513,30 @@ static LD_OPTIONS: &[LdOption] = &[
     ),
     opt(&["gc-sections"], None, Nothing, Act::GcSections(true)),
     opt(&["no-gc-sections"], None, Nothing, Act::GcSections(false)),
-    opt(&[], Some('X'), Nothing, Act::Accepted),
-    // Little-endian output: the only kind rlink writes.
-    opt(&["EL"], None, Nothing, Act::Accepted),
-    opt(&[], Some('x'), Nothing, Act::Accepted),
-    opt(&[], Some('g'), Nothing, Act::Accepted),
     opt(
-        &["build-id", "color-diagnostics", "compress-debug-sections"],
-        None,
-        Optional,
-        Act::Accepted,
+        &["discard-locals"],
+        Some('X'),
+        Nothing,
+        Act::Discard(crate::plan::Discard::Locals),
     ),
     opt(
+        &["discard-all"],
+        Some('x'),
+        Nothing,
+        Act::Discard(crate::plan::Discard::All),
+    ),
+    opt(
+        &["discard-none"],
+        None,
+        Nothing,
+        Act::Discard(crate::plan::Discard::None),
+    ),
+    // Little-endian output: the only kind rlink writes.
+    opt(&["EL"], None, Nothing, Act::Accepted),
+    opt(&[], Some('g'), Nothing, Act::Accepted),
+    opt(&["color-diagnostics"], None, Optional, Act::Accepted),
+    opt(
         &[
-            "hash-style",
             "plugin",
             "plugin-opt",
             "error-limit",
@@ -527,7 +547,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "thinlto-cache-policy",
             "mllvm",
             "reproduce",
-            "package-metadata",
         ],
         None,
         Value,
@@ -580,6 +599,13 @@ static LD_OPTIONS: &[LdOption] = &[
         Act::NotImplemented,
     ),
     opt(&[], Some('T'), Value, Act::NotImplemented),
+    opt(&["package-metadata"], None, Value, Act::NotImplemented),
+    opt(
+        &["copy-dt-needed-entries"],
+        None,
+        Nothing,
+        Act::NotImplemented,
+    ),
     opt(&[], Some('u'), Value, Act::Undefined),
     opt(&[], Some('f'), Value, Act::NotImplemented),
     // GNU ld's -F is --filter, which nobody passes to a linker of executables; ld64's is the
@@ -781,6 +807,9 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
         whole_archive: false,
     };
     link.gc_sections = false;
+    // GNU ld writes no build id unless asked (drivers ask: gcc passes --build-id, and so
+    // does rlink's own cc door).
+    link.elf.build_id = crate::plan::BuildId::None;
     let mut states: Vec<(bool, crate::plan::InputOptions)> = Vec::new();
     let mut runpaths: Vec<String> = Vec::new();
     let mut args = args;
@@ -883,6 +912,31 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
                 })?);
             }
             Act::Audit => link.elf.audit.push(value()),
+            Act::BuildId => {
+                link.elf.build_id = match &given {
+                    None => crate::plan::BuildId::Fast,
+                    Some(style) => crate::plan::BuildId::parse(style).ok_or_else(|| {
+                        crate::diag::Error::new(format!(
+                            "{written}: want none, fast, md5, sha1, sha256, uuid or 0xHEX"
+                        ))
+                    })?,
+                }
+            }
+            // rlink writes debug sections as they are; compressing them is not implemented.
+            Act::CompressDebugSections => match given.as_deref() {
+                Some("none") => {}
+                _ => bail!("unsupported option: {written}"),
+            },
+            Act::Discard(d) => link.elf.discard = d,
+            Act::HashStyle => {
+                (link.elf.gnu_hash, link.elf.sysv_hash) = match value().as_str() {
+                    "gnu" => (true, false),
+                    "sysv" => (false, true),
+                    "both" => (true, true),
+                    "none" => (false, false),
+                    other => bail!("{written} {other}: want sysv, gnu, both or none"),
+                }
+            }
             Act::Symbolic => link.elf.symbolic = true,
             Act::SymbolicFunctions => link.elf.symbolic_functions = true,
             Act::DynamicList | Act::ExportDynamicSymbolList => {

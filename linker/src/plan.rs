@@ -111,6 +111,21 @@ pub struct ElfOptions {
     pub trace: bool,
     /// `--undefined-glob`: patterns of names archive members are pulled for.
     pub undefined_globs: Vec<String>,
+    /// `--hash-style`: which dynamic symbol hash tables are written (GNU's by default).
+    pub gnu_hash: bool,
+    pub sysv_hash: bool,
+    pub build_id: BuildId,
+    /// Which local symbols `.symtab` keeps.
+    pub discard: Discard,
+}
+
+/// `--discard-none`, `--discard-locals` (`-X`, rlink's default: compiler temporaries such
+/// as `.L` labels go) and `--discard-all` (`-x`: every local symbol goes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discard {
+    None,
+    Locals,
+    All,
 }
 
 impl Default for ElfOptions {
@@ -136,7 +151,69 @@ impl Default for ElfOptions {
             trace_symbols: Vec::new(),
             trace: false,
             undefined_globs: Vec::new(),
+            gnu_hash: true,
+            sysv_hash: false,
+            build_id: BuildId::Fast,
+            discard: Discard::Locals,
         }
+    }
+}
+
+/// `--build-id`: what identifies the output in its build-id note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildId {
+    /// No note (`--build-id=none`, and GNU ld's default).
+    None,
+    /// rlink's own: 16 bytes of XXH3-128 over the file, the quickest (`--build-id`,
+    /// `--build-id=fast`).
+    Fast,
+    Md5,
+    Sha1,
+    Sha256,
+    /// 16 random bytes, as an RFC 4122 version-4 UUID.
+    Uuid,
+    /// `--build-id=0xHEX`: these bytes.
+    Hex(Vec<u8>),
+}
+
+impl BuildId {
+    pub fn parse(style: &str) -> Option<BuildId> {
+        Some(match style {
+            "none" => BuildId::None,
+            "fast" | "tree" => BuildId::Fast,
+            "md5" => BuildId::Md5,
+            "sha1" => BuildId::Sha1,
+            "sha256" => BuildId::Sha256,
+            "uuid" => BuildId::Uuid,
+            _ => {
+                let hex = style
+                    .strip_prefix("0x")
+                    .or_else(|| style.strip_prefix("0X"))?;
+                if hex.is_empty() || hex.len() % 2 != 0 {
+                    return None;
+                }
+                let bytes = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+                    .collect::<Option<Vec<u8>>>()?;
+                BuildId::Hex(bytes)
+            }
+        })
+    }
+
+    /// The id's length in bytes (0: no note).
+    pub fn len(&self) -> usize {
+        match self {
+            BuildId::None => 0,
+            BuildId::Fast | BuildId::Md5 | BuildId::Uuid => 16,
+            BuildId::Sha1 => 20,
+            BuildId::Sha256 => 32,
+            BuildId::Hex(bytes) => bytes.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -286,7 +286,9 @@ pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
         + l.runpath.is_some() as usize
         + l.audit.is_some() as usize
         + l.depaudit.is_some() as usize
-        + 13
+        + 12
+        + l.elf.gnu_hash as usize
+        + l.elf.sysv_hash as usize
         + !l.shared as usize;
     if !l.version_needs.is_empty() {
         n += 2;

@@ -58,6 +58,8 @@ pub enum Synth {
     DynSym,
     DynStr,
     GnuHash,
+    /// `.hash`, the SysV hash table (`--hash-style=sysv|both`).
+    SysvHash,
     GnuVersion,
     GnuVersionR,
     GnuVersionD,
@@ -407,9 +409,10 @@ fn rank(name: &str, sh_type: u32, flags: u64) -> u32 {
         ".interp",
         ".note.gnu.property",
         ".note.gnu.build-id",
+        ".hash",
+        ".gnu.hash",
         ".dynsym",
         ".dynstr",
-        ".gnu.hash",
         ".gnu.version",
         ".gnu.version_d",
         ".gnu.version_r",
@@ -568,6 +571,15 @@ pub fn place<'r, 'a, A: ElfArch>(
             0,
         ),
         synth(
+            ".hash",
+            elf::SHT_HASH,
+            a,
+            Class::ReadOnly,
+            Synth::SysvHash,
+            8,
+            4,
+        ),
+        synth(
             ".gnu.hash",
             elf::SHT_GNU_HASH,
             a,
@@ -701,6 +713,7 @@ pub fn place<'r, 'a, A: ElfArch>(
                         | Synth::DynSym
                         | Synth::DynStr
                         | Synth::GnuHash
+                        | Synth::SysvHash
                         | Synth::GnuVersion
                         | Synth::GnuVersionR
                         | Synth::GnuVersionD
@@ -1329,10 +1342,17 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
             Synth::Interp => l.interp.len() as u64 + 1,
             Synth::GnuProperty if l.gnu_features == 0 => 0,
             Synth::GnuProperty => GNU_PROPERTY_NOTE_SIZE,
-            Synth::BuildId => 16 + BUILD_ID_SIZE as u64,
+            Synth::BuildId if l.elf.build_id.is_empty() => 0,
+            Synth::BuildId => 16 + l.elf.build_id.len() as u64,
             Synth::DynSym => 24 * dynsym_count,
             Synth::DynStr => l.dynstr.len() as u64,
+            // `--hash-style=sysv` leaves `.gnu.hash` out; its order of the exports stays.
+            Synth::GnuHash if !l.elf.gnu_hash => 0,
             Synth::GnuHash => l.gnu_hash.size() as u64,
+            Synth::SysvHash if l.elf.sysv_hash => {
+                4 * (2 + sysv_buckets(dynsym_count) + dynsym_count)
+            }
+            Synth::SysvHash => 0,
             Synth::GnuVersion => 2 * dynsym_count,
             Synth::GnuVersionD => l.version_defs.iter().map(VersionDef::size).sum(),
             Synth::GnuVersionR => l
@@ -1365,8 +1385,6 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
         };
     }
 }
-
-pub const BUILD_ID_SIZE: usize = 16;
 
 /// A note of one 4-byte property: the note header (12), "GNU\0", the property's type and
 /// size (8), its value padded to 8.
@@ -1486,13 +1504,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
             || s.size > 0
             || matches!(
                 s.synth,
-                Some(
-                    Synth::DynSym
-                        | Synth::DynStr
-                        | Synth::GnuHash
-                        | Synth::Dynamic
-                        | Synth::RelaDyn
-                )
+                Some(Synth::DynSym | Synth::DynStr | Synth::Dynamic | Synth::RelaDyn)
             )
     };
     let mut order: Vec<usize> = (0..l.sections.len())
@@ -1784,7 +1796,9 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
                 s.link = dynstr;
                 s.info = version_d_count;
             }
-            Some(Synth::GnuHash | Synth::GnuVersion | Synth::RelaDyn) => s.link = dynsym,
+            Some(Synth::GnuHash | Synth::SysvHash | Synth::GnuVersion | Synth::RelaDyn) => {
+                s.link = dynsym
+            }
             Some(Synth::RelaPlt) => {
                 s.link = dynsym;
                 s.info = got_plt;
@@ -2141,6 +2155,22 @@ pub fn define_synthetic_symbols(l: &mut Layout<'_, '_>) {
         values.insert(id as SymbolId, value);
     }
     l.synthetic = values;
+}
+
+/// The SysV hash table's bucket count for this many symbols, as GNU ld picks it.
+pub fn sysv_buckets(symbols: u64) -> u64 {
+    const SIZES: &[u64] = &[
+        1, 3, 17, 37, 67, 97, 131, 197, 263, 521, 1031, 2053, 4099, 8209, 16411, 32771, 65537,
+        131101, 262147,
+    ];
+    let mut buckets = 1;
+    for &size in SIZES {
+        if symbols < size * 2 {
+            break;
+        }
+        buckets = size;
+    }
+    buckets
 }
 
 #[cfg(test)]

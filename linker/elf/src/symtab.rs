@@ -4,6 +4,7 @@
 
 use object::elf;
 use rlink_linker::object::{SymPlace, SymbolKind, Visibility};
+use rlink_linker::plan::Discard;
 use rlink_linker::resolve::Def;
 
 use crate::layout::{Class, Layout, SymbolRef};
@@ -27,12 +28,16 @@ pub struct Symtab {
     pub first_global: u32,
 }
 
-fn wanted_local(kind: SymbolKind, name: &[u8]) -> bool {
+fn wanted_local(kind: SymbolKind, name: &[u8], discard: Discard) -> bool {
     matches!(
         kind,
         SymbolKind::Func | SymbolKind::Data | SymbolKind::Tls | SymbolKind::NoType
     ) && !name.is_empty()
-        && !name.starts_with(b".L")
+        && match discard {
+            Discard::None => true,
+            Discard::Locals => !name.starts_with(b".L"),
+            Discard::All => false,
+        }
 }
 
 /// Chooses the symbols and builds the string table; values are filled when writing.
@@ -55,7 +60,7 @@ pub fn build(l: &Layout<'_, '_>) -> Symtab {
     };
     for (oi, o) in l.res.objects.iter().enumerate() {
         for (si, s) in o.symbols.iter().enumerate().skip(1) {
-            if !s.is_local() || !wanted_local(s.kind, s.name) {
+            if !s.is_local() || !wanted_local(s.kind, s.name, l.elf.discard) {
                 continue;
             }
             let SymPlace::Section(sec) = s.place else {

@@ -16,9 +16,7 @@ use rlink_linker::relocate::{relocate_sections, DynReloc};
 use rlink_linker::resolve::{Def, SymbolId};
 use rlink_linker::{bail, Error, Result};
 
-use crate::layout::{
-    got_dynamic_relocs, target_info, GotEntry, Layout, SymbolRef, Synth, BUILD_ID_SIZE,
-};
+use crate::layout::{got_dynamic_relocs, target_info, GotEntry, Layout, SymbolRef, Synth};
 use crate::object::{elf_binding, elf_symbol_type, elf_visibility};
 use crate::ElfArch;
 
@@ -266,20 +264,55 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     write_headers::<A>(l, out)?;
 
     // The build id hashes the whole file with the id still zero, so equal inputs give equal
-    // ids: XXH3-128 of fixed 1 MiB chunks, in parallel, then of their digests. The chunking
-    // is fixed, so the id does not depend on the thread count.
+    // ids: the chosen hash of fixed 1 MiB chunks, in parallel, then of their digests. The
+    // chunking is fixed, so the id does not depend on the thread count.
     if let Some(note) = l.section(".note.gnu.build-id") {
-        let whole: &[u8] = unsafe { out.range(0, l.file_size)? };
-        let digests: Vec<u8> = whole
-            .par_chunks(1 << 20)
-            .map(|c| xxhash_rust::xxh3::xxh3_128(c).to_le_bytes())
-            .collect::<Vec<_>>()
-            .concat();
-        let id = xxhash_rust::xxh3::xxh3_128(&digests).to_le_bytes();
-        let dst = unsafe { out.range(note.offset + 16, BUILD_ID_SIZE as u64)? };
-        dst.copy_from_slice(&id[..BUILD_ID_SIZE]);
+        let id = build_id(&l.elf.build_id, unsafe { out.range(0, l.file_size)? })?;
+        let dst = unsafe { out.range(note.offset + 16, id.len() as u64)? };
+        dst.copy_from_slice(&id);
     }
     Ok(())
+}
+
+/// The id of a whole output file, in the style asked for.
+fn build_id(style: &rlink_linker::plan::BuildId, whole: &[u8]) -> Result<Vec<u8>> {
+    use rlink_linker::plan::BuildId;
+    fn tree<D: sha2::Digest>(whole: &[u8]) -> Vec<u8> {
+        let digests: Vec<u8> = whole
+            .par_chunks(1 << 20)
+            .map(|c| D::digest(c).to_vec())
+            .collect::<Vec<_>>()
+            .concat();
+        D::digest(&digests).to_vec()
+    }
+    Ok(match style {
+        BuildId::None => Vec::new(),
+        BuildId::Fast => {
+            let digests: Vec<u8> = whole
+                .par_chunks(1 << 20)
+                .map(|c| xxhash_rust::xxh3::xxh3_128(c).to_le_bytes())
+                .collect::<Vec<_>>()
+                .concat();
+            xxhash_rust::xxh3::xxh3_128(&digests).to_le_bytes().to_vec()
+        }
+        BuildId::Md5 => tree::<md5::Md5>(whole),
+        BuildId::Sha1 => tree::<sha1::Sha1>(whole),
+        BuildId::Sha256 => tree::<sha2::Sha256>(whole),
+        BuildId::Uuid => {
+            let mut id = [0u8; 16];
+            std::io::Read::read_exact(
+                &mut std::fs::File::open("/dev/urandom")
+                    .map_err(|e| Error::new(format!("--build-id=uuid: /dev/urandom: {e}")))?,
+                &mut id,
+            )
+            .map_err(|e| Error::new(format!("--build-id=uuid: /dev/urandom: {e}")))?;
+            // RFC 4122: version 4 (random), variant 1.
+            id[6] = (id[6] & 0x0f) | 0x40;
+            id[8] = (id[8] & 0x3f) | 0x80;
+            id.to_vec()
+        }
+        BuildId::Hex(bytes) => bytes.clone(),
+    })
 }
 
 fn put16(b: &mut [u8], at: usize, v: u16) {
@@ -336,7 +369,7 @@ fn write_synthetics<A: ElfArch>(
             }
             Synth::BuildId => {
                 put32(dst, 0, 4);
-                put32(dst, 4, BUILD_ID_SIZE as u32);
+                put32(dst, 4, l.elf.build_id.len() as u32);
                 put32(dst, 8, elf::NT_GNU_BUILD_ID.0);
                 dst[12..16].copy_from_slice(b"GNU\0");
             }
@@ -397,6 +430,7 @@ fn write_synthetics<A: ElfArch>(
             }
             Synth::DynStr => dst.copy_from_slice(&l.dynstr),
             Synth::GnuHash => l.gnu_hash.write(dst),
+            Synth::SysvHash => write_sysv_hash(l, dst),
             Synth::GnuVersion => {
                 put16(dst, 0, 0);
                 for (i, imp) in l.dyn_imports.iter().enumerate() {
@@ -562,6 +596,37 @@ fn write_rela<'d, A: ElfArch>(
     Ok(())
 }
 
+/// `.hash`: bucket count, chain count, then per bucket its first symbol and per symbol the
+/// next one with the same hash modulo the bucket count (0 ends a chain).
+fn write_sysv_hash(l: &Layout<'_, '_>, dst: &mut [u8]) {
+    let name_at = |offset: u32| -> &[u8] {
+        let rest = l.dynstr.get(offset as usize..).unwrap_or(&[]);
+        &rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())]
+    };
+    let names: Vec<&[u8]> = l
+        .dyn_imports
+        .iter()
+        .map(|i| name_at(i.name_offset))
+        .chain(l.dyn_exports.iter().map(|e| name_at(e.name_offset)))
+        .collect();
+    let count = names.len() + 1;
+    let buckets = crate::layout::sysv_buckets(count as u64) as usize;
+    put32(dst, 0, buckets as u32);
+    put32(dst, 4, count as u32);
+    let mut heads = vec![0u32; buckets];
+    let mut chains = vec![0u32; count];
+    // Pushing each symbol onto its bucket's front: the last one of a bucket is found first.
+    for (i, name) in names.iter().enumerate() {
+        let index = i as u32 + 1;
+        let b = elf::hash(name) as usize % buckets;
+        chains[index as usize] = heads[b];
+        heads[b] = index;
+    }
+    for (k, &h) in heads.iter().chain(chains.iter()).enumerate() {
+        put32(dst, 8 + 4 * k, h);
+    }
+}
+
 fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> Result<()> {
     let mut tags: Vec<(elf::DynamicTag, u64)> = Vec::new();
     for &n in &l.needed {
@@ -585,7 +650,12 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
         tags.push((elf::DT_DEPAUDIT, u64::from(a)));
     }
     let addr = |name: &str| l.section(name).map(|s| (s.addr, s.size)).unwrap_or((0, 0));
-    tags.push((elf::DT_GNU_HASH, addr(".gnu.hash").0));
+    if l.elf.sysv_hash {
+        tags.push((elf::DT_HASH, addr(".hash").0));
+    }
+    if l.elf.gnu_hash {
+        tags.push((elf::DT_GNU_HASH, addr(".gnu.hash").0));
+    }
     tags.push((elf::DT_STRTAB, addr(".dynstr").0));
     tags.push((elf::DT_SYMTAB, addr(".dynsym").0));
     tags.push((elf::DT_STRSZ, addr(".dynstr").1));
