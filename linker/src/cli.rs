@@ -88,7 +88,15 @@ pub fn run_as(program: &str, args: &[String], formats: Formats) -> Result<()> {
         gnu_args::Dialect::Cc => {
             gnu_args::parse_ld(&gnu_args::cc_to_ld(&args, &mut warn), &mut warn)?
         }
-        gnu_args::Dialect::Ld => gnu_args::parse_ld(&args, &mut warn)?,
+        gnu_args::Dialect::Ld => match gnu_args::parse_ld(&args, &mut warn)? {
+            // GNU ld links what the line names: no start-up code of its own.
+            args::Command::Link(mut link) => {
+                link.runtime_stubs = false;
+                link.elf.entry_required = false;
+                args::Command::Link(link)
+            }
+            other => other,
+        },
     };
     link_command(command, formats)
 }

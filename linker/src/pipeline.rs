@@ -109,6 +109,13 @@ pub trait Backend: Sync {
         let _ = place;
         Ok(vec![ArchiveMember::Object; members.len()])
     }
+    /// Names the code of an executable never calls once rlink relaxes what calls them
+    /// (x86-64's `__tls_get_addr`: general- and local-dynamic TLS become initial- or
+    /// local-exec): left undefined, they are no error.
+    fn relaxed_away_in_executables(&self, name: &[u8]) -> bool {
+        let _ = name;
+        false
+    }
     /// An object defining each name as an absolute symbol of the value (`--defsym
     /// NAME=NUMBER`).
     fn absolute_symbols_object(&self, symbols: &[(&str, u64)]) -> Result<Vec<u8>> {
@@ -231,6 +238,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     // No startup object defines the entry: link the bundled entry stub, as Go's linker does
     // (a custom `-e` entry must be defined by the inputs).
     if plan.args.entry.is_none()
+        && (plan.args.runtime_stubs || plan.target.format != crate::target::ObjectFormat::Elf)
         && (!shared_output || backend.shared_library_entry())
         && !defines_entry(&candidates, &options.entry)
     {
@@ -273,7 +281,10 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
         shared_output,
         allow_undefined: allow_undefined(backend, plan, shared_output)?,
         weak_undefined_dynamic: shared_output && backend.interposable(),
-        synthetic: &|name| backend.is_synthetic(name),
+        synthetic: &|name| {
+            backend.is_synthetic(name)
+                || (!shared_output && backend.relaxed_away_in_executables(name))
+        },
         required,
         alternate_names: plan
             .args

@@ -117,6 +117,8 @@ pub struct ElfOptions {
     pub build_id: BuildId,
     /// Which local symbols `.symtab` keeps.
     pub discard: Discard,
+    /// A missing entry symbol is an error (rlink's doors) or a warning (GNU ld's line).
+    pub entry_required: bool,
 }
 
 /// `--discard-none`, `--discard-locals` (`-X`, rlink's default: compiler temporaries such
@@ -155,6 +157,7 @@ impl Default for ElfOptions {
             sysv_hash: false,
             build_id: BuildId::Fast,
             discard: Discard::Locals,
+            entry_required: true,
         }
     }
 }
@@ -312,6 +315,9 @@ pub struct LinkArgs {
     pub gc_sections: bool,
     /// `-r`: the output is one relocatable object, not a linked program.
     pub relocatable: bool,
+    /// The bundled entry stub is linked when no object defines the entry (every door but
+    /// GNU ld's: `ld` links only what its line names).
+    pub runtime_stubs: bool,
     /// `--defsym NAME=VALUE`: VALUE is a number or another symbol's name.
     pub defsyms: Vec<(String, String)>,
     pub elf: ElfOptions,
@@ -367,6 +373,7 @@ impl LinkArgs {
             gnu_line: false,
             gc_sections: true,
             relocatable: false,
+            runtime_stubs: true,
             defsyms: Vec::new(),
             elf: ElfOptions::default(),
         }

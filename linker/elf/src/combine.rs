@@ -359,7 +359,7 @@ pub fn absolute_symbols<A: ElfArch>(symbols: &[(&str, u64)]) -> Result<Vec<u8>> 
             name: name.as_bytes().to_vec(),
             value,
             size: 0,
-            kind: SymbolKind::Unknown,
+            kind: SymbolKind::Label,
             scope: SymbolScope::Dynamic,
             weak: false,
             section: SymbolSection::Absolute,

@@ -1150,6 +1150,21 @@ fn entry_address(l: &Layout<'_, '_>) -> Result<u64> {
             }
         }
         _ if l.shared => 0,
+        // GNU ld's line: no start-up object is linked for it, and a missing entry is a
+        // warning, the program starting at its code, as GNU ld does.
+        _ if !l.elf.entry_required => {
+            let start = l
+                .sections
+                .iter()
+                .find(|s| s.name == ".text")
+                .map(|s| s.addr)
+                .unwrap_or(0);
+            eprintln!(
+                "rlink: warning: cannot find entry symbol {}; defaulting to {start:#x}",
+                String::from_utf8_lossy(&l.entry_name)
+            );
+            start
+        }
         _ => bail!(
             "no entry point: {} is not defined",
             String::from_utf8_lossy(&l.entry_name)

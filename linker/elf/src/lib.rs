@@ -192,6 +192,10 @@ impl<A: ElfArch> Backend for ElfBackend<A> {
         layout::is_synthetic_name(name)
     }
 
+    fn relaxed_away_in_executables(&self, name: &[u8]) -> bool {
+        A::CPU == Cpu::X86_64 && name == b"__tls_get_addr"
+    }
+
     fn place<'r, 'a>(
         &self,
         res: &'r Resolution<'a>,
