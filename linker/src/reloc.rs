@@ -48,9 +48,19 @@ pub struct TargetInfo {
     pub tls: bool,
     /// A weak reference no definition satisfied: its address is 0.
     pub undefined_weak: bool,
+    /// Defined with an absolute value (`SHN_ABS`, `--defsym NAME=NUMBER`): not moved with
+    /// the output's load address.
+    pub absolute: bool,
     /// An indirect function defined here: callers go through a PLT entry whose GOT slot the
     /// resolver's answer fills at start-up.
     pub ifunc: bool,
+}
+
+impl TargetInfo {
+    /// Its address is the same wherever the output is loaded (0 for an undefined weak).
+    pub fn is_absolute(&self) -> bool {
+        self.undefined_weak || self.absolute
+    }
 }
 
 /// Facts about the place being relocated.

@@ -179,7 +179,7 @@ pub fn relocate_sections<A: Arch>(
                         got_base,
                         image_base,
                         tpoff: if info.tls { l.tpoff(tls_addr) } else { 0 },
-                        local: sv.local && !info.dynamic,
+                        local: sv.local && !info.dynamic && !info.absolute,
                         shared,
                         dtpoff: if info.tls { l.dtpoff(tls_addr) } else { 0 },
                     };

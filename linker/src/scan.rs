@@ -82,6 +82,7 @@ pub fn target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
         dynamic_data: false,
         tls: false,
         undefined_weak: false,
+        absolute: false,
         ifunc: false,
     };
     match t {
@@ -132,6 +133,7 @@ pub fn target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
                         dynamic_data: preemptible && s.kind == SymbolKind::Data,
                         tls: s.is_tls(),
                         ifunc: s.kind == SymbolKind::IFunc,
+                        absolute: s.place == SymPlace::Absolute,
                         ..PLAIN
                     }
                 }

@@ -177,7 +177,7 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
         R_AARCH64_ABS64 => {
             if !place.alloc {
                 Need::Nothing
-            } else if target.dynamic || (place.pie && !target.undefined_weak && !target.tls) {
+            } else if target.dynamic || (place.pie && !target.is_absolute() && !target.tls) {
                 if !place.writable {
                     return Err(
                         "absolute address in a read-only section needs a text relocation; \
@@ -205,7 +205,7 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
         | R_AARCH64_MOVW_SABS_G2 => {
             if place.alloc && !place.pie && target.dynamic_data && !place.shared {
                 Need::Copy
-            } else if place.alloc && (place.pie || target.dynamic) && !target.undefined_weak {
+            } else if place.alloc && (place.pie || target.dynamic) && !target.is_absolute() {
                 return Err(
                     "an absolute address written into code or a 16/32-bit word \
                             cannot be used in position-independent output (the loader cannot \

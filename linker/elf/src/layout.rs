@@ -409,10 +409,10 @@ fn rank(name: &str, sh_type: u32, flags: u64) -> u32 {
         ".interp",
         ".note.gnu.property",
         ".note.gnu.build-id",
-        ".hash",
-        ".gnu.hash",
         ".dynsym",
         ".dynstr",
+        ".hash",
+        ".gnu.hash",
         ".gnu.version",
         ".gnu.version_d",
         ".gnu.version_r",
@@ -1500,7 +1500,7 @@ pub fn got_dynamic_relocs(l: &Layout<'_, '_>, e: GotEntry) -> u64 {
     match e {
         GotEntry::Address(t) => {
             let info = target_info(l.res, t);
-            (info.ifunc || info.dynamic || (l.pie && !info.undefined_weak)) as u64
+            (info.ifunc || info.dynamic || (l.pie && !info.is_absolute())) as u64
         }
         GotEntry::TpOff(t) => (target_info(l.res, t).dynamic || l.shared) as u64,
         GotEntry::TlsGd(t) => 1 + target_info(l.res, t).dynamic as u64,

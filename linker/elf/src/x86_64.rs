@@ -48,7 +48,7 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
         R_X86_64_64 => {
             if !place.alloc {
                 Need::Nothing
-            } else if target.dynamic || (place.pie && !target.undefined_weak && !target.tls) {
+            } else if target.dynamic || (place.pie && !target.is_absolute() && !target.tls) {
                 if !place.writable {
                     return Err(
                         "absolute address in a read-only section needs a text relocation; \
@@ -67,7 +67,7 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
             Need::Copy
         }
         R_X86_64_32 | R_X86_64_32S => {
-            if place.alloc && (place.pie || target.dynamic) && !target.undefined_weak {
+            if place.alloc && (place.pie || target.dynamic) && !target.is_absolute() {
                 return Err(
                     "32-bit absolute address cannot be used in a PIE; recompile with -fPIC, \
                             or link with -buildmode=exe"
@@ -501,6 +501,7 @@ mod tests {
             dynamic_data: false,
             tls: false,
             undefined_weak: false,
+            absolute: false,
             ifunc: false,
         };
         let place = PlaceInfo {
