@@ -253,6 +253,7 @@ enum Act {
     Demangle(bool),
     Defsym,
     ImageBase,
+    ShlibUndefined(bool),
     HashStyle,
     BuildId,
     CompressDebugSections,
@@ -486,6 +487,18 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["trace"], Some('t'), Nothing, Act::Trace),
     opt(&["undefined-glob"], None, Value, Act::UndefinedGlob),
     opt(&["image-base"], None, Value, Act::ImageBase),
+    opt(
+        &["no-allow-shlib-undefined"],
+        None,
+        Nothing,
+        Act::ShlibUndefined(false),
+    ),
+    opt(
+        &["allow-shlib-undefined"],
+        None,
+        Nothing,
+        Act::ShlibUndefined(true),
+    ),
     opt(&["hash-style"], None, Value, Act::HashStyle),
     opt(&["build-id"], None, Optional, Act::BuildId),
     opt(
@@ -625,8 +638,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "gdb-index",
             "start-lib",
             "end-lib",
-            "allow-shlib-undefined",
-            "no-allow-shlib-undefined",
             "warn-once",
             "warn-backrefs",
             "nmagic",
@@ -912,6 +923,7 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
                 })?);
             }
             Act::Audit => link.elf.audit.push(value()),
+            Act::ShlibUndefined(allow) => link.elf.no_allow_shlib_undefined = !allow,
             Act::BuildId => {
                 link.elf.build_id = match &given {
                     None => crate::plan::BuildId::Fast,

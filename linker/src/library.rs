@@ -50,9 +50,9 @@ pub struct SharedLibrary<'a> {
     next_same_name: Vec<u32>,
     /// Names left out on purpose, with why (a glibc floor older than the name).
     pub unavailable: Vec<(&'a [u8], String)>,
-    /// Names the library references and does not define (its undefined dynamic symbols,
-    /// strong ones): the program must export its definitions of them.
-    pub references: Vec<&'a [u8]>,
+    /// Names the library references and does not define (its undefined dynamic symbols),
+    /// each with whether the reference is weak: the program exports its definitions of them.
+    pub references: Vec<(&'a [u8], bool)>,
 }
 
 const NO_NEXT: u32 = u32::MAX;

@@ -314,10 +314,13 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
                 let lib = &s.library;
                 lib.references
                     .iter()
-                    .copied()
+                    .map(|r| r.0)
                     .chain(lib.exports.iter().map(|e| e.name))
             })
             .collect();
+    }
+    if plan.args.elf.no_allow_shlib_undefined {
+        check_shared_library_references(&res, &shared)?;
     }
     res.symbolic = plan.args.elf.symbolic;
     res.symbolic_functions = plan.args.elf.symbolic_functions;
@@ -440,6 +443,40 @@ fn required_names(plan: &LinkPlan) -> Vec<&[u8]> {
         .chain(args.include_symbols.iter().map(|s| s.as_bytes()))
         .chain(alias_targets)
         .collect()
+}
+
+/// `--no-allow-shlib-undefined`: every name a shared library of the line references strongly
+/// must be defined by the program or by one of the line's libraries.
+fn check_shared_library_references(
+    res: &Resolution<'_>,
+    shared: &[resolve::SharedInput<'_>],
+) -> Result<()> {
+    for lib in shared {
+        for &(name, weak) in &lib.library.references {
+            if weak {
+                continue;
+            }
+            let defined_here = res.global(name).is_some_and(|g| {
+                matches!(
+                    g.def,
+                    resolve::Def::Object { .. }
+                        | resolve::Def::Common { .. }
+                        | resolve::Def::Synthetic
+                ) && !matches!(g.def, resolve::Def::Object { obj, sym, .. }
+                    if matches!(res.objects[obj as usize].symbols[sym as usize].visibility,
+                        crate::object::Visibility::Hidden | crate::object::Visibility::Internal))
+            });
+            let in_a_library = shared.iter().any(|s| s.library.lookup(name).is_some());
+            if !defined_here && !in_a_library {
+                bail!(
+                    "{}: --no-allow-shlib-undefined: undefined symbol: {}",
+                    lib.library.soname,
+                    crate::diag::demangle(&String::from_utf8_lossy(name))
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `--undefined-glob`: the names archive members define that match, to be pulled as `-u`
@@ -597,9 +634,20 @@ fn output_options(plan: &LinkPlan) -> Result<OutputOptions> {
         .unwrap_or_default();
     let version_script = match &args.version_script {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            // A relative name not found from here is looked for on the library path, as
+            // GNU ld looks for scripts.
+            let found = match path.is_relative() && !path.exists() {
+                true => args
+                    .library_dirs
+                    .iter()
+                    .map(|d| d.join(path))
+                    .find(|p| p.is_file())
+                    .unwrap_or_else(|| path.clone()),
+                false => path.clone(),
+            };
+            let text = std::fs::read_to_string(&found)
                 .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-            Some(VersionScript::parse(&text).map_err(|e| e.at(path.display()))?)
+            Some(VersionScript::parse(&text).map_err(|e| e.at(found.display()))?)
         }
         None => None,
     };

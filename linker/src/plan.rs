@@ -119,6 +119,8 @@ pub struct ElfOptions {
     pub discard: Discard,
     /// A missing entry symbol is an error (rlink's doors) or a warning (GNU ld's line).
     pub entry_required: bool,
+    /// `--no-allow-shlib-undefined`: the line's shared libraries' references must be bound.
+    pub no_allow_shlib_undefined: bool,
 }
 
 /// `--discard-none`, `--discard-locals` (`-X`, rlink's default: compiler temporaries such
@@ -158,6 +160,7 @@ impl Default for ElfOptions {
             build_id: BuildId::Fast,
             discard: Discard::Locals,
             entry_required: true,
+            no_allow_shlib_undefined: false,
         }
     }
 }

@@ -72,18 +72,19 @@ fn parse_as<'a, Elf: FileHeader<Endian = Endianness>>(
     Ok(library)
 }
 
-/// The names the library leaves undefined (global or weak undefined dynamic symbols).
+/// The names the library leaves undefined (global or weak undefined dynamic symbols), with
+/// whether each is weak.
 fn references<'a, Elf: FileHeader<Endian = Endianness>>(
     dynsym: &SymbolTable<'a, Elf>,
     endian: Endianness,
-) -> Result<Vec<&'a [u8]>> {
+) -> Result<Vec<(&'a [u8], bool)>> {
     let strings = dynsym.strings();
     let mut names = Vec::new();
     for sym in dynsym.symbols().iter().skip(1) {
         if sym.is_undefined(endian) && sym.st_bind() != elf::STB_LOCAL {
             let name = sym.name(endian, strings).map_err(malformed)?;
             if !name.is_empty() {
-                names.push(name);
+                names.push((name, sym.st_bind() == elf::STB_WEAK));
             }
         }
     }
