@@ -108,6 +108,17 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
         }
         R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 if place.shared => Need::Nothing,
         R_X86_64_GOTTPOFF if place.shared => Need::GotTpOff,
+        // TLS descriptors (`-mtls-dialect=gnu2`): a shared library keeps the descriptor; an
+        // executable relaxes the sequence to initial-exec (imported) or local-exec (its own).
+        R_X86_64_GOTPC32_TLSDESC if place.shared => Need::TlsDesc,
+        R_X86_64_GOTPC32_TLSDESC => {
+            if target.dynamic {
+                Need::GotTpOff
+            } else {
+                Need::Nothing
+            }
+        }
+        R_X86_64_TLSDESC_CALL => Need::Nothing,
         R_X86_64_TLSGD => {
             if target.dynamic {
                 Need::GotTpOff
@@ -170,6 +181,9 @@ fn reloc_info(r_type: u32, shared: bool) -> Option<RelocInfo> {
         R_X86_64_DTPOFF32 => row(DtpOff, Le32, S32),
         R_X86_64_DTPOFF64 => row(DtpOff, Le64, ANY),
         R_X86_64_GOTTPOFF => row(GotPcRelative, Le32, S32),
+        R_X86_64_GOTPC32_TLSDESC if shared => row(GotPcRelative, Le32, S32),
+        // The descriptor's call stays as the compiler wrote it.
+        R_X86_64_TLSDESC_CALL if shared => RelocInfo::NONE,
         _ => return None,
     })
 }
@@ -188,6 +202,17 @@ fn relax(r_type: u32, buf: &mut [u8], at: usize, v: &Values) -> Option<Result<Ap
         R_X86_64_GOTTPOFF if !v.shared && (v.local || v.got_slot.is_none()) => {
             done(relax_ie_to_le(buf, at, v))
         }
+        R_X86_64_GOTPC32_TLSDESC if !v.shared => {
+            done(relax_tlsdesc(buf, at, v, v.local || v.got_slot.is_none()))
+        }
+        // `call *x@tlscall(%rax)` → `xchg %ax, %ax`: %rax already holds the offset.
+        R_X86_64_TLSDESC_CALL if !v.shared => done(match buf.get_mut(at..at + 2) {
+            Some(call @ [0xff, 0x10]) => {
+                call.copy_from_slice(&[0x66, 0x90]);
+                Ok(())
+            }
+            _ => Err("TLSDESC_CALL not at a `call *(%rax)`".to_string()),
+        }),
         R_X86_64_TLSGD if !v.shared => Some(relax_gd(buf, at, v).map(|()| Applied::SkipNext)),
         R_X86_64_TLSLD if !v.shared => Some(relax_ld_to_le(buf, at).map(|()| Applied::SkipNext)),
         _ => None,
@@ -223,7 +248,8 @@ impl Arch for X86_64 {
         Some(match RelocationType(r_type) {
             R_X86_64_TLSGD if shared => GotUse::TlsGd,
             R_X86_64_TLSLD if shared => GotUse::TlsLd,
-            R_X86_64_GOTTPOFF | R_X86_64_TLSGD => GotUse::TpOff,
+            R_X86_64_GOTPC32_TLSDESC if shared => GotUse::TlsDesc,
+            R_X86_64_GOTTPOFF | R_X86_64_TLSGD | R_X86_64_GOTPC32_TLSDESC => GotUse::TpOff,
             R_X86_64_GOTPCREL
             | R_X86_64_GOTPCRELX
             | R_X86_64_REX_GOTPCRELX
@@ -366,6 +392,35 @@ fn relax_ie_to_le(buf: &mut [u8], at: usize, v: &Values) -> Result<(), Refusal> 
         _ => return Err(format!("unexpected instruction {op:#x} with GOTTPOFF")),
     }
     write32(buf, at, value)
+}
+
+/// TLS descriptor → local-exec or initial-exec: `lea x@tlsdesc(%rip), %reg` becomes
+/// `mov $tpoff, %reg` (its own variable) or `mov x@gottpoff(%rip), %reg` (an imported one);
+/// the descriptor call, made through %rax, is replaced by a two-byte nop, and %rax is given the
+/// offset from the thread pointer by the compiler's own `mov %reg, %rax` before it.
+fn relax_tlsdesc(buf: &mut [u8], at: usize, v: &Values, local: bool) -> Result<(), Refusal> {
+    let Some(&[rex, 0x8d, modrm]) = at.checked_sub(3).and_then(|start| buf.get(start..at)) else {
+        return Err("GOTPC32_TLSDESC not at a `lea x@tlsdesc(%rip), %reg`".to_string());
+    };
+    if modrm & 0xc7 != 0x05 || (rex != 0x48 && rex != 0x4c) {
+        return Err("GOTPC32_TLSDESC not at a `lea x@tlsdesc(%rip), %reg`".to_string());
+    }
+    let reg = (modrm >> 3) & 7;
+    if local {
+        // The register moves from ModRM.reg to ModRM.rm, so REX.R becomes REX.B.
+        buf[at - 3] = if rex == 0x4c { 0x49 } else { 0x48 };
+        buf[at - 2] = 0xc7;
+        buf[at - 1] = 0xc0 | reg;
+        write32(
+            buf,
+            at,
+            signed32(v.tpoff.wrapping_add(v.a).wrapping_add(4), "TPOFF")?,
+        )
+    } else {
+        let slot = v.got_slot.ok_or("TLS GOT slot missing (linker bug)")?;
+        buf[at - 2] = 0x8b;
+        write32(buf, at, signed32(pcrel(slot, v), "GOTTPOFF")?)
+    }
 }
 
 /// General-dynamic → local-exec (or initial-exec for imported variables). The psABI's GD
