@@ -279,14 +279,14 @@ pub(crate) fn build_dynamic_tables(
 
 pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
     // NEEDED…, SONAME?, RUNPATH?, GNU_HASH, STRTAB, SYMTAB, STRSZ, SYMENT, RELA, RELASZ,
-    // RELAENT, RELACOUNT, VERSYM, VERNEED?, VERNEEDNUM?, PLTGOT/PLTRELSZ/PLTREL/JMPREL (with a
+    // RELAENT, RELACOUNT, VERSYM?, VERNEED?, VERNEEDNUM?, PLTGOT/PLTRELSZ/PLTREL/JMPREL (with a
     // PLT), INIT/FINI(_ARRAY/SZ)?, DEBUG (executables only), FLAGS, FLAGS_1, NULL
     let mut n = l.needed.len()
         + l.soname.is_some() as usize
         + l.runpath.is_some() as usize
         + l.audit.is_some() as usize
         + l.depaudit.is_some() as usize
-        + 12
+        + 11
         + l.elf.gnu_hash as usize
         + l.elf.sysv_hash as usize
         + !l.shared as usize;
@@ -295,6 +295,10 @@ pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
     }
     if !l.version_defs.is_empty() {
         n += 2;
+    }
+    // DT_VERSYM, with either.
+    if !l.version_needs.is_empty() || !l.version_defs.is_empty() {
+        n += 1;
     }
     if !l.plt.is_empty() {
         n += 4 + l.plt_tags.len();

@@ -1368,6 +1368,9 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
                 4 * (2 + sysv_buckets(dynsym_count) + dynsym_count)
             }
             Synth::SysvHash => 0,
+            // Without versions needed or defined there is no `.gnu.version`: glibc's loader
+            // reads DT_VERSYM as a promise of them.
+            Synth::GnuVersion if l.version_needs.is_empty() && l.version_defs.is_empty() => 0,
             Synth::GnuVersion => 2 * dynsym_count,
             Synth::GnuVersionD => l.version_defs.iter().map(VersionDef::size).sum(),
             Synth::GnuVersionR => l
@@ -1847,16 +1850,6 @@ impl Layout<'_, '_> {
                         local: false,
                     }
                 }
-                // A shared library's preemptible function is called through its PLT entry,
-                // which the loader binds to whichever definition comes first.
-                Def::Object { .. } if self.plt.contains(&id) => {
-                    let index = self.plt.get_index_of(&id).unwrap_or(0);
-                    SymValue {
-                        addr: self.plt_entry(index).unwrap_or(0),
-                        size: 0,
-                        local: false,
-                    }
-                }
                 Def::Object { obj, sym, .. } => self.value_of_object_symbol(obj, sym),
                 Def::Common { obj, sym } => {
                     let bss = self
@@ -2034,6 +2027,21 @@ impl OutputLayout for Layout<'_, '_> {
     }
 
     fn symbol_value(&self, t: SymbolRef) -> SymValue {
+        // A shared library's preemptible function is called through its PLT entry, which
+        // the loader binds to whichever definition comes first; its symbols (`.dynsym`,
+        // `.symtab`) still give the function's own address.
+        if let SymbolRef::Global(id) = t {
+            if matches!(self.res.globals[id as usize].def, Def::Object { .. })
+                && self.plt.contains(&id)
+            {
+                let index = self.plt.get_index_of(&id).unwrap_or(0);
+                return SymValue {
+                    addr: self.plt_entry(index).unwrap_or(0),
+                    size: 0,
+                    local: false,
+                };
+            }
+        }
         self.value(t)
     }
 

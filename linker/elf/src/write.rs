@@ -664,7 +664,9 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
     tags.push((elf::DT_RELASZ, addr(".rela.dyn").1));
     tags.push((elf::DT_RELAENT, 24));
     tags.push((elf::DT_RELACOUNT, relative_count as u64));
-    tags.push((elf::DT_VERSYM, addr(".gnu.version").0));
+    if !l.version_needs.is_empty() || !l.version_defs.is_empty() {
+        tags.push((elf::DT_VERSYM, addr(".gnu.version").0));
+    }
     if !l.version_defs.is_empty() {
         tags.push((elf::DT_VERDEF, addr(".gnu.version_d").0));
         tags.push((elf::DT_VERDEFNUM, l.version_defs.len() as u64));

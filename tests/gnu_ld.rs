@@ -1,0 +1,289 @@
+//! rlink as GNU ld: C programs and libraries linked from a GNU ld line (`-flavor gnu`, the line
+//! gcc's collect2 passes), run, and their dynamic sections checked with readelf. Each test
+//! checks one thing GNU ld does that rlink's other doors do differently or not at all.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{rlink_fails, rlink_ok, run};
+
+const INTERP: &str = "/lib64/ld-linux-x86-64.so.2";
+const CRT1: &str = "/usr/lib/x86_64-linux-gnu/Scrt1.o";
+
+fn cc(dir: &Path, name: &str, source: &str, flags: &[&str]) -> String {
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, source).unwrap();
+    let o = dir.join(format!("{name}.o"));
+    let mut args = vec![
+        "-c",
+        "-fPIC",
+        "-o",
+        o.to_str().unwrap(),
+        c.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    run("cc", &args, dir);
+    o.display().to_string()
+}
+
+/// `ld -flavor gnu ARGS…` linking a PIE program with the C start-up object and libc.
+fn ld_exe(dir: &Path, out: &str, args: &[&str]) -> PathBuf {
+    let exe = dir.join(out);
+    let mut line: Vec<String> = ["-flavor", "gnu", "-pie", "--dynamic-linker", INTERP, "-o"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    line.push(exe.display().to_string());
+    line.push(CRT1.to_string());
+    line.extend(args.iter().map(|s| s.to_string()));
+    line.push("-lc".into());
+    rlink_ok(&line);
+    exe
+}
+
+fn ld_shared(dir: &Path, out: &str, args: &[&str]) -> PathBuf {
+    let so = dir.join(out);
+    let mut line: Vec<String> = ["-flavor", "gnu", "-shared", "-o"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    line.push(so.display().to_string());
+    line.extend(args.iter().map(|s| s.to_string()));
+    rlink_ok(&line);
+    so
+}
+
+fn readelf(args: &[&str], file: &Path) -> String {
+    let out = Command::new("readelf")
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "readelf {args:?} {}", file.display());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn output_of(exe: &Path, dir: &Path) -> String {
+    let out = Command::new(exe)
+        .env("LD_LIBRARY_PATH", dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{} failed: {out:?}", exe.display());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn named_libraries_are_needed_unless_as_needed_and_sonameless_ones_by_path() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let lib = cc(d, "lib", "int unused_fn(void) { return 1; }\n", &[]);
+    // No -soname: DT_NEEDED records the library as the line names it.
+    ld_shared(d, "libplain.so", &[&lib]);
+    let main = cc(
+        d,
+        "main",
+        "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n",
+        &[],
+    );
+    let plain = d.join("libplain.so").display().to_string();
+    let exe = ld_exe(d, "needed", &[&main, &plain]);
+    let dynamic = readelf(&["-d"], &exe);
+    assert!(
+        dynamic.contains(&format!("Shared library: [{plain}]")),
+        "{dynamic}"
+    );
+    assert_eq!(output_of(&exe, d), "hi\n");
+    // Under --as-needed a library nothing binds is left out.
+    let exe = ld_exe(d, "as_needed", &[&main, "--as-needed", &plain]);
+    let dynamic = readelf(&["-d"], &exe);
+    assert!(!dynamic.contains("libplain.so"), "{dynamic}");
+    assert!(dynamic.contains("Shared library: [libc.so.6]"), "{dynamic}");
+}
+
+#[test]
+fn versioned_exports_and_symver_definitions() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let lib = cc(
+        d,
+        "v",
+        "int api(void) { return 1; }\nint helper(void) { return 2; }\n\
+         int old_impl(void) { return 10; }\nint new_impl(void) { return 20; }\n\
+         __asm__(\".symver old_impl, compat@VERS_1\");\n\
+         __asm__(\".symver new_impl, compat@@VERS_2\");\n",
+        &[],
+    );
+    std::fs::write(
+        d.join("v.map"),
+        "VERS_1 { global: api; local: *; };\nVERS_2 { global: compat; } VERS_1;\n",
+    )
+    .unwrap();
+    let map = d.join("v.map").display().to_string();
+    let so = ld_shared(
+        d,
+        "libv.so",
+        &["-soname", "libv.so", "--version-script", &map, &lib],
+    );
+    let syms = readelf(&["-W", "--dyn-syms"], &so);
+    assert!(syms.contains(" api@@VERS_1"), "{syms}");
+    assert!(syms.contains(" compat@VERS_1"), "{syms}");
+    assert!(syms.contains(" compat@@VERS_2"), "{syms}");
+    assert!(!syms.contains("helper"), "{syms}");
+    let defs = readelf(&["-V"], &so);
+    assert!(
+        defs.contains("Flags: BASE") && defs.contains("Name: libv.so"),
+        "{defs}"
+    );
+    assert!(defs.contains("Parent 1: VERS_1"), "{defs}");
+    // A program linked against it binds the default version and runs.
+    let main = cc(
+        d,
+        "usev",
+        "#include <stdio.h>\nint api(void); int compat(void);\n\
+         int main(void) { printf(\"%d %d\\n\", api(), compat()); return 0; }\n",
+        &[],
+    );
+    let exe = ld_exe(d, "usev", &[&main, &so.display().to_string()]);
+    let needs = readelf(&["-V"], &exe);
+    assert!(needs.contains("Name: VERS_2"), "{needs}");
+    assert_eq!(output_of(&exe, d), "1 20\n");
+}
+
+#[test]
+fn shared_library_functions_are_preemptible_and_executables_export_what_libraries_use() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    // The library calls its own `world` and the program's `callback`: a program defining
+    // `world` too wins, as with GNU ld (the call goes through the library's PLT).
+    let lib = cc(
+        d,
+        "p",
+        "#include <stdio.h>\nvoid callback(void);\n\
+         void world(void) { puts(\"library world\"); }\n\
+         void hello(void) { world(); callback(); }\n",
+        &[],
+    );
+    let so = ld_shared(d, "libp.so", &["-soname", "libp.so", &lib]);
+    let main = cc(
+        d,
+        "pm",
+        "#include <stdio.h>\nvoid hello(void);\n\
+         void world(void) { puts(\"program world\"); }\n\
+         void callback(void) { puts(\"callback\"); }\n\
+         int main(void) { hello(); return 0; }\n",
+        &["-fno-PIC", "-fPIE"],
+    );
+    let exe = ld_exe(d, "preempt", &[&main, &so.display().to_string()]);
+    assert_eq!(output_of(&exe, d), "program world\ncallback\n");
+    // -Bsymbolic-functions binds the library's call to its own function.
+    let so = ld_shared(
+        d,
+        "libp.so",
+        &["-soname", "libp.so", "-Bsymbolic-functions", &lib],
+    );
+    let exe = ld_exe(d, "symbolic", &[&main, &so.display().to_string()]);
+    assert_eq!(output_of(&exe, d), "library world\ncallback\n");
+}
+
+#[test]
+fn defsym_relocatable_output_and_dynamic_section_options() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let a = cc(
+        d,
+        "a",
+        "#include <stdio.h>\nextern char sixteen; int twice(int);\n\
+         int main(void) { printf(\"%p %d\\n\", (void *)&sixteen, twice(21)); return 0; }\n",
+        &[],
+    );
+    let b = cc(d, "b", "int twice_impl(int x) { return 2 * x; }\n", &[]);
+    // -r merges the two objects into one that links like them.
+    let merged = d.join("merged.o");
+    rlink_ok(&[
+        "-flavor",
+        "gnu",
+        "-r",
+        "-o",
+        merged.to_str().unwrap(),
+        &a,
+        &b,
+    ]);
+    assert!(readelf(&["-h"], &merged).contains("REL (Relocatable file)"));
+    let exe = ld_exe(
+        d,
+        "defsym",
+        &[
+            merged.to_str().unwrap(),
+            "--defsym=sixteen=16",
+            "--defsym",
+            "twice=twice_impl",
+            "--hash-style=both",
+            "--build-id=sha1",
+            "-rpath",
+            "/opt/a",
+            "-rpath=/opt/b:/opt/a",
+            "--disable-new-dtags",
+            "-z",
+            "execstack,stack-size=0x200000,nodelete",
+        ],
+    );
+    // An absolute symbol keeps its value in a PIE.
+    assert_eq!(output_of(&exe, d), "0x10 42\n");
+    let dynamic = readelf(&["-d"], &exe);
+    assert!(
+        dynamic.contains("(HASH)") && dynamic.contains("(GNU_HASH)"),
+        "{dynamic}"
+    );
+    assert!(
+        dynamic.contains("Library rpath: [/opt/a:/opt/b]"),
+        "{dynamic}"
+    );
+    assert!(dynamic.contains("NODELETE"), "{dynamic}");
+    let notes = readelf(&["-n"], &exe);
+    assert!(notes.contains("0x00000014\tNT_GNU_BUILD_ID"), "{notes}");
+    let segments = readelf(&["-lW"], &exe);
+    assert!(
+        segments
+            .lines()
+            .any(|l| l.contains("GNU_STACK") && l.contains("0x200000 RWE")),
+        "{segments}"
+    );
+}
+
+#[test]
+fn unsupported_options_are_errors_and_help_lists_the_rest() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let a = cc(d, "u", "int main(void) { return 0; }\n", &[]);
+    let out = d.join("never");
+    for option in [
+        "--emit-relocs",
+        "-Map=x.map",
+        "--icf=all",
+        "-z pack-relative-relocs",
+    ] {
+        let mut line = vec!["-flavor", "gnu", "-o", out.to_str().unwrap(), &a];
+        line.extend(option.split(' '));
+        let e = rlink_fails(&line);
+        assert!(
+            e.contains(&format!(
+                "unsupported option: {}",
+                option.split('=').next().unwrap()
+            )),
+            "{option}: {e}"
+        );
+        assert!(!out.exists(), "{option} left an output");
+    }
+    let help = rlink_ok(&["-flavor", "gnu", "--help"]);
+    for listed in [
+        "--as-needed",
+        "--version-script",
+        "--defsym",
+        "--build-id",
+        "-z KEYWORD",
+    ] {
+        assert!(help.contains(listed), "{listed}: {help}");
+    }
+}
