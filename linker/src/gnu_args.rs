@@ -253,6 +253,8 @@ enum Act {
     Demangle(bool),
     Defsym,
     ImageBase,
+    UnresolvedSymbols,
+    WarnUnresolved(bool),
     ShlibUndefined(bool),
     HashStyle,
     BuildId,
@@ -487,6 +489,19 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["trace"], Some('t'), Nothing, Act::Trace),
     opt(&["undefined-glob"], None, Value, Act::UndefinedGlob),
     opt(&["image-base"], None, Value, Act::ImageBase),
+    opt(&["unresolved-symbols"], None, Value, Act::UnresolvedSymbols),
+    opt(
+        &["warn-unresolved-symbols"],
+        None,
+        Nothing,
+        Act::WarnUnresolved(true),
+    ),
+    opt(
+        &["error-unresolved-symbols"],
+        None,
+        Nothing,
+        Act::WarnUnresolved(false),
+    ),
     opt(
         &["no-allow-shlib-undefined"],
         None,
@@ -590,7 +605,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "filter",
             "retain-symbols-file",
             "version-exports-section",
-            "unresolved-symbols",
             "orphan-handling",
             "sort-section",
             "spare-dynamic-tags",
@@ -923,6 +937,27 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
                 })?);
             }
             Act::Audit => link.elf.audit.push(value()),
+            Act::UnresolvedSymbols => {
+                use crate::plan::Unresolved;
+                link.elf.unresolved = match value().as_str() {
+                    "report-all" | "ignore-in-shared-libs" => Unresolved::Error,
+                    // rlink reports only the objects' references (a library's are the
+                    // loader's, unless --no-allow-shlib-undefined).
+                    "ignore-all" | "ignore-in-object-files" => Unresolved::Ignore,
+                    other => bail!(
+                        "{written}={other}: want report-all, ignore-all, ignore-in-object-files \
+                         or ignore-in-shared-libs"
+                    ),
+                }
+            }
+            Act::WarnUnresolved(warn) => {
+                use crate::plan::Unresolved;
+                link.elf.unresolved = if warn {
+                    Unresolved::Warn
+                } else {
+                    Unresolved::Error
+                }
+            }
             Act::ShlibUndefined(allow) => link.elf.no_allow_shlib_undefined = !allow,
             Act::BuildId => {
                 link.elf.build_id = match &given {
@@ -1146,7 +1181,9 @@ fn z_keyword(link: &mut LinkArgs, keyword: &str) -> Result<()> {
     match keyword {
         // What rlink's output already is: RELRO, bound at load time, a non-executable stack,
         // code in its own segment, text without relocations.
-        "relro" | "now" | "separate-code" | "text" => {}
+        // rlink starts every segment on its own page of the file, which is what both
+        // separate-code and separate-loadable-segments ask.
+        "relro" | "now" | "separate-code" | "separate-loadable-segments" | "text" => {}
         "noexecstack" => elf.execstack = false,
         // rlink binds every import at load time; lazy binding only defers that work.
         "lazy" => {}
@@ -1494,6 +1531,27 @@ mod tests {
             panic!()
         };
         assert!(l.gc_sections && l.relocatable);
+        for (line, want) in [
+            (
+                &["--unresolved-symbols=ignore-all"][..],
+                crate::plan::Unresolved::Ignore,
+            ),
+            (
+                &["--warn-unresolved-symbols"],
+                crate::plan::Unresolved::Warn,
+            ),
+            (
+                &["--warn-unresolved-symbols", "--error-unresolved-symbols"],
+                crate::plan::Unresolved::Error,
+            ),
+        ] {
+            let mut words = line.to_vec();
+            words.push("a.o");
+            let Command::Link(l) = parse_ld(&s(&words), &mut |_| {}).unwrap() else {
+                panic!()
+            };
+            assert_eq!(l.elf.unresolved, want, "{line:?}");
+        }
     }
 
     #[test]

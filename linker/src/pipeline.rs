@@ -384,7 +384,16 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
         &roots,
         options.version_script.as_ref(),
     )?;
-    resolve::report_undefined_references(&res, &live)?;
+    match plan.args.elf.unresolved {
+        crate::plan::Unresolved::Error => resolve::report_undefined_references(&res, &live)?,
+        // `--warn-unresolved-symbols`: the same report, as a warning; the names are 0.
+        crate::plan::Unresolved::Warn => {
+            if let Err(e) = resolve::report_undefined_references(&res, &live) {
+                eprintln!("rlink: warning: {}", e.message());
+            }
+        }
+        crate::plan::Unresolved::Ignore => {}
+    }
     phases.mark("gc");
 
     let mut layout = backend.place(&res, &live, options)?;

@@ -121,6 +121,19 @@ pub struct ElfOptions {
     pub entry_required: bool,
     /// `--no-allow-shlib-undefined`: the line's shared libraries' references must be bound.
     pub no_allow_shlib_undefined: bool,
+    /// What a reference nothing defines is (`--unresolved-symbols`,
+    /// `--warn-unresolved-symbols`).
+    pub unresolved: Unresolved,
+}
+
+/// How the objects' references to names nothing defines are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unresolved {
+    Error,
+    /// Reported as a warning; the names resolve to 0.
+    Warn,
+    /// Not reported; the names resolve to 0 (`ignore-all`, `ignore-in-object-files`).
+    Ignore,
 }
 
 /// `--discard-none`, `--discard-locals` (`-X`, rlink's default: compiler temporaries such
@@ -161,6 +174,7 @@ impl Default for ElfOptions {
             discard: Discard::Locals,
             entry_required: true,
             no_allow_shlib_undefined: false,
+            unresolved: Unresolved::Error,
         }
     }
 }
