@@ -762,12 +762,15 @@ fn malformed_inputs_fail_cleanly() {
         },
         Seed {
             name: "GNU ld line",
+            // An ld line links no start-up object of rlink's: it names its entry.
             args: s(&[
                 "-flavor",
                 "gnu",
                 "-o",
                 "{out}",
                 "-pie",
+                "-e",
+                "main",
                 &p("main.o"),
                 "{in}",
                 &imports,
