@@ -588,72 +588,69 @@ fn bind_symbol<'a>(
     name: &'a [u8],
 ) -> Result<()> {
     let object = &candidates[index as usize].object;
-    {
-        let id = r.id(name);
-        let in_discarded =
-            matches!(sym.place, SymPlace::Section(s) if r.discarded[index as usize][s as usize]);
-        let place = if in_discarded {
-            SymPlace::Undefined
-        } else {
-            sym.place
-        };
-        match place {
-            SymPlace::Undefined => {
-                let g = &mut r.globals[id as usize];
-                g.referenced = true;
-                if !sym.is_weak() || in_discarded {
-                    g.strong_ref = true;
-                    if matches!(g.def, Def::Undefined) {
-                        if let Some(&candidate) = r.lazy.get(name) {
-                            r.pull(candidate);
-                        }
+    let id = r.id(name);
+    let in_discarded =
+        matches!(sym.place, SymPlace::Section(s) if r.discarded[index as usize][s as usize]);
+    let place = if in_discarded {
+        SymPlace::Undefined
+    } else {
+        sym.place
+    };
+    match place {
+        SymPlace::Undefined => {
+            let g = &mut r.globals[id as usize];
+            g.referenced = true;
+            if !sym.is_weak() || in_discarded {
+                g.strong_ref = true;
+                if matches!(g.def, Def::Undefined) {
+                    if let Some(&candidate) = r.lazy.get(name) {
+                        r.pull(candidate);
                     }
                 }
             }
-            SymPlace::Common => {
-                let g = &mut r.globals[id as usize];
-                match g.def {
-                    Def::Object { weak: false, .. } => {}
-                    Def::Common { obj, sym: other } => {
-                        let other_size =
-                            candidates[obj as usize].object.symbols[other as usize].size;
-                        if sym.size > other_size {
-                            g.def = Def::Common {
-                                obj: index,
-                                sym: sym_index as u32,
-                            };
-                        }
-                    }
-                    _ => {
+        }
+        SymPlace::Common => {
+            let g = &mut r.globals[id as usize];
+            match g.def {
+                Def::Object { weak: false, .. } => {}
+                Def::Common { obj, sym: other } => {
+                    let other_size = candidates[obj as usize].object.symbols[other as usize].size;
+                    if sym.size > other_size {
                         g.def = Def::Common {
                             obj: index,
                             sym: sym_index as u32,
-                        }
+                        };
+                    }
+                }
+                _ => {
+                    g.def = Def::Common {
+                        obj: index,
+                        sym: sym_index as u32,
                     }
                 }
             }
-            SymPlace::Absolute | SymPlace::Section(_) => {
-                let weak = sym.is_weak();
-                let g = &mut r.globals[id as usize];
-                match g.def {
-                    Def::Object { weak: false, .. } if !weak && r.allow_multiple_definition => {}
-                    Def::Object {
-                        weak: false, obj, ..
-                    } if !weak => {
-                        bail!(
-                            "duplicate symbol: {}\n>>> defined in {}\n>>> defined in {}",
-                            demangle(&String::from_utf8_lossy(sym.name)),
-                            candidates[obj as usize].object.place,
-                            object.place
-                        );
-                    }
-                    Def::Object { weak: false, .. } | Def::Object { weak: true, .. } if weak => {}
-                    _ => {
-                        g.def = Def::Object {
-                            obj: index,
-                            sym: sym_index as u32,
-                            weak,
-                        }
+        }
+        SymPlace::Absolute | SymPlace::Section(_) => {
+            let weak = sym.is_weak();
+            let g = &mut r.globals[id as usize];
+            match g.def {
+                Def::Object { weak: false, .. } if !weak && r.allow_multiple_definition => {}
+                Def::Object {
+                    weak: false, obj, ..
+                } if !weak => {
+                    bail!(
+                        "duplicate symbol: {}\n>>> defined in {}\n>>> defined in {}",
+                        demangle(&String::from_utf8_lossy(sym.name)),
+                        candidates[obj as usize].object.place,
+                        object.place
+                    );
+                }
+                Def::Object { weak: false, .. } | Def::Object { weak: true, .. } if weak => {}
+                _ => {
+                    g.def = Def::Object {
+                        obj: index,
+                        sym: sym_index as u32,
+                        weak,
                     }
                 }
             }

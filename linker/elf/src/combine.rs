@@ -21,6 +21,15 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::ElfArch;
 
+/// An empty little-endian relocatable object for the CPU.
+fn new_object<A: ElfArch>() -> Object<'static> {
+    let architecture = match A::CPU {
+        Cpu::X86_64 => Architecture::X86_64,
+        Cpu::Aarch64 => Architecture::Aarch64,
+    };
+    Object::new(BinaryFormat::Elf, architecture, Endianness::Little)
+}
+
 fn is_mangled(name: &[u8]) -> bool {
     name.starts_with(b"_ZN") || name.starts_with(b"_R")
 }
@@ -55,11 +64,7 @@ pub fn combine<A: ElfArch>(
     exported: &FxHashSet<Vec<u8>>,
     aliases: &[(Vec<u8>, Vec<u8>)],
 ) -> Result<Vec<u8>> {
-    let architecture = match A::CPU {
-        Cpu::X86_64 => Architecture::X86_64,
-        Cpu::Aarch64 => Architecture::Aarch64,
-    };
-    let mut out = Object::new(BinaryFormat::Elf, architecture, Endianness::Little);
+    let mut out = new_object::<A>();
     let mut sections: Vec<Vec<Option<object::write::SectionId>>> = res
         .objects
         .iter()
@@ -349,11 +354,7 @@ fn local_symbol(
 
 /// A relocatable object whose only contents are global absolute symbols (`--defsym`).
 pub fn absolute_symbols<A: ElfArch>(symbols: &[(&str, u64)]) -> Result<Vec<u8>> {
-    let architecture = match A::CPU {
-        Cpu::X86_64 => Architecture::X86_64,
-        Cpu::Aarch64 => Architecture::Aarch64,
-    };
-    let mut out = Object::new(BinaryFormat::Elf, architecture, Endianness::Little);
+    let mut out = new_object::<A>();
     for &(name, value) in symbols {
         out.add_symbol(Symbol {
             name: name.as_bytes().to_vec(),

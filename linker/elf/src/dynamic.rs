@@ -141,15 +141,10 @@ pub(crate) fn build_dynamic_tables(
     }
     l.runpath = runpath.map(|r| add_string(&mut l.dynstr, r.as_bytes()));
     // Several audit libraries are one colon-separated list, as GNU ld writes them.
-    for (list, slot) in [(l.elf.audit.join(":"), 0), (l.elf.depaudit.join(":"), 1)] {
-        if !list.is_empty() {
-            let offset = Some(add_string(&mut l.dynstr, list.as_bytes()));
-            match slot {
-                0 => l.audit = offset,
-                _ => l.depaudit = offset,
-            }
-        }
-    }
+    let audit = (!l.elf.audit.is_empty()).then(|| l.elf.audit.join(":"));
+    let depaudit = (!l.elf.depaudit.is_empty()).then(|| l.elf.depaudit.join(":"));
+    l.audit = audit.map(|a| add_string(&mut l.dynstr, a.as_bytes()));
+    l.depaudit = depaudit.map(|a| add_string(&mut l.dynstr, a.as_bytes()));
     l.soname = soname.map(|s| add_string(&mut l.dynstr, s.as_bytes()));
     // A shared library (or an executable under --export-dynamic) exports its global
     // definitions of default or protected visibility; `cgo_export_dynamic` names one, under
