@@ -32,6 +32,9 @@ pub struct Export<'a> {
     pub kind: ExportKind,
     pub weak: bool,
     pub size: u64,
+    /// The definition's address in the library (0 when unknown): aliases share one address,
+    /// and so share one copy when copy-relocated.
+    pub value: u64,
 }
 
 /// The exports of one shared library, indexed by name.

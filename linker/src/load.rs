@@ -129,6 +129,7 @@ pub fn load<'p, B: Backend>(
                             },
                             weak: false,
                             size: 0,
+                            value: 0,
                         };
                         match import_libraries
                             .iter_mut()

@@ -71,6 +71,8 @@ pub struct Import {
     pub kind: ExportKind,
     /// The definition's size in the library (0 when unknown): what a copy relocation copies.
     pub size: u64,
+    /// The definition's address in the library (0 when unknown).
+    pub value: u64,
 }
 
 pub const NO_LIBRARY: u32 = u32::MAX;
@@ -379,6 +381,7 @@ pub fn resolve<'a>(
                 library: NO_LIBRARY,
                 kind: ExportKind::Other,
                 size: 0,
+                value: 0,
             });
             g.def = Def::Dynamic {
                 import: imports.len() as u32 - 1,
@@ -685,6 +688,7 @@ fn bind_shared_libraries<'a>(
                     library,
                     kind: export.kind,
                     size: export.size,
+                    value: export.value,
                 });
                 g.def = Def::Dynamic {
                     import: imports.len() as u32 - 1,
@@ -751,11 +755,12 @@ fn apply_directives(
                     bail!("{}: cgo_import_dynamic {local}: no library named; rlink needs one to import {remote}", d.place);
                 };
                 let library = library_index(libraries, library);
-                let (kind, size) = match g.def {
+                let (kind, size, value) = match g.def {
                     Def::Dynamic { import } => {
-                        (imports[import as usize].kind, imports[import as usize].size)
+                        let i = &imports[import as usize];
+                        (i.kind, i.size, i.value)
                     }
-                    _ => (ExportKind::Other, 0),
+                    _ => (ExportKind::Other, 0, 0),
                 };
                 imports.push(Import {
                     remote: remote.as_bytes().to_vec(),
@@ -763,6 +768,7 @@ fn apply_directives(
                     library,
                     kind,
                     size,
+                    value,
                 });
                 g.def = Def::Dynamic {
                     import: imports.len() as u32 - 1,

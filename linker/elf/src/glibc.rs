@@ -137,6 +137,7 @@ pub fn parse<'a>(data: &'a [u8], file_name: &str) -> Result<SharedLibrary<'a>> {
             kind,
             weak: false,
             size,
+            value: 0,
         });
     }
     SharedLibrary::new(soname.to_string(), None, exports)

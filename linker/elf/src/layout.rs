@@ -1181,11 +1181,25 @@ pub fn copy_size(res: &Resolution<'_>, id: SymbolId) -> u64 {
 }
 
 /// Places the copies of imported data in `.dynbss`, each aligned as its size suggests (a
-/// library's data is aligned at most to 16 bytes on x86-64).
+/// library's data is aligned at most to 16 bytes on x86-64). Aliases — names one library
+/// defines at one address — share one copy, so that the program and the library agree on the
+/// object whichever name each uses.
 fn place_copies(l: &mut Layout<'_, '_>) -> Result<()> {
     let mut at = 0u64;
+    let mut placed: HashMap<(u32, u64), u64> = HashMap::default();
     for &id in &l.copies {
         let size = copy_size(l.res, id);
+        let alias_key = match l.res.globals[id as usize].def {
+            Def::Dynamic { import } => {
+                let imp = &l.res.imports[import as usize];
+                (imp.value != 0).then_some((imp.library, imp.value))
+            }
+            _ => None,
+        };
+        if let Some(&offset) = alias_key.as_ref().and_then(|k| placed.get(k)) {
+            l.copy_offsets.push(offset);
+            continue;
+        }
         if size == 0 {
             bail!(
                 "cannot copy imported data {}: its size is unknown (no shared library defines it here); recompile with -fPIC",
@@ -1199,6 +1213,9 @@ fn place_copies(l: &mut Layout<'_, '_>) -> Result<()> {
             .filter(|&(_, end)| end <= ADDRESS_LIMIT)
             .map(|(a, end)| {
                 l.copy_offsets.push(a);
+                if let Some(k) = alias_key {
+                    placed.insert(k, a);
+                }
                 end
             })
             .ok_or_else(|| {
@@ -1313,6 +1330,14 @@ fn count_fdes(l: &mut Layout<'_, '_>) -> Result<()> {
     Ok(())
 }
 
+/// How many copies `.dynbss` holds, each filled by one COPY relocation (aliases share one).
+fn distinct_copies(l: &Layout<'_, '_>) -> u64 {
+    let mut offsets = l.copy_offsets.clone();
+    offsets.sort_unstable();
+    offsets.dedup();
+    offsets.len() as u64
+}
+
 fn size_synthetics(l: &mut Layout<'_, '_>) {
     let copies_size = l
         .copies
@@ -1328,7 +1353,7 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
         .map(|(a, b)| (a + b) as u64)
         .sum::<u64>()
         + l.got.iter().map(|e| got_dynamic_relocs(l, *e)).sum::<u64>()
-        + l.copies.len() as u64;
+        + distinct_copies(l);
     // The PLT slots' relocations have their own table, but a static executable has no
     // DT_JMPREL: there its IRELATIVEs join the others in `.rela.iplt`.
     let static_exe = !l.sections.iter().any(|s| s.synth == Some(Synth::RelaPlt));

@@ -162,6 +162,7 @@ fn exports<'a, Elf: FileHeader<Endian = Endianness>>(
             kind,
             weak,
             size: sym.st_size(endian).into(),
+            value: sym.st_value(endian).into(),
         });
     }
     Ok(exports)

@@ -212,8 +212,13 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     // IRELATIVE last: a resolver may call through the PLT, whose imports are bound by then.
     plt_relocs.append(&mut plt_irelative);
 
+    // One COPY per copied object: aliases sharing a copy are filled once.
+    let mut copied = rustc_hash::FxHashSet::default();
     for &id in &l.copies {
         let addr = l.value(SymbolRef::Global(id)).addr;
+        if !copied.insert(addr) {
+            continue;
+        }
         got_other.push(DynReloc {
             offset: addr,
             kind: DynKind::Copy,

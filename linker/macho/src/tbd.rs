@@ -337,6 +337,7 @@ fn export(name: &[u8], kind: ExportKind, weak: bool) -> Export<'_> {
         kind,
         weak,
         size: 0,
+        value: 0,
     }
 }
 
