@@ -181,6 +181,9 @@ struct Resolver<'a, 'c> {
     names: HashMap<&'a [u8], SymbolId>,
     /// The first archive member defining each name.
     lazy: HashMap<&'a [u8], u32>,
+    /// The first archive member offering each name only as a common symbol: an undefined
+    /// reference pulls it (when no member defines the name outright), a common one does not.
+    lazy_common: HashMap<&'a [u8], u32>,
     in_link: Vec<bool>,
     /// Candidates in the order they joined.
     order: Vec<u32>,
@@ -218,7 +221,7 @@ impl<'a> Resolver<'a, '_> {
         g.referenced = true;
         g.strong_ref = true;
         if matches!(g.def, Def::Undefined) {
-            if let Some(&candidate) = self.lazy.get(name) {
+            if let Some(&candidate) = self.lazy.get(name).or(self.lazy_common.get(name)) {
                 self.pull(candidate);
             }
         }
@@ -297,6 +300,7 @@ pub fn resolve<'a>(
         globals: Vec::new(),
         names: HashMap::default(),
         lazy: HashMap::default(),
+        lazy_common: HashMap::default(),
         in_link: vec![false; candidates.len()],
         order: Vec::new(),
         queue: Default::default(),
@@ -317,6 +321,9 @@ pub fn resolve<'a>(
         for sym in &c.object.symbols {
             if !sym.is_local() && matches!(sym.place, SymPlace::Section(_) | SymPlace::Absolute) {
                 r.lazy.entry(sym.name).or_insert(index as u32);
+                r.id(sym.name);
+            } else if !sym.is_local() && sym.place == SymPlace::Common {
+                r.lazy_common.entry(sym.name).or_insert(index as u32);
                 r.id(sym.name);
             }
         }
@@ -606,13 +613,21 @@ fn bind_symbol<'a>(
             if !sym.is_weak() || in_discarded {
                 g.strong_ref = true;
                 if matches!(g.def, Def::Undefined) {
-                    if let Some(&candidate) = r.lazy.get(name) {
+                    if let Some(&candidate) = r.lazy.get(name).or(r.lazy_common.get(name)) {
                         r.pull(candidate);
                     }
                 }
             }
         }
         SymPlace::Common => {
+            let g = &mut r.globals[id as usize];
+            // As in GNU ld, an archive member that really defines a name common so far joins
+            // the link (its initialised definition then replaces the common one).
+            if matches!(g.def, Def::Undefined | Def::Common { .. }) {
+                if let Some(&candidate) = r.lazy.get(name) {
+                    r.pull(candidate);
+                }
+            }
             let g = &mut r.globals[id as usize];
             match g.def {
                 Def::Object { weak: false, .. } => {}
