@@ -55,7 +55,18 @@ pub struct SharedLibrary<'a> {
     pub unavailable: Vec<(&'a [u8], String)>,
     /// Names the library references and does not define (its undefined dynamic symbols),
     /// each with whether the reference is weak: the program exports its definitions of them.
-    pub references: Vec<(&'a [u8], bool)>,
+    pub references: Vec<Reference<'a>>,
+    /// The libraries this one names in DT_NEEDED (only read from ELF libraries).
+    pub needed: Vec<&'a [u8]>,
+}
+
+/// A name a shared library references and does not define.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference<'a> {
+    pub name: &'a [u8],
+    pub weak: bool,
+    /// The version the reference asks for (`foo@VER`, from `.gnu.version_r`).
+    pub version: Option<&'a [u8]>,
 }
 
 const NO_NEXT: u32 = u32::MAX;
@@ -131,6 +142,7 @@ impl<'a> SharedLibrary<'a> {
         let mut library = SharedLibrary::new(self.soname, self.cpu, kept)?;
         library.unavailable = unavailable;
         library.references = self.references;
+        library.needed = self.needed;
         Ok(library)
     }
 
@@ -159,6 +171,7 @@ impl<'a> SharedLibrary<'a> {
             next_same_name,
             unavailable: Vec::new(),
             references: Vec::new(),
+            needed: Vec::new(),
         })
     }
 

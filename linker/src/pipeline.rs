@@ -314,7 +314,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
                 let lib = &s.library;
                 lib.references
                     .iter()
-                    .map(|r| r.0)
+                    .map(|r| r.name)
                     .chain(lib.exports.iter().map(|e| e.name))
             })
             .collect();
@@ -455,14 +455,25 @@ fn required_names(plan: &LinkPlan) -> Vec<&[u8]> {
 }
 
 /// `--no-allow-shlib-undefined`: every name a shared library of the line references strongly
-/// must be defined by the program or by one of the line's libraries.
+/// must be defined by the program or by one of the line's libraries. As in lld, a library is
+/// checked only when every library it needs is on the line too: otherwise the name may come
+/// from one the linker never saw.
 fn check_shared_library_references(
     res: &Resolution<'_>,
     shared: &[resolve::SharedInput<'_>],
 ) -> Result<()> {
     for lib in shared {
-        for &(name, weak) in &lib.library.references {
-            if weak {
+        let all_needed_known = lib
+            .library
+            .needed
+            .iter()
+            .all(|n| shared.iter().any(|s| s.library.soname.as_bytes() == *n));
+        if !all_needed_known {
+            continue;
+        }
+        for r in &lib.library.references {
+            let name = r.name;
+            if r.weak {
                 continue;
             }
             let defined_here = res.global(name).is_some_and(|g| {
@@ -475,7 +486,10 @@ fn check_shared_library_references(
                     if matches!(res.objects[obj as usize].symbols[sym as usize].visibility,
                         crate::object::Visibility::Hidden | crate::object::Visibility::Internal))
             });
-            let in_a_library = shared.iter().any(|s| s.library.lookup(name).is_some());
+            let in_a_library = shared.iter().any(|s| match r.version {
+                Some(v) => s.library.lookup_version(name, v).is_some(),
+                None => s.library.lookup(name).is_some(),
+            });
             if !defined_here && !in_a_library {
                 bail!(
                     "{}: --no-allow-shlib-undefined: undefined symbol: {}",

@@ -694,11 +694,21 @@ fn bind_shared_libraries<'a>(
         if g.def != Def::Undefined || !g.referenced {
             continue;
         }
+        // A reference named `foo@VER` (`.symver` on an undefined name) asks for that version
+        // of `foo`, default or not.
+        let versioned = g.name.iter().position(|&b| b == b'@').map(|at| {
+            let version = &g.name[at + 1..];
+            (&g.name[..at], version.strip_prefix(b"@").unwrap_or(version))
+        });
         for lib in shared {
-            if let Some(export) = lib.library.lookup(g.name) {
+            let found = match versioned {
+                Some((base, version)) => lib.library.lookup_version(base, version),
+                None => lib.library.lookup(g.name),
+            };
+            if let Some(export) = found {
                 let library = library_index(libraries, &lib.library.soname);
                 imports.push(Import {
-                    remote: g.name.to_vec(),
+                    remote: export.name.to_vec(),
                     version: export.version.map(|v| v.to_vec()),
                     library,
                     kind: export.kind,

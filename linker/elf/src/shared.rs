@@ -13,7 +13,7 @@ use object::elf;
 use object::read::elf::{Dyn as _, FileHeader, Sym as _, SymbolTable, VersionTable};
 use object::read::SymbolIndex;
 use object::Endianness;
-pub use rlink_linker::library::{Export, ExportKind, SharedLibrary};
+pub use rlink_linker::library::{Export, ExportKind, Reference, SharedLibrary};
 use rlink_linker::{bail, Error, Result};
 
 /// Object's messages are terse ("Invalid ELF section header offset"); say which kind of file.
@@ -61,7 +61,8 @@ fn parse_as<'a, Elf: FileHeader<Endian = Endianness>>(
     }
     let versions = sections.versions(endian, data).map_err(malformed)?;
     let exports = exports(&dynsym, versions.as_ref(), endian)?;
-    let references = references(&dynsym, endian)?;
+    let references = references(&dynsym, versions.as_ref(), endian)?;
+    let needed = needed(&sections, endian, data)?;
     let cpu = if header.is_class_64() {
         crate::object::cpu_of(header.e_machine(endian))
     } else {
@@ -69,23 +70,60 @@ fn parse_as<'a, Elf: FileHeader<Endian = Endianness>>(
     };
     let mut library = SharedLibrary::new(soname, cpu, exports)?;
     library.references = references;
+    library.needed = needed;
     Ok(library)
 }
 
 /// The names the library leaves undefined (global or weak undefined dynamic symbols), with
-/// whether each is weak.
+/// whether each is weak and the version each asks for.
 fn references<'a, Elf: FileHeader<Endian = Endianness>>(
     dynsym: &SymbolTable<'a, Elf>,
+    versions: Option<&VersionTable<'a, Elf>>,
     endian: Endianness,
-) -> Result<Vec<(&'a [u8], bool)>> {
+) -> Result<Vec<Reference<'a>>> {
     let strings = dynsym.strings();
     let mut names = Vec::new();
-    for sym in dynsym.symbols().iter().skip(1) {
+    for (index, sym) in dynsym.symbols().iter().enumerate().skip(1) {
         if sym.is_undefined(endian) && sym.st_bind() != elf::STB_LOCAL {
             let name = sym.name(endian, strings).map_err(malformed)?;
-            if !name.is_empty() {
-                names.push((name, sym.st_bind() == elf::STB_WEAK));
+            if name.is_empty() {
+                continue;
             }
+            let version = match versions {
+                Some(table) => {
+                    let versym = table.version_index(endian, SymbolIndex(index));
+                    table
+                        .version(versym.index())
+                        .map_err(malformed)?
+                        .map(|v| v.name())
+                }
+                None => None,
+            };
+            names.push(Reference {
+                name,
+                weak: sym.st_bind() == elf::STB_WEAK,
+                version,
+            });
+        }
+    }
+    Ok(names)
+}
+
+/// The library's DT_NEEDED names.
+fn needed<'a, Elf: FileHeader<Endian = Endianness>>(
+    sections: &object::read::elf::SectionTable<'a, Elf>,
+    endian: Endianness,
+    data: &'a [u8],
+) -> Result<Vec<&'a [u8]>> {
+    let table = sections.dynamic_table(endian, data).map_err(malformed)?;
+    let mut names = Vec::new();
+    for entry in table.dynamics() {
+        match entry.tag(endian) {
+            elf::DT_NULL => break,
+            elf::DT_NEEDED => {
+                names.push(entry.string(endian, *table.strings()).map_err(malformed)?)
+            }
+            _ => {}
         }
     }
     Ok(names)
