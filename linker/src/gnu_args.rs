@@ -228,7 +228,6 @@ enum Act {
     PlatformVersion,
     /// ld64's `-framework NAME`, `-weak_framework NAME` and `-F DIR`.
     Framework,
-    FrameworkDir,
     ExportedSymbolsList,
     Chroot,
     Sysroot,
@@ -274,6 +273,19 @@ enum Act {
     Relocatable,
     WholeArchive(bool),
     GcSections(bool),
+    NoSymbolic,
+    SymbolicNonWeak,
+    SymbolicNonWeakFunctions,
+    DefaultSymver,
+    Filter,
+    Auxiliary,
+    EhFrameHdr(bool),
+    DynamicListData,
+    RetainSymbolsFile,
+    DependencyFile,
+    Wrap,
+    TextSegment,
+    Lib(bool),
     /// Read and accepted: rlink's output already is what the option asks for, or the option
     /// only tunes how the link runs (optimisation hints, plugins, diagnostics colours).
     Accepted,
@@ -424,7 +436,6 @@ static LD_OPTIONS: &[LdOption] = &[
     // Accepted: rlink already does this, or it does not change the output.
     opt(
         &[
-            "eh-frame-hdr",
             // Checks of the version script against the definitions: it is read as written
             // either way.
             "no-undefined-version",
@@ -465,6 +476,30 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["init"], None, Value, Act::Init),
     opt(&["defsym"], None, Value, Act::Defsym),
     opt(&["Bsymbolic"], None, Nothing, Act::Symbolic),
+    opt(&["Bno-symbolic"], None, Nothing, Act::NoSymbolic),
+    opt(&["Bsymbolic-non-weak"], None, Nothing, Act::SymbolicNonWeak),
+    opt(
+        &["Bsymbolic-non-weak-functions"],
+        None,
+        Nothing,
+        Act::SymbolicNonWeakFunctions,
+    ),
+    opt(&["default-symver"], None, Nothing, Act::DefaultSymver),
+    opt(&["filter"], Some('F'), Value, Act::Filter),
+    opt(&["auxiliary"], Some('f'), Value, Act::Auxiliary),
+    opt(&["no-eh-frame-hdr"], None, Nothing, Act::EhFrameHdr(false)),
+    opt(&["dynamic-list-data"], None, Nothing, Act::DynamicListData),
+    opt(
+        &["retain-symbols-file"],
+        None,
+        Value,
+        Act::RetainSymbolsFile,
+    ),
+    opt(&["dependency-file"], None, Value, Act::DependencyFile),
+    opt(&["wrap"], None, Value, Act::Wrap),
+    opt(&["Ttext-segment"], None, Value, Act::TextSegment),
+    opt(&["start-lib"], None, Nothing, Act::Lib(true)),
+    opt(&["end-lib"], None, Nothing, Act::Lib(false)),
     opt(
         &["Bsymbolic-functions"],
         None,
@@ -472,6 +507,7 @@ static LD_OPTIONS: &[LdOption] = &[
         Act::SymbolicFunctions,
     ),
     opt(&["dynamic-list"], None, Value, Act::DynamicList),
+    opt(&["eh-frame-hdr"], None, Nothing, Act::EhFrameHdr(true)),
     opt(
         &["export-dynamic-symbol"],
         None,
@@ -584,26 +620,20 @@ static LD_OPTIONS: &[LdOption] = &[
     // GNU ld options rlink does not implement yet.
     opt(
         &[
-            "wrap",
             "script",
             "default-script",
             "dT",
             "rpath-link",
             "Map",
-            "dependency-file",
             "Ttext",
             "Tdata",
             "Tbss",
-            "Ttext-segment",
             "Trodata-segment",
             "Tldata-segment",
             "section-start",
             "oformat",
             "format",
             "architecture",
-            "auxiliary",
-            "filter",
-            "retain-symbols-file",
             "version-exports-section",
             "orphan-handling",
             "sort-section",
@@ -634,10 +664,6 @@ static LD_OPTIONS: &[LdOption] = &[
         Act::NotImplemented,
     ),
     opt(&[], Some('u'), Value, Act::Undefined),
-    opt(&[], Some('f'), Value, Act::NotImplemented),
-    // GNU ld's -F is --filter, which nobody passes to a linker of executables; ld64's is the
-    // framework search path, which rustc and clang pass for Apple targets.
-    opt(&[], Some('F'), Value, Act::FrameworkDir),
     opt(&[], Some('G'), Value, Act::NotImplemented),
     opt(&[], Some('A'), Value, Act::NotImplemented),
     opt(&[], Some('b'), Value, Act::NotImplemented),
@@ -645,20 +671,16 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&[], Some('Y'), Value, Act::NotImplemented),
     opt(
         &[
-            "Bno-symbolic",
             "emit-relocs",
             "print-map",
             "print-gc-sections",
             "gdb-index",
-            "start-lib",
-            "end-lib",
             "warn-once",
             "warn-backrefs",
             "nmagic",
             "omagic",
             "no-omagic",
             "no-export-dynamic",
-            "dynamic-list-data",
             "dynamic-list-cpp-new",
             "dynamic-list-cpp-typeinfo",
             "no-dynamic-linker",
@@ -830,6 +852,7 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
     let mut options = crate::plan::InputOptions {
         as_needed: false,
         whole_archive: false,
+        lazy: false,
     };
     link.gc_sections = false;
     // GNU ld writes no build id unless asked (drivers ask: gcc passes --build-id, and so
@@ -847,6 +870,9 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
     let mut version_only = false;
     // The texts of `--dynamic-list` files and `--export-dynamic-symbol` names, read as one.
     let mut export_lists: Vec<String> = Vec::new();
+    // `-F X` is GNU ld's filter and ld64's framework directory: which one, the target says
+    // once the line is read.
+    let mut short_f: Vec<String> = Vec::new();
     loop {
         // The inputs named so far are read with the switches in force where they were named.
         link.input_options.resize(link.inputs.len(), options);
@@ -985,6 +1011,47 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
                 }
             }
             Act::Symbolic => link.elf.symbolic = true,
+            Act::NoSymbolic => {
+                link.elf.symbolic = false;
+                link.elf.symbolic_functions = false;
+                link.elf.symbolic_non_weak = false;
+                link.elf.symbolic_non_weak_functions = false;
+            }
+            Act::SymbolicNonWeak => link.elf.symbolic_non_weak = true,
+            Act::SymbolicNonWeakFunctions => link.elf.symbolic_non_weak_functions = true,
+            Act::DefaultSymver => link.elf.default_symver = true,
+            Act::Filter if written == "-F" => short_f.push(value()),
+            Act::Filter => link.elf.filters.push(value()),
+            Act::Auxiliary => link.elf.auxiliaries.push(value()),
+            Act::EhFrameHdr(on) => link.elf.eh_frame_hdr = on,
+            Act::DynamicListData => link.elf.dynamic_list_data = true,
+            Act::RetainSymbolsFile => {
+                let path = value();
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| crate::diag::Error::new(format!("{path}: {e}")))?;
+                link.elf.retain_symbols = Some(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                );
+            }
+            Act::DependencyFile => link.elf.dependency_file = Some(PathBuf::from(value())),
+            Act::Wrap => {
+                let name = value();
+                link.elf.wrap.push((
+                    name.clone(),
+                    format!("__wrap_{name}"),
+                    format!("__real_{name}"),
+                ));
+            }
+            Act::TextSegment => {
+                let v = value();
+                link.elf.image_base = Some(crate::pipeline::parse_number(&v).ok_or_else(|| {
+                    crate::diag::Error::new(format!("{written} {v}: not an address"))
+                })?);
+            }
             Act::SymbolicFunctions => link.elf.symbolic_functions = true,
             Act::DynamicList | Act::ExportDynamicSymbolList => {
                 let path = value();
@@ -1026,6 +1093,7 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
             }
             Act::Relocatable => link.relocatable = true,
             Act::WholeArchive(on) => options.whole_archive = on,
+            Act::Lib(on) => options.lazy = on,
             Act::GcSections(on) => link.gc_sections = on,
             Act::Emulation => link.target = Some(Target::from_emulation(&value())?),
             Act::Target => {
@@ -1052,7 +1120,6 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
                     weak,
                 });
             }
-            Act::FrameworkDir => link.framework_dirs.push(PathBuf::from(value())),
             Act::ExportedSymbolsList => link.exported_symbols_list = Some(PathBuf::from(value())),
             Act::MacosVersionMin => {
                 link.macos_version_min = Some(parse_version(written, &value())?)
@@ -1139,6 +1206,19 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
         }
         link.runpath = Some(dirs.join(":"));
     }
+    if !link.elf.auxiliaries.is_empty() && link.build_mode != BuildMode::CShared {
+        bail!("-f/--auxiliary may not be used without -shared");
+    }
+    let mach_o = link
+        .target
+        .is_some_and(|t| t.format == crate::target::ObjectFormat::MachO);
+    for f in short_f {
+        if mach_o {
+            link.framework_dirs.push(PathBuf::from(f));
+        } else {
+            link.elf.filters.push(f);
+        }
+    }
     if !export_lists.is_empty() {
         link.elf.export_list = Some(crate::version_script::VersionScript::parse(
             &export_lists.join("\n"),
@@ -1189,6 +1269,12 @@ fn z_keyword(link: &mut LinkArgs, keyword: &str) -> Result<()> {
         "lazy" => {}
         "norelro" => elf.relro = false,
         "execstack" => elf.execstack = true,
+        "execstack-if-needed" => elf.execstack_if_needed = true,
+        "rodynamic" => elf.rodynamic = true,
+        "nosectionheader" => elf.section_headers = false,
+        "sectionheader" => elf.section_headers = true,
+        // rlink's `__start_`/`__stop_` symbols are hidden, never exported.
+        "start-stop-visibility=hidden" | "start-stop-visibility=internal" => {}
         "defs" => elf.no_undefined = Some(true),
         "undefs" => elf.no_undefined = Some(false),
         "muldefs" => elf.allow_multiple_definition = true,

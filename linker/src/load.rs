@@ -31,6 +31,12 @@ pub struct Loaded<'p> {
     pub shared: Vec<SharedInput<'p>>,
 }
 
+impl ExtraFile {
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+}
+
 /// Maps the files the linker scripts among the inputs name.
 pub fn script_inputs(plan: &LinkPlan) -> Result<Vec<ExtraFile>> {
     let mut extra: Vec<ExtraFile> = Vec::new();
@@ -105,7 +111,7 @@ pub fn load<'p, B: Backend>(
                     }
                     shared_data.push((name, data, position, weak, options.as_needed, dt_name));
                 } else {
-                    sources.push((name, data, position, true, None));
+                    sources.push((name, data, position, !options.lazy, None));
                 }
             }
             FileKind::Archive => {

@@ -293,6 +293,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             .map(|(f, t)| (f.as_bytes(), t.as_bytes()))
             .collect(),
         allow_multiple_definition: plan.args.elf.allow_multiple_definition,
+        wrap: wrap_names(plan),
     };
     let mut res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
     resolve::define_aliases(&mut res, &aliases)?;
@@ -324,6 +325,8 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     }
     res.symbolic = plan.args.elf.symbolic;
     res.symbolic_functions = plan.args.elf.symbolic_functions;
+    res.symbolic_non_weak = plan.args.elf.symbolic_non_weak;
+    res.symbolic_non_weak_functions = plan.args.elf.symbolic_non_weak_functions;
     res.preemptible = plan.args.elf.export_list.clone();
     trace(plan, &res, &shared);
     res.interposable = backend.interposable();
@@ -404,6 +407,9 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     phases.mark("lay out");
     backend.write(&layout, &plan.args.output)?;
     phases.mark("write");
+    if let Some(deps) = &plan.args.elf.dependency_file {
+        write_dependency_file(deps, &plan.args.output, plan, &extra)?;
+    }
     if plan.args.verbose > 0 {
         eprintln!(
             "rlink: {} objects, {} shared libraries, {} sections; {}",
@@ -414,6 +420,66 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--wrap=SYM`: what each undefined name becomes (SYM → `__wrap_SYM`, `__real_SYM` → SYM).
+fn wrap_names(plan: &LinkPlan) -> Vec<(&[u8], &[u8])> {
+    plan.args
+        .elf
+        .wrap
+        .iter()
+        .flat_map(|(name, wrap, real)| {
+            [
+                (name.as_bytes(), wrap.as_bytes()),
+                (real.as_bytes(), name.as_bytes()),
+            ]
+        })
+        .collect()
+}
+
+/// `--dependency-file`: a Makefile rule making the output depend on every file the link read,
+/// and an empty rule per file, so that make carries on when one of them goes away.
+fn write_dependency_file(
+    deps: &std::path::Path,
+    output: &std::path::Path,
+    plan: &LinkPlan,
+    extra: &[load::ExtraFile],
+) -> Result<()> {
+    fn escape(p: &std::path::Path) -> String {
+        let mut s = String::new();
+        for c in p.display().to_string().chars() {
+            match c {
+                ' ' | '#' => {
+                    s.push('\\');
+                    s.push(c);
+                }
+                '$' => s.push_str("$$"),
+                _ => s.push(c),
+            }
+        }
+        s
+    }
+    let mut files: Vec<&std::path::Path> = Vec::new();
+    for p in plan
+        .inputs
+        .iter()
+        .map(|i| i.file.path.as_path())
+        .chain(extra.iter().map(|e| e.path()))
+    {
+        if !files.contains(&p) {
+            files.push(p);
+        }
+    }
+    let mut text = format!("{}:", escape(output));
+    for f in &files {
+        text.push(' ');
+        text.push_str(&escape(f));
+    }
+    text.push('\n');
+    for f in &files {
+        text.push_str(&format!("\n{}:\n", escape(f)));
+    }
+    std::fs::write(deps, text).map_err(|e| Error::new(format!("{}: {e}", deps.display())))
 }
 
 /// Offers runtime-stub objects to resolution like archive members after every input: each is
@@ -770,6 +836,7 @@ pub fn relocatable<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
         required: required_names(plan),
         alternate_names: Vec::new(),
         allow_multiple_definition: plan.args.elf.allow_multiple_definition,
+        wrap: wrap_names(plan),
     };
     let mut res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
     // Nothing is left to another linker's own reading: every object goes in.
@@ -808,6 +875,7 @@ pub fn combine<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<Combined> {
         required: required_names(plan),
         alternate_names: Vec::new(),
         allow_multiple_definition: plan.args.elf.allow_multiple_definition,
+        wrap: wrap_names(plan),
     };
     let res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
     let mut exported: FxHashSet<Vec<u8>> = FxHashSet::default();

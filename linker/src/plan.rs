@@ -55,6 +55,9 @@ pub struct InputOptions {
     /// Every member of an archive is linked, not only those that define a needed name
     /// (`--whole-archive`).
     pub whole_archive: bool,
+    /// Between `--start-lib` and `--end-lib`: objects join the link as archive members
+    /// do, only when they define a needed name.
+    pub lazy: bool,
 }
 
 impl Default for InputOptions {
@@ -63,6 +66,7 @@ impl Default for InputOptions {
         InputOptions {
             as_needed: true,
             whole_archive: false,
+            lazy: false,
         }
     }
 }
@@ -124,6 +128,32 @@ pub struct ElfOptions {
     /// What a reference nothing defines is (`--unresolved-symbols`,
     /// `--warn-unresolved-symbols`).
     pub unresolved: Unresolved,
+    /// `-Bsymbolic-non-weak`: as `-Bsymbolic`, for non-weak definitions only.
+    pub symbolic_non_weak: bool,
+    /// `-Bsymbolic-non-weak-functions`: as `-Bsymbolic-functions`, for non-weak ones only.
+    pub symbolic_non_weak_functions: bool,
+    /// `--default-symver`: unversioned exports get a version named after the library.
+    pub default_symver: bool,
+    /// `--filter`/`-F` and `--auxiliary`/`-f`: DT_FILTER and DT_AUXILIARY names.
+    pub filters: Vec<String>,
+    pub auxiliaries: Vec<String>,
+    /// `-z rodynamic`: `.dynamic` is read-only (and has no DT_DEBUG).
+    pub rodynamic: bool,
+    /// `--eh-frame-hdr` (rlink's default) or `--no-eh-frame-hdr`.
+    pub eh_frame_hdr: bool,
+    /// `--dynamic-list-data`: an executable exports its data definitions.
+    pub dynamic_list_data: bool,
+    /// `-z execstack-if-needed`: the stack is executable when an input's `.note.GNU-stack`
+    /// asks for it.
+    pub execstack_if_needed: bool,
+    /// `-z nosectionheader`: no section header table.
+    pub section_headers: bool,
+    /// `--retain-symbols-file`: `.symtab` holds only these global names.
+    pub retain_symbols: Option<Vec<String>>,
+    /// `--dependency-file`: a Makefile rule naming the output's inputs.
+    pub dependency_file: Option<std::path::PathBuf>,
+    /// `--wrap=SYM`: (SYM, `__wrap_SYM`, `__real_SYM`).
+    pub wrap: Vec<(String, String, String)>,
 }
 
 /// How the objects' references to names nothing defines are reported.
@@ -175,6 +205,19 @@ impl Default for ElfOptions {
             entry_required: true,
             no_allow_shlib_undefined: false,
             unresolved: Unresolved::Error,
+            symbolic_non_weak: false,
+            symbolic_non_weak_functions: false,
+            default_symver: false,
+            filters: Vec::new(),
+            auxiliaries: Vec::new(),
+            rodynamic: false,
+            eh_frame_hdr: true,
+            dynamic_list_data: false,
+            execstack_if_needed: false,
+            section_headers: true,
+            retain_symbols: None,
+            dependency_file: None,
+            wrap: Vec::new(),
         }
     }
 }

@@ -19,6 +19,10 @@ pub enum Need {
     Got,
     /// A PLT entry (calls to an imported function, or to an indirect function).
     Plt,
+    /// A PLT entry that is the imported function's address in the whole process: a
+    /// position-dependent executable takes the address as a constant, so the executable's
+    /// dynamic symbol carries the entry's address and the libraries' references bind to it.
+    CanonicalPlt,
     /// A GOT slot holding the symbol's offset from the thread pointer (initial-exec TLS).
     GotTpOff,
     /// A dynamic relocation at the place itself (absolute data in a position-independent

@@ -137,6 +137,9 @@ pub struct Resolution<'a> {
     pub preemptible: Option<crate::version_script::VersionScript>,
     /// Its calls to its own functions bind to them (`-Bsymbolic-functions`).
     pub symbolic_functions: bool,
+    /// `-Bsymbolic-non-weak(-functions)`: as the two above, for non-weak definitions only.
+    pub symbolic_non_weak: bool,
+    pub symbolic_non_weak_functions: bool,
     /// Names the shared libraries of the link reference or define: an executable exports
     /// its definitions of them, so those libraries bind to the program's (set by the
     /// pipeline for formats whose libraries may be interposed).
@@ -194,6 +197,7 @@ struct Resolver<'a, 'c> {
     discarded: Vec<Vec<bool>>,
     /// `--allow-multiple-definition`: a second strong definition is ignored.
     allow_multiple_definition: bool,
+    wrap: HashMap<&'a [u8], &'a [u8]>,
 }
 
 impl<'a> Resolver<'a, '_> {
@@ -254,6 +258,9 @@ pub struct ResolveOptions<'a, 's> {
     pub alternate_names: Vec<(&'a [u8], &'a [u8])>,
     /// `--allow-multiple-definition`: the first of two strong definitions wins.
     pub allow_multiple_definition: bool,
+    /// `--wrap`: undefined names bound to another name (`foo` → `__wrap_foo`,
+    /// `__real_foo` → `foo`).
+    pub wrap: Vec<(&'a [u8], &'a [u8])>,
 }
 
 /// `/ALTERNATENAME:from=to`, from the command line and from the objects in the link: a
@@ -310,6 +317,7 @@ pub fn resolve<'a>(
             .map(|c| vec![false; c.object.sections.len()])
             .collect(),
         allow_multiple_definition: options.allow_multiple_definition,
+        wrap: options.wrap.iter().copied().collect(),
     };
     // Every archive member offers its definitions lazily; the first archive on the command
     // line that defines a name is the one searched.
@@ -413,6 +421,7 @@ pub fn resolve<'a>(
         mut globals,
         names,
         mut discarded,
+        wrap,
         ..
     } = r;
     for g in &mut globals {
@@ -440,7 +449,7 @@ pub fn resolve<'a>(
                     if s.is_local() {
                         LOCAL
                     } else {
-                        names.get(s.name).copied().unwrap_or(LOCAL)
+                        names.get(wrapped(&wrap, s)).copied().unwrap_or(LOCAL)
                     }
                 })
                 .collect()
@@ -461,6 +470,8 @@ pub fn resolve<'a>(
         symbolic: false,
         preemptible: None,
         symbolic_functions: false,
+        symbolic_non_weak: false,
+        symbolic_non_weak_functions: false,
         library_names: Default::default(),
         unavailable: unavailable_names(shared),
     })
@@ -570,7 +581,8 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
         let default_base = (sym.place != SymPlace::Undefined)
             .then(|| default_version_base(sym.name))
             .flatten();
-        bind_symbol(r, candidates, index, sym_index, sym, sym.name)?;
+        let name = wrapped(&r.wrap, sym);
+        bind_symbol(r, candidates, index, sym_index, sym, name)?;
         if let Some(base) = default_base {
             // The alias yields to a definition of its own (`foo` beside `foo@@V`).
             let id = r.id(base);
@@ -580,6 +592,17 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The name an object's global symbol binds: its own, unless `--wrap` redirects an undefined
+/// reference.
+fn wrapped<'a>(wrap: &HashMap<&'a [u8], &'a [u8]>, sym: &crate::object::Symbol<'a>) -> &'a [u8] {
+    if sym.place == SymPlace::Undefined && !wrap.is_empty() {
+        if let Some(&to) = wrap.get(sym.name) {
+            return to;
+        }
+    }
+    sym.name
 }
 
 /// `foo` of `foo@@V`.

@@ -54,6 +54,8 @@ pub struct Needs {
     pub used_imports: IndexSet<SymbolId>,
     /// Imported data copied into the executable.
     pub copies: IndexSet<SymbolId>,
+    /// Imported functions whose PLT entry is their address (see [`Need::CanonicalPlt`]).
+    pub canonical_plt: IndexSet<SymbolId>,
     /// Dynamic relocations the input sections produce, per object: (relative, others).
     pub dyn_relocs_per_object: Vec<(usize, usize)>,
 }
@@ -105,7 +107,7 @@ pub fn target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
                         ..PLAIN
                     }
                 }
-                Def::Object { obj, sym, .. } => {
+                Def::Object { obj, sym, weak } => {
                     let s = &res.objects[obj as usize].symbols[sym as usize];
                     // A shared library's exported data can be preempted by the program's copy
                     // (copy relocations), and its exported functions by a definition loaded
@@ -114,7 +116,9 @@ pub fn target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
                     // This runs for every relocation: the cheap tests go first, and the version
                     // script (a string match) is consulted only for shared-library data.
                     let kind_preemptible = s.kind == SymbolKind::Data
-                        || (s.kind == SymbolKind::Func && !res.symbolic_functions);
+                        || (s.kind == SymbolKind::Func
+                            && !res.symbolic_functions
+                            && (weak || !res.symbolic_non_weak_functions));
                     let preemptible = res.shared_output
                         && res.interposable
                         && kind_preemptible
@@ -123,7 +127,7 @@ pub fn target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
                             .version_script
                             .as_ref()
                             .is_none_or(|v| v.exports(&String::from_utf8_lossy(g.name)))
-                        && (!res.symbolic
+                        && (!(res.symbolic || (res.symbolic_non_weak && !weak))
                             || res
                                 .preemptible
                                 .as_ref()
@@ -177,6 +181,7 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
         relative: usize,
         other: usize,
         copies: Vec<SymbolId>,
+        canonical: Vec<SymbolId>,
     }
     let per_object: Vec<ObjectNeeds> = res
         .objects
@@ -224,6 +229,12 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
                                 n.plt.push(id);
                             }
                         }
+                        Need::CanonicalPlt => {
+                            if let SymbolRef::Global(id) = t {
+                                n.plt.push(id);
+                                n.canonical.push(id);
+                            }
+                        }
                         Need::DynamicAbsolute if info.dynamic => n.other += 1,
                         Need::DynamicAbsolute => n.relative += 1,
                     }
@@ -238,6 +249,7 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
         needs.plt.extend(n.plt);
         needs.used_imports.extend(n.imports);
         needs.copies.extend(n.copies);
+        needs.canonical_plt.extend(n.canonical);
         needs.dyn_relocs_per_object.push((n.relative, n.other));
     }
     let mut next = 0;

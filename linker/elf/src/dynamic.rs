@@ -34,7 +34,9 @@ pub(crate) fn build_dynamic_tables(
         .as_ref()
         .map(|v| v.nodes.iter().map(|n| n.name.clone()).collect())
         .unwrap_or_default();
-    if !nodes.is_empty() {
+    // `--default-symver`: a version named after the library itself, after the script's.
+    let default_version = (l.elf.default_symver && l.shared).then(|| 2 + nodes.len() as u16);
+    if !nodes.is_empty() || default_version.is_some() {
         let base_name = soname.clone().unwrap_or_else(|| {
             std::path::Path::new(&l.output_name)
                 .file_name()
@@ -63,6 +65,15 @@ pub(crate) fn build_dynamic_tables(
                 index: 2 + i as u16,
                 base: false,
                 parents,
+            });
+        }
+        if let Some(index) = default_version {
+            l.version_defs.push(VersionDef {
+                name_offset,
+                hash: elf::hash(base_name.as_bytes()),
+                index,
+                base: false,
+                parents: Vec::new(),
             });
         }
     }
@@ -124,7 +135,9 @@ pub(crate) fn build_dynamic_tables(
             Some(v) => version_index[&(imp.library, v.clone())],
             None => 1,
         };
-        if l.copies.contains(&id) {
+        // So are imported functions whose PLT entry is their address: the libraries'
+        // references to them must find that address by name.
+        if l.copies.contains(&id) || l.canonical_plt.contains(&id) {
             hashed.push((id, &imp.remote, version));
             continue;
         }
@@ -146,6 +159,13 @@ pub(crate) fn build_dynamic_tables(
     l.audit = audit.map(|a| add_string(&mut l.dynstr, a.as_bytes()));
     l.depaudit = depaudit.map(|a| add_string(&mut l.dynstr, a.as_bytes()));
     l.soname = soname.map(|s| add_string(&mut l.dynstr, s.as_bytes()));
+    let filters: Vec<(bool, String)> = (l.elf.filters.iter().map(|f| (false, f.clone())))
+        .chain(l.elf.auxiliaries.iter().map(|f| (true, f.clone())))
+        .collect();
+    for (auxiliary, name) in filters {
+        let offset = add_string(&mut l.dynstr, name.as_bytes());
+        l.filters.push((auxiliary, offset));
+    }
     // A shared library (or an executable under --export-dynamic) exports its global
     // definitions of default or protected visibility; `cgo_export_dynamic` names one, under
     // its remote name. They follow the imports in `.dynsym`, in the order the hash table wants.
@@ -153,7 +173,13 @@ pub(crate) fn build_dynamic_tables(
     let export_all = l.shared || l.export_all;
     let export_list = l.elf.export_list.clone();
     let library_names = !res.library_names.is_empty();
-    if export_all || !l.named_exports.is_empty() || export_list.is_some() || library_names {
+    let data_listed = l.elf.dynamic_list_data;
+    if export_all
+        || !l.named_exports.is_empty()
+        || export_list.is_some()
+        || library_names
+        || data_listed
+    {
         for (id, g) in res.globals.iter().enumerate() {
             let named = l
                 .named_exports
@@ -167,17 +193,20 @@ pub(crate) fn build_dynamic_tables(
                     .as_ref()
                     .is_some_and(|v| v.lists(&String::from_utf8_lossy(g.name)))
             };
+            let Def::Object { obj, sym, .. } = g.def else {
+                continue;
+            };
+            let s = &res.objects[obj as usize].symbols[sym as usize];
+            // `--dynamic-list-data` lists every data definition.
+            let data = data_listed && s.kind == rlink_linker::object::SymbolKind::Data;
             if !export_all
                 && named.is_none()
+                && !data
                 && !dynamic_listed()
                 && !res.library_names.contains(g.name)
             {
                 continue;
             }
-            let Def::Object { obj, sym, .. } = g.def else {
-                continue;
-            };
-            let s = &res.objects[obj as usize].symbols[sym as usize];
             if named.is_none() && excluded(&l.elf.exclude_libs, &res.objects[obj as usize].place) {
                 continue;
             }
@@ -226,7 +255,7 @@ pub(crate) fn build_dynamic_tables(
                 }
                 None => match binding {
                     Some(Binding::Global(Some(n))) => 2 + n as u16,
-                    _ => VER_NDX_GLOBAL,
+                    _ => default_version.unwrap_or(VER_NDX_GLOBAL),
                 },
             };
             let visible = matches!(s.visibility, Visibility::Default | Visibility::Protected);
@@ -281,10 +310,11 @@ pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
         + l.runpath.is_some() as usize
         + l.audit.is_some() as usize
         + l.depaudit.is_some() as usize
+        + l.filters.len()
         + 11
         + l.elf.gnu_hash as usize
         + l.elf.sysv_hash as usize
-        + !l.shared as usize;
+        + (!l.shared && !l.elf.rodynamic) as usize;
     if !l.version_needs.is_empty() {
         n += 2;
     }

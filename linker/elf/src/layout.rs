@@ -217,6 +217,9 @@ pub struct Layout<'r, 'a> {
     pub used_imports: IndexSet<SymbolId>,
     /// Imported data copied into `.dynbss`, with each copy's offset there.
     pub copies: IndexSet<SymbolId>,
+    /// Imported functions whose address is their PLT entry (taken as a constant by
+    /// position-dependent code): their dynamic symbols carry that address.
+    pub canonical_plt: IndexSet<SymbolId>,
     pub copy_offsets: Vec<u64>,
     pub dyn_imports: Vec<DynImport>,
     /// Exports of a shared library, in `.gnu.hash` order, after the imports in `.dynsym`.
@@ -265,6 +268,8 @@ pub struct Layout<'r, 'a> {
     /// DT_AUDIT's and DT_DEPAUDIT's `.dynstr` offsets (`--audit`, `--depaudit`).
     pub audit: Option<u32>,
     pub depaudit: Option<u32>,
+    /// DT_FILTER and DT_AUXILIARY names' `.dynstr` offsets, each with whether it is auxiliary.
+    pub filters: Vec<(bool, u32)>,
     /// Dynamic relocations the input sections produce, per object (RELATIVE, others).
     pub dyn_relocs_per_object: Vec<(usize, usize)>,
     pub common: HashMap<SymbolId, u64>,
@@ -500,6 +505,17 @@ pub fn place<'r, 'a, A: ElfArch>(
         elf: elf_options,
     } = opts;
     let strip_debug = strip_debug || strip_symbols;
+    let mut elf_options = elf_options;
+    // `-z execstack-if-needed`: an input whose `.note.GNU-stack` is executable asks for it.
+    if elf_options.execstack_if_needed
+        && res.objects.iter().any(|o| {
+            o.sections.iter().any(|s| {
+                s.name == b".note.GNU-stack" && u64::from(s.raw_flags) & elf::SHF_EXECINSTR.0 != 0
+            })
+        })
+    {
+        elf_options.execstack = true;
+    }
     // A shared library is position-independent like a PIE.
     let pie = build_mode != BuildMode::Exe;
     let mut sections: Vec<OutputSection> = Vec::new();
@@ -698,6 +714,19 @@ pub fn place<'r, 'a, A: ElfArch>(
         ),
     ];
     let mut synthetics = synthetics;
+    if !elf_options.eh_frame_hdr {
+        synthetics.retain(|s| s.synth != Some(Synth::EhFrameHdr));
+    }
+    if elf_options.rodynamic {
+        // `-z rodynamic`: the loader does not write `.dynamic` (there is no DT_DEBUG).
+        for s in synthetics
+            .iter_mut()
+            .filter(|s| s.synth == Some(Synth::Dynamic))
+        {
+            s.flags &= !w;
+            s.class = Class::ReadOnly;
+        }
+    }
     if build_mode == BuildMode::CShared {
         // Shared libraries are loaded by the dynamic loader, not run by it.
         synthetics.retain(|s| s.synth != Some(Synth::Interp));
@@ -906,6 +935,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         plt: IndexSet::default(),
         used_imports: IndexSet::default(),
         copies: IndexSet::default(),
+        canonical_plt: IndexSet::default(),
         copy_offsets: Vec::new(),
         dyn_imports: Vec::new(),
         dyn_exports: Vec::new(),
@@ -937,6 +967,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         runpath: None,
         audit: None,
         depaudit: None,
+        filters: Vec::new(),
         dyn_relocs_per_object: Vec::new(),
         common: HashMap::default(),
         synthetic: HashMap::default(),
@@ -968,6 +999,7 @@ pub fn lay_out<A: ElfArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     l.plt = needs.plt;
     l.used_imports = needs.used_imports;
     l.copies = needs.copies;
+    l.canonical_plt = needs.canonical_plt;
     l.dyn_relocs_per_object = needs.dyn_relocs_per_object;
     place_copies(l)?;
     (l.plt_header_size, l.plt_entry_size) = A::plt_sizes(l.gnu_features);

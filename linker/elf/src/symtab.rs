@@ -58,7 +58,16 @@ pub fn build(l: &Layout<'_, '_>) -> Symtab {
             size,
         });
     };
+    // `--retain-symbols-file`: only the listed global names, and no local symbol.
+    let retain: Option<std::collections::HashSet<&[u8]>> = l
+        .elf
+        .retain_symbols
+        .as_ref()
+        .map(|names| names.iter().map(|n| n.as_bytes()).collect());
     for (oi, o) in l.res.objects.iter().enumerate() {
+        if retain.is_some() {
+            break;
+        }
         for (si, s) in o.symbols.iter().enumerate().skip(1) {
             if !s.is_local() || !wanted_local(s.kind, s.name, l.elf.discard) {
                 continue;
@@ -85,6 +94,9 @@ pub fn build(l: &Layout<'_, '_>) -> Symtab {
     }
     t.first_global = t.entries.len() as u32 + 1;
     for (id, g) in l.res.globals.iter().enumerate() {
+        if retain.as_ref().is_some_and(|r| !r.contains(g.name)) {
+            continue;
+        }
         let (kind, size, weak, visibility) = match g.def {
             Def::Object { obj, sym, weak } => {
                 let s = &l.res.objects[obj as usize].symbols[sym as usize];

@@ -410,6 +410,14 @@ fn write_synthetics<A: ElfArch>(
                         put64(e, 16, v.size);
                         continue;
                     }
+                    // An imported function whose PLT entry is its address: undefined, with the
+                    // entry as the value the libraries' references bind to.
+                    if l.canonical_plt.contains(&exp.global) {
+                        put32(e, 0, exp.name_offset);
+                        e[4] = (elf::STB_GLOBAL.0 << 4) | elf::STT_FUNC.0;
+                        put64(e, 8, l.value(SymbolRef::Global(exp.global)).addr);
+                        continue;
+                    }
                     let Def::Object { obj, sym, .. } = l.res.globals[exp.global as usize].def
                     else {
                         continue;
@@ -654,6 +662,14 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
     if let Some(a) = l.depaudit {
         tags.push((elf::DT_DEPAUDIT, u64::from(a)));
     }
+    for &(auxiliary, name) in &l.filters {
+        let tag = if auxiliary {
+            elf::DT_AUXILIARY
+        } else {
+            elf::DT_FILTER
+        };
+        tags.push((tag, u64::from(name)));
+    }
     let addr = |name: &str| l.section(name).map(|s| (s.addr, s.size)).unwrap_or((0, 0));
     if l.elf.sysv_hash {
         tags.push((elf::DT_HASH, addr(".hash").0));
@@ -711,7 +727,8 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
             }
         }
     }
-    if !l.shared {
+    // DT_DEBUG is where the loader writes: a read-only `.dynamic` has none.
+    if !l.shared && !l.elf.rodynamic {
         tags.push((elf::DT_DEBUG, 0));
     }
     let (mut flags, mut flags_1) = (elf::DF_BIND_NOW.0, elf::DF_1_NOW.0);
@@ -771,6 +788,13 @@ fn write_headers<A: ElfArch>(l: &Layout<'_, '_>, out: OutBuf) -> Result<()> {
     let shnum = l.sections.len() + 1;
     put16(header, 60, shnum as u16);
     put16(header, 62, l.sections.len() as u16); // .shstrtab is last
+    if !l.elf.section_headers {
+        // `-z nosectionheader`: the header names no section table (the loader needs none).
+        put64(header, 40, 0);
+        put16(header, 58, 0);
+        put16(header, 60, 0);
+        put16(header, 62, 0);
+    }
     for (i, p) in l.segments.iter().enumerate() {
         let e = &mut header[64 + 56 * i..64 + 56 * (i + 1)];
         put32(e, 0, p.p_type);

@@ -48,6 +48,20 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
         R_X86_64_64 => {
             if !place.alloc {
                 Need::Nothing
+            } else if !place.writable
+                && !place.pie
+                && !place.shared
+                && target.dynamic
+                && !target.tls
+            {
+                // A constant address of imported data or of an imported function in a
+                // position-dependent executable: the data is copied here, the function's PLT
+                // entry stands for it.
+                if target.dynamic_data {
+                    Need::Copy
+                } else {
+                    Need::CanonicalPlt
+                }
             } else if target.dynamic || (place.pie && !target.is_absolute() && !target.tls) {
                 if !place.writable {
                     return Err(
@@ -65,6 +79,13 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
             if place.alloc && !place.pie && target.dynamic_data && !place.shared =>
         {
             Need::Copy
+        }
+        // A position-dependent executable's constant address of an imported function: its
+        // PLT entry stands for it everywhere.
+        R_X86_64_32 | R_X86_64_32S
+            if place.alloc && !place.pie && target.dynamic && !place.shared =>
+        {
+            Need::CanonicalPlt
         }
         R_X86_64_32 | R_X86_64_32S => {
             if place.alloc && (place.pie || target.dynamic) && !target.is_absolute() {
@@ -96,6 +117,14 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
         | R_X86_64_GOTPCREL64
         | R_X86_64_GOT64 => Need::Got,
         R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 => Need::Nothing,
+        // The large code model's calls: `movabs $f@pltoff, %reg; add %got, %reg; call *%reg`.
+        R_X86_64_PLTOFF64 => {
+            if target.dynamic {
+                Need::Plt
+            } else {
+                Need::Nothing
+            }
+        }
         // A shared library keeps TLS dynamic: it may be dlopen'ed, so no offset from the
         // thread pointer is known, and local-exec is impossible.
         R_X86_64_TLSGD if place.shared => Need::TlsGd,
@@ -172,6 +201,8 @@ fn reloc_info(r_type: u32, shared: bool) -> Option<RelocInfo> {
         R_X86_64_GOTPC32 => row(GotBasePcRelative, Le32, S32),
         R_X86_64_GOTPC64 => row(GotBasePcRelative, Le64, ANY),
         R_X86_64_GOTOFF64 => row(SymbolGotOffset, Le64, ANY),
+        // The symbol's value is its PLT entry when it has one.
+        R_X86_64_PLTOFF64 => row(SymbolGotOffset, Le64, ANY),
         R_X86_64_SIZE32 => row(Size, Le32, U32),
         R_X86_64_SIZE64 => row(Size, Le64, ANY),
         R_X86_64_TPOFF32 => row(TpOff, Le32, S32),
@@ -425,53 +456,112 @@ fn relax_tlsdesc(buf: &mut [u8], at: usize, v: &Values, local: bool) -> Result<(
 
 /// General-dynamic → local-exec (or initial-exec for imported variables). The psABI's GD
 /// sequence is `data16 lea x@tlsgd(%rip), %rdi; data16 data16 rex64 call __tls_get_addr@PLT`
-/// (16 bytes from `at - 4`); it becomes `mov %fs:0, %rax; lea x@tpoff(%rax), %rax` or
-/// `mov %fs:0, %rax; add x@gottpoff(%rip), %rax`.
+/// (16 bytes from `at - 4`); with `-fno-plt` the call is `data16 rex64 call
+/// *__tls_get_addr@GOTPCREL(%rip)`, as long; in the large code model it is `lea x@tlsgd(%rip),
+/// %rdi; movabs $__tls_get_addr@pltoff, %rax; add %got, %rax; call *%rax` (22 bytes from
+/// `at - 3`). Each becomes `mov %fs:0, %rax; lea x@tpoff(%rax), %rax` or `mov %fs:0, %rax;
+/// add x@gottpoff(%rip), %rax`, padded with a nop to the sequence's length.
 fn relax_gd(buf: &mut [u8], at: usize, v: &Values) -> Result<(), Refusal> {
     const GD: [u8; 4] = [0x66, 0x48, 0x8d, 0x3d];
-    let start = at
-        .checked_sub(4)
-        .ok_or("TLSGD relocation too close to the section start")?;
-    let seq = buf
-        .get(start..start + 16)
-        .ok_or("TLSGD sequence runs past the section end")?;
-    if seq[..4] != GD || seq[8..12] != [0x66, 0x66, 0x48, 0xe8] {
-        return Err(
-            "TLSGD relocation not in the standard `data16 lea; data16 data16 rex64 call` sequence"
-                .to_string(),
-        );
-    }
+    let (start, len) = if at >= 4 && buf.get(at - 4..at) == Some(&GD[..]) {
+        match buf.get(at + 4..at + 8) {
+            Some([0x66, 0x66, 0x48, 0xe8]) | Some([0x66, 0x48, 0xff, 0x15]) => (at - 4, 16),
+            _ => return Err(not_standard("TLSGD")),
+        }
+    } else if at >= 3
+        && buf.get(at - 3..at) == Some(&[0x48, 0x8d, 0x3d][..])
+        && large_call(buf, at + 4)
+    {
+        (at - 3, 22)
+    } else {
+        return Err(not_standard("TLSGD"));
+    };
+    let seq_end = start + len;
     if v.local || v.got_slot.is_none() {
         let tpoff = signed32(v.tpoff.wrapping_add(v.a).wrapping_add(4), "TPOFF")?;
         buf[start..start + 12]
             .copy_from_slice(&[0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x8d, 0x80]);
-        write32(buf, start + 12, tpoff)
+        write32(buf, start + 12, tpoff)?;
     } else {
         let slot = v.got_slot.ok_or("TLS GOT slot missing (linker bug)")?;
         buf[start..start + 12]
             .copy_from_slice(&[0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x03, 0x05]);
-        // The displacement ends the 16-byte sequence; RIP is the next instruction.
-        let disp = (slot as i64).wrapping_sub((v.p as i64) - 4 + 16);
-        write32(buf, start + 12, signed32(disp, "GOTTPOFF")?)
+        // RIP is the instruction after the `add`, 16 bytes into the sequence.
+        let next = (v.p as i64) - (at as i64 - start as i64) + 16;
+        write32(
+            buf,
+            start + 12,
+            signed32((slot as i64).wrapping_sub(next), "GOTTPOFF")?,
+        )?;
+    }
+    nop_fill(&mut buf[start + 16..seq_end]);
+    Ok(())
+}
+
+/// `movabs $__tls_get_addr@pltoff, %rax; add %reg, %rax; call *%rax` at `from`: the large
+/// code model's call of `__tls_get_addr`.
+fn large_call(buf: &[u8], from: usize) -> bool {
+    match buf.get(from..from + 15) {
+        Some(seq) => {
+            seq[..2] == [0x48, 0xb8]
+                && (seq[10] == 0x48 || seq[10] == 0x4c)
+                && seq[11] == 0x01
+                && seq[12] & 0xc7 == 0xc0
+                && seq[13..15] == [0xff, 0xd0]
+        }
+        None => false,
+    }
+}
+
+fn not_standard(what: &str) -> Refusal {
+    format!("{what} relocation not in a `lea; call __tls_get_addr` sequence rlink knows (standard, -fno-plt or large code model)")
+}
+
+/// Fills `dst` with nops: the longest multi-byte ones first.
+fn nop_fill(dst: &mut [u8]) {
+    const NOPS: [&[u8]; 10] = [
+        &[],
+        &[0x90],
+        &[0x66, 0x90],
+        &[0x0f, 0x1f, 0x00],
+        &[0x0f, 0x1f, 0x40, 0x00],
+        &[0x0f, 0x1f, 0x44, 0x00, 0x00],
+        &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
+        &[0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
+        &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        &[0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+    ];
+    let mut rest = dst;
+    while !rest.is_empty() {
+        let n = rest.len().min(NOPS.len() - 1);
+        let (head, tail) = rest.split_at_mut(n);
+        head.copy_from_slice(NOPS[n]);
+        rest = tail;
     }
 }
 
 /// Local-dynamic → local-exec: `lea x@tlsld(%rip), %rdi; call __tls_get_addr@PLT` (12 bytes
-/// from `at - 3`) becomes `data16 data16 data16 mov %fs:0, %rax`; the DTPOFF relocations that
-/// follow then hold TP offsets.
+/// from `at - 3`; 13 with `-fno-plt`'s `call *…@GOTPCREL(%rip)`, 22 with the large code
+/// model's `movabs; add; call *%rax`) becomes `data16 data16 data16 mov %fs:0, %rax` and
+/// nops; the DTPOFF relocations that follow then hold TP offsets.
 fn relax_ld_to_le(buf: &mut [u8], at: usize) -> Result<(), Refusal> {
     let start = at
         .checked_sub(3)
         .ok_or("TLSLD relocation too close to the section start")?;
-    let seq = buf
-        .get_mut(start..start + 12)
-        .ok_or("TLSLD sequence runs past the section end")?;
-    if seq[..3] != [0x48, 0x8d, 0x3d] || seq[7] != 0xe8 {
-        return Err(
-            "TLSLD relocation not in the standard `lea; call __tls_get_addr` sequence".to_string(),
-        );
+    if buf.get(start..at) != Some(&[0x48, 0x8d, 0x3d][..]) {
+        return Err(not_standard("TLSLD"));
     }
-    seq.copy_from_slice(&[0x66, 0x66, 0x66, 0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0]);
+    let len = match buf.get(at + 4..at + 6) {
+        Some([0xe8, _]) => 12,
+        Some([0xff, 0x15]) => 13,
+        _ if large_call(buf, at + 4) => 22,
+        _ => return Err(not_standard("TLSLD")),
+    };
+    let seq = buf
+        .get_mut(start..start + len)
+        .ok_or("TLSLD sequence runs past the section end")?;
+    seq[..12].copy_from_slice(&[0x66, 0x66, 0x66, 0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0]);
+    nop_fill(&mut seq[12..]);
     Ok(())
 }
 
