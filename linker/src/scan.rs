@@ -145,6 +145,12 @@ pub fn target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
                     undefined_weak: true,
                     ..PLAIN
                 },
+                // `_TLS_MODULE_BASE_`, the start of the module's TLS block, is the one
+                // thread-local name a linker defines (the base of TLS-descriptor
+                // local-dynamic sequences).
+                Def::Synthetic if g.name == b"_TLS_MODULE_BASE_" => {
+                    TargetInfo { tls: true, ..PLAIN }
+                }
                 Def::Common { .. } | Def::Synthetic => PLAIN,
             }
         }

@@ -2159,6 +2159,7 @@ pub fn is_synthetic_name(name: &[u8]) -> bool {
         b"__GNU_EH_FRAME_HDR",
         b"__rela_iplt_start",
         b"__rela_iplt_end",
+        b"_TLS_MODULE_BASE_",
     ];
     NAMES.contains(&name) || name.starts_with(b"__start_") || name.starts_with(b"__stop_")
 }
@@ -2222,6 +2223,14 @@ pub fn define_synthetic_symbols(l: &mut Layout<'_, '_>) {
             // The IRELATIVE relocations a static executable's start-up code applies.
             "__rela_iplt_start" => bounds(l, ".rela.iplt").map(|b| b.0).unwrap_or(0),
             "__rela_iplt_end" => bounds(l, ".rela.iplt").map(|b| b.1).unwrap_or(0),
+            // The base a local-dynamic sequence adds DTPOFF values to: the TLS block's start
+            // in a shared library. In an executable those values are relaxed to offsets from
+            // the thread pointer, so the base is where the thread pointer points.
+            "_TLS_MODULE_BASE_" => match l.tls {
+                Some((start, _, _)) if l.shared => start,
+                Some((start, _, _)) => (start as i64).wrapping_sub(l.tpoff(start)) as u64,
+                None => 0,
+            },
             _ => {
                 if let Some(sec) = name.strip_prefix("__start_") {
                     bounds(l, sec).map(|b| b.0).unwrap_or(0)
