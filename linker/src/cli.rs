@@ -93,6 +93,8 @@ pub fn run_as(program: &str, args: &[String], formats: Formats) -> Result<()> {
             args::Command::Link(mut link) => {
                 link.runtime_stubs = false;
                 link.elf.entry_required = false;
+                // GNU ld writes text relocations where they are needed (`-z notext`).
+                link.elf.text_relocations.get_or_insert(true);
                 args::Command::Link(link)
             }
             other => other,

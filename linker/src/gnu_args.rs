@@ -1263,7 +1263,9 @@ fn z_keyword(link: &mut LinkArgs, keyword: &str) -> Result<()> {
         // code in its own segment, text without relocations.
         // rlink starts every segment on its own page of the file, which is what both
         // separate-code and separate-loadable-segments ask.
-        "relro" | "now" | "separate-code" | "separate-loadable-segments" | "text" => {}
+        "relro" | "now" | "separate-code" | "separate-loadable-segments" => {}
+        "text" => elf.text_relocations = Some(false),
+        "notext" => elf.text_relocations = Some(true),
         "noexecstack" => elf.execstack = false,
         // rlink binds every import at load time; lazy binding only defers that work.
         "lazy" => {}

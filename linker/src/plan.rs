@@ -152,6 +152,9 @@ pub struct ElfOptions {
     pub retain_symbols: Option<Vec<String>>,
     /// `--dependency-file`: a Makefile rule naming the output's inputs.
     pub dependency_file: Option<std::path::PathBuf>,
+    /// Dynamic relocations may patch read-only sections (`-z notext`); `None` is the door's
+    /// default: GNU ld's line allows them, rlink's other doors do not.
+    pub text_relocations: Option<bool>,
     /// `--wrap=SYM`: (SYM, `__wrap_SYM`, `__real_SYM`).
     pub wrap: Vec<(String, String, String)>,
 }
@@ -218,6 +221,7 @@ impl Default for ElfOptions {
             retain_symbols: None,
             dependency_file: None,
             wrap: Vec::new(),
+            text_relocations: None,
         }
     }
 }

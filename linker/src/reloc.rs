@@ -76,6 +76,9 @@ pub struct PlaceInfo {
     pub pie: bool,
     /// The output is a shared library: TLS stays dynamic.
     pub shared: bool,
+    /// A dynamic relocation may patch this read-only section (a text relocation: GNU ld's
+    /// `-z notext`, its default); otherwise one is an error.
+    pub text_relocations: bool,
 }
 
 /// Why a relocation cannot be linked (the caller adds file, section, offset and symbol).

@@ -56,6 +56,8 @@ pub struct Needs {
     pub copies: IndexSet<SymbolId>,
     /// Imported functions whose PLT entry is their address (see [`Need::CanonicalPlt`]).
     pub canonical_plt: IndexSet<SymbolId>,
+    /// Some dynamic relocation patches a read-only section (DT_TEXTREL).
+    pub text_relocations: bool,
     /// Dynamic relocations the input sections produce, per object: (relative, others).
     pub dyn_relocs_per_object: Vec<(usize, usize)>,
 }
@@ -188,6 +190,7 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
         other: usize,
         copies: Vec<SymbolId>,
         canonical: Vec<SymbolId>,
+        text_relocations: bool,
     }
     let per_object: Vec<ObjectNeeds> = res
         .objects
@@ -244,6 +247,9 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
                         Need::DynamicAbsolute if info.dynamic => n.other += 1,
                         Need::DynamicAbsolute => n.relative += 1,
                     }
+                    if need == Need::DynamicAbsolute && !place.writable {
+                        n.text_relocations = true;
+                    }
                 }
             }
             Ok(n)
@@ -256,6 +262,7 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
         needs.used_imports.extend(n.imports);
         needs.copies.extend(n.copies);
         needs.canonical_plt.extend(n.canonical);
+        needs.text_relocations |= n.text_relocations;
         needs.dyn_relocs_per_object.push((n.relative, n.other));
     }
     let mut next = 0;

@@ -178,7 +178,7 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
             if !place.alloc {
                 Need::Nothing
             } else if target.dynamic || (place.pie && !target.is_absolute() && !target.tls) {
-                if !place.writable {
+                if !place.writable && !place.text_relocations {
                     return Err(
                         "absolute address in a read-only section needs a text relocation; \
                          recompile with -fPIC or put the data in a writable section"

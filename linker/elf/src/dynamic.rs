@@ -311,6 +311,7 @@ pub(crate) fn dynamic_tag_count(l: &Layout<'_, '_>) -> usize {
         + l.audit.is_some() as usize
         + l.depaudit.is_some() as usize
         + l.filters.len()
+        + l.text_relocations as usize
         + 11
         + l.elf.gnu_hash as usize
         + l.elf.sysv_hash as usize

@@ -220,6 +220,8 @@ pub struct Layout<'r, 'a> {
     /// Imported functions whose address is their PLT entry (taken as a constant by
     /// position-dependent code): their dynamic symbols carry that address.
     pub canonical_plt: IndexSet<SymbolId>,
+    /// Dynamic relocations patch read-only sections: DT_TEXTREL, DF_TEXTREL.
+    pub text_relocations: bool,
     pub copy_offsets: Vec<u64>,
     pub dyn_imports: Vec<DynImport>,
     /// Exports of a shared library, in `.gnu.hash` order, after the imports in `.dynsym`.
@@ -936,6 +938,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         used_imports: IndexSet::default(),
         copies: IndexSet::default(),
         canonical_plt: IndexSet::default(),
+        text_relocations: false,
         copy_offsets: Vec::new(),
         dyn_imports: Vec::new(),
         dyn_exports: Vec::new(),
@@ -1000,6 +1003,7 @@ pub fn lay_out<A: ElfArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     l.used_imports = needs.used_imports;
     l.copies = needs.copies;
     l.canonical_plt = needs.canonical_plt;
+    l.text_relocations = needs.text_relocations;
     l.dyn_relocs_per_object = needs.dyn_relocs_per_object;
     place_copies(l)?;
     (l.plt_header_size, l.plt_entry_size) = A::plt_sizes(l.gnu_features);
@@ -1981,6 +1985,7 @@ impl Layout<'_, '_> {
             writable: flags & elf::SHF_WRITE.0 != 0,
             pie: self.pie,
             shared: self.shared,
+            text_relocations: self.elf.text_relocations == Some(true),
         }
     }
 

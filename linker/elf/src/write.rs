@@ -732,6 +732,11 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
         tags.push((elf::DT_DEBUG, 0));
     }
     let (mut flags, mut flags_1) = (elf::DF_BIND_NOW.0, elf::DF_1_NOW.0);
+    // The loader makes the patched read-only pages writable while it relocates them.
+    if l.text_relocations {
+        tags.push((elf::DT_TEXTREL, 0));
+        flags |= elf::DF_TEXTREL.0;
+    }
     for flag in &l.elf.loader_flags {
         use rlink_linker::plan::LoaderFlag;
         match flag {

@@ -63,7 +63,7 @@ fn scan(r_type: u32, target: TargetInfo, place: PlaceInfo) -> Result<Need, Refus
                     Need::CanonicalPlt
                 }
             } else if target.dynamic || (place.pie && !target.is_absolute() && !target.tls) {
-                if !place.writable {
+                if !place.writable && !place.text_relocations {
                     return Err(
                         "absolute address in a read-only section needs a text relocation; \
                                 recompile with -fPIC or put the data in a writable section"
@@ -654,6 +654,7 @@ mod tests {
             writable: false,
             pie: true,
             shared: false,
+            text_relocations: false,
         };
         let e = scan(elf::R_X86_64_COPY.0, info, place).unwrap_err();
         assert!(e.contains("not supported"), "{e}");

@@ -1055,6 +1055,7 @@ impl Placement for Layout<'_, '_> {
                 writable: false,
                 pie: true,
                 shared,
+                text_relocations: false,
             });
         }
         let p = self.placements[obj][sec]?;
@@ -1064,6 +1065,7 @@ impl Placement for Layout<'_, '_> {
             writable: s.segment != Seg::Text,
             pie: true,
             shared: self.dylib,
+            text_relocations: false,
         })
     }
 }

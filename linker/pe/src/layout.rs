@@ -771,6 +771,7 @@ impl Placement for Layout<'_, '_> {
             writable: true,
             pie: true,
             shared: self.dll,
+            text_relocations: false,
         })
     }
 }
