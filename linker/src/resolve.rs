@@ -440,7 +440,7 @@ pub fn resolve<'a>(
             kept_discarded.push(std::mem::take(&mut discarded[old as usize]));
         }
     }
-    let symbol_ids: Vec<Vec<SymbolId>> = objects
+    let mut symbol_ids: Vec<Vec<SymbolId>> = objects
         .par_iter()
         .map(|o| {
             o.symbols
@@ -455,6 +455,30 @@ pub fn resolve<'a>(
                 .collect()
         })
         .collect();
+    // A local indirect function (`static` with `__attribute__((ifunc))`) needs a PLT entry
+    // and an IRELATIVE relocation like a global one, and those are kept per global: it gets
+    // a global of its own that no name finds.
+    for (oi, o) in objects.iter().enumerate() {
+        for (si, s) in o.symbols.iter().enumerate() {
+            if s.is_local()
+                && s.kind == crate::object::SymbolKind::IFunc
+                && matches!(s.place, SymPlace::Section(_))
+            {
+                symbol_ids[oi][si] = globals.len() as SymbolId;
+                globals.push(Global {
+                    name: s.name,
+                    def: Def::Object {
+                        obj: oi as u32,
+                        sym: si as u32,
+                        weak: false,
+                    },
+                    strong_ref: true,
+                    referenced: true,
+                    library_position: 0,
+                });
+            }
+        }
+    }
     Ok(Resolution {
         objects,
         globals,

@@ -197,6 +197,9 @@ pub(crate) fn build_dynamic_tables(
                 continue;
             };
             let s = &res.objects[obj as usize].symbols[sym as usize];
+            if s.is_local() {
+                continue;
+            }
             // `--dynamic-list-data` lists every data definition.
             let data = data_listed && s.kind == rlink_linker::object::SymbolKind::Data;
             if !export_all

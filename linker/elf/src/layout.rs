@@ -1564,6 +1564,12 @@ pub fn got_dynamic_relocs(l: &Layout<'_, '_>, e: GotEntry) -> u64 {
     match e {
         GotEntry::Address(t) => {
             let info = target_info(l.res, t);
+            let canonical_ifunc = info.ifunc
+                && !l.shared
+                && matches!(t, SymbolRef::Global(id) if l.plt.contains(&id));
+            if canonical_ifunc {
+                return l.pie as u64;
+            }
             (info.ifunc || info.dynamic || (l.pie && !info.is_absolute())) as u64
         }
         GotEntry::TpOff(t) => (target_info(l.res, t).dynamic || l.shared) as u64,

@@ -100,6 +100,11 @@ pub fn build(l: &Layout<'_, '_>) -> Symtab {
         let (kind, size, weak, visibility) = match g.def {
             Def::Object { obj, sym, weak } => {
                 let s = &l.res.objects[obj as usize].symbols[sym as usize];
+                // A local indirect function's own global (for its PLT entry): the local
+                // symbol is already in the table.
+                if s.is_local() {
+                    continue;
+                }
                 if let SymPlace::Section(sec) = s.place {
                     if l.placements[obj as usize][sec as usize].is_none() {
                         continue;

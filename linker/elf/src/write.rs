@@ -43,9 +43,12 @@ fn got_slot(l: &Layout<'_, '_>, e: GotEntry, slot: u64) -> ([u64; 2], Vec<DynRel
         addend,
     };
     match e {
-        // The slot of an indirect function holds what its resolver returns, at start-up.
+        // The slot of an indirect function holds what its resolver returns, at start-up;
+        // in an executable that gives the function a PLT entry, the entry, which is its
+        // address everywhere else.
         GotEntry::Address(SymbolRef::Global(id))
-            if target_info(l.res, SymbolRef::Global(id)).ifunc =>
+            if target_info(l.res, SymbolRef::Global(id)).ifunc
+                && (l.shared || !l.plt.contains(&id)) =>
         {
             let Def::Object { obj, sym, .. } = l.res.globals[id as usize].def else {
                 return ([0, 0], Vec::new());
@@ -423,7 +426,20 @@ fn write_synthetics<A: ElfArch>(
                         continue;
                     };
                     let s = &l.res.objects[obj as usize].symbols[sym as usize];
-                    let sv = l.value(SymbolRef::Global(exp.global));
+                    // A shared library exports an indirect function as such: the loader
+                    // calls the resolver for whoever binds it. An executable's PLT entry is
+                    // the function's address, exported as a plain function.
+                    let ifunc = s.kind == rlink_linker::object::SymbolKind::IFunc;
+                    let sv = if ifunc && l.shared {
+                        l.value_of_object_symbol(obj, sym)
+                    } else {
+                        l.value(SymbolRef::Global(exp.global))
+                    };
+                    let kind = if ifunc && !l.shared {
+                        elf::STT_FUNC.0
+                    } else {
+                        elf_symbol_type(s.kind)
+                    };
                     let tls = s.is_tls();
                     let shndx =
                         crate::symtab::section_index_of(l, sv.addr, tls).unwrap_or(elf::SHN_ABS.0);
@@ -434,7 +450,7 @@ fn write_synthetics<A: ElfArch>(
                         sv.addr
                     };
                     put32(e, 0, exp.name_offset);
-                    e[4] = (elf_binding(s.binding) << 4) | elf_symbol_type(s.kind);
+                    e[4] = (elf_binding(s.binding) << 4) | kind;
                     e[5] = elf_visibility(s.visibility);
                     put16(e, 6, shndx);
                     put64(e, 8, v);

@@ -356,7 +356,14 @@ impl ElfArch for X86_64 {
 /// `call/jmp *foo@GOTPCREL(%rip)` → `addr32 call foo` / `jmp foo; nop`. Other instructions keep
 /// the GOT slot.
 fn relax_got_load(buf: &mut [u8], at: usize, rex: bool, v: &Values) -> Result<(), Refusal> {
-    let direct = signed32(pcrel(v.s, v), "relaxed GOTPCRELX")?;
+    let Ok(direct) = signed32(pcrel(v.s, v), "relaxed GOTPCRELX") else {
+        // The symbol is out of a direct reference's reach (over 2 GiB away): the load goes
+        // through its GOT slot as written.
+        let slot = v
+            .got_slot
+            .ok_or("GOTPCRELX target out of reach and no GOT slot (linker bug)")?;
+        return write32(buf, at, signed32(pcrel(slot, v), "GOTPCRELX")?);
+    };
     let op = at.checked_sub(2).and_then(|i| buf.get(i).copied());
     let modrm = at.checked_sub(1).and_then(|i| buf.get(i).copied());
     match (op, modrm) {
