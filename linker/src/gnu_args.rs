@@ -84,9 +84,12 @@ pub fn dialect(program: &str, args: &[String]) -> Dialect {
 
 /// Translates a cc-driver line into ld words.
 pub fn cc_to_ld(args: &[String], warn: &mut dyn FnMut(String)) -> Vec<String> {
-    // As the drivers of Linux distributions do, a build id is asked for; the line may ask
-    // for another style later.
-    let mut out = vec!["--build-id".to_string()];
+    // As the drivers of Linux distributions do, a build id is asked for (rlink's quick one)
+    // and the GNU hash table alone; the line may ask for other styles later.
+    let mut out = vec![
+        "--build-id=fast".to_string(),
+        "--hash-style=gnu".to_string(),
+    ];
     let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
         let a = a.as_str();
@@ -858,6 +861,8 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
     // GNU ld writes no build id unless asked (drivers ask: gcc passes --build-id, and so
     // does rlink's own cc door).
     link.elf.build_id = crate::plan::BuildId::None;
+    // Both hash tables, GNU ld's default (gcc asks for the GNU one alone).
+    link.elf.sysv_hash = true;
     let mut states: Vec<(bool, crate::plan::InputOptions)> = Vec::new();
     let mut runpaths: Vec<String> = Vec::new();
     let mut args = args;
@@ -987,7 +992,8 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
             Act::ShlibUndefined(allow) => link.elf.no_allow_shlib_undefined = !allow,
             Act::BuildId => {
                 link.elf.build_id = match &given {
-                    None => crate::plan::BuildId::Fast,
+                    // GNU ld's bare `--build-id` is a SHA-1 of the output.
+                    None => crate::plan::BuildId::Sha1,
                     Some(style) => crate::plan::BuildId::parse(style).ok_or_else(|| {
                         crate::diag::Error::new(format!(
                             "{written}: want none, fast, md5, sha1, sha256, uuid or 0xHEX"

@@ -22,6 +22,8 @@ pub struct ExtraFile {
     position: usize,
     /// The script's `AS_NEEDED(…)` or the switches in force where the script was named.
     options: crate::plan::InputOptions,
+    /// How diagnostics name it: a thin archive's member is `ARCHIVE(MEMBER)`.
+    display: Option<String>,
 }
 
 /// Everything read from the inputs: objects and archive members (parsed, not yet resolved) and
@@ -41,6 +43,10 @@ impl ExtraFile {
 pub fn script_inputs(plan: &LinkPlan) -> Result<Vec<ExtraFile>> {
     let mut extra: Vec<ExtraFile> = Vec::new();
     for (position, input) in plan.inputs.iter().enumerate() {
+        if input.file.data().starts_with(b"!<thin>\n") {
+            thin_archive_members(&input.file, position, input.options, &mut extra)?;
+            continue;
+        }
         if input.kind == FileKind::Text && !is_directives_text(input.file.data()) {
             let text = String::from_utf8_lossy(input.file.data());
             expand_script(
@@ -54,6 +60,38 @@ pub fn script_inputs(plan: &LinkPlan) -> Result<Vec<ExtraFile>> {
         }
     }
     Ok(extra)
+}
+
+/// A thin archive's members are files of their own, named relative to the archive: each is
+/// mapped, and offered to the link as an archive member is (unless `--whole-archive`).
+fn thin_archive_members(
+    archive: &MappedFile,
+    position: usize,
+    options: crate::plan::InputOptions,
+    extra: &mut Vec<ExtraFile>,
+) -> Result<()> {
+    let name = archive.display_name();
+    let parsed = object::read::archive::ArchiveFile::parse(archive.data())
+        .map_err(|e| Error::new(format!("{name}: malformed archive: {e}")))?;
+    let dir = archive.path.parent().unwrap_or(Path::new(""));
+    for member in parsed.members() {
+        let member =
+            member.map_err(|e| Error::new(format!("{name}: malformed archive member: {e}")))?;
+        let member_name = std::str::from_utf8(member.name())
+            .map_err(|_| Error::new(format!("{name}: archive member name is not valid UTF-8")))?;
+        let path = dir.join(member_name);
+        let file = MappedFile::open(&path).map_err(|e| e.at(&name))?;
+        extra.push(ExtraFile {
+            file,
+            position,
+            options: crate::plan::InputOptions {
+                lazy: !options.whole_archive,
+                ..options
+            },
+            display: Some(format!("{name}({member_name})")),
+        });
+    }
+    Ok(())
 }
 
 /// An rlib carries rustc's metadata member; its objects are Rust objects.
@@ -93,15 +131,22 @@ pub fn load<'p, B: Backend>(
             } else {
                 input.requested_as.clone()
             };
-            (&input.file, i, input.weak, input.options, dt_name)
+            (&input.file, i, input.weak, input.options, dt_name, None)
         })
         .chain(extra.iter().map(|e| {
             let dt_name = file_name_of(&e.file.path);
-            (&e.file, e.position, false, e.options, dt_name)
+            (
+                &e.file,
+                e.position,
+                false,
+                e.options,
+                dt_name,
+                e.display.clone(),
+            )
         }));
     let object_kind = backend.object_kind();
-    for (file, position, weak, options, dt_name) in files {
-        let name = file.display_name();
+    for (file, position, weak, options, dt_name, display) in files {
+        let name = display.unwrap_or_else(|| file.display_name());
         let data = file.data();
         match FileKind::identify(data) {
             kind if kind == object_kind => {
@@ -114,6 +159,8 @@ pub fn load<'p, B: Backend>(
                     sources.push((name, data, position, !options.lazy, None));
                 }
             }
+            // Its members were mapped as files of their own (`thin_archive_members`).
+            FileKind::Archive if data.starts_with(b"!<thin>\n") => {}
             FileKind::Archive => {
                 let members = archive_members(data).map_err(|e| e.at(&name))?;
                 let rlib = is_rlib(&members);
@@ -277,7 +324,24 @@ fn expand_script(
         let path: PathBuf = match &input {
             ScriptInput::File { path, .. } => {
                 let p = PathBuf::from(path);
-                if p.is_absolute() {
+                // As in GNU ld, a script inside the sysroot names absolute paths within it.
+                let sysroot = plan.args.sysroot.as_deref().filter(|root| {
+                    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+                    matches!((canonical(script_path), canonical(root)),
+                        (Some(s), Some(r)) if s.starts_with(&r))
+                });
+                let prefixed = crate::plan::sysroot_relative(path);
+                if let (Some(rest), Some(root)) = (prefixed, plan.args.sysroot.as_deref()) {
+                    rooted(
+                        plan.args.chroot.as_deref(),
+                        &root.join(rest.trim_start_matches('/')),
+                    )
+                } else if let (true, Some(root)) = (p.is_absolute(), sysroot) {
+                    rooted(
+                        plan.args.chroot.as_deref(),
+                        &root.join(p.strip_prefix("/").unwrap_or(&p)),
+                    )
+                } else if p.is_absolute() {
                     rooted(plan.args.chroot.as_deref(), &p)
                 } else {
                     let beside = script_path.parent().map(|d| d.join(&p));
@@ -306,6 +370,7 @@ fn expand_script(
                 file,
                 position,
                 options,
+                display: None,
             });
         }
     }

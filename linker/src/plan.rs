@@ -494,6 +494,12 @@ pub fn rooted(chroot: Option<&Path>, path: &Path) -> PathBuf {
     }
 }
 
+/// A path GNU ld reads under the sysroot: `=PATH` or `$SYSROOTPATH`.
+pub fn sysroot_relative(path: &str) -> Option<&str> {
+    path.strip_prefix('=')
+        .or_else(|| path.strip_prefix("$SYSROOT"))
+}
+
 /// The library search path of a link: `-L` directories in order (`=DIR` is under the
 /// sysroot, as in GNU ld), then the target's system directories, under the sysroot when one
 /// is given; all of them inside `--chroot`.
@@ -506,7 +512,7 @@ pub fn search_dirs(args: &LinkArgs, target: &Target) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = args
         .library_dirs
         .iter()
-        .map(|d| match d.to_str().and_then(|s| s.strip_prefix('=')) {
+        .map(|d| match d.to_str().and_then(sysroot_relative) {
             Some(rest) => in_sysroot(rest),
             None => d.clone(),
         })
@@ -697,7 +703,14 @@ pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkP
         carried_opts.as_needed = true;
         let before = paths.len();
         match input {
-            InputArg::Path(p) => paths.push((rooted(chroot, p), p.display().to_string())),
+            InputArg::Path(p) => {
+                let in_sysroot = match (&args.sysroot, p.to_str().and_then(sysroot_relative)) {
+                    (Some(root), Some(rest)) => Some(root.join(rest.trim_start_matches('/'))),
+                    _ => None,
+                };
+                let p = in_sysroot.as_ref().unwrap_or(p);
+                paths.push((rooted(chroot, p), p.display().to_string()))
+            }
             InputArg::StaticLibrary(name) => match search_static_library(name, &search_dirs) {
                 Some(p) => paths.push((p, format!("-l{name}"))),
                 None => bail!("cannot find -l{name} (static: libNAME.a only, after -Bstatic)"),
@@ -865,6 +878,32 @@ fn finish(
     })
 }
 
+/// A thin archive's members are files beside it: each is read for directives.
+fn directives_of_thin_archive(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
+    let name = input.file.display_name();
+    let archive = object::read::archive::ArchiveFile::parse(input.file.data())
+        .map_err(|e| Error::new(format!("{name}: malformed archive: {e}")))?;
+    let dir = input.file.path.parent().unwrap_or(Path::new(""));
+    let mut out = Vec::new();
+    for member in archive.members() {
+        let member =
+            member.map_err(|e| Error::new(format!("{name}: malformed archive member: {e}")))?;
+        let member_name = String::from_utf8_lossy(member.name()).into_owned();
+        let place = format!("{name}({member_name})");
+        let bytes = std::fs::read(dir.join(&member_name))
+            .map_err(|e| Error::new(format!("{place}: {e}")))?;
+        let found = rlink_directives::directives_in_file(&bytes)
+            .map_err(|e| Error::new(format!("{place}: {e}")))?;
+        for f in found {
+            out.extend(f.directives.into_iter().map(|directive| SourcedDirective {
+                place: place.clone(),
+                directive,
+            }));
+        }
+    }
+    Ok(out)
+}
+
 fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
     let name = input.file.display_name();
     match input.kind {
@@ -884,6 +923,9 @@ fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
                 input.kind.describe()
             )
         }
+    }
+    if input.file.data().starts_with(b"!<thin>\n") {
+        return directives_of_thin_archive(input);
     }
     let found = rlink_directives::directives_in_file(input.file.data()).map_err(|e| {
         let place = Place {
