@@ -207,7 +207,7 @@ fn unknown_inputs_are_read_as_scripts_and_reported() {
     let out = d.join("out");
     for (text, want) in [
         (")))", "unbalanced parentheses"),
-        ("/* never closed", "unterminated comment"),
+        ("/* never closed", "unclosed comment"),
         ("GROUP ( , , , )", "GROUP( ) names no files"),
         (
             "!<ar",

@@ -39,8 +39,23 @@ impl ExtraFile {
     }
 }
 
-/// Maps the files the linker scripts among the inputs name.
+/// What the linker scripts among the inputs add to the link besides files.
+#[derive(Default)]
+pub struct ScriptExtras {
+    /// `VERSION { … }` bodies, in the order read: version-script text.
+    pub versions: Vec<String>,
+    /// `NAME = VALUE;` assignments, read as `--defsym` is.
+    pub assignments: Vec<(String, String)>,
+}
+
+/// Maps the files the linker scripts among the inputs name (and thin archives' members).
 pub fn script_inputs(plan: &LinkPlan) -> Result<Vec<ExtraFile>> {
+    Ok(script_inputs_and_extras(plan)?.0)
+}
+
+/// [`script_inputs`], with what the scripts say besides.
+pub fn script_inputs_and_extras(plan: &LinkPlan) -> Result<(Vec<ExtraFile>, ScriptExtras)> {
+    let mut extras = ScriptExtras::default();
     let mut extra: Vec<ExtraFile> = Vec::new();
     for (position, input) in plan.inputs.iter().enumerate() {
         if input.file.data().starts_with(b"!<thin>\n") {
@@ -55,11 +70,12 @@ pub fn script_inputs(plan: &LinkPlan) -> Result<Vec<ExtraFile>> {
                 (position, input.options),
                 plan,
                 &mut extra,
+                &mut extras,
                 0,
             )?;
         }
     }
-    Ok(extra)
+    Ok((extra, extras))
 }
 
 /// A thin archive's members are files of their own, named relative to the archive: each is
@@ -297,6 +313,7 @@ fn expand_script(
     (position, options): (usize, crate::plan::InputOptions),
     plan: &LinkPlan,
     extra: &mut Vec<ExtraFile>,
+    extras: &mut ScriptExtras,
     depth: usize,
 ) -> Result<()> {
     let name = script_path.display().to_string();
@@ -315,6 +332,8 @@ fn expand_script(
             ))
         }
     })?;
+    extras.versions.extend(script.versions);
+    extras.assignments.extend(script.assignments);
     for input in script.inputs {
         let input_as_needed = match &input {
             ScriptInput::File { as_needed, .. } | ScriptInput::Library { as_needed, .. } => {
@@ -344,8 +363,11 @@ fn expand_script(
                 } else if p.is_absolute() {
                     rooted(plan.args.chroot.as_deref(), &p)
                 } else {
+                    // GNU ld looks in the current directory first, lld beside the script;
+                    // then both search the library path.
                     let beside = script_path.parent().map(|d| d.join(&p));
-                    match beside.filter(|b| b.is_file()) {
+                    let here = Some(p.clone()).filter(|p| p.is_file());
+                    match here.or(beside.filter(|b| b.is_file())) {
                         Some(b) => b,
                         None => search_library(&format!(":{path}"), &plan.search_dirs)
                             .ok_or_else(|| Error::new(format!("{name}: cannot find {path}")))?,
@@ -362,7 +384,15 @@ fn expand_script(
         let file = MappedFile::open(&path)?;
         if FileKind::identify(file.data()) == FileKind::Text {
             let inner = String::from_utf8_lossy(file.data()).into_owned();
-            expand_script(&path, &inner, (position, options), plan, extra, depth + 1)?;
+            expand_script(
+                &path,
+                &inner,
+                (position, options),
+                plan,
+                extra,
+                extras,
+                depth + 1,
+            )?;
         } else {
             let mut options = options;
             options.as_needed |= input_as_needed;

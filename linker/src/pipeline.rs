@@ -227,13 +227,13 @@ impl Phases {
 /// Links the plan's inputs into an executable or shared library, internally.
 pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     let mut phases = Phases::new();
-    let extra = load::script_inputs(plan)?;
+    let (extra, script_extras) = load::script_inputs_and_extras(plan)?;
     let stub = backend.entry_stub();
     let Loaded {
         mut candidates,
         shared,
     } = load::load(backend, plan, &extra)?;
-    let mut options = output_options(plan)?;
+    let mut options = output_options(plan, &script_extras.versions)?;
     let shared_output = options.build_mode == BuildMode::CShared;
     // No startup object defines the entry: link the bundled entry stub, as Go's linker does
     // (a custom `-e` entry must be defined by the inputs).
@@ -259,7 +259,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     offer_lazily(backend, &mut candidates, &runtime, false)?;
     // `--defsym NAME=NUMBER` names are defined by an object of absolute symbols; `NAME=OTHER`
     // makes NAME an alias of OTHER once OTHER is resolved.
-    let (absolute, aliases) = defsyms(plan)?;
+    let (absolute, aliases) = defsyms(plan, &script_extras.assignments)?;
     let absolute_object = match absolute.is_empty() {
         true => None,
         false => Some(backend.absolute_symbols_object(&absolute)?),
@@ -644,10 +644,10 @@ pub fn parse_number(v: &str) -> Option<u64> {
 /// `--defsym` definitions, split into absolute values and aliases of other names.
 type Defsyms<'p> = (Vec<(&'p str, u64)>, Vec<(&'p [u8], &'p [u8])>);
 
-fn defsyms(plan: &LinkPlan) -> Result<Defsyms<'_>> {
+fn defsyms<'p>(plan: &'p LinkPlan, script: &'p [(String, String)]) -> Result<Defsyms<'p>> {
     let mut absolute = Vec::new();
     let mut aliases = Vec::new();
-    for (name, value) in &plan.args.defsyms {
+    for (name, value) in plan.args.defsyms.iter().chain(script) {
         match parse_number(value) {
             Some(n) => absolute.push((name.as_str(), n)),
             None if !value.is_empty()
@@ -706,7 +706,7 @@ fn defines_entry(candidates: &[Candidate<'_>], entry: &[u8]) -> bool {
     })
 }
 
-fn output_options(plan: &LinkPlan) -> Result<OutputOptions> {
+fn output_options(plan: &LinkPlan, script_versions: &[String]) -> Result<OutputOptions> {
     let args = &plan.args;
     let interpreter = args
         .interpreter
@@ -736,8 +736,18 @@ fn output_options(plan: &LinkPlan) -> Result<OutputOptions> {
             };
             let text = std::fs::read_to_string(&found)
                 .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-            Some(VersionScript::parse(&text).map_err(|e| e.at(found.display()))?)
+            let text = [text]
+                .iter()
+                .chain(script_versions)
+                .cloned()
+                .collect::<Vec<_>>();
+            Some(VersionScript::parse(&text.join("\n")).map_err(|e| e.at(found.display()))?)
         }
+        // Linker scripts' `VERSION { … }` commands are version scripts too.
+        None if !script_versions.is_empty() => Some(
+            VersionScript::parse(&script_versions.join("\n"))
+                .map_err(|e| e.at("VERSION command of a linker script"))?,
+        ),
         None => None,
     };
     let entry = args

@@ -29,12 +29,17 @@ pub struct Script {
     pub search_dirs: Vec<String>,
     /// The default BFD target name of the last `OUTPUT_FORMAT` (`elf64-x86-64`).
     pub output_format: Option<String>,
+    /// The bodies of `VERSION { … }` commands: version-script text.
+    pub versions: Vec<String>,
+    /// Symbol assignments `NAME = VALUE;`, VALUE a number or a name (as `--defsym`).
+    pub assignments: Vec<(String, String)>,
 }
 
 /// `GROUP ( AS_NEEDED ( … ) )` is as deep as real scripts go; this leaves room to spare.
 const MAX_NESTING: usize = 16;
 
-const SUPPORTED: &str = "GROUP, INPUT, AS_NEEDED, OUTPUT_FORMAT, OUTPUT_ARCH, SEARCH_DIR";
+const SUPPORTED: &str =
+    "GROUP, INPUT, AS_NEEDED, OUTPUT_FORMAT, OUTPUT_ARCH, SEARCH_DIR, VERSION and NAME = VALUE;";
 
 /// Commands that start a GNU linker script. [`looks_like_script`] recognises all of them, so a
 /// full script fails with "unsupported command" instead of "unknown file type".
@@ -110,6 +115,7 @@ struct Token<'t> {
     line: usize,
 }
 
+#[derive(Clone)]
 struct Lexer<'t> {
     text: &'t str,
     pos: usize,
@@ -148,7 +154,7 @@ impl<'t> Lexer<'t> {
                 let start_line = self.line;
                 let Some(end) = find(rest, b"*/", 2) else {
                     return Err(Error::new(format!(
-                        "line {start_line}: unterminated comment (/* without */)"
+                        "line {start_line}: unclosed comment (/* without */)"
                     )));
                 };
                 self.advance(end + 2);
@@ -297,15 +303,136 @@ impl<'t> Parser<'t> {
                     };
                     self.script.search_dirs.push(dir.to_string());
                 }
+                "VERSION" => {
+                    let body = self.braced(line)?;
+                    self.script.versions.push(body.to_string());
+                }
                 other => {
+                    // `NAME = VALUE;` (spaced or not).
+                    if let Some((name, value)) = other.split_once('=') {
+                        let value = match value {
+                            "" => self.word_after(line)?,
+                            v => v.to_string(),
+                        };
+                        self.assign(name.to_string(), value, line)?;
+                        continue;
+                    }
+                    let mut ahead = self.lexer.clone();
+                    if let Some(Token {
+                        kind:
+                            TokenKind::Word(Word {
+                                text,
+                                quoted: false,
+                            }),
+                        ..
+                    }) = ahead.next_token()?
+                    {
+                        if let Some(value) = text.strip_prefix('=') {
+                            self.lexer = ahead;
+                            let value = match value {
+                                "" => self.word_after(line)?,
+                                v => v.to_string(),
+                            };
+                            self.assign(other.to_string(), value, line)?;
+                            continue;
+                        }
+                    }
                     return Err(Error::new(format!(
                         "line {line}: unsupported linker script command {other} (rlink reads \
                          {SUPPORTED})"
-                    )))
+                    )));
                 }
             }
         }
         Ok(())
+    }
+
+    /// The word after `=` in an assignment.
+    fn word_after(&mut self, line: usize) -> Result<String> {
+        match self.lexer.next_token()? {
+            Some(Token {
+                kind: TokenKind::Word(w),
+                ..
+            }) => Ok(w.text.to_string()),
+            _ => Err(Error::new(format!(
+                "line {line}: expected a value after '=' in a symbol assignment"
+            ))),
+        }
+    }
+
+    /// Records `NAME = VALUE`, which must end with `;` (it may be glued to the value).
+    fn assign(&mut self, name: String, value: String, line: usize) -> Result<()> {
+        let name = name.trim().to_string();
+        let (value, glued) = match value.strip_suffix(';') {
+            Some(v) => (v.to_string(), true),
+            None => (value, false),
+        };
+        if !glued {
+            match self.lexer.next_token()? {
+                Some(Token {
+                    kind: TokenKind::Semicolon,
+                    ..
+                }) => {}
+                _ => {
+                    return Err(Error::new(format!(
+                        "line {line}: expected ';' after the assignment to {name}"
+                    )))
+                }
+            }
+        }
+        if name.is_empty() || value.is_empty() {
+            return Err(Error::new(format!(
+                "line {line}: a symbol assignment needs a name and a value"
+            )));
+        }
+        self.script.assignments.push((name, value));
+        Ok(())
+    }
+
+    /// The text between the braces after a command (`VERSION { … }`), nested braces
+    /// included; the lexer moves past the closing brace.
+    fn braced(&mut self, line: usize) -> Result<&'t str> {
+        let rest = self.lexer.rest();
+        let Some(open) = rest.iter().position(|b| !b.is_ascii_whitespace()) else {
+            return Err(Error::new(format!(
+                "line {line}: expected '{{' after VERSION"
+            )));
+        };
+        if rest[open] != b'{' {
+            return Err(Error::new(format!(
+                "line {line}: expected '{{' after VERSION"
+            )));
+        }
+        let mut depth = 0usize;
+        let mut i = open;
+        while let Some(&b) = rest.get(i) {
+            match b {
+                b'/' if rest.get(i + 1) == Some(&b'*') => {
+                    let Some(end) = find(rest, b"*/", i + 2) else {
+                        return Err(Error::new(format!(
+                            "line {line}: unclosed comment (/* without */)"
+                        )));
+                    };
+                    i = end + 2;
+                    continue;
+                }
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        let start = self.lexer.pos + open + 1;
+                        let body = self.lexer.text.get(start..self.lexer.pos + i).unwrap_or("");
+                        self.lexer.advance(i + 1);
+                        return Ok(body);
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        Err(Error::new(format!(
+            "line {line}: VERSION {{ without its closing '}}'"
+        )))
     }
 
     fn open(&mut self, command: &str, line: usize) -> Result<()> {
@@ -471,6 +598,35 @@ mod tests {
     }
 
     #[test]
+    fn version_commands_and_assignments() {
+        let s = parse_script(
+            "VERSION { v1 { global: foo; /* } */ local: *; }; }\nbar = foo;\nbaz=0x10;\nq =r ;",
+        )
+        .unwrap();
+        assert_eq!(
+            s.versions,
+            vec![" v1 { global: foo; /* } */ local: *; }; ".to_string()]
+        );
+        assert_eq!(
+            s.assignments,
+            vec![
+                ("bar".to_string(), "foo".to_string()),
+                ("baz".to_string(), "0x10".to_string()),
+                ("q".to_string(), "r".to_string()),
+            ]
+        );
+        for (bad, want) in [
+            ("bar = foo", "expected ';'"),
+            ("VERSION { v1 {", "without its closing"),
+            ("VERSION { /*", "unclosed comment"),
+            ("= foo;", "needs a name"),
+        ] {
+            let e = parse_script(bad).unwrap_err();
+            assert!(e.message().contains(want), "{bad}: {}", e.message());
+        }
+    }
+
+    #[test]
     fn gcc_libgcc_s_so() {
         let text = "/* GNU ld script\n   Use the shared library, but some functions are only \
                     in\n   the static library.  */\nGROUP ( libgcc_s.so.1 -lgcc )\n";
@@ -559,7 +715,7 @@ mod tests {
         assert_eq!(
             error("/* x */\nOUTPUT_FORMAT(elf64-x86-64)\nSECTIONS { .text : { *(.text) } }"),
             "line 3: unsupported linker script command SECTIONS (rlink reads GROUP, INPUT, \
-             AS_NEEDED, OUTPUT_FORMAT, OUTPUT_ARCH, SEARCH_DIR)"
+             AS_NEEDED, OUTPUT_FORMAT, OUTPUT_ARCH, SEARCH_DIR, VERSION and NAME = VALUE;)"
         );
         assert!(error("\n\nfoo = 1;").starts_with("line 3: unsupported linker script command foo"));
         assert!(error("ENTRY(_start)").contains("command ENTRY"));
@@ -577,7 +733,7 @@ mod tests {
         );
         assert_eq!(
             error("INPUT(a)\n\n/* never ends"),
-            "line 3: unterminated comment (/* without */)"
+            "line 3: unclosed comment (/* without */)"
         );
         assert_eq!(
             error("\nINPUT(\"a b)"),
