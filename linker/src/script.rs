@@ -717,7 +717,7 @@ mod tests {
             "line 3: unsupported linker script command SECTIONS (rlink reads GROUP, INPUT, \
              AS_NEEDED, OUTPUT_FORMAT, OUTPUT_ARCH, SEARCH_DIR, VERSION and NAME = VALUE;)"
         );
-        assert!(error("\n\nfoo = 1;").starts_with("line 3: unsupported linker script command foo"));
+        assert!(error("\n\nfoo + 1;").starts_with("line 3: unsupported linker script command foo"));
         assert!(error("ENTRY(_start)").contains("command ENTRY"));
     }
 
