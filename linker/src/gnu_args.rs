@@ -289,6 +289,7 @@ enum Act {
     Wrap,
     TextSegment,
     Lib(bool),
+    NoInhibitExec,
     /// Read and accepted: rlink's output already is what the option asks for, or the option
     /// only tunes how the link runs (optimisation hints, plugins, diagnostics colours).
     Accepted,
@@ -360,7 +361,7 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["version"], Some('v'), Nothing, Act::Version),
     opt(&[], Some('V'), Nothing, Act::Version),
     opt(&["help"], None, Nothing, Act::Help),
-    opt(&["threads"], None, Optional, Act::Threads),
+    opt(&["threads", "thread-count"], None, Optional, Act::Threads),
     opt(&["target"], None, Value, Act::Target),
     // rlink's own: the oldest glibc the output runs on.
     opt(&["glibc"], None, Value, Act::Glibc),
@@ -502,6 +503,7 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["wrap"], None, Value, Act::Wrap),
     opt(&["Ttext-segment"], None, Value, Act::TextSegment),
     opt(&["start-lib"], None, Nothing, Act::Lib(true)),
+    opt(&["noinhibit-exec"], None, Nothing, Act::NoInhibitExec),
     opt(&["end-lib"], None, Nothing, Act::Lib(false)),
     opt(
         &["Bsymbolic-functions"],
@@ -1100,6 +1102,10 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
             Act::Relocatable => link.relocatable = true,
             Act::WholeArchive(on) => options.whole_archive = on,
             Act::Lib(on) => options.lazy = on,
+            Act::NoInhibitExec => {
+                link.elf.noinhibit_exec = true;
+                link.elf.unresolved = crate::plan::Unresolved::Warn;
+            }
             Act::GcSections(on) => link.gc_sections = on,
             Act::Emulation => link.target = Some(Target::from_emulation(&value())?),
             Act::Target => {

@@ -336,10 +336,16 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             .global(name.as_bytes())
             .is_some_and(|g| !matches!(g.def, resolve::Def::Undefined));
         if !defined {
-            bail!(
+            let message = format!(
                 "undefined symbol: {}\n>>> required by --require-defined",
                 crate::diag::demangle(name)
             );
+            // `--noinhibit-exec`: the output is written all the same.
+            if plan.args.elf.noinhibit_exec {
+                eprintln!("rlink: warning: {message}");
+            } else {
+                bail!("{message}");
+            }
         }
     }
     // What the objects ask for: exports (`__declspec(dllexport)`, after the command line's)

@@ -155,6 +155,9 @@ pub struct ElfOptions {
     /// Dynamic relocations may patch read-only sections (`-z notext`); `None` is the door's
     /// default: GNU ld's line allows them, rlink's other doors do not.
     pub text_relocations: Option<bool>,
+    /// `--noinhibit-exec`: errors about undefined names are warnings, and the output is
+    /// written.
+    pub noinhibit_exec: bool,
     /// `--wrap=SYM`: (SYM, `__wrap_SYM`, `__real_SYM`).
     pub wrap: Vec<(String, String, String)>,
 }
@@ -222,6 +225,7 @@ impl Default for ElfOptions {
             dependency_file: None,
             wrap: Vec::new(),
             text_relocations: None,
+            noinhibit_exec: false,
         }
     }
 }
