@@ -332,9 +332,14 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     res.interposable = backend.interposable();
     check_default_libraries(plan, &res)?;
     for name in &plan.args.require_defined {
-        let defined = res
-            .global(name.as_bytes())
-            .is_some_and(|g| !matches!(g.def, resolve::Def::Undefined));
+        // A name left to the loader (a shared library's undefined one) is not defined.
+        let defined = res.global(name.as_bytes()).is_some_and(|g| match g.def {
+            resolve::Def::Undefined => false,
+            resolve::Def::Dynamic { import } => {
+                res.imports[import as usize].library != resolve::NO_LIBRARY
+            }
+            _ => true,
+        });
         if !defined {
             let message = format!(
                 "undefined symbol: {}\n>>> required by --require-defined",
