@@ -155,6 +155,13 @@ pub struct ElfOptions {
     /// Dynamic relocations may patch read-only sections (`-z notext`); `None` is the door's
     /// default: GNU ld's line allows them, rlink's other doors do not.
     pub text_relocations: Option<bool>,
+    /// x86-64 CET: `-z ibt` and `-z shstk` mark the output whatever its inputs say;
+    /// `-z ibtplt` gives PLT entries landing pads without marking it.
+    pub ibt: bool,
+    pub shstk: bool,
+    pub ibtplt: bool,
+    /// `-z x86-64-v2` … `-v4`: the ISA level the output needs (0: what its inputs say).
+    pub isa_level: u32,
     /// `--noinhibit-exec`: errors about undefined names are warnings, and the output is
     /// written.
     pub noinhibit_exec: bool,
@@ -226,6 +233,10 @@ impl Default for ElfOptions {
             wrap: Vec::new(),
             text_relocations: None,
             noinhibit_exec: false,
+            ibt: false,
+            shstk: false,
+            ibtplt: false,
+            isa_level: 0,
         }
     }
 }

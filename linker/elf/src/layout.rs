@@ -244,6 +244,12 @@ pub struct Layout<'r, 'a> {
     pub plt_header_size: u64,
     /// The `FEATURE_1_AND` bits every input has (0: no `.note.gnu.property`).
     pub gnu_features: u32,
+    /// The `.note.gnu.property` properties, (`pr_type`, value); FEATURE_1_AND's value is
+    /// kept in step with `gnu_features`.
+    pub gnu_properties: Vec<(u32, u32)>,
+    /// The features the PLT is written for: `gnu_features`, with landing pads under
+    /// `-z ibtplt`.
+    pub plt_features: u32,
     /// The CPU's dynamic tags describing the PLT (value 0).
     pub plt_tags: Vec<elf::DynamicTag>,
     /// The CPU's TLS ABI (`ElfArch::TLS_TCB_SIZE`).
@@ -541,7 +547,10 @@ pub fn place<'r, 'a, A: ElfArch>(
     let a = elf::SHF_ALLOC.0;
     let w = elf::SHF_WRITE.0;
     let x = elf::SHF_EXECINSTR.0;
-    let gnu_features = feature_1_and::<A>(res)?;
+    let gnu_properties = gnu_properties::<A>(res, &elf_options)?;
+    let gnu_features = A::FEATURE_1_AND
+        .and_then(|t| gnu_properties.iter().find(|(p, _)| *p == t))
+        .map_or(0, |&(_, v)| v);
     let synthetics = vec![
         synth(
             ".interp",
@@ -953,6 +962,8 @@ pub fn place<'r, 'a, A: ElfArch>(
         plt_entry_size: 0,
         plt_header_size: 0,
         gnu_features,
+        gnu_properties,
+        plt_features: gnu_features,
         plt_tags: Vec::new(),
         tls_tcb_size: A::TLS_TCB_SIZE,
         code_members,
@@ -1006,13 +1017,21 @@ pub fn lay_out<A: ElfArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     l.text_relocations = needs.text_relocations;
     l.dyn_relocs_per_object = needs.dyn_relocs_per_object;
     place_copies(l)?;
-    (l.plt_header_size, l.plt_entry_size) = A::plt_sizes(l.gnu_features);
+    // `-z ibtplt`: PLT entries start with landing pads though the output is not marked.
+    let forced_pads = if l.elf.ibtplt {
+        A::FEATURE_LANDING_PADS
+    } else {
+        0
+    };
+    l.plt_features = l.gnu_features | forced_pads;
+    (l.plt_header_size, l.plt_entry_size) = A::plt_sizes(l.plt_features);
     plan_thunks::<A>(l)?;
     keep_landing_pads::<A>(l);
     // Without BTI the PLT may shrink: the thunks planned for the larger one still reach.
-    (l.plt_header_size, l.plt_entry_size) = A::plt_sizes(l.gnu_features);
+    l.plt_features = l.gnu_features | forced_pads;
+    (l.plt_header_size, l.plt_entry_size) = A::plt_sizes(l.plt_features);
     if !l.plt.is_empty() {
-        l.plt_tags = A::plt_dynamic_tags(l.gnu_features);
+        l.plt_tags = A::plt_dynamic_tags(l.plt_features);
     }
     build_dynamic_tables(l, l.runpath_text.clone(), l.soname_text.clone())?;
     if !l.strip_symbols {
@@ -1416,8 +1435,10 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
         let Some(kind) = s.synth else { continue };
         s.size = match kind {
             Synth::Interp => l.interp.len() as u64 + 1,
-            Synth::GnuProperty if l.gnu_features == 0 => 0,
-            Synth::GnuProperty => GNU_PROPERTY_NOTE_SIZE,
+            // The note's header and name, then 16 bytes per property (type, size, value,
+            // padding to 8).
+            Synth::GnuProperty if l.gnu_properties.is_empty() => 0,
+            Synth::GnuProperty => 16 + 16 * l.gnu_properties.len() as u64,
             Synth::BuildId if l.elf.build_id.is_empty() => 0,
             Synth::BuildId => 16 + l.elf.build_id.len() as u64,
             Synth::DynSym => 24 * dynsym_count,
@@ -1465,20 +1486,19 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
     }
 }
 
-/// A note of one 4-byte property: the note header (12), "GNU\0", the property's type and
-/// size (8), its value padded to 8.
-pub const GNU_PROPERTY_NOTE_SIZE: u64 = 32;
-
-/// The `FEATURE_1_AND` bits all input objects have, as GNU ld computes them: an object without
-/// the property (or without a `.note.gnu.property`) clears them all. Each note is checked as
-/// hostile input.
-fn feature_1_and<A: ElfArch>(res: &Resolution<'_>) -> Result<u32> {
-    let Some(wanted) = A::FEATURE_1_AND else {
-        return Ok(0);
-    };
-    let mut and = u32::MAX;
+/// The output's GNU properties, (`pr_type`, value) in type order, merged from the inputs'
+/// `.note.gnu.property` notes as the CPU says ([`ElfArch::property_merge`]: an AND property
+/// an input lacks clears it, as GNU ld computes them), with what the command line adds.
+/// Each note is checked as hostile input.
+fn gnu_properties<A: ElfArch>(
+    res: &Resolution<'_>,
+    options: &rlink_linker::plan::ElfOptions,
+) -> Result<Vec<(u32, u32)>> {
+    use crate::PropertyMerge;
+    // Per type: the merged value and how many objects had it.
+    let mut merged: std::collections::BTreeMap<u32, (u32, usize)> = Default::default();
     for o in &res.objects {
-        let mut value = 0;
+        let mut mine: std::collections::BTreeMap<u32, u32> = Default::default();
         for s in o
             .sections
             .iter()
@@ -1496,17 +1516,50 @@ fn feature_1_and<A: ElfArch>(res: &Resolution<'_>) -> Result<u32> {
                     continue;
                 };
                 while let Some(p) = props.next().map_err(|e| malformed(&e.to_string()))? {
-                    if p.pr_type().0 == wanted {
-                        value |= p
-                            .data_u32(object::LittleEndian)
-                            .map_err(|e| malformed(&e.to_string()))?;
+                    let pr_type = p.pr_type().0;
+                    if A::property_merge(pr_type) == PropertyMerge::Drop {
+                        continue;
                     }
+                    let value = p
+                        .data_u32(object::LittleEndian)
+                        .map_err(|e| malformed(&e.to_string()))?;
+                    *mine.entry(pr_type).or_default() |= value;
                 }
             }
         }
-        and &= value;
+        for (pr_type, value) in mine {
+            let e = merged.entry(pr_type).or_insert((
+                match A::property_merge(pr_type) {
+                    PropertyMerge::And => u32::MAX,
+                    _ => 0,
+                },
+                0,
+            ));
+            match A::property_merge(pr_type) {
+                PropertyMerge::And => e.0 &= value,
+                _ => e.0 |= value,
+            }
+            e.1 += 1;
+        }
     }
-    Ok(if res.objects.is_empty() { 0 } else { and })
+    let objects = res.objects.len();
+    let mut out: Vec<(u32, u32)> = merged
+        .into_iter()
+        .filter(|&(pr_type, (_, seen))| match A::property_merge(pr_type) {
+            PropertyMerge::And | PropertyMerge::OrAnd => seen == objects,
+            _ => true,
+        })
+        .map(|(pr_type, (value, _))| (pr_type, value))
+        .collect();
+    for (pr_type, bits) in A::forced_properties(options) {
+        match out.iter_mut().find(|(t, _)| *t == pr_type) {
+            Some((_, v)) => *v |= bits,
+            None => out.push((pr_type, bits)),
+        }
+    }
+    out.retain(|&(_, v)| v != 0);
+    out.sort_unstable();
+    Ok(out)
 }
 
 /// With BTI, a thunk's `br x16` must land on a landing pad. A target that does not start with
@@ -1549,6 +1602,12 @@ fn keep_landing_pads<A: ElfArch>(l: &mut Layout<'_, '_>) {
     {
         tracing::info!("a range-extension thunk targets code without a BTI landing pad: the output is not marked BTI");
         l.gnu_features &= !A::FEATURE_LANDING_PADS;
+        let and = A::FEATURE_1_AND;
+        let features = l.gnu_features;
+        for p in l.gnu_properties.iter_mut().filter(|p| Some(p.0) == and) {
+            p.1 = features;
+        }
+        l.gnu_properties.retain(|&(_, v)| v != 0);
     }
 }
 

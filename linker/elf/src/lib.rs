@@ -80,6 +80,20 @@ pub trait ElfArch: Arch {
     const FEATURE_1_AND: Option<u32> = None;
     /// The `FEATURE_1_AND` bit that makes indirect branches land only on landing pads (BTI).
     const FEATURE_LANDING_PADS: u32 = 0;
+    /// How inputs' values of a GNU property (`pr_type`, a 4-byte value) combine in the
+    /// output. By default only [`Self::FEATURE_1_AND`] is kept, ANDed.
+    fn property_merge(pr_type: u32) -> PropertyMerge {
+        if Some(pr_type) == Self::FEATURE_1_AND {
+            PropertyMerge::And
+        } else {
+            PropertyMerge::Drop
+        }
+    }
+    /// Property bits the command line adds (`-z ibt`, `-z x86-64-v2`): (`pr_type`, bits).
+    fn forced_properties(options: &rlink_linker::plan::ElfOptions) -> Vec<(u32, u32)> {
+        let _ = options;
+        Vec::new()
+    }
     /// Whether `insn` (a function's first instruction) is a landing pad for an indirect call.
     fn is_landing_pad(insn: [u8; 4]) -> bool {
         let _ = insn;
@@ -92,6 +106,19 @@ pub trait ElfArch: Arch {
         let _ = (out, at, target);
         Err("this CPU has no range-extension thunks (linker bug)".to_string())
     }
+}
+
+/// How one GNU property of the inputs becomes the output's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyMerge {
+    /// The bits every input has (an input without the property has none).
+    And,
+    /// The bits any input has.
+    Or,
+    /// The bits any input has, if every input has the property; else no property.
+    OrAnd,
+    /// Not carried into the output.
+    Drop,
 }
 
 /// The ELF format back end.

@@ -368,12 +368,14 @@ fn write_synthetics<A: ElfArch>(
             }
             Synth::GnuProperty => {
                 put32(dst, 0, 4);
-                put32(dst, 4, 16);
+                put32(dst, 4, 16 * l.gnu_properties.len() as u32);
                 put32(dst, 8, elf::NT_GNU_PROPERTY_TYPE_0.0);
                 dst[12..16].copy_from_slice(b"GNU\0");
-                put32(dst, 16, A::FEATURE_1_AND.unwrap_or(0));
-                put32(dst, 20, 4);
-                put32(dst, 24, l.gnu_features);
+                for (i, &(pr_type, value)) in l.gnu_properties.iter().enumerate() {
+                    put32(dst, 16 + 16 * i, pr_type);
+                    put32(dst, 20 + 16 * i, 4);
+                    put32(dst, 24 + 16 * i, value);
+                }
             }
             Synth::BuildId => {
                 put32(dst, 0, 4);
@@ -520,7 +522,7 @@ fn write_synthetics<A: ElfArch>(
             }
             Synth::Plt => {
                 let got_plt = l.section(".got.plt").map(|g| g.addr).unwrap_or(0);
-                A::write_plt_header(dst, s.addr, got_plt, l.gnu_features).map_err(Error::new)?;
+                A::write_plt_header(dst, s.addr, got_plt, l.plt_features).map_err(Error::new)?;
                 for i in 0..l.plt.len() {
                     let slot = l
                         .plt_slot(i)
@@ -529,7 +531,7 @@ fn write_synthetics<A: ElfArch>(
                         .plt_entry(i)
                         .ok_or_else(|| Error::new("PLT entry outside .plt (linker bug)"))?;
                     let at = (entry - s.addr) as usize;
-                    A::write_plt_entry(&mut dst[at..], entry, slot, l.gnu_features)
+                    A::write_plt_entry(&mut dst[at..], entry, slot, l.plt_features)
                         .map_err(Error::new)?;
                 }
             }

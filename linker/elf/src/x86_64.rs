@@ -12,6 +12,11 @@ use rlink_linker::target::Cpu;
 
 use crate::ElfArch;
 
+/// GNU_PROPERTY_X86_FEATURE_1_AND's bits: indirect branches land on `endbr64` (IBT), and
+/// returns are checked against a shadow stack (SHSTK).
+const FEATURE_IBT: u32 = elf::GNU_PROPERTY_X86_FEATURE_1_IBT;
+const FEATURE_SHSTK: u32 = elf::GNU_PROPERTY_X86_FEATURE_1_SHSTK;
+
 /// The x86-64 CPU, as ELF numbers its relocations.
 pub struct X86_64;
 
@@ -327,16 +332,67 @@ impl ElfArch for X86_64 {
 
     /// A PLT entry: `jmp *slot(%rip)` padded to 8 bytes. With bind-now every slot is filled by
     /// the dynamic loader before the program runs, so no lazy-binding header is needed.
-    fn plt_sizes(_features: u32) -> (u64, u64) {
-        (0, 8)
+    /// With IBT (`endbr64` landing pads), an entry is `endbr64; jmp *slot(%rip)`, padded to
+    /// 16 bytes.
+    fn plt_sizes(features: u32) -> (u64, u64) {
+        if features & FEATURE_IBT != 0 {
+            (0, 16)
+        } else {
+            (0, 8)
+        }
+    }
+
+    const FEATURE_1_AND: Option<u32> = Some(elf::GNU_PROPERTY_X86_FEATURE_1_AND.0);
+    const FEATURE_LANDING_PADS: u32 = FEATURE_IBT;
+
+    /// The x86 property ranges of the psABI: AND (CET features), OR (ISA needed, features
+    /// needed) and OR-if-all-have-it (ISA used, features used).
+    fn property_merge(pr_type: u32) -> crate::PropertyMerge {
+        use crate::PropertyMerge::*;
+        match pr_type {
+            0xc000_0002..=0xc000_7fff => And,
+            0xc000_8000..=0xc000_ffff => Or,
+            0xc001_0000..=0xc001_7fff => OrAnd,
+            _ => Drop,
+        }
+    }
+
+    fn forced_properties(options: &rlink_linker::plan::ElfOptions) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        let features = (options.ibt as u32 * FEATURE_IBT) | (options.shstk as u32 * FEATURE_SHSTK);
+        if features != 0 {
+            out.push((elf::GNU_PROPERTY_X86_FEATURE_1_AND.0, features));
+        }
+        if options.isa_level > 0 {
+            // Bit 0 is the baseline, bit 1 x86-64-v2, and so on.
+            out.push((
+                elf::GNU_PROPERTY_X86_ISA_1_NEEDED.0,
+                1 << (options.isa_level - 1),
+            ));
+        }
+        out
     }
 
     fn write_plt_entry(
         out: &mut [u8],
         entry_addr: u64,
         slot_addr: u64,
-        _features: u32,
+        features: u32,
     ) -> Result<(), Refusal> {
+        if features & FEATURE_IBT != 0 {
+            let entry = out
+                .get_mut(..16)
+                .ok_or("PLT entry outside .plt (linker bug)")?;
+            let disp = signed32(
+                (slot_addr as i64).wrapping_sub(entry_addr as i64 + 10),
+                "PLT",
+            )?;
+            entry[..4].copy_from_slice(&[0xf3, 0x0f, 0x1e, 0xfa]);
+            entry[4..6].copy_from_slice(&[0xff, 0x25]);
+            entry[6..10].copy_from_slice(&disp.to_le_bytes());
+            entry[10..16].copy_from_slice(&[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00]);
+            return Ok(());
+        }
         let disp = signed32(
             (slot_addr as i64).wrapping_sub(entry_addr as i64 + 6),
             "PLT",
