@@ -415,6 +415,26 @@ fn class_of(name: &str, sh_type: elf::SectionType, flags: u64) -> Class {
     }
 }
 
+/// A note the program loads (an allocated SHT_NOTE section).
+fn is_loaded_note(s: &OutputSection) -> bool {
+    s.sh_type == elf::SHT_NOTE.0 && s.flags & elf::SHF_ALLOC.0 != 0 && s.size > 0
+}
+
+/// The runs of consecutive loaded notes of one alignment, as index ranges of `sections`.
+fn note_runs(sections: &[OutputSection]) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, s) in sections.iter().enumerate() {
+        if !is_loaded_note(s) {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(r) if r.end == i && sections[r.start].align == s.align => r.end = i + 1,
+            _ => runs.push(i..i + 1),
+        }
+    }
+    runs
+}
+
 /// Order inside a class: well-known sections first, in the order GNU ld and lld use, then
 /// the rest in first-seen order. NOBITS sections end their segment.
 fn rank(name: &str, sh_type: u32, flags: u64) -> u32 {
@@ -450,9 +470,15 @@ fn rank(name: &str, sh_type: u32, flags: u64) -> u32 {
         ".bss",
     ];
     let nobits = sh_type == elf::SHT_NOBITS.0 && flags & elf::SHF_TLS.0 == 0;
+    // Every loaded note sits with the build id's, after `.interp`.
+    let note = sh_type == elf::SHT_NOTE.0 && flags & elf::SHF_ALLOC.0 != 0;
     let base = ORDER
         .iter()
         .position(|n| *n == name)
+        .or_else(|| {
+            note.then(|| ORDER.iter().position(|n| *n == ".note.gnu.build-id"))
+                .flatten()
+        })
         .map(|p| p as u32)
         .unwrap_or(100);
     // TLS sections lead their segment, initialised data before zeroed, whatever their
@@ -1654,6 +1680,12 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     let mut order: Vec<usize> = (0..l.sections.len())
         .filter(|&i| keep(&l.sections[i]))
         .collect();
+    // Notes follow `.interp`, the most aligned first, so that each run of one alignment is
+    // one PT_NOTE without padding inside.
+    let note_order = |s: &OutputSection| match is_loaded_note(s) {
+        true => u64::MAX - s.align,
+        false => 0,
+    };
     order.sort_by_key(|&i| {
         (
             l.sections[i].class,
@@ -1662,6 +1694,7 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
                 l.sections[i].sh_type,
                 l.sections[i].flags,
             ),
+            note_order(&l.sections[i]),
             i,
         )
     });
@@ -1688,8 +1721,9 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
     let has = |name: &str| sorted.iter().any(|s| s.name == name);
     let has_class = |c: Class| sorted.iter().any(|s| s.class == c);
     let n_phdrs = 2
-        + 2 * has(".note.gnu.property") as usize
-        + [".interp", ".dynamic", ".eh_frame_hdr", ".note.gnu.build-id"]
+        + has(".note.gnu.property") as usize
+        + note_runs(&sorted).len()
+        + [".interp", ".dynamic", ".eh_frame_hdr"]
             .iter()
             .filter(|n| has(n))
             .count()
@@ -1866,13 +1900,23 @@ fn assign_addresses(l: &mut Layout<'_, '_>) -> Result<()> {
             align: 1,
         });
     }
-    if let Some(n) = find(".note.gnu.build-id") {
-        phdrs.push(covering(elf::PT_NOTE, elf::PF_R.0, 4, n));
+    // One PT_NOTE per run of loaded notes of one alignment, as GNU ld and lld write them.
+    for run in note_runs(&sorted) {
+        let (first, last) = (&sorted[run.start], &sorted[run.end - 1]);
+        let end = last.offset + last.size;
+        phdrs.push(Segment {
+            p_type: elf::PT_NOTE.0,
+            flags: elf::PF_R.0,
+            offset: first.offset,
+            addr: first.addr,
+            filesz: end - first.offset,
+            memsz: end - first.offset,
+            align: first.align.max(1),
+        });
     }
     // The kernel (for the executable and its interpreter) and the loader (for libraries)
     // read the features from PT_GNU_PROPERTY; older tools look in the PT_NOTEs.
     if let Some(n) = find(".note.gnu.property") {
-        phdrs.push(covering(elf::PT_NOTE, elf::PF_R.0, 8, n));
         phdrs.push(covering(elf::PT_GNU_PROPERTY, elf::PF_R.0, 8, n));
     }
     if phdrs.len() != n_phdrs {
