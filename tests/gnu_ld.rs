@@ -287,3 +287,134 @@ fn unsupported_options_are_errors_and_help_lists_the_rest() {
         assert!(help.contains(listed), "{listed}: {help}");
     }
 }
+
+/// Position-dependent code: an imported function's address taken as a constant is its PLT
+/// entry, the same one the library sees (a canonical PLT); aliases of copied data the program
+/// names share one copy.
+#[test]
+fn non_pic_programs_see_one_address_for_imported_functions_and_aliased_data() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let lib = cc(
+        d,
+        "lib",
+        "int value = 42;\nextern int alias __attribute__((alias(\"value\")));\n\
+         void hello(void) {}\nvoid *hello_from_lib(void) { return (void *)hello; }\n\
+         int *alias_from_lib(void) { return &alias; }\n",
+        &[],
+    );
+    let so = ld_shared(d, "libaddr.so", &["-soname", "libaddr.so", &lib]);
+    let main = cc(
+        d,
+        "main",
+        "#include <stdio.h>\nvoid hello(void); void *hello_from_lib(void);\n\
+         extern int value, alias; int *alias_from_lib(void);\n\
+         int main(void) { printf(\"%d %d %d\\n\", (void *)hello == hello_from_lib(),\n\
+         &value == alias_from_lib() && &alias == &value, value); return 0; }\n",
+        &["-fno-PIC"],
+    );
+    let exe = d.join("addr");
+    let crt1 = "/usr/lib/x86_64-linux-gnu/crt1.o";
+    let mut line: Vec<String> = [
+        "-flavor",
+        "gnu",
+        "-no-pie",
+        "--dynamic-linker",
+        INTERP,
+        "-o",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    line.extend([exe.display().to_string(), crt1.to_string(), main]);
+    line.extend([so.display().to_string(), "-lc".to_string()]);
+    rlink_ok(&line);
+    assert_eq!(output_of(&exe, d), "1 1 42\n");
+    let syms = readelf(&["-W", "--dyn-syms"], &exe);
+    // `hello` is undefined with its PLT entry as value; `value` and `alias` are defined here.
+    let hello = syms.lines().find(|l| l.ends_with(" hello")).unwrap();
+    assert!(
+        hello.contains(" UND ") && !hello.contains(" 0000000000000000 "),
+        "{hello}"
+    );
+    let relocs = readelf(&["-W", "-r"], &exe);
+    assert_eq!(relocs.matches("R_X86_64_COPY").count(), 1, "{relocs}");
+}
+
+/// `--wrap`, `--compress-debug-sections`, a thin archive and a linker script's `VERSION` and
+/// assignment, in one program and one library.
+#[test]
+fn wrap_compression_thin_archives_and_script_commands() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let main = cc(
+        d,
+        "main",
+        "#include <stdio.h>\nint twice(int); int thrice(int);\n\
+         int main(void) { printf(\"%d %d\\n\", twice(5), thrice(2)); return 0; }\n",
+        &["-g"],
+    );
+    let wrap = cc(
+        d,
+        "wrap",
+        "int __real_twice(int); int __wrap_twice(int x) { return __real_twice(x) + 1; }\n",
+        &[],
+    );
+    let twice = cc(d, "twice", "int twice(int x) { return 2 * x; }\n", &[]);
+    let thrice = cc(d, "thrice", "int thrice(int x) { return 3 * x; }\n", &[]);
+    // A thin archive names its members' files.
+    run("ar", &["rcsT", "libthin.a", &twice, &thrice], d);
+    for (how, ch_type) in [("zlib", "ZLIB"), ("zstd", "ZSTD")] {
+        let exe = ld_exe(
+            d,
+            &format!("wrapped-{how}"),
+            &[
+                &main,
+                &wrap,
+                "--wrap=twice",
+                &format!("--compress-debug-sections={how}"),
+                d.join("libthin.a").to_str().unwrap(),
+            ],
+        );
+        assert_eq!(output_of(&exe, d), "11 6\n");
+        let sections = readelf(&["-W", "-S"], &exe);
+        let info = sections
+            .lines()
+            .find(|l| l.contains(" .debug_info "))
+            .unwrap();
+        assert!(info.contains(" C "), "{info}");
+        // The compressed sections decompress to DWARF readelf reads.
+        let dump = readelf(&["-W", "-t", "--debug-dump=info"], &exe);
+        assert!(dump.contains(ch_type), "{how}");
+        assert!(dump.contains("DW_TAG_compile_unit"), "{how}");
+    }
+    // VERSION { … } and NAME = VALUE; in a script given as an input.
+    let lib = cc(d, "vlib", "int base(void) { return 7; }\n", &[]);
+    std::fs::write(
+        d.join("lib.script"),
+        "VERSION { V1 { global: base; alias; local: *; }; }\nalias = base;\n",
+    )
+    .unwrap();
+    let so = ld_shared(
+        d,
+        "libv.so",
+        &[
+            "-soname",
+            "libv.so",
+            &lib,
+            d.join("lib.script").to_str().unwrap(),
+        ],
+    );
+    let syms = readelf(&["-W", "--dyn-syms"], &so);
+    assert!(syms.contains(" base@@V1"), "{syms}");
+    assert!(syms.contains(" alias@@V1"), "{syms}");
+    let e = rlink_fails(&[
+        "-flavor",
+        "gnu",
+        "-o",
+        d.join("x").to_str().unwrap(),
+        "--compress-debug-sections=zstd:0",
+        &lib,
+    ]);
+    assert!(e.contains("zstd level must be between 1 and 22"), "{e}");
+}

@@ -1003,11 +1003,32 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
                     })?,
                 }
             }
-            // rlink writes debug sections as they are; compressing them is not implemented.
-            Act::CompressDebugSections => match given.as_deref() {
-                Some("none") => {}
-                _ => bail!("unsupported option: {written}"),
-            },
+            Act::CompressDebugSections => {
+                use crate::plan::DebugCompression::{Zlib, Zstd};
+                let v = given.clone().unwrap_or_else(|| "zlib".to_string());
+                let (method, level) = match v.split_once(':') {
+                    Some((m, l)) => (m.to_string(), Some(l.to_string())),
+                    None => (v.clone(), None),
+                };
+                let how = match method.as_str() {
+                    "none" => None,
+                    "zlib" | "zlib-gabi" => Some(Zlib),
+                    "zstd" => Some(Zstd),
+                    _ => bail!("unsupported option: {written}"),
+                };
+                let (min, max, name) = match how {
+                    Some(Zstd) => (1, 22, "zstd"),
+                    _ => (0, 9, "zlib"),
+                };
+                let level = match level {
+                    None => None,
+                    Some(l) => match l.parse::<u32>() {
+                        Ok(n) if (min..=max).contains(&n) => Some(n),
+                        _ => bail!("{written}: {name} level must be between {min} and {max}"),
+                    },
+                };
+                link.elf.compress_debug = how.map(|h| (h, level));
+            }
             Act::Discard(d) => link.elf.discard = d,
             Act::HashStyle => {
                 (link.elf.gnu_hash, link.elf.sysv_hash) = match value().as_str() {

@@ -61,11 +61,28 @@ pub fn write_mapped_atomically(
     mode: u32,
     fill: impl FnOnce(&mut [u8]) -> Result<()>,
 ) -> Result<()> {
+    write_mapped_atomically_then(path, size, mode, fill, |_| Ok(None))
+}
+
+/// What a last pass over a written output replaces: the bytes from `keep` on become `tail`
+/// (the file grows or shrinks to fit).
+pub type Rewrite = Option<(u64, Vec<u8>)>;
+
+/// [`write_mapped_atomically`], with a last pass (`rewrite`) that sees the whole output once
+/// `fill` is done and may patch it and replace its tail: sections compressed after they were
+/// relocated, an index built from the relocated debug information.
+pub fn write_mapped_atomically_then(
+    path: &Path,
+    size: u64,
+    mode: u32,
+    fill: impl FnOnce(&mut [u8]) -> Result<()>,
+    rewrite: impl FnOnce(&mut [u8]) -> Result<Rewrite>,
+) -> Result<()> {
     let name = path.display();
     let len = usize::try_from(size)
         .map_err(|_| Error::new(format!("{name}: output of {size} bytes is too large")))?;
     if output_kind(path)? == OutputKind::InPlace {
-        return write_in_place(path, len, fill);
+        return write_in_place(path, len, fill, rewrite);
     }
     let dir = parent_dir(path);
     install_signal_cleanup();
@@ -89,6 +106,13 @@ pub fn write_mapped_atomically(
         fill(&mut map)?;
         // No msync: the pages are in the page cache, which is what readers of the file see;
         // forcing them to disk would only make every link wait for the disk.
+        if let Some((keep, tail)) = rewrite(&mut map)? {
+            drop(map);
+            use std::os::unix::fs::FileExt as _;
+            let file = tmp.as_file();
+            file.set_len(keep).map_err(io)?;
+            file.write_all_at(&tail, keep).map_err(io)?;
+        }
     } else {
         fill(&mut [])?;
     }
@@ -159,6 +183,7 @@ fn write_in_place(
     path: &Path,
     len: usize,
     fill: impl FnOnce(&mut [u8]) -> Result<()>,
+    rewrite: impl FnOnce(&mut [u8]) -> Result<Rewrite>,
 ) -> Result<()> {
     let name = path.display();
     if len == 0 {
@@ -169,8 +194,14 @@ fn write_in_place(
     let mut map = memmap2::MmapMut::map_anon(len)
         .map_err(|e| Error::new(format!("{name}: cannot allocate {len} bytes: {e}")))?;
     fill(&mut map)?;
+    let rewritten = rewrite(&mut map)?;
+    let (head, tail): (&[u8], &[u8]) = match &rewritten {
+        Some((keep, tail)) => (&map[..(*keep as usize).min(len)], tail),
+        None => (&map, &[]),
+    };
     let mut file = open_in_place(path)?;
-    file.write_all(&map)
+    file.write_all(head)
+        .and_then(|_| file.write_all(tail))
         .and_then(|_| file.flush())
         .map_err(|e| Error::new(format!("{name}: {e}")))
 }

@@ -162,6 +162,8 @@ pub struct ElfOptions {
     pub ibtplt: bool,
     /// `-z x86-64-v2` … `-v4`: the ISA level the output needs (0: what its inputs say).
     pub isa_level: u32,
+    /// `--compress-debug-sections=zlib|zstd[:LEVEL]`.
+    pub compress_debug: Option<(DebugCompression, Option<u32>)>,
     /// `--noinhibit-exec`: errors about undefined names are warnings, and the output is
     /// written.
     pub noinhibit_exec: bool,
@@ -233,12 +235,20 @@ impl Default for ElfOptions {
             wrap: Vec::new(),
             text_relocations: None,
             noinhibit_exec: false,
+            compress_debug: None,
             ibt: false,
             shstk: false,
             ibtplt: false,
             isa_level: 0,
         }
     }
+}
+
+/// How `--compress-debug-sections` compresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugCompression {
+    Zlib,
+    Zstd,
 }
 
 /// `--build-id`: what identifies the output in its build-id note.

@@ -25,6 +25,7 @@ use rustc_hash::FxHashSet;
 
 pub mod aarch64;
 mod combine;
+mod compress;
 mod dynamic;
 pub mod glibc;
 pub mod gnu_hash;

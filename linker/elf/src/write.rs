@@ -21,7 +21,16 @@ use crate::object::{elf_binding, elf_symbol_type, elf_visibility};
 use crate::ElfArch;
 
 pub fn write<A: ElfArch>(l: &Layout<'_, '_>, path: &Path) -> Result<()> {
-    rlink_linker::output::write_mapped_atomically(path, l.file_size, 0o755, |buf| fill::<A>(l, buf))
+    rlink_linker::output::write_mapped_atomically_then(
+        path,
+        l.file_size,
+        0o755,
+        |buf| fill::<A>(l, buf),
+        |buf| match l.elf.compress_debug {
+            Some((how, level)) => crate::compress::compress_debug_sections(buf, how, level),
+            None => Ok(None),
+        },
+    )
 }
 
 /// The imported symbol a GOT entry binds, if it names a global.
