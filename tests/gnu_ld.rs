@@ -341,8 +341,8 @@ fn non_pic_programs_see_one_address_for_imported_functions_and_aliased_data() {
     assert_eq!(relocs.matches("R_X86_64_COPY").count(), 1, "{relocs}");
 }
 
-/// `--wrap`, `--compress-debug-sections`, a thin archive and a linker script's `VERSION` and
-/// assignment, in one program and one library.
+/// `--wrap`, `--compress-debug-sections`, `--gdb-index`, a compressed input, a thin archive
+/// and a linker script's `VERSION` and assignment, in one program and one library.
 #[test]
 fn wrap_compression_thin_archives_and_script_commands() {
     let t = tempfile::tempdir().unwrap();
@@ -352,7 +352,7 @@ fn wrap_compression_thin_archives_and_script_commands() {
         "main",
         "#include <stdio.h>\nint twice(int); int thrice(int);\n\
          int main(void) { printf(\"%d %d\\n\", twice(5), thrice(2)); return 0; }\n",
-        &["-g"],
+        &["-g", "-ggnu-pubnames"],
     );
     let wrap = cc(
         d,
@@ -361,7 +361,13 @@ fn wrap_compression_thin_archives_and_script_commands() {
         &[],
     );
     let twice = cc(d, "twice", "int twice(int x) { return 2 * x; }\n", &[]);
-    let thrice = cc(d, "thrice", "int thrice(int x) { return 3 * x; }\n", &[]);
+    // Compressed input debug sections (`-gz`) are read uncompressed.
+    let thrice = cc(
+        d,
+        "thrice",
+        "int thrice(int x) { return 3 * x; }\n",
+        &["-g", "-gz"],
+    );
     // A thin archive names its members' files.
     run("ar", &["rcsT", "libthin.a", &twice, &thrice], d);
     for (how, ch_type) in [("zlib", "ZLIB"), ("zstd", "ZSTD")] {
@@ -372,6 +378,7 @@ fn wrap_compression_thin_archives_and_script_commands() {
                 &main,
                 &wrap,
                 "--wrap=twice",
+                "--gdb-index",
                 &format!("--compress-debug-sections={how}"),
                 d.join("libthin.a").to_str().unwrap(),
             ],
@@ -387,6 +394,13 @@ fn wrap_compression_thin_archives_and_script_commands() {
         let dump = readelf(&["-W", "-t", "--debug-dump=info"], &exe);
         assert!(dump.contains(ch_type), "{how}");
         assert!(dump.contains("DW_TAG_compile_unit"), "{how}");
+        // `.gdb_index`, built from the relocated DWARF before it was compressed.
+        let index = readelf(&["-W", "--debug-dump=gdb_index"], &exe);
+        assert!(
+            index.contains("main: ") && index.contains("[global, function]"),
+            "{index}"
+        );
+        assert!(index.contains("Version 7"), "{index}");
     }
     // VERSION { … } and NAME = VALUE; in a script given as an input.
     let lib = cc(d, "vlib", "int base(void) { return 7; }\n", &[]);

@@ -290,6 +290,7 @@ enum Act {
     TextSegment,
     Lib(bool),
     NoInhibitExec,
+    GdbIndex(bool),
     /// Read and accepted: rlink's output already is what the option asks for, or the option
     /// only tunes how the link runs (optimisation hints, plugins, diagnostics colours).
     Accepted,
@@ -504,6 +505,8 @@ static LD_OPTIONS: &[LdOption] = &[
     opt(&["Ttext-segment"], None, Value, Act::TextSegment),
     opt(&["start-lib"], None, Nothing, Act::Lib(true)),
     opt(&["noinhibit-exec"], None, Nothing, Act::NoInhibitExec),
+    opt(&["gdb-index"], None, Nothing, Act::GdbIndex(true)),
+    opt(&["no-gdb-index"], None, Nothing, Act::GdbIndex(false)),
     opt(&["end-lib"], None, Nothing, Act::Lib(false)),
     opt(
         &["Bsymbolic-functions"],
@@ -679,7 +682,6 @@ static LD_OPTIONS: &[LdOption] = &[
             "emit-relocs",
             "print-map",
             "print-gc-sections",
-            "gdb-index",
             "warn-once",
             "warn-backrefs",
             "nmagic",
@@ -1123,6 +1125,7 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
             Act::Relocatable => link.relocatable = true,
             Act::WholeArchive(on) => options.whole_archive = on,
             Act::Lib(on) => options.lazy = on,
+            Act::GdbIndex(on) => link.elf.gdb_index = on,
             Act::NoInhibitExec => {
                 link.elf.noinhibit_exec = true;
                 link.elf.unresolved = crate::plan::Unresolved::Warn;

@@ -162,6 +162,8 @@ pub struct ElfOptions {
     pub ibtplt: bool,
     /// `-z x86-64-v2` … `-v4`: the ISA level the output needs (0: what its inputs say).
     pub isa_level: u32,
+    /// `--gdb-index`: a `.gdb_index` section for gdb.
+    pub gdb_index: bool,
     /// `--compress-debug-sections=zlib|zstd[:LEVEL]`.
     pub compress_debug: Option<(DebugCompression, Option<u32>)>,
     /// `--noinhibit-exec`: errors about undefined names are warnings, and the output is
@@ -236,6 +238,7 @@ impl Default for ElfOptions {
             text_relocations: None,
             noinhibit_exec: false,
             compress_debug: None,
+            gdb_index: false,
             ibt: false,
             shstk: false,
             ibtplt: false,

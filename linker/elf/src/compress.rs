@@ -1,6 +1,7 @@
-//! `--compress-debug-sections`: a last pass over the written output that compresses each
-//! `.debug_*` section (an `Elf64_Chdr` and a zlib or zstd stream, `SHF_COMPRESSED`) and packs
-//! the non-allocated tail of the file again.
+//! A last pass over the written output for what needs its relocated debug information:
+//! `--gdb-index` adds `.gdb_index` (built by [`crate::gdb_index`]), and
+//! `--compress-debug-sections` compresses each `.debug_*` section (an `Elf64_Chdr` and a zlib
+//! or zstd stream, `SHF_COMPRESSED`); the non-allocated tail of the file is then packed again.
 //!
 //! It runs once the output is complete because a debug section's bytes are only known after
 //! relocation, and their compressed size only after that. Only the tail moves: rlink puts
@@ -75,11 +76,11 @@ fn compress(data: &[u8], how: DebugCompression, level: Option<u32>) -> Result<Ve
     Ok(out)
 }
 
-/// The pass itself: `None` when there is nothing to compress.
-pub fn compress_debug_sections(
+/// The pass itself: `None` when there is nothing to do.
+pub fn rewrite_tail(
     buf: &mut [u8],
-    how: DebugCompression,
-    level: Option<u32>,
+    compression: Option<(DebugCompression, Option<u32>)>,
+    gdb_index: bool,
 ) -> Result<Rewrite> {
     let shoff = u64_at(buf, 40)?;
     let shnum = u16_at(buf, 60)? as usize;
@@ -122,11 +123,34 @@ pub fn compress_debug_sections(
     }) {
         bail!("compressing debug sections: a loaded section follows the debug ones (linker bug)");
     }
-    let wanted =
-        |h: &Header| name_of(h).starts_with(b".debug") && h.flags & elf::SHF_COMPRESSED.0 == 0;
-    if !tail.iter().any(|&i| wanted(&headers[i])) {
+    let wanted = |h: &Header| {
+        compression.is_some()
+            && name_of(h).starts_with(b".debug")
+            && h.flags & elf::SHF_COMPRESSED.0 == 0
+    };
+    let index = match gdb_index {
+        true => {
+            let sections = |name: &str| -> &[u8] {
+                headers
+                    .iter()
+                    .find(|h| name_of(h) == name.as_bytes() && in_file(h))
+                    .and_then(|h| buf.get(h.offset as usize..(h.offset + h.size) as usize))
+                    .unwrap_or_default()
+            };
+            crate::gdb_index::build(&sections)?
+        }
+        false => None,
+    };
+    if index.is_none() && !tail.iter().any(|&i| wanted(&headers[i])) {
         return Ok(None);
     }
+    // `.gdb_index` joins the section names.
+    let new_strtab = index.as_ref().map(|_| {
+        let mut s = strtab.to_vec();
+        let at = s.len() as u32;
+        s.extend_from_slice(b".gdb_index\0");
+        (at, s)
+    });
     let contents: Vec<(usize, Option<Vec<u8>>)> = tail
         .par_iter()
         .map(|&i| {
@@ -134,10 +158,14 @@ pub fn compress_debug_sections(
             let data = buf
                 .get(h.offset as usize..(h.offset + h.size) as usize)
                 .ok_or_else(|| Error::new("compressing debug sections: section out of range"))?;
-            Ok((
-                i,
-                wanted(h).then(|| compress(data, how, level)).transpose()?,
-            ))
+            if i == shstrndx {
+                return Ok((i, new_strtab.as_ref().map(|(_, s)| s.clone())));
+            }
+            let compressed = match compression {
+                Some((how, level)) if wanted(h) => Some(compress(data, how, level)?),
+                _ => None,
+            };
+            Ok((i, compressed))
         })
         .collect::<Result<_>>()?;
     // Lay the tail out again in file order, each section at its alignment.
@@ -157,6 +185,11 @@ pub fn compress_debug_sections(
         let n = &mut new_headers[*i];
         n.offset = at;
         match compressed {
+            // The section names, with `.gdb_index`'s.
+            Some(bytes) if *i == shstrndx => {
+                out.extend_from_slice(bytes);
+                n.size = bytes.len() as u64;
+            }
             Some(bytes) => {
                 out.extend_from_slice(bytes);
                 n.size = bytes.len() as u64;
@@ -166,6 +199,12 @@ pub fn compress_debug_sections(
             None => out.extend_from_slice(&buf[h.offset as usize..(h.offset + h.size) as usize]),
         }
     }
+    let index_at = index.as_ref().map(|data| {
+        let at = (keep + out.len() as u64).next_multiple_of(4);
+        out.resize((at - keep) as usize, 0);
+        out.extend_from_slice(data);
+        (at, data.len() as u64)
+    });
     let new_shoff = (keep + out.len() as u64).next_multiple_of(8);
     out.resize((new_shoff - keep) as usize, 0);
     for i in 0..shnum {
@@ -176,6 +215,18 @@ pub fn compress_debug_sections(
         e[32..40].copy_from_slice(&n.size.to_le_bytes());
         e[48..56].copy_from_slice(&n.align.to_le_bytes());
         out.extend_from_slice(&e);
+    }
+    if let (Some((at, size)), Some((name, _))) = (index_at, &new_strtab) {
+        let mut e = [0u8; 64];
+        e[0..4].copy_from_slice(&name.to_le_bytes());
+        e[4..8].copy_from_slice(&elf::SHT_PROGBITS.0.to_le_bytes());
+        e[24..32].copy_from_slice(&at.to_le_bytes());
+        e[32..40].copy_from_slice(&size.to_le_bytes());
+        e[48..56].copy_from_slice(&4u64.to_le_bytes());
+        out.extend_from_slice(&e);
+        let count = u16::try_from(shnum + 1)
+            .map_err(|_| Error::new("--gdb-index: too many sections for the header"))?;
+        buf[60..62].copy_from_slice(&count.to_le_bytes());
     }
     buf[40..48].copy_from_slice(&new_shoff.to_le_bytes());
     Ok(Some((keep, out)))

@@ -27,6 +27,7 @@ pub mod aarch64;
 mod combine;
 mod compress;
 mod dynamic;
+mod gdb_index;
 pub mod glibc;
 pub mod gnu_hash;
 mod inspect;

@@ -189,6 +189,52 @@ fn relocation_width(cpu: Cpu, r_type: u32) -> u64 {
 }
 
 /// Reads one ELF relocatable object into the linker's view.
+/// The bytes of a compressed section (`Elf64_Chdr`, then a zlib or zstd stream) and the
+/// uncompressed section's alignment. The bytes live as long as the link: they are leaked, as
+/// the mapped inputs themselves are kept until the process ends.
+fn decompress(section: &[u8]) -> std::result::Result<(&'static [u8], u64), String> {
+    let header = section
+        .get(..24)
+        .ok_or("compressed section shorter than its header")?;
+    let word = |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().unwrap_or_default());
+    let ch_type = u32::from_le_bytes(header[..4].try_into().unwrap_or_default());
+    let size = word(8);
+    let align = word(16).max(1);
+    if !align.is_power_of_two() || align > 1 << 32 {
+        return Err(format!(
+            "compressed section alignment {align:#x} is not a power of two"
+        ));
+    }
+    // A hostile size is refused before anything is allocated for it.
+    let capacity = usize::try_from(size)
+        .ok()
+        .filter(|&s| s <= (section.len().saturating_mul(1032)).max(1 << 20))
+        .ok_or_else(|| format!("compressed section claims {size:#x} bytes uncompressed"))?;
+    let stream = &section[24..];
+    let mut out = Vec::with_capacity(capacity);
+    use std::io::Read as _;
+    let read = match ch_type {
+        t if t == elf::ELFCOMPRESS_ZLIB.0 => flate2::read::ZlibDecoder::new(stream)
+            .take(size)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("zlib: {e}")),
+        t if t == elf::ELFCOMPRESS_ZSTD.0 => ruzstd::decoding::StreamingDecoder::new(stream)
+            .map_err(|e| format!("zstd: {e}"))?
+            .take(size)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("zstd: {e}")),
+        t => return Err(format!("unknown compression type {t}")),
+    };
+    read?;
+    if out.len() as u64 != size {
+        return Err(format!(
+            "compressed section holds {:#x} bytes, its header says {size:#x}",
+            out.len()
+        ));
+    }
+    Ok((Box::leak(out.into_boxed_slice()), align))
+}
+
 pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
     let header = FileHeader64::<LE>::parse(data).map_err(|e| malformed(&place, e))?;
     let endian = LE;
@@ -314,15 +360,31 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
     for (index, s) in headers.iter().enumerate() {
         let name = names[index];
         let sh_type = s.sh_type(endian);
-        let raw_flags = s.sh_flags(endian).0;
+        let mut raw_flags = s.sh_flags(endian).0;
         let nobits = sh_type == elf::SHT_NOBITS;
-        let bytes = if nobits || sh_type == elf::SHT_NULL {
+        let mut bytes = if nobits || sh_type == elf::SHT_NULL {
             &[][..]
         } else {
             // In range: checked above.
             s.data(endian, data)
                 .map_err(|_| malformed(&place, format!("section {index} out of bounds")))?
         };
+        let mut size = s.sh_size(endian);
+        let mut align = s.sh_addralign(endian).max(1);
+        // A compressed section (`gcc -gz`) is read as its uncompressed bytes.
+        if raw_flags & elf::SHF_COMPRESSED.0 != 0 && !nobits {
+            let what = |w: String| {
+                malformed(
+                    &place,
+                    format!("section {index} ({}): {w}", String::from_utf8_lossy(name)),
+                )
+            };
+            let (plain, plain_align) = decompress(bytes).map_err(what)?;
+            bytes = plain;
+            size = plain.len() as u64;
+            align = plain_align;
+            raw_flags &= !elf::SHF_COMPRESSED.0;
+        }
         if name == b".comment" && bytes.windows(6).any(|w| w == b"rustc ") {
             rustc_comment = true;
         }
@@ -365,9 +427,9 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
         sections.push(Section {
             name,
             data: bytes,
-            size: s.sh_size(endian),
-            // A power of two up to 2^32 (checked above).
-            align_log2: s.sh_addralign(endian).max(1).trailing_zeros() as u8,
+            size,
+            // A power of two up to 2^32 (checked above; a compressed one's, in decompress).
+            align_log2: align.trailing_zeros() as u8,
             flags,
             merge_entsize,
             raw_type: sh_type.0,

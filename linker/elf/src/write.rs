@@ -26,9 +26,9 @@ pub fn write<A: ElfArch>(l: &Layout<'_, '_>, path: &Path) -> Result<()> {
         l.file_size,
         0o755,
         |buf| fill::<A>(l, buf),
-        |buf| match l.elf.compress_debug {
-            Some((how, level)) => crate::compress::compress_debug_sections(buf, how, level),
-            None => Ok(None),
+        |buf| match (l.elf.compress_debug, l.elf.gdb_index) {
+            (None, false) => Ok(None),
+            (compression, gdb_index) => crate::compress::rewrite_tail(buf, compression, gdb_index),
         },
     )
 }
