@@ -282,6 +282,9 @@ fn unsupported_options_are_errors_and_help_lists_the_rest() {
         "--version-script",
         "--defsym",
         "--build-id",
+        "--wrap",
+        "--gdb-index",
+        "--compress-debug-sections",
         "-z KEYWORD",
     ] {
         assert!(help.contains(listed), "{listed}: {help}");

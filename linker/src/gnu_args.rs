@@ -739,9 +739,11 @@ pub fn ld_help_text() -> String {
         text.push_str(&spell(o));
     }
     text.push_str(
-        "  -z KEYWORD: relro norelro now lazy execstack noexecstack stack-size=N\n\
-         \x20            max-page-size=N defs undefs muldefs origin nodelete initfirst\n\
-         \x20            interpose nodefaultlib nodump nodlopen separate-code text\n\n\
+        "  -z KEYWORD: relro norelro now lazy execstack noexecstack execstack-if-needed\n\
+         \x20            stack-size=N max-page-size=N defs undefs muldefs origin nodelete\n\
+         \x20            initfirst interpose nodefaultlib nodump nodlopen rodynamic\n\
+         \x20            nosectionheader separate-code text notext\n\
+         \x20            start-stop-visibility=hidden; x86-64: ibt shstk ibtplt x86-64-v2..v4\n\n\
          Accepted with no effect on what rlink writes (hints, plugins, diagnostics):\n",
     );
     for o in LD_OPTIONS.iter().filter(|o| o.act == Act::Accepted) {
