@@ -361,6 +361,25 @@ pub fn resolve<'a>(
         if !shared_bound {
             bind_shared_libraries(&mut r, shared, &mut imports, &mut libraries);
             shared_bound = true;
+            // A name a shared library needs and nothing defines pulls the archive member
+            // that defines it, as GNU ld and lld do: the program then exports it.
+            for lib in shared {
+                for reference in &lib.library.references {
+                    if reference.weak || reference.version.is_some() {
+                        continue;
+                    }
+                    let Some(&candidate) = r.lazy.get(reference.name) else {
+                        continue;
+                    };
+                    let undefined = r
+                        .names
+                        .get(reference.name)
+                        .is_none_or(|&id| r.globals[id as usize].def == Def::Undefined);
+                    if undefined {
+                        r.pull(candidate);
+                    }
+                }
+            }
         }
         // An archive earlier on the command line than the library wins, as in GNU ld.
         for id in 0..r.globals.len() {

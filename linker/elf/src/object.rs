@@ -355,6 +355,18 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
         }
     }
 
+    // Before COMDAT groups, GNU toolchains named discardable copies `.gnu.linkonce.*`: the
+    // first section of each name is kept, as a one-member group with the name as signature.
+    for (index, &name) in names.iter().enumerate().skip(1) {
+        if name.starts_with(b".gnu.linkonce.") {
+            groups.push(Group {
+                signature: name,
+                members: vec![index as u32],
+                selection: ComdatSelection::Any,
+            });
+        }
+    }
+
     let mut rustc_comment = false;
     let mut sections = Vec::with_capacity(headers.len());
     for (index, s) in headers.iter().enumerate() {
