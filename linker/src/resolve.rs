@@ -57,6 +57,9 @@ pub struct Global<'a> {
     /// Position on the command line of the shared library that defines it, for the
     /// archive-before-library rule.
     pub library_position: usize,
+    /// Some reference to it is hidden (or internal): only the output itself may define it,
+    /// never a shared library or the loader.
+    pub hidden_ref: bool,
 }
 
 /// A dynamic import: one `.dynsym` entry of the output.
@@ -212,6 +215,7 @@ impl<'a> Resolver<'a, '_> {
             strong_ref: false,
             referenced: false,
             library_position: 0,
+            hidden_ref: false,
         });
         self.names.insert(name, id);
         id
@@ -407,7 +411,10 @@ pub fn resolve<'a>(
         // The loader finds these names in the program or in other libraries: what every ELF
         // linker allows by default for -shared, and ld64's -undefined dynamic_lookup.
         for g in r.globals.iter_mut().filter(|g| {
-            g.referenced && g.def == Def::Undefined && (allow_undefined || !g.strong_ref)
+            g.referenced
+                && g.def == Def::Undefined
+                && !g.hidden_ref
+                && (allow_undefined || !g.strong_ref)
         }) {
             imports.push(Import {
                 remote: g.name.to_vec(),
@@ -494,6 +501,7 @@ pub fn resolve<'a>(
                     strong_ref: true,
                     referenced: true,
                     library_position: 0,
+                    hidden_ref: false,
                 });
             }
         }
@@ -676,6 +684,10 @@ fn bind_symbol<'a>(
         SymPlace::Undefined => {
             let g = &mut r.globals[id as usize];
             g.referenced = true;
+            g.hidden_ref |= matches!(
+                sym.visibility,
+                crate::object::Visibility::Hidden | crate::object::Visibility::Internal
+            );
             if !sym.is_weak() || in_discarded {
                 g.strong_ref = true;
                 if matches!(g.def, Def::Undefined) {
@@ -757,7 +769,7 @@ fn bind_shared_libraries<'a>(
         libraries[i as usize].forced |= !lib.as_needed;
     }
     for g in r.globals.iter_mut() {
-        if g.def != Def::Undefined || !g.referenced {
+        if g.def != Def::Undefined || !g.referenced || g.hidden_ref {
             continue;
         }
         // A reference named `foo@VER` (`.symver` on an undefined name) asks for that version
@@ -904,6 +916,7 @@ pub fn define_aliases<'a>(
                     strong_ref: false,
                     referenced: false,
                     library_position: 0,
+                    hidden_ref: false,
                 });
             }
         }
