@@ -435,3 +435,35 @@ fn wrap_compression_thin_archives_and_script_commands() {
     ]);
     assert!(e.contains("zstd level must be between 1 and 22"), "{e}");
 }
+
+/// With debug information, undefined-symbol and duplicate-symbol reports give the source line
+/// (from the object's line table), then the object and function, as lld does.
+#[test]
+fn reports_name_source_lines_from_debug_information() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let out = d.join("never");
+    for dwarf in ["-gdwarf-4", "-gdwarf-5"] {
+        let u = cc(
+            d,
+            "u",
+            "void missing(void);\nint helper(int x) { return x + 1; }\n\n\
+             int main(void) {\n  missing();\n  return helper(2);\n}\n",
+            &[dwarf, "-ffunction-sections"],
+        );
+        let e = rlink_fails(&["-flavor", "gnu", "-o", out.to_str().unwrap(), &u]);
+        let want = format!(
+            "undefined symbol: missing\n>>> referenced by u.c:5\n>>>               {u}:(main)"
+        );
+        assert!(e.contains(&want), "{dwarf}: {e}");
+        let a = cc(d, "a", "int twice(void) {\n  return 1;\n}\n", &[dwarf]);
+        let b = cc(d, "b", "\nint twice(void) { return 2; }\n", &[dwarf]);
+        let e = rlink_fails(&["-flavor", "gnu", "-o", out.to_str().unwrap(), &a, &b]);
+        let want = format!(
+            "duplicate symbol: twice\n>>> defined at a.c:1\n>>>            {a}\n\
+             >>> defined at b.c:2\n>>>            {b}"
+        );
+        assert!(e.contains(&want), "{dwarf}: {e}");
+        assert!(!out.exists());
+    }
+}

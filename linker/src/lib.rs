@@ -11,6 +11,7 @@
 
 pub mod args;
 pub mod cli;
+pub mod debug_line;
 pub mod diag;
 pub mod eh_frame;
 pub mod exports;

@@ -732,13 +732,16 @@ fn bind_symbol<'a>(
             match g.def {
                 Def::Object { weak: false, .. } if !weak && r.allow_multiple_definition => {}
                 Def::Object {
-                    weak: false, obj, ..
+                    weak: false,
+                    obj,
+                    sym: first,
                 } if !weak => {
+                    let first_object = &candidates[obj as usize].object;
                     bail!(
-                        "duplicate symbol: {}\n>>> defined in {}\n>>> defined in {}",
+                        "duplicate symbol: {}\n>>> {}\n>>> {}",
                         demangle(&String::from_utf8_lossy(sym.name)),
-                        candidates[obj as usize].object.place,
-                        object.place
+                        definition_place(first_object, &first_object.symbols[first as usize]),
+                        definition_place(object, sym)
                     );
                 }
                 Def::Object { weak: false, .. } | Def::Object { weak: true, .. } if weak => {}
@@ -753,6 +756,19 @@ fn bind_symbol<'a>(
         }
     }
     Ok(())
+}
+
+/// Where a definition is, for a duplicate-symbol report: `defined in OBJECT`, or as lld says
+/// it when the object has line information, `defined at FILE:LINE` with the object under it.
+fn definition_place(o: &ObjectView<'_>, s: &crate::object::Symbol<'_>) -> String {
+    let line = match s.place {
+        SymPlace::Section(sec) => crate::debug_line::source_line(o, sec, s.value),
+        _ => None,
+    };
+    match line {
+        Some(line) => format!("defined at {line}\n>>>            {}", o.place),
+        None => format!("defined in {}", o.place),
+    }
 }
 
 fn bind_shared_libraries<'a>(
@@ -934,13 +950,15 @@ pub fn report_undefined_references(res: &Resolution<'_>, live: &[Vec<bool>]) -> 
     {
         return Ok(());
     }
-    // Per object: each undefined name it references, with the function of its first reference.
-    let per_object: Vec<Vec<(SymbolId, Option<String>)>> = res
+    // Per object: each undefined name it references, with the function of its first
+    // reference and, from the object's line table, its source line.
+    type Use = (SymbolId, Option<String>, Option<String>);
+    let per_object: Vec<Vec<Use>> = res
         .objects
         .par_iter()
         .enumerate()
         .map(|(oi, o)| {
-            let mut found: Vec<(SymbolId, Option<String>)> = Vec::new();
+            let mut found: Vec<Use> = Vec::new();
             for (si, relocs) in o.relocations.iter().enumerate() {
                 if !live[oi].get(si).copied().unwrap_or(false) || res.discarded[oi][si] {
                     continue;
@@ -955,8 +973,12 @@ pub fn report_undefined_references(res: &Resolution<'_>, live: &[Vec<bool>]) -> 
                     {
                         continue;
                     }
-                    if !found.iter().any(|(f, _)| *f == id) {
-                        found.push((id, enclosing_function(o, si as u32, r.offset)));
+                    if !found.iter().any(|(f, _, _)| *f == id) {
+                        found.push((
+                            id,
+                            enclosing_function(o, si as u32, r.offset),
+                            crate::debug_line::source_line(o, si as u32, r.offset),
+                        ));
                     }
                 }
             }
@@ -965,11 +987,16 @@ pub fn report_undefined_references(res: &Resolution<'_>, live: &[Vec<bool>]) -> 
         .collect();
     let mut users: std::collections::BTreeMap<SymbolId, Vec<String>> = Default::default();
     for (oi, ids) in per_object.iter().enumerate() {
-        for (id, function) in ids {
+        for (id, function, line) in ids {
             let place = &res.objects[oi].place;
-            users.entry(*id).or_default().push(match function {
+            let object = match function {
                 Some(f) => format!("{place}:({f})"),
                 None => place.clone(),
+            };
+            // As lld words it: the source line, then the object and function under it.
+            users.entry(*id).or_default().push(match line {
+                Some(line) => format!("{line}\n>>>               {object}"),
+                None => object,
             });
         }
     }
