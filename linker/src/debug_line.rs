@@ -49,12 +49,14 @@ pub fn source_line(o: &ObjectView<'_>, sec: u32, offset: u64) -> Option<String> 
             .ok()?;
         let header = program.header().clone();
         // The next program follows this one's unit.
-        let length = header.unit_length() as usize
-            + if header.format() == gimli::Format::Dwarf64 {
-                12
-            } else {
-                4
-            };
+        let length =
+            header
+                .unit_length()
+                .checked_add(if header.format() == gimli::Format::Dwarf64 {
+                    12
+                } else {
+                    4
+                })?;
         let mut rows = program.rows();
         let mut previous: Option<(u64, u64, u64)> = None; // address, file, line
         while let Ok(Some((_, row))) = rows.next_row() {
