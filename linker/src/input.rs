@@ -221,12 +221,35 @@ pub fn archive_members(data: &[u8]) -> Result<Vec<Member<'_>>> {
     Ok(members)
 }
 
+/// A thin archive keeps only its members' names; their bytes are files of their own.
+pub fn is_thin_archive(data: &[u8]) -> bool {
+    data.starts_with(b"!<thin>\n")
+}
+
+/// A thin archive's members: each name, and the path of its file (relative names are beside
+/// the archive).
+pub fn thin_archive_members(archive: &MappedFile) -> Result<Vec<(String, PathBuf)>> {
+    let name = archive.display_name();
+    let parsed = ArchiveFile::parse(archive.data())
+        .map_err(|e| Error::new(format!("{name}: malformed archive: {e}")))?;
+    let dir = archive.path.parent().unwrap_or(Path::new(""));
+    let mut members = Vec::new();
+    for member in parsed.members() {
+        let member =
+            member.map_err(|e| Error::new(format!("{name}: malformed archive member: {e}")))?;
+        let member_name = std::str::from_utf8(member.name())
+            .map_err(|_| Error::new(format!("{name}: archive member name is not valid UTF-8")))?;
+        members.push((member_name.to_string(), dir.join(member_name)));
+    }
+    Ok(members)
+}
+
 /// Walks the member headers of a System V / GNU / BSD archive from the magic to the last
 /// byte: each header is 60 bytes ending in `` `\n ``, its size is decimal and its data (padded
 /// to an even length) lies inside the file. A thin archive keeps only its symbol and name
 /// tables inline; other members' sizes describe files elsewhere.
 fn check_archive_framing(data: &[u8]) -> Result<()> {
-    let thin = data.starts_with(b"!<thin>\n");
+    let thin = is_thin_archive(data);
     if !thin && !data.starts_with(b"!<arch>\n") {
         bail!("malformed archive: no archive magic");
     }

@@ -58,7 +58,7 @@ pub fn script_inputs_and_extras(plan: &LinkPlan) -> Result<(Vec<ExtraFile>, Scri
     let mut extras = ScriptExtras::default();
     let mut extra: Vec<ExtraFile> = Vec::new();
     for (position, input) in plan.inputs.iter().enumerate() {
-        if input.file.data().starts_with(b"!<thin>\n") {
+        if crate::input::is_thin_archive(input.file.data()) {
             thin_archive_members(&input.file, position, input.options, &mut extra)?;
             continue;
         }
@@ -87,15 +87,7 @@ fn thin_archive_members(
     extra: &mut Vec<ExtraFile>,
 ) -> Result<()> {
     let name = archive.display_name();
-    let parsed = object::read::archive::ArchiveFile::parse(archive.data())
-        .map_err(|e| Error::new(format!("{name}: malformed archive: {e}")))?;
-    let dir = archive.path.parent().unwrap_or(Path::new(""));
-    for member in parsed.members() {
-        let member =
-            member.map_err(|e| Error::new(format!("{name}: malformed archive member: {e}")))?;
-        let member_name = std::str::from_utf8(member.name())
-            .map_err(|_| Error::new(format!("{name}: archive member name is not valid UTF-8")))?;
-        let path = dir.join(member_name);
+    for (member_name, path) in crate::input::thin_archive_members(archive)? {
         let file = MappedFile::open(&path).map_err(|e| e.at(&name))?;
         extra.push(ExtraFile {
             file,
@@ -176,7 +168,7 @@ pub fn load<'p, B: Backend>(
                 }
             }
             // Its members were mapped as files of their own (`thin_archive_members`).
-            FileKind::Archive if data.starts_with(b"!<thin>\n") => {}
+            FileKind::Archive if crate::input::is_thin_archive(data) => {}
             FileKind::Archive => {
                 let members = archive_members(data).map_err(|e| e.at(&name))?;
                 let rlib = is_rlib(&members);

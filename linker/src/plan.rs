@@ -909,17 +909,10 @@ fn finish(
 /// A thin archive's members are files beside it: each is read for directives.
 fn directives_of_thin_archive(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
     let name = input.file.display_name();
-    let archive = object::read::archive::ArchiveFile::parse(input.file.data())
-        .map_err(|e| Error::new(format!("{name}: malformed archive: {e}")))?;
-    let dir = input.file.path.parent().unwrap_or(Path::new(""));
     let mut out = Vec::new();
-    for member in archive.members() {
-        let member =
-            member.map_err(|e| Error::new(format!("{name}: malformed archive member: {e}")))?;
-        let member_name = String::from_utf8_lossy(member.name()).into_owned();
+    for (member_name, path) in crate::input::thin_archive_members(&input.file)? {
         let place = format!("{name}({member_name})");
-        let bytes = std::fs::read(dir.join(&member_name))
-            .map_err(|e| Error::new(format!("{place}: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::new(format!("{place}: {e}")))?;
         let found = rlink_directives::directives_in_file(&bytes)
             .map_err(|e| Error::new(format!("{place}: {e}")))?;
         for f in found {
@@ -952,7 +945,7 @@ fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
             )
         }
     }
-    if input.file.data().starts_with(b"!<thin>\n") {
+    if crate::input::is_thin_archive(input.file.data()) {
         return directives_of_thin_archive(input);
     }
     let found = rlink_directives::directives_in_file(input.file.data()).map_err(|e| {
