@@ -223,6 +223,9 @@ pub struct Layout<'r, 'a> {
     /// Dynamic relocations patch read-only sections: DT_TEXTREL, DF_TEXTREL.
     pub text_relocations: bool,
     pub copy_offsets: Vec<u64>,
+    /// The copies each filled by one COPY relocation: a library's aliases share one copy, and
+    /// only the first of them is copied into it.
+    pub copy_relocs: Vec<SymbolId>,
     pub dyn_imports: Vec<DynImport>,
     /// Exports of a shared library, in `.gnu.hash` order, after the imports in `.dynsym`.
     pub dyn_exports: Vec<DynExport>,
@@ -975,6 +978,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         canonical_plt: IndexSet::default(),
         text_relocations: false,
         copy_offsets: Vec::new(),
+        copy_relocs: Vec::new(),
         dyn_imports: Vec::new(),
         dyn_exports: Vec::new(),
         soname: None,
@@ -1294,6 +1298,7 @@ fn place_copies(l: &mut Layout<'_, '_>) -> Result<()> {
             .filter(|&(_, end)| end <= ADDRESS_LIMIT)
             .map(|(a, end)| {
                 l.copy_offsets.push(a);
+                l.copy_relocs.push(id);
                 if let Some(k) = alias_key {
                     placed.insert(k, a);
                 }
@@ -1411,14 +1416,6 @@ fn count_fdes(l: &mut Layout<'_, '_>) -> Result<()> {
     Ok(())
 }
 
-/// How many copies `.dynbss` holds, each filled by one COPY relocation (aliases share one).
-fn distinct_copies(l: &Layout<'_, '_>) -> u64 {
-    let mut offsets = l.copy_offsets.clone();
-    offsets.sort_unstable();
-    offsets.dedup();
-    offsets.len() as u64
-}
-
 fn size_synthetics(l: &mut Layout<'_, '_>) {
     let copies_size = l
         .copies
@@ -1434,7 +1431,7 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
         .map(|(a, b)| (a + b) as u64)
         .sum::<u64>()
         + l.got.iter().map(|e| got_dynamic_relocs(l, *e)).sum::<u64>()
-        + distinct_copies(l);
+        + l.copy_relocs.len() as u64;
     // The PLT slots' relocations have their own table, but a static executable has no
     // DT_JMPREL: there its IRELATIVEs join the others in `.rela.iplt`.
     let static_exe = !l.sections.iter().any(|s| s.synth == Some(Synth::RelaPlt));

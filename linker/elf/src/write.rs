@@ -225,12 +225,8 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     plt_relocs.append(&mut plt_irelative);
 
     // One COPY per copied object: aliases sharing a copy are filled once.
-    let mut copied = rustc_hash::FxHashSet::default();
-    for &id in &l.copies {
+    for &id in &l.copy_relocs {
         let addr = l.value(SymbolRef::Global(id)).addr;
-        if !copied.insert(addr) {
-            continue;
-        }
         got_other.push(DynReloc {
             offset: addr,
             kind: DynKind::Copy,
