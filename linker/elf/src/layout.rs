@@ -247,8 +247,8 @@ pub struct Layout<'r, 'a> {
     pub plt_header_size: u64,
     /// The `FEATURE_1_AND` bits every input has (0: no `.note.gnu.property`).
     pub gnu_features: u32,
-    /// The `.note.gnu.property` properties, (`pr_type`, value); FEATURE_1_AND's value is
-    /// kept in step with `gnu_features`.
+    /// The `.note.gnu.property` properties besides FEATURE_1_AND (`gnu_features`), as
+    /// (`pr_type`, value) in type order: FEATURE_1_AND's type is the lowest, written first.
     pub gnu_properties: Vec<(u32, u32)>,
     /// The features the PLT is written for: `gnu_features`, with landing pads under
     /// `-z ibtplt`.
@@ -576,10 +576,11 @@ pub fn place<'r, 'a, A: ElfArch>(
     let a = elf::SHF_ALLOC.0;
     let w = elf::SHF_WRITE.0;
     let x = elf::SHF_EXECINSTR.0;
-    let gnu_properties = gnu_properties::<A>(res, &elf_options)?;
+    let mut gnu_properties = gnu_properties::<A>(res, &elf_options)?;
     let gnu_features = A::FEATURE_1_AND
         .and_then(|t| gnu_properties.iter().find(|(p, _)| *p == t))
         .map_or(0, |&(_, v)| v);
+    gnu_properties.retain(|&(p, _)| Some(p) != A::FEATURE_1_AND);
     let synthetics = vec![
         synth(
             ".interp",
@@ -1454,14 +1455,15 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
         comment.push(0);
     }
     l.comment = comment;
+    let properties = l.property_count();
     for s in l.sections.iter_mut() {
         let Some(kind) = s.synth else { continue };
         s.size = match kind {
             Synth::Interp => l.interp.len() as u64 + 1,
             // The note's header and name, then 16 bytes per property (type, size, value,
             // padding to 8).
-            Synth::GnuProperty if l.gnu_properties.is_empty() => 0,
-            Synth::GnuProperty => 16 + 16 * l.gnu_properties.len() as u64,
+            Synth::GnuProperty if properties == 0 => 0,
+            Synth::GnuProperty => 16 + 16 * properties as u64,
             Synth::BuildId if l.elf.build_id.is_empty() => 0,
             Synth::BuildId => 16 + l.elf.build_id.len() as u64,
             Synth::DynSym => 24 * dynsym_count,
@@ -1625,12 +1627,6 @@ fn keep_landing_pads<A: ElfArch>(l: &mut Layout<'_, '_>) {
     {
         tracing::info!("a range-extension thunk targets code without a BTI landing pad: the output is not marked BTI");
         l.gnu_features &= !A::FEATURE_LANDING_PADS;
-        let and = A::FEATURE_1_AND;
-        let features = l.gnu_features;
-        for p in l.gnu_properties.iter_mut().filter(|p| Some(p.0) == and) {
-            p.1 = features;
-        }
-        l.gnu_properties.retain(|&(_, v)| v != 0);
     }
 }
 
@@ -2117,6 +2113,12 @@ impl Layout<'_, '_> {
     /// Offset of a TLS address in this module's TLS block.
     pub fn dtpoff(&self, addr: u64) -> i64 {
         addr as i64 - self.tls.map(|(start, _, _)| start).unwrap_or(0) as i64
+    }
+
+    /// How many properties `.note.gnu.property` holds: FEATURE_1_AND if any bit is left,
+    /// and the others.
+    pub fn property_count(&self) -> usize {
+        self.gnu_properties.len() + (self.gnu_features != 0) as usize
     }
 
     pub fn section(&self, name: &str) -> Option<&OutputSection> {

@@ -373,10 +373,14 @@ fn write_synthetics<A: ElfArch>(
             }
             Synth::GnuProperty => {
                 put32(dst, 0, 4);
-                put32(dst, 4, 16 * l.gnu_properties.len() as u32);
+                put32(dst, 4, 16 * l.property_count() as u32);
                 put32(dst, 8, elf::NT_GNU_PROPERTY_TYPE_0.0);
                 dst[12..16].copy_from_slice(b"GNU\0");
-                for (i, &(pr_type, value)) in l.gnu_properties.iter().enumerate() {
+                let features = A::FEATURE_1_AND
+                    .filter(|_| l.gnu_features != 0)
+                    .map(|t| (t, l.gnu_features));
+                let properties = features.into_iter().chain(l.gnu_properties.iter().copied());
+                for (i, (pr_type, value)) in properties.enumerate() {
                     put32(dst, 16 + 16 * i, pr_type);
                     put32(dst, 20 + 16 * i, 4);
                     put32(dst, 24 + 16 * i, value);
