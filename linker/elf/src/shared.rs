@@ -48,7 +48,8 @@ fn parse_as<'a, Elf: FileHeader<Endian = Endianness>>(
         bail!("not a shared library: {what}");
     }
     let sections = header.sections(endian, data).map_err(malformed)?;
-    let soname = soname(&sections, endian, data)?
+    let (soname, needed) = dynamic_names(&sections, endian, data)?;
+    let soname = soname
         .map(|s| String::from_utf8_lossy(s).into_owned())
         .unwrap_or_else(|| file_name.to_string());
     let dynsym = sections
@@ -62,7 +63,6 @@ fn parse_as<'a, Elf: FileHeader<Endian = Endianness>>(
     let versions = sections.versions(endian, data).map_err(malformed)?;
     let exports = exports(&dynsym, versions.as_ref(), endian)?;
     let references = references(&dynsym, versions.as_ref(), endian)?;
-    let needed = needed(&sections, endian, data)?;
     let cpu = if header.is_class_64() {
         crate::object::cpu_of(header.e_machine(endian))
     } else {
@@ -109,45 +109,29 @@ fn references<'a, Elf: FileHeader<Endian = Endianness>>(
     Ok(names)
 }
 
-/// The library's DT_NEEDED names.
-fn needed<'a, Elf: FileHeader<Endian = Endianness>>(
+/// The library's DT_SONAME and DT_NEEDED names, from one walk of its dynamic section.
+fn dynamic_names<'a, Elf: FileHeader<Endian = Endianness>>(
     sections: &object::read::elf::SectionTable<'a, Elf>,
     endian: Endianness,
     data: &'a [u8],
-) -> Result<Vec<&'a [u8]>> {
+) -> Result<(Option<&'a [u8]>, Vec<&'a [u8]>)> {
     let table = sections.dynamic_table(endian, data).map_err(malformed)?;
-    let mut names = Vec::new();
+    let mut soname = None;
+    let mut needed = Vec::new();
     for entry in table.dynamics() {
         match entry.tag(endian) {
             elf::DT_NULL => break,
+            // The first DT_SONAME counts.
+            elf::DT_SONAME if soname.is_none() => {
+                soname = Some(entry.string(endian, *table.strings()).map_err(malformed)?)
+            }
             elf::DT_NEEDED => {
-                names.push(entry.string(endian, *table.strings()).map_err(malformed)?)
+                needed.push(entry.string(endian, *table.strings()).map_err(malformed)?)
             }
             _ => {}
         }
     }
-    Ok(names)
-}
-
-fn soname<'a, Elf: FileHeader<Endian = Endianness>>(
-    sections: &object::read::elf::SectionTable<'a, Elf>,
-    endian: Endianness,
-    data: &'a [u8],
-) -> Result<Option<&'a [u8]>> {
-    let table = sections.dynamic_table(endian, data).map_err(malformed)?;
-    for entry in table.dynamics() {
-        match entry.tag(endian) {
-            elf::DT_NULL => break,
-            elf::DT_SONAME => {
-                return entry
-                    .string(endian, *table.strings())
-                    .map(Some)
-                    .map_err(malformed)
-            }
-            _ => {}
-        }
-    }
-    Ok(None)
+    Ok((soname, needed))
 }
 
 fn exports<'a, Elf: FileHeader<Endian = Endianness>>(
