@@ -109,12 +109,15 @@ fn references<'a, Elf: FileHeader<Endian = Endianness>>(
     Ok(names)
 }
 
+/// DT_SONAME (the first, if any) and the DT_NEEDED names.
+type DynamicNames<'a> = (Option<&'a [u8]>, Vec<&'a [u8]>);
+
 /// The library's DT_SONAME and DT_NEEDED names, from one walk of its dynamic section.
 fn dynamic_names<'a, Elf: FileHeader<Endian = Endianness>>(
     sections: &object::read::elf::SectionTable<'a, Elf>,
     endian: Endianness,
     data: &'a [u8],
-) -> Result<(Option<&'a [u8]>, Vec<&'a [u8]>)> {
+) -> Result<DynamicNames<'a>> {
     let table = sections.dynamic_table(endian, data).map_err(malformed)?;
     let mut soname = None;
     let mut needed = Vec::new();
