@@ -18,9 +18,9 @@ Corpora (--corpus, repeatable; default ripgrep-release):
     all              the three above
 --profile release|debug|both is kept as a shorthand for the ripgrep corpora.
 
-Timing runs use each linker as a user would (mold and wild fork: the parent exits when the
-output is written, leaving the child to clean up). The peak RSS of a forking linker is not seen
-by its parent's wait, so it is measured in separate runs with --no-fork. With --compare, a
+Timing runs use each linker as a user would (rlink, mold and wild fork: the parent exits when
+the output is written, leaving the child to clean up). The peak RSS of a forking linker is not
+seen by its parent's wait, so it is measured in separate runs with --no-fork (rlink's -no-fork). With --compare, a
 second rlink build (say, the last commit before a change) is timed in the same run and the
 new/old ratios are printed.
 
@@ -218,6 +218,14 @@ def rlink_args(args):
     return strip + rlink_inputs(args)
 
 
+def rlink_rss_flags(binary):
+    """rlink forks like mold and wild (the parent exits once the output is written): its peak
+    memory is measured with -no-fork. Builds from before that change neither fork nor know
+    the flag."""
+    help_text = subprocess.run([binary, "-help"], capture_output=True, text=True).stdout
+    return ["-no-fork"] if "-no-fork" in help_text else None
+
+
 # --- running links -------------------------------------------------------------------------
 
 class LinkFailed(Exception):
@@ -272,7 +280,8 @@ def linkers_for(opts, corpus, args, rlinks, wild):
         linkers.append(Linker(name, cmd_of_out(out), out, **kw))
 
     for name, binary in rlinks.items():
-        add(name, lambda out, b=binary: [b, "-linkmode=internal", "-o", out] + rlink_line)
+        add(name, lambda out, b=binary: [b, "-linkmode=internal", "-o", out] + rlink_line,
+            rss_flags=rlink_rss_flags(binary))
     if not opts.no_scaling:
         # rlink's own flag syntax (one or two dashes; a GNU ld line spells it --threads=N).
         for n in (1, 2):

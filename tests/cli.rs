@@ -24,6 +24,7 @@ fn help_lists_every_flag_and_subcommand() {
         "-w ",
         "-v ",
         "-threads N",
+        "-no-fork",
         "-target TRIPLE",
         "-version",
         "-addresses",

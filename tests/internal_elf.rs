@@ -270,6 +270,44 @@ fn output_is_deterministic_across_thread_counts() {
     );
 }
 
+/// By default rlink finishes in the background (the parent exits once the output is in place,
+/// a child frees the link's memory): that changes nothing but timing. The output's bytes and a
+/// failure's message, exit status and lack of output are the same as with `-no-fork`.
+#[test]
+fn background_finish_changes_nothing_but_timing() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = compile(dir.path(), "hello", Mode::Release);
+    let forked = std::fs::read(link(dir.path(), &inputs, &[])).unwrap();
+    let unforked = std::fs::read(link(dir.path(), &inputs, &["-no-fork"])).unwrap();
+    assert!(forked == unforked, "-no-fork changed the output");
+    // The output just written is complete when rlink exits: it runs at once.
+    let prog = link(dir.path(), &inputs, &[]);
+    let out = Command::new(&prog).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from rlink\n");
+    // A link that fails: the same message and status either way, and no output.
+    let failing = compile(dir.path(), "undefined_call", Mode::Release);
+    for flags in [&[][..], &["-no-fork"][..]] {
+        let out_path = dir.path().join("failed");
+        let out = Command::new(rlink_bin())
+            .args(["-linkmode=internal", "-o"])
+            .arg(&out_path)
+            .args(flags)
+            .args(&failing)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {stderr}");
+        assert!(
+            stderr.starts_with("rlink: error: undefined symbol: missing_fn"),
+            "{flags:?}: {stderr}"
+        );
+        assert!(
+            !out_path.exists(),
+            "{flags:?}: a failed link left an output"
+        );
+    }
+}
+
 /// A no_std program that names no library at all: every import, and the library, come from
 /// directives in the object, with glibc symbol versions.
 #[test]

@@ -105,6 +105,11 @@ pub static LINK_FLAGS: &[FlagSpec] = &[
     switch("w", "omit debug information"),
     switch("v", "print the link's decisions and the phases' timings"),
     flag("threads", "N", "use N threads (default: all cores)"),
+    switch(
+        "no-fork",
+        "stay in the foreground until the clean-up is done (by default rlink exits as soon as \
+         the output is written and frees its memory in the background, as mold and wild do)",
+    ),
     flag(
         "target",
         "TRIPLE",
@@ -287,6 +292,7 @@ pub fn parse_link_command(args: &[String]) -> Result<Command> {
             "w" => link.strip_debug = on,
             "v" => link.verbose = if on { link.verbose + 1 } else { 0 },
             "threads" => link.threads = Some(parse_threads(&value)?),
+            "no-fork" => link.no_fork = on,
             "target" => {
                 link.target = Some(crate::target::Target::from_triple(&value)?);
                 if let Some(floor) = crate::target::Target::glibc_floor_of(&value)? {

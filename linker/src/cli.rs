@@ -29,6 +29,8 @@ pub fn main(formats: Formats) -> ExitCode {
             Err(a) => return report(Error::new(format!("argument is not valid UTF-8: {a:?}"))),
         }
     }
+    // This process has one thread: its link may fork (see `background`).
+    crate::background::allow_fork();
     match run_as(&program, &args, formats) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(e),
@@ -226,6 +228,9 @@ fn link_command(command: Command, formats: Formats) -> Result<()> {
         Command::Version => return print_stdout(&format!("rlink {VERSION}\n")),
         Command::Link(link) => *link,
     };
+    if !link.no_fork {
+        crate::background::fork_for_link();
+    }
     // The link runs in a pool of its own, sized by -threads (rayon's default otherwise: one
     // thread per core). A pool that cannot be made (too many threads for the memory or
     // process limits) is an error, not a panic later.

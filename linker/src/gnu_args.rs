@@ -196,6 +196,7 @@ enum Takes {
 /// What rlink does with an option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Act {
+    Fork(bool),
     Output,
     Undefined,
     LibraryPath,
@@ -572,6 +573,9 @@ static LD_OPTIONS: &[LdOption] = &[
     // GNU ld prints its version and default script; rlink has no default script to show.
     opt(&["verbose"], None, Optional, Act::Version),
     opt(&["no-threads"], None, Nothing, Act::NoThreads),
+    // mold's and wild's: whether the clean-up runs in a background process.
+    opt(&["fork"], None, Nothing, Act::Fork(true)),
+    opt(&["no-fork"], None, Nothing, Act::Fork(false)),
     // ld64 spells it -demangle too.
     opt(&["demangle"], None, Optional, Act::Demangle(true)),
     opt(&["no-demangle"], None, Nothing, Act::Demangle(false)),
@@ -966,6 +970,7 @@ pub fn parse_ld(args: &[String], _warn: &mut dyn FnMut(String)) -> Result<Comman
             Act::Init => link.elf.init = value(),
             Act::Fini => link.elf.fini = value(),
             Act::NoThreads => link.threads = Some(1),
+            Act::Fork(on) => link.no_fork = !on,
             Act::Demangle(on) => crate::diag::set_demangle(on),
             Act::ImageBase => {
                 let v = value();

@@ -10,6 +10,7 @@
 //! writer → [`output`].
 
 pub mod args;
+pub mod background;
 pub mod cli;
 pub mod debug_line;
 pub mod diag;

@@ -430,6 +430,8 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             phases.summary()
         );
     }
+    // Done: a background clean-up process ends here (see `background`).
+    crate::background::link_complete();
     Ok(())
 }
 

@@ -364,6 +364,8 @@ pub struct LinkArgs {
     pub strip_debug: bool,
     pub verbose: u32,
     pub threads: Option<usize>,
+    /// `-no-fork` (`--no-fork`): no background clean-up process.
+    pub no_fork: bool,
     /// `-target`, `-m`, `--target=`, `-arch`; `None` takes the first object's.
     pub target: Option<Target>,
     /// `--chroot DIR` (lld): absolute input and library paths are read inside DIR.
@@ -446,6 +448,7 @@ impl LinkArgs {
             strip_debug: false,
             verbose: 0,
             threads: None,
+            no_fork: false,
             target: None,
             chroot: None,
             sysroot: None,
