@@ -378,6 +378,15 @@ impl<'a> ObjectView<'a> {
                     self.section_name(si)
                 );
             }
+            // One branch-free pass over the raw entries; the offender is looked for only when
+            // there is one.
+            let bad = relocs.0.iter().fold(false, |bad, raw| {
+                let symbol = u64::from_le_bytes(raw.info) >> 32;
+                bad | (symbol >= nsyms) | (u64::from_le_bytes(raw.offset) >= target.size)
+            });
+            if !bad {
+                continue;
+            }
             for (k, r) in relocs.iter().enumerate() {
                 let sym = u64::from(r.symbol);
                 if sym >= nsyms || r.offset >= target.size {

@@ -76,21 +76,34 @@ fn check_section(
     s: &SectionHeader64<LE>,
     file_len: usize,
 ) -> Result<()> {
-    let name = String::from_utf8_lossy(name);
+    // The name is decoded for messages only: most objects' thousands of sections pass.
+    let raw_name = name;
+    let name = || String::from_utf8_lossy(raw_name);
     let align = s.sh_addralign(LE);
     if align > 1 && !align.is_power_of_two() {
-        bail!("{place}: section {index} ({name}) has alignment {align}, not a power of two");
+        bail!(
+            "{place}: section {index} ({}) has alignment {align}, not a power of two",
+            name()
+        );
     }
     if align > MAX_ALIGNMENT {
-        bail!("{place}: section {index} ({name}) has alignment {align:#x}, more than the {MAX_ALIGNMENT:#x} rlink accepts");
+        bail!(
+            "{place}: section {index} ({}) has alignment {align:#x}, more than the \
+             {MAX_ALIGNMENT:#x} rlink accepts",
+            name()
+        );
     }
     let flags = s.sh_flags(LE).0;
     if flags & elf::SHF_TLS.0 != 0 && flags & elf::SHF_ALLOC.0 == 0 {
-        bail!("{place}: section {index} ({name}) is thread-local (SHF_TLS) but not allocated (no SHF_ALLOC)");
+        bail!(
+            "{place}: section {index} ({}) is thread-local (SHF_TLS) but not allocated (no \
+             SHF_ALLOC)",
+            name()
+        );
     }
     // Unwind tables are loaded data: the output's `.eh_frame_hdr` indexes them, and the
     // unwinder finds them through it.
-    if name == ".eh_frame" && flags & elf::SHF_ALLOC.0 == 0 {
+    if raw_name == b".eh_frame" && flags & elf::SHF_ALLOC.0 == 0 {
         bail!("{place}: section {index} (.eh_frame) is not allocated (no SHF_ALLOC)");
     }
     let sh_type = s.sh_type(LE);
@@ -101,7 +114,9 @@ fn check_section(
             .is_none_or(|end| end > file_len as u64)
         {
             bail!(
-                "{place}: section {index} ({name}) runs past the end of the file (offset {offset:#x}, size {size:#x}, file {file_len:#x} bytes)"
+                "{place}: section {index} ({}) runs past the end of the file (offset \
+                 {offset:#x}, size {size:#x}, file {file_len:#x} bytes)",
+                name()
             );
         }
     }
