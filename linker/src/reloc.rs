@@ -299,6 +299,11 @@ pub trait Arch: Sync + Send + 'static {
     /// The GOT entry a relocation reads, if any.
     fn got_use(r_type: u32, shared: bool) -> Option<GotUse>;
 
+    /// Whether [`Arch::relax`] may rewrite relocations of non-loaded sections (debug
+    /// information), or only code: `false` lets the relocation pass apply those by the table
+    /// alone.
+    const RELAXES_UNLOADED: bool = true;
+
     /// The part of a PC-relative addend that reaches from the field to the end of its
     /// instruction (x86's −4): a reference into merged strings names the string at
     /// addend − bias.
@@ -324,6 +329,19 @@ pub fn apply<A: Arch>(
     if let Some(done) = A::relax(r_type, buf, at, v) {
         return done;
     }
+    apply_table::<A>(r_type, buf, at, v)
+}
+
+/// Applies one relocation by the CPU's table alone, with no relaxation: what [`apply`] does
+/// when [`Arch::relax`] leaves a relocation alone, and all a non-loaded section's relocations
+/// need on CPUs whose relaxations are all in code ([`Arch::RELAXES_UNLOADED`]).
+#[inline]
+pub fn apply_table<A: Arch>(
+    r_type: u32,
+    buf: &mut [u8],
+    at: usize,
+    v: &Values,
+) -> Result<Applied, Refusal> {
     let Some(info) = A::reloc_info(r_type, v.shared) else {
         return Err("this relocation type is not supported".to_string());
     };

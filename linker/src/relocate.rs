@@ -7,12 +7,12 @@
 use rayon::prelude::*;
 
 use crate::diag::Result;
-use crate::object::{SymPlace, SymbolKind};
+use crate::object::{Reloc, SymPlace, SymbolKind};
 use crate::output::OutBuf;
-use crate::reloc::{self, Applied, Arch, DynKind, GotUse, Need, PlaceInfo, Values};
-use crate::resolve::{Resolution, SymbolId};
+use crate::reloc::{self, Applied, Arch, DynKind, GotUse, PlaceInfo, TargetInfo, Values};
+use crate::resolve::{Resolution, SymbolId, LOCAL};
 use crate::scan::{
-    reloc_error, symbol_display, target, target_info, GotEntry, Placement, SymbolRef,
+    reloc_error, symbol_display, target, target_info, DynSite, GotEntry, Placement, SymbolRef,
 };
 
 /// The address and facts of a relocation target.
@@ -41,6 +41,12 @@ pub trait OutputLayout: Placement {
     /// piece).
     fn address_in(&self, obj: usize, sec: usize, offset: u64) -> Option<u64>;
     fn is_merged(&self, obj: usize, sec: usize) -> bool;
+    /// A merged string section's output address and piece map, for the relocation pass's
+    /// lookups (formats that merge strings).
+    fn merged_pieces(&self, obj: usize, sec: usize) -> Option<(u64, &crate::merge::PieceMap)> {
+        let _ = (obj, sec);
+        None
+    }
     fn symbol_value(&self, t: SymbolRef) -> SymValue;
     fn got_slot(&self, e: GotEntry) -> Option<u64>;
     /// `_GLOBAL_OFFSET_TABLE_`, the base of GOT-relative relocations.
@@ -64,6 +70,9 @@ pub trait OutputLayout: Placement {
     fn has_thunks(&self) -> bool {
         false
     }
+    /// The relocations of object `obj` that scanning found need a dynamic relocation, in
+    /// (section, relocation) order.
+    fn dynamic_sites(&self, obj: usize) -> &[DynSite];
 }
 
 /// A dynamic relocation the pass found at a place in an input section.
@@ -79,30 +88,149 @@ pub struct DynReloc {
 /// Per object: its relative dynamic relocations, then the others.
 pub type ObjectDynRelocs = (Vec<DynReloc>, Vec<DynReloc>);
 
-/// A relocation against the section symbol of a merged string section names a string by
-/// its addend, which no longer is an offset from one base. The addend of a PC-relative
-/// reference also carries the part that reaches from the field to the next instruction; the
-/// string is at addend minus that bias. Returns the string's address and the bias to keep.
-fn merged_section_target<A: Arch>(
-    res: &Resolution<'_>,
-    l: &impl OutputLayout,
-    t: SymbolRef,
-    r_type: u32,
-    addend: i64,
-) -> Option<(u64, i64)> {
-    let SymbolRef::Local { obj, sym } = t else {
-        return None;
-    };
-    let s = &res.objects[obj as usize].symbols[sym as usize];
-    let SymPlace::Section(sec) = s.place else {
-        return None;
-    };
-    if s.kind != SymbolKind::Section || !l.is_merged(obj as usize, sec as usize) {
-        return None;
+/// A relocation target resolved once, after layout: what the pass reads for each relocation
+/// instead of asking the layout (hash lookups, placements) again.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    addr: u64,
+    size: u64,
+    info: TargetInfo,
+    /// Defined in the output ([`SymValue::local`]).
+    local: bool,
+    /// For the section symbol of a merged string section, that section (the addend names
+    /// the string); [`NOT_MERGED`] otherwise.
+    merged: u32,
+}
+
+const NOT_MERGED: u32 = u32::MAX;
+
+impl Target {
+    fn of(value: SymValue, info: TargetInfo) -> Target {
+        Target {
+            addr: value.addr,
+            size: value.size,
+            info,
+            local: value.local,
+            merged: NOT_MERGED,
+        }
     }
-    let bias = A::merged_string_bias(r_type);
-    let offset = u64::try_from(addend - bias).ok()?;
-    Some((l.address_in(obj as usize, sec as usize, offset)?, bias))
+}
+
+/// Every object's relocation targets, indexed by symbol: globals resolved once and copied in,
+/// locals resolved per object, all in parallel.
+fn resolve_targets(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Vec<Target>> {
+    let globals: Vec<Target> = (0..res.globals.len())
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|id| {
+            let t = SymbolRef::Global(id as SymbolId);
+            Target::of(l.symbol_value(t), target_info(res, t))
+        })
+        .collect();
+    res.objects
+        .par_iter()
+        .enumerate()
+        .map(|(oi, o)| {
+            let ids = &res.symbol_ids[oi];
+            o.symbols
+                .iter()
+                .enumerate()
+                .map(|(si, s)| match ids.get(si) {
+                    Some(&id) if id != LOCAL => globals[id as usize],
+                    _ => {
+                        let t = SymbolRef::Local {
+                            obj: oi as u32,
+                            sym: si as u32,
+                        };
+                        let mut target = Target::of(l.symbol_value(t), target_info(res, t));
+                        if let (SymbolKind::Section, SymPlace::Section(sec)) = (s.kind, s.place) {
+                            if l.is_merged(oi, sec as usize) {
+                                target.merged = sec;
+                            }
+                        }
+                        target
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A piece of the pass, run by one thread: an object's loaded sections (whose dynamic
+/// relocations stay in object order), or a run of a non-loaded section's relocations (debug
+/// information, most of the work, cut into pieces of about [`CHUNK_RELOCS`] so threads stay
+/// busy to the end).
+#[derive(Debug, Clone, Copy)]
+enum Task {
+    Loaded {
+        obj: u32,
+    },
+    Chunk {
+        obj: u32,
+        sec: u32,
+        /// Bytes of the section this task copies, and the relocations it applies.
+        bytes: (u64, u64),
+        relocs: (u32, u32),
+    },
+}
+
+/// Relocations per piece of a debug section: large enough that a piece's fixed cost is
+/// nothing, small enough that a few hundred pieces balance any thread count.
+const CHUNK_RELOCS: usize = 4096;
+
+/// The pieces of the pass. A non-loaded section is cut between two relocations only when its
+/// relocations are in offset order and the earlier one's field ends before the cut, so no two
+/// pieces touch one byte.
+fn tasks<A: Arch>(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Task> {
+    let per_object: Vec<Vec<Task>> = res
+        .objects
+        .par_iter()
+        .enumerate()
+        .map(|(oi, o)| {
+            let mut out = vec![Task::Loaded { obj: oi as u32 }];
+            for (si, section) in o.sections.iter().enumerate() {
+                let Some(copied) = l.copied_section(oi, si) else {
+                    continue;
+                };
+                if copied.place.alloc {
+                    continue;
+                }
+                let relocs = o.relocations[si];
+                let size = section.data.len() as u64;
+                let mut cut = |from: (u64, usize), to: (u64, usize)| {
+                    out.push(Task::Chunk {
+                        obj: oi as u32,
+                        sec: si as u32,
+                        bytes: (from.0, to.0),
+                        relocs: (from.1 as u32, to.1 as u32),
+                    })
+                };
+                let sorted = relocs.0.is_sorted_by_key(|r| u64::from_le_bytes(r.offset));
+                let mut from = (0u64, 0usize);
+                if sorted && relocs.len() > CHUNK_RELOCS {
+                    let mut next = CHUNK_RELOCS;
+                    while next < relocs.len() {
+                        let (Some(prev), Some(here)) = (relocs.get(next - 1), relocs.get(next))
+                        else {
+                            break;
+                        };
+                        let width = A::reloc_info(prev.r_type, l.is_shared())
+                            .map_or(8, |i| i.field.width());
+                        if prev.offset + width <= here.offset && here.offset < size {
+                            cut(from, (here.offset, next));
+                            from = (here.offset, next);
+                            next += CHUNK_RELOCS;
+                        } else {
+                            next += 1;
+                        }
+                    }
+                }
+                cut(from, (size, relocs.len()));
+            }
+            out
+        })
+        .collect();
+    per_object.into_iter().flatten().collect()
 }
 
 /// Copies and relocates every object's sections into `out`; returns each object's dynamic
@@ -112,111 +240,315 @@ pub fn relocate_sections<A: Arch>(
     l: &impl OutputLayout,
     out: OutBuf,
 ) -> Result<Vec<ObjectDynRelocs>> {
-    let got_base = l.got_base();
-    let image_base = l.image_base();
-    let shared = l.is_shared();
-    let thunks = l.has_thunks();
-    res.objects
+    let targets = resolve_targets(res, l);
+    let tasks = tasks::<A>(res, l);
+    let pass = Pass {
+        res,
+        l,
+        targets: &targets,
+        got_base: l.got_base(),
+        image_base: l.image_base(),
+        shared: l.is_shared(),
+        thunks: l.has_thunks(),
+    };
+    let done: Vec<Option<ObjectDynRelocs>> = tasks
         .par_iter()
-        .enumerate()
-        .map(|(oi, o)| -> Result<ObjectDynRelocs> {
-            let mut relative = Vec::new();
-            let mut other = Vec::new();
-            for (si, section) in o.sections.iter().enumerate() {
-                let Some(copied) = l.copied_section(oi, si) else {
-                    continue;
+        .map(|&task| match task {
+            Task::Loaded { obj } => pass.loaded_sections::<A>(obj as usize, out).map(Some),
+            Task::Chunk {
+                obj,
+                sec,
+                bytes,
+                relocs,
+            } => pass
+                .chunk::<A>(obj as usize, sec as usize, bytes, relocs, out)
+                .map(|()| None),
+        })
+        .collect::<Result<_>>()?;
+    let per_object: Vec<ObjectDynRelocs> = done.into_iter().flatten().collect();
+    crate::background::drop_late(targets);
+    Ok(per_object)
+}
+
+/// The merged string section the last lookup was in, with its address and piece map.
+struct MergedLookup<'s> {
+    section: u32,
+    base: u64,
+    map: &'s crate::merge::PieceMap,
+}
+
+/// What every task of the pass reads.
+struct Pass<'p, 'r, L> {
+    res: &'p Resolution<'r>,
+    l: &'p L,
+    targets: &'p [Vec<Target>],
+    got_base: u64,
+    image_base: u64,
+    shared: bool,
+    thunks: bool,
+}
+
+impl<L: OutputLayout> Pass<'_, '_, L> {
+    /// An object's loaded sections: copied, relocated, and their dynamic relocations (the
+    /// places scanning found) gathered in order.
+    fn loaded_sections<A: Arch>(&self, oi: usize, out: OutBuf) -> Result<ObjectDynRelocs> {
+        let o = &self.res.objects[oi];
+        let mut relative = Vec::new();
+        let mut other = Vec::new();
+        let sites = self.l.dynamic_sites(oi);
+        let mut next_site = 0;
+        for (si, section) in o.sections.iter().enumerate() {
+            let Some(copied) = self.l.copied_section(oi, si) else {
+                continue;
+            };
+            if !copied.place.alloc {
+                continue;
+            }
+            let data = section.data;
+            // SAFETY: this input section's range belongs to this object alone.
+            let dst = unsafe { out.range(copied.file_offset, data.len() as u64)? };
+            dst.copy_from_slice(data);
+            let mut on_site = |ri: usize, v: &Values, r: &Reloc| -> Result<()> {
+                let Some(site) = sites.get(next_site) else {
+                    return Ok(());
                 };
-                let data = section.data;
-                // SAFETY: this input section's range belongs to this object alone.
-                let dst = unsafe { out.range(copied.file_offset, data.len() as u64)? };
-                dst.copy_from_slice(data);
-                let place = copied.place;
-                let mut skip = false;
-                for r in o.relocations[si].iter() {
-                    if std::mem::take(&mut skip) {
-                        continue;
-                    }
-                    let t = target(res, oi, r.symbol);
-                    let err = |why: &str| {
-                        reloc_error(
-                            o,
-                            si,
-                            r.offset,
-                            &A::type_name(r.r_type),
-                            &symbol_display(res, t),
-                            why,
-                        )
+                if site.section as usize != si || site.reloc as usize != ri {
+                    return Ok(());
+                }
+                next_site += 1;
+                if site.absolute {
+                    let symbol = match target(self.res, oi, r.symbol) {
+                        SymbolRef::Global(id) => Some(id),
+                        SymbolRef::Local { .. } => None,
                     };
-                    let sv = l.symbol_value(t);
-                    let info = target_info(res, t);
-                    // Only the GOT-relative types use a slot: no lookup for the rest (most
-                    // relocations, and every debug one).
-                    let got_slot = A::got_use(r.r_type, shared).and_then(|u| {
-                        l.got_slot(match u {
-                            GotUse::Address => GotEntry::Address(t),
-                            GotUse::TpOff => GotEntry::TpOff(t),
-                            GotUse::TlsGd => GotEntry::TlsGd(t),
-                            GotUse::TlsLd => GotEntry::TlsLd,
-                            GotUse::TlsDesc => GotEntry::TlsDesc(t),
-                        })
+                    other.push(DynReloc {
+                        offset: v.p,
+                        kind: DynKind::Absolute,
+                        symbol,
+                        addend: v.a,
                     });
-                    let tls_addr = sv.addr;
-                    let (s_addr, addend) =
-                        merged_section_target::<A>(res, l, t, r.r_type, r.addend)
-                            .unwrap_or((sv.addr, r.addend));
-                    // A far branch goes to its thunk, which goes on to the target and addend.
-                    let far = thunks && A::branch_range(r.r_type).is_some();
-                    let (s_addr, addend) = match far.then(|| l.thunk(oi, si, r.offset)).flatten() {
-                        Some(thunk) => (thunk, 0),
-                        None => (s_addr, addend),
-                    };
-                    let v = Values {
-                        p: copied.addr.wrapping_add(r.offset),
-                        s: s_addr,
-                        a: addend,
-                        size: sv.size,
-                        got_slot,
-                        got_base,
-                        image_base,
-                        tpoff: if info.tls { l.tpoff(tls_addr) } else { 0 },
-                        local: sv.local && !info.dynamic && !info.absolute,
-                        shared,
-                        dtpoff: if info.tls { l.dtpoff(tls_addr) } else { 0 },
-                    };
-                    let at = usize::try_from(r.offset).map_err(|_| err("offset out of range"))?;
-                    // Debug sections never need the loader: skip the second look.
-                    if place.alloc
-                        && A::scan(r.r_type, info, place).map_err(|w| err(&w))?
-                            == Need::DynamicAbsolute
-                    {
-                        if info.dynamic {
-                            let symbol = match t {
-                                SymbolRef::Global(id) => Some(id),
-                                SymbolRef::Local { .. } => None,
-                            };
-                            other.push(DynReloc {
-                                offset: v.p,
-                                kind: DynKind::Absolute,
-                                symbol,
-                                addend: v.a,
-                            });
-                        } else {
-                            relative.push(DynReloc {
-                                offset: v.p,
-                                kind: DynKind::Relative,
-                                symbol: None,
-                                addend: (v.s as i64).wrapping_add(v.a),
-                            });
-                        }
-                    }
-                    if reloc::apply::<A>(r.r_type, dst, at, &v).map_err(|w| err(&w))?
-                        == Applied::SkipNext
-                    {
-                        skip = true;
-                    }
+                } else {
+                    relative.push(DynReloc {
+                        offset: v.p,
+                        kind: DynKind::Relative,
+                        symbol: None,
+                        addend: (v.s as i64).wrapping_add(v.a),
+                    });
+                }
+                Ok(())
+            };
+            self.apply_loaded::<A>(oi, si, copied, dst, &mut on_site)?;
+        }
+        if next_site != sites.len() {
+            crate::bail!(
+                "{}: dynamic relocations changed between scan and write (linker bug)",
+                o.place
+            );
+        }
+        Ok((relative, other))
+    }
+
+    /// A run of a non-loaded section: its bytes copied, its relocations applied (no dynamic
+    /// relocation is ever needed here).
+    fn chunk<A: Arch>(
+        &self,
+        oi: usize,
+        si: usize,
+        (from, to): (u64, u64),
+        (first, end): (u32, u32),
+        out: OutBuf,
+    ) -> Result<()> {
+        let o = &self.res.objects[oi];
+        let Some(copied) = self.l.copied_section(oi, si) else {
+            return Ok(());
+        };
+        let data = &o.sections[si].data[from as usize..to as usize];
+        // SAFETY: this piece of the section belongs to this task alone.
+        let dst = unsafe { out.range(copied.file_offset + from, data.len() as u64)? };
+        dst.copy_from_slice(data);
+        self.apply_unloaded::<A>(oi, si, first as usize..end as usize, copied, from, dst)
+    }
+
+    /// The string a reference into merged strings names: the addend is no longer an offset
+    /// from one base, so the string is looked up by it. The addend of a PC-relative
+    /// reference also carries the reach from the field to the next instruction: the string is
+    /// at addend minus that bias, which the reference keeps. `last` remembers the section of
+    /// the previous lookup, most often the next one's too.
+    #[inline]
+    fn merged_target<'s, A: Arch>(
+        &'s self,
+        oi: usize,
+        sec: u32,
+        r: &Reloc,
+        last: &mut Option<MergedLookup<'s>>,
+    ) -> Option<(u64, i64)> {
+        let bias = A::merged_string_bias(r.r_type);
+        let offset = u64::try_from(r.addend - bias).ok()?;
+        let hit = match last {
+            Some(m) if m.section == sec => m,
+            _ => {
+                let Some((base, map)) = self.l.merged_pieces(oi, sec as usize) else {
+                    return Some((self.l.address_in(oi, sec as usize, offset)?, bias));
+                };
+                last.insert(MergedLookup {
+                    section: sec,
+                    base,
+                    map,
+                })
+            }
+        };
+        let at = hit.map.map(offset)?;
+        Some((hit.base.wrapping_add(at), bias))
+    }
+
+    /// Relocations `range` of a non-loaded section (debug information), whose bytes from
+    /// `base` on are `dst`: link-time values only — no GOT, PLT, thunk or dynamic relocation
+    /// — so each is a table lookup, an addition and a store.
+    fn apply_unloaded<A: Arch>(
+        &self,
+        oi: usize,
+        si: usize,
+        range: std::ops::Range<usize>,
+        copied: CopiedSection,
+        base: u64,
+        dst: &mut [u8],
+    ) -> Result<()> {
+        let o = &self.res.objects[oi];
+        let targets = &self.targets[oi];
+        let relocs = o.relocations[si];
+        let mut skip = false;
+        let mut last = None;
+        for ri in range {
+            let Some(r) = relocs.get(ri) else { break };
+            if std::mem::take(&mut skip) {
+                continue;
+            }
+            // In range: the loader checked every relocation's symbol index.
+            let t = &targets[r.symbol as usize];
+            let (s, a) = match t.merged {
+                NOT_MERGED => None,
+                sec => self.merged_target::<A>(oi, sec, &r, &mut last),
+            }
+            .unwrap_or((t.addr, r.addend));
+            let tls = t.info.tls;
+            let v = Values {
+                p: copied.addr.wrapping_add(r.offset),
+                s,
+                a,
+                size: t.size,
+                got_slot: None,
+                got_base: self.got_base,
+                image_base: self.image_base,
+                tpoff: if tls { self.l.tpoff(t.addr) } else { 0 },
+                local: t.local && !t.info.dynamic && !t.info.absolute,
+                shared: self.shared,
+                dtpoff: if tls { self.l.dtpoff(t.addr) } else { 0 },
+            };
+            let at = (r.offset - base) as usize;
+            let applied = if A::got_use(r.r_type, self.shared).is_some() {
+                // As in lld: only the loaded image has a GOT.
+                Err(
+                    "a GOT-relative relocation in a section that is not loaded (no SHF_ALLOC)"
+                        .to_string(),
+                )
+            } else if A::RELAXES_UNLOADED {
+                reloc::apply::<A>(r.r_type, dst, at, &v)
+            } else {
+                reloc::apply_table::<A>(r.r_type, dst, at, &v)
+            };
+            match applied {
+                Ok(Applied::Done) => {}
+                Ok(Applied::SkipNext) => skip = true,
+                Err(why) => {
+                    return Err(reloc_error(
+                        o,
+                        si,
+                        r.offset,
+                        &A::type_name(r.r_type),
+                        &symbol_display(self.res, target(self.res, oi, r.symbol)),
+                        &why,
+                    ))
                 }
             }
-            Ok((relative, other))
-        })
-        .collect()
+        }
+        Ok(())
+    }
+
+    /// The relocations of loaded section `si`, whose bytes are `dst`: relaxations, GOT
+    /// slots, thunks, and `on_site` told of each so it can add the dynamic relocations
+    /// scanning found.
+    fn apply_loaded<A: Arch>(
+        &self,
+        oi: usize,
+        si: usize,
+        copied: CopiedSection,
+        dst: &mut [u8],
+        on_site: &mut dyn FnMut(usize, &Values, &Reloc) -> Result<()>,
+    ) -> Result<()> {
+        let o = &self.res.objects[oi];
+        let targets = &self.targets[oi];
+        let l = self.l;
+        let mut skip = false;
+        let mut last = None;
+        for (ri, r) in o.relocations[si].iter().enumerate() {
+            if std::mem::take(&mut skip) {
+                continue;
+            }
+            let err = |why: &str| {
+                reloc_error(
+                    o,
+                    si,
+                    r.offset,
+                    &A::type_name(r.r_type),
+                    &symbol_display(self.res, target(self.res, oi, r.symbol)),
+                    why,
+                )
+            };
+            // In range: the loader checked every relocation's symbol index.
+            let t = &targets[r.symbol as usize];
+            let info = t.info;
+            // Only the GOT-relative types use a slot: no lookup for the rest (most
+            // relocations, and every debug one).
+            let got_slot = A::got_use(r.r_type, self.shared).and_then(|u| {
+                let t = target(self.res, oi, r.symbol);
+                l.got_slot(match u {
+                    GotUse::Address => GotEntry::Address(t),
+                    GotUse::TpOff => GotEntry::TpOff(t),
+                    GotUse::TlsGd => GotEntry::TlsGd(t),
+                    GotUse::TlsLd => GotEntry::TlsLd,
+                    GotUse::TlsDesc => GotEntry::TlsDesc(t),
+                })
+            });
+            let (mut s_addr, mut addend) = match t.merged {
+                NOT_MERGED => None,
+                sec => self.merged_target::<A>(oi, sec, &r, &mut last),
+            }
+            .unwrap_or((t.addr, r.addend));
+            // A far branch goes to its thunk, which goes on to the target and addend.
+            if self.thunks && A::branch_range(r.r_type).is_some() {
+                if let Some(thunk) = l.thunk(oi, si, r.offset) {
+                    (s_addr, addend) = (thunk, 0);
+                }
+            }
+            let v = Values {
+                p: copied.addr.wrapping_add(r.offset),
+                s: s_addr,
+                a: addend,
+                size: t.size,
+                got_slot,
+                got_base: self.got_base,
+                image_base: self.image_base,
+                tpoff: if info.tls { l.tpoff(t.addr) } else { 0 },
+                local: t.local && !info.dynamic && !info.absolute,
+                shared: self.shared,
+                dtpoff: if info.tls { l.dtpoff(t.addr) } else { 0 },
+            };
+            let at = usize::try_from(r.offset).map_err(|_| err("offset out of range"))?;
+            on_site(ri, &v, &r)?;
+            if reloc::apply::<A>(r.r_type, dst, at, &v).map_err(|w| err(&w))? == Applied::SkipNext {
+                skip = true;
+            }
+        }
+        Ok(())
+    }
 }

@@ -60,6 +60,18 @@ pub struct Needs {
     pub text_relocations: bool,
     /// Dynamic relocations the input sections produce, per object: (relative, others).
     pub dyn_relocs_per_object: Vec<(usize, usize)>,
+    /// Per object, the relocations that produce them, so the relocation pass need not
+    /// decide again.
+    pub dyn_sites: Vec<Vec<DynSite>>,
+}
+
+/// A relocation that needs a dynamic relocation at its place: a load-address-relative one, or
+/// (`absolute`) one that binds an imported symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DynSite {
+    pub section: u32,
+    pub reloc: u32,
+    pub absolute: bool,
 }
 
 /// Whether an input section reaches the output, and the facts about its place.
@@ -191,6 +203,7 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
         copies: Vec<SymbolId>,
         canonical: Vec<SymbolId>,
         text_relocations: bool,
+        sites: Vec<DynSite>,
     }
     let per_object: Vec<ObjectNeeds> = res
         .objects
@@ -205,7 +218,12 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
                 let Some(place) = placement.place_info(oi, si) else {
                     continue;
                 };
-                for r in relocs.iter() {
+                // What is not loaded (debug information) never needs the loader, a GOT slot
+                // or a PLT entry: its relocations get link-time values.
+                if !place.alloc {
+                    continue;
+                }
+                for (ri, r) in relocs.iter().enumerate() {
                     let t = target(res, oi, r.symbol);
                     let info = target_info(res, t);
                     let need = A::scan(r.r_type, info, place).map_err(|why| {
@@ -244,8 +262,18 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
                                 n.canonical.push(id);
                             }
                         }
-                        Need::DynamicAbsolute if info.dynamic => n.other += 1,
-                        Need::DynamicAbsolute => n.relative += 1,
+                        Need::DynamicAbsolute => {
+                            if info.dynamic {
+                                n.other += 1;
+                            } else {
+                                n.relative += 1;
+                            }
+                            n.sites.push(DynSite {
+                                section: si as u32,
+                                reloc: ri as u32,
+                                absolute: info.dynamic,
+                            });
+                        }
                     }
                     if need == Need::DynamicAbsolute && !place.writable {
                         n.text_relocations = true;
@@ -264,6 +292,7 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
         needs.canonical_plt.extend(n.canonical);
         needs.text_relocations |= n.text_relocations;
         needs.dyn_relocs_per_object.push((n.relative, n.other));
+        needs.dyn_sites.push(n.sites);
     }
     let mut next = 0;
     needs.got_offsets = needs

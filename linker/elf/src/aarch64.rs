@@ -435,6 +435,8 @@ fn check_page_delta(delta: i64) -> Result<(), Refusal> {
 
 impl Arch for Aarch64 {
     const CPU: Cpu = Cpu::Aarch64;
+    // Every relaxation rewrites an instruction.
+    const RELAXES_UNLOADED: bool = false;
 
     fn type_name(r_type: u32) -> String {
         type_name(r_type)

@@ -283,6 +283,8 @@ pub struct Layout<'r, 'a> {
     pub filters: Vec<(bool, u32)>,
     /// Dynamic relocations the input sections produce, per object (RELATIVE, others).
     pub dyn_relocs_per_object: Vec<(usize, usize)>,
+    /// Per object, the relocations that need those dynamic relocations (from scanning).
+    pub dyn_sites: Vec<Vec<rlink_linker::scan::DynSite>>,
     pub common: HashMap<SymbolId, u64>,
     pub synthetic: HashMap<SymbolId, u64>,
     /// PT_TLS: start address, memory size, alignment.
@@ -1014,6 +1016,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         depaudit: None,
         filters: Vec::new(),
         dyn_relocs_per_object: Vec::new(),
+        dyn_sites: Vec::new(),
         common: HashMap::default(),
         synthetic: HashMap::default(),
         tls: None,
@@ -1047,6 +1050,7 @@ pub fn lay_out<A: ElfArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     l.canonical_plt = needs.canonical_plt;
     l.text_relocations = needs.text_relocations;
     l.dyn_relocs_per_object = needs.dyn_relocs_per_object;
+    l.dyn_sites = needs.dyn_sites;
     place_copies(l)?;
     // `-z ibtplt`: PLT entries start with landing pads though the output is not marked.
     let forced_pads = if l.elf.ibtplt {
@@ -2196,6 +2200,12 @@ impl OutputLayout for Layout<'_, '_> {
         Layout::is_merged(self, obj, sec)
     }
 
+    fn merged_pieces(&self, obj: usize, sec: usize) -> Option<(u64, &PieceMap)> {
+        let p = self.placements.get(obj)?.get(sec)?.as_ref()?;
+        let map = self.merged.maps.get(p.merged as usize)?;
+        Some((self.sections[p.section as usize].addr, map))
+    }
+
     fn symbol_value(&self, t: SymbolRef) -> SymValue {
         // A shared library's preemptible function is called through its PLT entry, which
         // the loader binds to whichever definition comes first; its symbols (`.dynsym`,
@@ -2244,6 +2254,10 @@ impl OutputLayout for Layout<'_, '_> {
 
     fn has_thunks(&self) -> bool {
         !self.thunk_sites.is_empty()
+    }
+
+    fn dynamic_sites(&self, obj: usize) -> &[rlink_linker::scan::DynSite] {
+        self.dyn_sites.get(obj).map_or(&[], Vec::as_slice)
     }
 }
 

@@ -266,11 +266,7 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         let os = &l.sections[*section as usize];
         // SAFETY: a merged section's bytes are written here only.
         let dst = unsafe { out.range(os.offset, os.size)? };
-        let mut at = 0;
-        for s in &merged.strings {
-            dst[at..at + s.len()].copy_from_slice(s);
-            at += s.len();
-        }
+        merged.write(dst);
     }
     write_synthetics::<A>(l, out, relative_count)?;
     tracing::debug!(elapsed = ?timer.elapsed(), "write: linker-made sections written");

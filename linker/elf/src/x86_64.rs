@@ -257,6 +257,8 @@ fn relax(r_type: u32, buf: &mut [u8], at: usize, v: &Values) -> Option<Result<Ap
 
 impl Arch for X86_64 {
     const CPU: Cpu = Cpu::X86_64;
+    // Every relaxation rewrites an instruction.
+    const RELAXES_UNLOADED: bool = false;
 
     fn type_name(r_type: u32) -> String {
         type_name(r_type)

@@ -124,6 +124,8 @@ pub struct Layout<'r, 'a> {
     pub res: &'r Resolution<'a>,
     pub options: OutputOptions,
     pub page: u64,
+    /// Per object, the relocations that need dynamic relocations (from scanning).
+    pub dyn_sites: Vec<Vec<rlink_linker::scan::DynSite>>,
     pub placements: Vec<Vec<Option<Placed>>>,
     pub sections: Vec<OutSection>,
     pub segments: Vec<(Seg, SegExtent)>,
@@ -331,6 +333,7 @@ pub fn place<'r, 'a, A: MachArch>(
         .map(str::to_string)
         .collect();
     Ok(Layout {
+        dyn_sites: Vec::new(),
         exported_list,
         rpaths,
         base: if dylib { 0 } else { IMAGE_BASE },
@@ -378,6 +381,7 @@ pub fn align_to(x: u64, align: u64) -> u64 {
 /// `__LINKEDIT` blobs.
 pub fn lay_out<A: MachArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     let res = l.res;
+    l.dyn_sites = needs.dyn_sites;
     l.stubs = needs.plt;
     l.got = needs.got;
     // Stubs jump through the GOT slot of their import.
@@ -1125,5 +1129,9 @@ impl OutputLayout for Layout<'_, '_> {
 
     fn has_thunks(&self) -> bool {
         !self.thunk_sites.is_empty()
+    }
+
+    fn dynamic_sites(&self, obj: usize) -> &[rlink_linker::scan::DynSite] {
+        self.dyn_sites.get(obj).map_or(&[], Vec::as_slice)
     }
 }

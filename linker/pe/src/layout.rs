@@ -193,6 +193,8 @@ pub struct Layout<'r, 'a> {
     pub res: &'r Resolution<'a>,
     pub options: OutputOptions,
     pub dll: bool,
+    /// Per object, the relocations that need dynamic relocations (from scanning).
+    pub dyn_sites: Vec<Vec<rlink_linker::scan::DynSite>>,
     pub image_base: u64,
     pub placements: Vec<Vec<Option<Placed>>>,
     pub sections: Vec<(Kind, OutSection)>,
@@ -292,6 +294,7 @@ pub fn place<'r, 'a>(
     }
     let dll = options.build_mode == rlink_linker::args::BuildMode::CShared;
     Ok(Layout {
+        dyn_sites: Vec::new(),
         res,
         image_base: if dll { DLL_IMAGE_BASE } else { IMAGE_BASE },
         dll,
@@ -393,6 +396,7 @@ pub fn lay_out(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     let res = l.res;
     // Every used import gets a slot and a thunk (a direct call or an address taken needs the
     // thunk; `__imp_` references need the slot).
+    l.dyn_sites = needs.dyn_sites;
     let mut imports: Vec<SymbolId> = needs.used_imports.iter().copied().collect();
     for e in &needs.got {
         match *e {
@@ -835,5 +839,9 @@ impl OutputLayout for Layout<'_, '_> {
 
     fn is_shared(&self) -> bool {
         self.dll
+    }
+
+    fn dynamic_sites(&self, obj: usize) -> &[rlink_linker::scan::DynSite] {
+        self.dyn_sites.get(obj).map_or(&[], Vec::as_slice)
     }
 }
