@@ -4,6 +4,8 @@
 //!   through every front door, never renamed over — checked in a private mount namespace
 //!   where `/dev/null` is a bind mount, so a rename over it would fail with EBUSY instead of
 //!   replacing the real one;
+//! - an existing executable is overwritten in place only when nothing else can see the change:
+//!   a running copy, another name for the file and a symbolic link all keep the old bytes;
 //! - lld's `--reproduce` archives (two-word options, `--chroot`) link as they are;
 //! - limits (file size, threads) and damaged inputs end in one clear error, with nothing left.
 
@@ -166,6 +168,95 @@ fn links_an_lld_reproduce_archive() {
     let ran = Command::new(root.join(output_name)).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&ran.stdout), "hello from rlink\n");
     assert!(ran.status.success());
+}
+
+/// Links `obj` as a C program (GNU ld's line, the C start-up object, libc) to `out`.
+fn link_c_program(dir: &Path, obj: &Path, out: &str) {
+    rlink_ok(&[
+        "-flavor",
+        "gnu",
+        "-pie",
+        "--dynamic-linker",
+        "/lib64/ld-linux-x86-64.so.2",
+        "-o",
+        dir.join(out).to_str().unwrap(),
+        "/usr/lib/x86_64-linux-gnu/Scrt1.o",
+        obj.to_str().unwrap(),
+        "-lc",
+    ]);
+}
+
+fn output_of(program: &Path) -> String {
+    let out = Command::new(program).output().unwrap();
+    assert!(out.status.success(), "{}", program.display());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An executable that exists is overwritten in place (its blocks and cached pages reused, as
+/// wild does) only when nothing else can see the change. A plain file of ours is: same inode,
+/// new bytes. A running copy keeps running (the kernel refuses to open it for writing, so
+/// rlink replaces it instead), another name for the file (a hard link) keeps the old bytes,
+/// and a symbolic link is replaced, not written through.
+#[test]
+fn existing_outputs_are_overwritten_only_when_nothing_else_sees_it() {
+    use std::io::Write as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // `first` reads its input to the end before it prints, so it can be kept running.
+    std::fs::write(
+        d.join("first.c"),
+        "#include <stdio.h>\nint main(void) { char b[64]; while (fread(b, 1, sizeof b, stdin) > 0) {}\n\
+         puts(\"first\"); return 0; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("second.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"second and longer, so the file changes size\"); return 0; }\n",
+    )
+    .unwrap();
+    run("cc", &["-c", "-fPIC", "first.c", "second.c"], d);
+    let (first, second) = (d.join("first.o"), d.join("second.o"));
+    let prog = d.join("prog");
+    let inode = |p: &Path| std::fs::symlink_metadata(p).unwrap().ino();
+
+    // A plain file of ours: overwritten in place.
+    link_c_program(d, &first, "prog");
+    let before = inode(&prog);
+    link_c_program(d, &second, "prog");
+    assert_eq!(inode(&prog), before, "a plain output was not overwritten in place");
+    assert_eq!(output_of(&prog), "second and longer, so the file changes size\n");
+    link_c_program(d, &first, "prog");
+    assert_eq!(inode(&prog), before);
+
+    // Running: the running copy is left alone and finishes as it began.
+    let mut running = Command::new(&prog)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    running.stdin.as_mut().unwrap().write_all(b"input").unwrap();
+    link_c_program(d, &second, "prog");
+    assert_ne!(inode(&prog), before, "a running program's file was written to");
+    drop(running.stdin.take());
+    let out = running.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "first\n");
+    assert_eq!(output_of(&prog), "second and longer, so the file changes size\n");
+
+    // Another name for the file keeps the old bytes.
+    link_c_program(d, &first, "a");
+    std::fs::hard_link(d.join("a"), d.join("b")).unwrap();
+    link_c_program(d, &second, "a");
+    assert_eq!(output_of(&d.join("b")), "first\n");
+    assert_eq!(output_of(&d.join("a")), "second and longer, so the file changes size\n");
+
+    // A symbolic link is replaced by the output; what it pointed at keeps its bytes.
+    link_c_program(d, &first, "target");
+    std::os::unix::fs::symlink(d.join("target"), d.join("link")).unwrap();
+    link_c_program(d, &second, "link");
+    assert!(std::fs::symlink_metadata(d.join("link")).unwrap().is_file());
+    assert_eq!(output_of(&d.join("target")), "first\n");
+    assert_eq!(output_of(&d.join("link")), "second and longer, so the file changes size\n");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use object::elf;
 use rayon::prelude::*;
 use rlink_linker::eh_frame;
 use rlink_linker::library::ExportKind;
-use rlink_linker::output::OutBuf;
+use rlink_linker::output::{OutBuf, Reuse};
 use rlink_linker::reloc::DynKind;
 use rlink_linker::relocate::{relocate_sections, DynReloc};
 use rlink_linker::resolve::{Def, SymbolId};
@@ -21,10 +21,17 @@ use crate::object::{elf_binding, elf_symbol_type, elf_visibility};
 use crate::ElfArch;
 
 pub fn write<A: ElfArch>(l: &Layout<'_, '_>, path: &Path) -> Result<()> {
-    rlink_linker::output::write_mapped_atomically_then(
+    // An executable is overwritten in place when that is safe; a shared library is always
+    // replaced: running programs may have it mapped, and nothing stops a write to it.
+    let reuse = match l.shared {
+        true => Reuse::Never,
+        false => Reuse::Executable,
+    };
+    rlink_linker::output::write_output(
         path,
         l.file_size,
         0o755,
+        reuse,
         |buf| fill::<A>(l, buf),
         |buf| match (l.elf.compress_debug, l.elf.gdb_index) {
             (None, false) => Ok(None),
