@@ -7,6 +7,18 @@
 //! linker's `__start_NAME`/`__stop_NAME`). Non-allocated sections (debug info) are kept but are
 //! not roots. `.eh_frame` is not a root: a live function keeps its FDE, and the FDE keeps what
 //! it names (the LSDA in `.gcc_except_table`, the personality routine through its CIE).
+//!
+//! The marking runs in parallel, a wave at a time: every section marked in one wave has its
+//! relocations followed by whichever thread takes it, and a section joins the next wave once,
+//! by whoever marks it first (an atomic exchange). Which sections are live does not depend
+//! on the order, so the result is the same at any thread count. Sections are numbered across
+//! all objects (an object's first section at its offset in [`Sections`]), and each object's
+//! symbols are resolved to the section they are defined in before marking starts, so following
+//! a relocation is two loads.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use rayon::prelude::*;
 
 use crate::diag::Result;
 use crate::eh_frame::{split_records, RecordKind};
@@ -16,23 +28,84 @@ use crate::resolve::{Def, Resolution, LOCAL};
 /// Per object, per section: kept.
 pub type Live = Vec<Vec<bool>>;
 
-/// For each `.eh_frame` section of an object: per FDE, the section its `pc_begin` names and
-/// the relocations (by index range) inside the FDE; plus the CIE relocations per CIE offset.
-struct Frames {
-    fdes: Vec<Fde>,
+/// Every object's sections numbered as one list.
+struct Sections {
+    /// The number of each object's first section.
+    first: Vec<u32>,
 }
 
+impl Sections {
+    fn new(res: &Resolution<'_>) -> Sections {
+        let mut first = Vec::with_capacity(res.objects.len() + 1);
+        let mut n = 0u32;
+        for o in &res.objects {
+            first.push(n);
+            n += o.sections.len() as u32;
+        }
+        first.push(n);
+        Sections { first }
+    }
+
+    fn count(&self) -> usize {
+        *self.first.last().unwrap_or(&0) as usize
+    }
+
+    fn number(&self, obj: usize, sec: usize) -> u32 {
+        self.first[obj] + sec as u32
+    }
+
+    /// The (object, section) a number stands for.
+    fn split(&self, n: u32) -> (usize, usize) {
+        let obj = self.first.partition_point(|&f| f <= n) - 1;
+        (obj, (n - self.first[obj]) as usize)
+    }
+}
+
+/// No section: a symbol defined nowhere in the objects (absolute, imported, undefined).
+const NONE: u32 = u32::MAX;
+
+/// Per object, per symbol: the number of the section that defines it (for a global, where its
+/// definition is).
+fn defining_sections(res: &Resolution<'_>, sections: &Sections) -> Vec<Vec<u32>> {
+    res.objects
+        .par_iter()
+        .enumerate()
+        .map(|(oi, o)| {
+            let ids = &res.symbol_ids[oi];
+            o.symbols
+                .iter()
+                .enumerate()
+                .map(|(si, s)| {
+                    let (obj, sym) = match ids.get(si) {
+                        Some(&id) if id != LOCAL => match res.globals[id as usize].def {
+                            Def::Object { obj, sym, .. } => (
+                                obj as usize,
+                                &res.objects[obj as usize].symbols[sym as usize],
+                            ),
+                            _ => return NONE,
+                        },
+                        _ => (oi, s),
+                    };
+                    match sym.place {
+                        SymPlace::Section(sec) => sections.number(obj, sec as usize),
+                        _ => NONE,
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// An FDE of an object's `.eh_frame`: the section holding it, and its relocations and its
+/// CIE's (index ranges into that section's relocations).
 struct Fde {
-    /// The `.eh_frame` section holding it.
-    eh_frame: usize,
-    /// The (object, section) its `pc_begin` names.
-    target: (usize, usize),
-    /// Its relocations and its CIE's, as index ranges into the section's relocations.
-    relocs: std::ops::Range<usize>,
-    cie_relocs: std::ops::Range<usize>,
+    eh_frame: u32,
+    relocs: std::ops::Range<u32>,
+    cie_relocs: std::ops::Range<u32>,
 }
 
-fn frames_of(res: &Resolution<'_>, oi: usize) -> Result<Frames> {
+/// An object's FDEs, each with the number of the section its `pc_begin` names.
+fn frames_of(res: &Resolution<'_>, oi: usize, defined_in: &[u32]) -> Result<Vec<(u32, Fde)>> {
     let o = &res.objects[oi];
     let mut fdes = Vec::new();
     for (si, section) in o.sections.iter().enumerate() {
@@ -43,11 +116,11 @@ fn frames_of(res: &Resolution<'_>, oi: usize) -> Result<Frames> {
         let records = split_records(section.data).map_err(|e| e.at(&o.place))?;
         // Relocations are sorted by offset in practice; find each record's range by search.
         let range_of = |start: usize, len: usize| {
-            let lo = relocs.partition_point(start as u64);
-            let hi = relocs.partition_point((start + len) as u64);
+            let lo = relocs.partition_point(start as u64) as u32;
+            let hi = relocs.partition_point((start + len) as u64) as u32;
             lo..hi
         };
-        let cie_ranges: Vec<(usize, std::ops::Range<usize>)> = records
+        let cies: Vec<(usize, std::ops::Range<u32>)> = records
             .iter()
             .filter(|r| matches!(r.kind, RecordKind::Cie))
             .map(|r| (r.offset, range_of(r.offset, r.len)))
@@ -58,47 +131,78 @@ fn frames_of(res: &Resolution<'_>, oi: usize) -> Result<Frames> {
             };
             let fde_relocs = range_of(r.offset, r.len);
             // pc_begin sits right after the length and CIE pointer.
-            let Some(first) = relocs.get(fde_relocs.start) else {
+            let Some(first) = relocs.get(fde_relocs.start as usize) else {
                 continue;
             };
             if first.offset as usize != r.offset + 8 {
                 continue;
             }
-            let Some(target) = section_of(res, oi, first.symbol) else {
+            let target = defined_in
+                .get(first.symbol as usize)
+                .copied()
+                .unwrap_or(NONE);
+            if target == NONE {
                 continue;
-            };
-            let cie_relocs = cie_ranges
+            }
+            let cie_relocs = cies
                 .iter()
                 .find(|(off, _)| *off == cie_offset)
                 .map(|(_, r)| r.clone())
                 .unwrap_or(0..0);
-            fdes.push(Fde {
-                eh_frame: si,
+            fdes.push((
                 target,
-                relocs: fde_relocs,
-                cie_relocs,
-            });
+                Fde {
+                    eh_frame: si as u32,
+                    relocs: fde_relocs,
+                    cie_relocs,
+                },
+            ));
         }
     }
-    Ok(Frames { fdes })
+    Ok(fdes)
 }
 
-/// The (object, section) a relocation's symbol is defined in, if it is defined in an object.
-fn section_of(res: &Resolution<'_>, oi: usize, sym: u32) -> Option<(usize, usize)> {
-    let id = *res.symbol_ids[oi].get(sym as usize)?;
-    let (obj, sym) = if id == LOCAL {
-        (oi, sym as usize)
-    } else {
-        match res.globals[id as usize].def {
-            Def::Object { obj, sym, .. } => (obj as usize, sym as usize),
-            _ => return None,
+/// For each section number, a list of entries (compressed rows: `start[n]..start[n + 1]` of
+/// `entries`), built from (section number, entry) pairs by a counting sort.
+struct ByTarget<T> {
+    start: Vec<u32>,
+    entries: Vec<T>,
+}
+
+impl<T: Copy> ByTarget<T> {
+    fn new(count: usize, pairs: impl Iterator<Item = (u32, T)> + Clone) -> ByTarget<T> {
+        let mut start = vec![0u32; count + 1];
+        for (n, _) in pairs.clone() {
+            start[n as usize + 1] += 1;
         }
-    };
-    match res.objects[obj].symbols.get(sym)?.place {
-        SymPlace::Section(s) => Some((obj, s as usize)),
-        _ => None,
+        for n in 0..count {
+            start[n + 1] += start[n];
+        }
+        let mut next = start.clone();
+        let mut entries: Vec<Option<T>> = vec![None; start[count] as usize];
+        for (n, e) in pairs {
+            entries[next[n as usize] as usize] = Some(e);
+            next[n as usize] += 1;
+        }
+        ByTarget {
+            start,
+            entries: entries.into_iter().flatten().collect(),
+        }
+    }
+
+    fn of(&self, n: u32) -> &[T] {
+        &self.entries[self.start[n as usize] as usize..self.start[n as usize + 1] as usize]
     }
 }
+
+/// A section's marking state.
+const UNMARKED: u8 = 0;
+const MARKED: u8 = 1;
+/// Never live: section 0 and COMDAT copies dropped in favour of another.
+const EXCLUDED: u8 = 2;
+/// Live, but what it mentions is not kept for it: debug information names every function,
+/// dead or alive.
+const KEPT: u8 = 3;
 
 /// Marks every section reachable from the roots.
 /// `export_all`: a shared library keeps every global definition (its exports) as a root.
@@ -113,53 +217,80 @@ pub fn collect(
     named: &[&[u8]],
     version_script: Option<&crate::version_script::VersionScript>,
 ) -> Result<Live> {
-    let mut live: Live = res
-        .objects
-        .iter()
-        .map(|o| vec![false; o.sections.len()])
-        .collect();
-    let frames: Vec<Frames> = (0..res.objects.len())
-        .map(|oi| frames_of(res, oi))
+    let sections = Sections::new(res);
+    let count = sections.count();
+    let defined_in = defining_sections(res, &sections);
+    let frames: Vec<Vec<(u32, Fde)>> = (0..res.objects.len())
+        .into_par_iter()
+        .map(|oi| frames_of(res, oi, &defined_in[oi]))
         .collect::<Result<_>>()?;
     // FDEs by the section they describe, so marking a function finds its FDEs at once.
-    let mut fdes_of: rustc_hash::FxHashMap<(usize, usize), Vec<(usize, usize)>> =
-        Default::default();
-    for (oi, f) in frames.iter().enumerate() {
-        for (k, fde) in f.fdes.iter().enumerate() {
-            fdes_of.entry(fde.target).or_default().push((oi, k));
-        }
-    }
+    let fdes = ByTarget::new(
+        count,
+        frames.iter().enumerate().flat_map(|(oi, f)| {
+            f.iter()
+                .enumerate()
+                .map(move |(k, (target, _))| (*target, (oi as u32, k as u32)))
+        }),
+    );
     // COFF's associative sections, by their leader: marking a leader marks them.
-    let mut followers: rustc_hash::FxHashMap<(usize, usize), Vec<usize>> = Default::default();
-    for (oi, o) in res.objects.iter().enumerate() {
-        for &(s, leader) in &o.associated {
-            followers
-                .entry((oi, leader as usize))
-                .or_default()
-                .push(s as usize);
-        }
-    }
-    let mut work: Vec<(usize, usize)> = Vec::new();
-    let mark = |live: &mut Live, work: &mut Vec<(usize, usize)>, oi: usize, si: usize| {
-        if si != 0 && !res.discarded[oi][si] && !live[oi][si] {
-            live[oi][si] = true;
-            work.push((oi, si));
-        }
+    let sections = &sections;
+    let followers = ByTarget::new(
+        count,
+        res.objects.iter().enumerate().flat_map(|(oi, o)| {
+            o.associated.iter().map(move |&(s, leader)| {
+                (
+                    sections.number(oi, leader as usize),
+                    sections.number(oi, s as usize),
+                )
+            })
+        }),
+    );
+    let state: Vec<AtomicU8> = res
+        .objects
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(oi, o)| {
+            o.sections.iter().enumerate().map(move |(si, s)| {
+                AtomicU8::new(if si == 0 || res.discarded[oi][si] {
+                    EXCLUDED
+                } else if !s.is_alloc() && !s.has(SectionFlags::EH_FRAME) {
+                    KEPT
+                } else {
+                    UNMARKED
+                })
+            })
+        })
+        .collect();
+    let is_live = |n: u32| matches!(state[n as usize].load(Ordering::Relaxed), MARKED | KEPT);
+    // Whether this call marked the section (it was unmarked and may be live).
+    let mark = |n: u32| {
+        n != NONE
+            && state[n as usize]
+                .compare_exchange(UNMARKED, MARKED, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     };
-    for (oi, o) in res.objects.iter().enumerate() {
-        for (si, section) in o.sections.iter().enumerate().skip(1) {
-            if section.has(SectionFlags::EH_FRAME) {
-                continue;
-            }
-            // Debug sections are kept, but what they mention is not kept for them: they name
-            // every function, dead or alive.
-            if !section.is_alloc() {
-                live[oi][si] = !res.discarded[oi][si];
-            } else if !gc_sections || section.has(SectionFlags::GC_ROOT) {
-                mark(&mut live, &mut work, oi, si);
-            }
-        }
-    }
+
+    // The roots.
+    let mut wave: Vec<u32> = res
+        .objects
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(oi, o)| {
+            o.sections
+                .iter()
+                .enumerate()
+                .skip(1)
+                .filter(move |(_, s)| {
+                    s.is_alloc()
+                        && !s.has(SectionFlags::EH_FRAME)
+                        && (!gc_sections || s.has(SectionFlags::GC_ROOT))
+                })
+                .map(move |(si, _)| sections.number(oi, si))
+        })
+        .filter(|&n| mark(n))
+        .collect();
+    let mut named_roots: Vec<u32> = Vec::new();
     if export_all {
         for g in &res.globals {
             let listed = version_script.is_none_or(|v| v.exports(&String::from_utf8_lossy(g.name)));
@@ -170,7 +301,7 @@ pub fn collect(
                 let s = &res.objects[obj as usize].symbols[sym as usize];
                 let visible = matches!(s.visibility, Visibility::Default | Visibility::Protected);
                 if let (true, SymPlace::Section(sec)) = (visible, s.place) {
-                    mark(&mut live, &mut work, obj as usize, sec as usize);
+                    named_roots.push(sections.number(obj as usize, sec as usize));
                 }
             }
         }
@@ -179,47 +310,76 @@ pub fn collect(
         let Some(g) = res.global(name) else { continue };
         if let Def::Object { obj, sym, .. } = g.def {
             if let SymPlace::Section(s) = res.objects[obj as usize].symbols[sym as usize].place {
-                mark(&mut live, &mut work, obj as usize, s as usize);
+                named_roots.push(sections.number(obj as usize, s as usize));
             }
         }
     }
-    while let Some((oi, si)) = work.pop() {
-        if let Some(list) = followers.get(&(oi, si)) {
-            for &f in list {
-                mark(&mut live, &mut work, oi, f);
-            }
-        }
+    wave.extend(named_roots.into_iter().filter(|&n| mark(n)));
+
+    // What a marked section keeps alive: what its relocations name, its associated sections,
+    // and for a function what its FDEs name besides the function (the LSDA, and through the
+    // CIE the personality routine).
+    let successors = |n: u32| -> Vec<u32> {
+        let (oi, si) = sections.split(n);
         let o = &res.objects[oi];
-        for reloc in o.relocations[si].iter() {
-            if let Some((to, ts)) = section_of(res, oi, reloc.symbol) {
-                mark(&mut live, &mut work, to, ts);
-            }
-        }
-        if let Some(fdes) = fdes_of.get(&(oi, si)) {
-            for &(fo, k) in fdes {
-                let fde = &frames[fo].fdes[k];
-                let relocs = &res.objects[fo].relocations[fde.eh_frame];
-                // Skip pc_begin itself: it names the function that is already live.
-                let named = (fde.relocs.start + 1..fde.relocs.end).chain(fde.cie_relocs.clone());
-                for index in named {
-                    let Some(reloc) = relocs.get(index) else {
-                        continue;
-                    };
-                    if let Some((to, ts)) = section_of(res, fo, reloc.symbol) {
-                        mark(&mut live, &mut work, to, ts);
-                    }
+        let mut next: Vec<u32> = o.relocations[si]
+            .0
+            .iter()
+            .filter_map(|raw| {
+                let symbol = (u64::from_le_bytes(raw.info) >> 32) as usize;
+                let target = defined_in[oi].get(symbol).copied().unwrap_or(NONE);
+                mark(target).then_some(target)
+            })
+            .collect();
+        next.extend(followers.of(n).iter().copied().filter(|&f| mark(f)));
+        for &(fo, k) in fdes.of(n) {
+            let fde = &frames[fo as usize][k as usize].1;
+            let relocs = &res.objects[fo as usize].relocations[fde.eh_frame as usize];
+            // Skip pc_begin itself: it names the function that is already live.
+            let named = (fde.relocs.start + 1..fde.relocs.end).chain(fde.cie_relocs.clone());
+            for index in named {
+                let Some(reloc) = relocs.get(index as usize) else {
+                    continue;
+                };
+                let target = defined_in[fo as usize]
+                    .get(reloc.symbol as usize)
+                    .copied()
+                    .unwrap_or(NONE);
+                if mark(target) {
+                    next.push(target);
                 }
             }
         }
+        next
+    };
+    while !wave.is_empty() {
+        wave = wave
+            .par_iter()
+            .with_max_len(64)
+            .flat_map_iter(|&n| successors(n))
+            .collect();
     }
-    // An .eh_frame section is kept when any of its FDEs describes live code. (Its FDEs for
-    // dead code stay in it, pointing at address 0, where no lookup lands.)
+
+    // Non-allocated sections (debug information) are kept whatever mentions them; an
+    // .eh_frame section is kept when any of its FDEs describes live code. (Its FDEs for dead
+    // code stay in it, pointing at address 0, where no lookup lands.)
+    let mut live: Live = res
+        .objects
+        .par_iter()
+        .enumerate()
+        .map(|(oi, o)| {
+            (0..o.sections.len())
+                .map(|si| is_live(sections.number(oi, si)))
+                .collect()
+        })
+        .collect();
     for (oi, f) in frames.iter().enumerate() {
-        for fde in &f.fdes {
-            if live[fde.target.0][fde.target.1] {
-                live[oi][fde.eh_frame] = true;
+        for (target, fde) in f {
+            if is_live(*target) {
+                live[oi][fde.eh_frame as usize] = true;
             }
         }
     }
+    crate::background::drop_late((defined_in, frames, fdes, followers, state));
     Ok(live)
 }
