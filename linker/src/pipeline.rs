@@ -297,6 +297,18 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     };
     let mut res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
     resolve::define_aliases(&mut res, &aliases)?;
+    tracing::debug!(
+        objects = res.objects.len(),
+        sections = res.objects.iter().map(|o| o.sections.len()).sum::<usize>(),
+        symbols = res.objects.iter().map(|o| o.symbols.len()).sum::<usize>(),
+        relocations = res
+            .objects
+            .iter()
+            .flat_map(|o| &o.relocations)
+            .map(|r| r.len())
+            .sum::<usize>(),
+        "in the link"
+    );
     res.version_script = options.version_script.clone();
     // GNU ld writes a program that names no shared library and no interpreter as a static
     // executable.
@@ -330,6 +342,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     res.preemptible = plan.args.elf.export_list.clone();
     trace(plan, &res, &shared);
     res.interposable = backend.interposable();
+    res.settle();
     check_default_libraries(plan, &res)?;
     for name in &plan.args.require_defined {
         // A name left to the loader (a shared library's undefined one) is not defined.

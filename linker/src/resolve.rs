@@ -80,6 +80,9 @@ pub struct Import {
 
 pub const NO_LIBRARY: u32 = u32::MAX;
 
+/// No archive member offers the name.
+const NOT_LAZY: u32 = u32::MAX;
+
 /// A library named in DT_NEEDED if used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Library {
@@ -150,11 +153,27 @@ pub struct Resolution<'a> {
     /// Why a name the bound shared libraries do not export is not there, when one knows
     /// (a glibc manifest cut to a floor: the name came in a later release).
     pub unavailable: HashMap<&'a [u8], String>,
+    /// Every global's relocation facts ([`crate::scan::target_info`]), computed once by
+    /// [`Resolution::settle`] when resolution is final; empty before.
+    pub infos: Vec<crate::reloc::TargetInfo>,
 }
 
 pub const LOCAL: SymbolId = u32::MAX;
 
 impl<'a> Resolution<'a> {
+    /// Resolution is final: every global's relocation facts are computed now, in parallel,
+    /// so the phases after it (scanning, layout, the relocation pass, the tables) read them
+    /// instead of following each global to its defining symbol again and again.
+    pub fn settle(&mut self) {
+        self.infos = Vec::new();
+        let infos: Vec<crate::reloc::TargetInfo> = (0..self.globals.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|id| crate::scan::target_info(self, crate::scan::SymbolRef::Global(id as u32)))
+            .collect();
+        self.infos = infos;
+    }
+
     pub fn global(&self, name: &[u8]) -> Option<&Global<'a>> {
         self.names.get(name).map(|&id| &self.globals[id as usize])
     }
@@ -185,11 +204,14 @@ struct Resolver<'a, 'c> {
     unavailable: HashMap<&'a [u8], String>,
     globals: Vec<Global<'a>>,
     names: HashMap<&'a [u8], SymbolId>,
-    /// The first archive member defining each name.
-    lazy: HashMap<&'a [u8], u32>,
-    /// The first archive member offering each name only as a common symbol: an undefined
+    /// Per global, the first archive member defining it ([`NOT_LAZY`]: none).
+    lazy: Vec<u32>,
+    /// Per global, the first archive member offering it only as a common symbol: an undefined
     /// reference pulls it (when no member defines the name outright), a common one does not.
-    lazy_common: HashMap<&'a [u8], u32>,
+    lazy_common: Vec<u32>,
+    /// Per candidate that joined the link, per symbol: the global it names (`LOCAL` for
+    /// locals), recorded as its symbols are bound.
+    symbol_ids: Vec<Vec<SymbolId>>,
     in_link: Vec<bool>,
     /// Candidates in the order they joined.
     order: Vec<u32>,
@@ -209,6 +231,8 @@ impl<'a> Resolver<'a, '_> {
             return id;
         }
         let id = self.globals.len() as SymbolId;
+        self.lazy.push(NOT_LAZY);
+        self.lazy_common.push(NOT_LAZY);
         self.globals.push(Global {
             name,
             def: Def::Undefined,
@@ -229,9 +253,19 @@ impl<'a> Resolver<'a, '_> {
         g.referenced = true;
         g.strong_ref = true;
         if matches!(g.def, Def::Undefined) {
-            if let Some(&candidate) = self.lazy.get(name).or(self.lazy_common.get(name)) {
+            if let Some(candidate) = self.lazy_definition(id) {
                 self.pull(candidate);
             }
+        }
+    }
+
+    /// The archive member an undefined reference to global `id` pulls: the first defining
+    /// it, else the first offering it as a common symbol.
+    fn lazy_definition(&self, id: SymbolId) -> Option<u32> {
+        match (self.lazy[id as usize], self.lazy_common[id as usize]) {
+            (NOT_LAZY, NOT_LAZY) => None,
+            (NOT_LAZY, common) => Some(common),
+            (defining, _) => Some(defining),
         }
     }
 
@@ -305,13 +339,19 @@ pub fn resolve<'a>(
     let shared_output = options.shared_output;
     let allow_undefined = options.allow_undefined;
     let synthetic = options.synthetic;
+    // At most this many distinct names: every global symbol of every candidate.
+    let global_count: usize = candidates
+        .iter()
+        .map(|c| c.object.symbols.iter().filter(|s| !s.is_local()).count())
+        .sum();
     let mut r = Resolver {
         candidates: &candidates,
         unavailable: unavailable_names(shared),
         globals: Vec::new(),
-        names: HashMap::default(),
-        lazy: HashMap::default(),
-        lazy_common: HashMap::default(),
+        names: HashMap::with_capacity_and_hasher(global_count, Default::default()),
+        lazy: Vec::with_capacity(global_count),
+        lazy_common: Vec::with_capacity(global_count),
+        symbol_ids: vec![Vec::new(); candidates.len()],
         in_link: vec![false; candidates.len()],
         order: Vec::new(),
         queue: Default::default(),
@@ -332,11 +372,15 @@ pub fn resolve<'a>(
         }
         for sym in &c.object.symbols {
             if !sym.is_local() && matches!(sym.place, SymPlace::Section(_) | SymPlace::Absolute) {
-                r.lazy.entry(sym.name).or_insert(index as u32);
-                r.id(sym.name);
+                let id = r.id(sym.name) as usize;
+                if r.lazy[id] == NOT_LAZY {
+                    r.lazy[id] = index as u32;
+                }
             } else if !sym.is_local() && sym.place == SymPlace::Common {
-                r.lazy_common.entry(sym.name).or_insert(index as u32);
-                r.id(sym.name);
+                let id = r.id(sym.name) as usize;
+                if r.lazy_common[id] == NOT_LAZY {
+                    r.lazy_common[id] = index as u32;
+                }
             }
         }
     }
@@ -372,14 +416,11 @@ pub fn resolve<'a>(
                     if reference.weak || reference.version.is_some() {
                         continue;
                     }
-                    let Some(&candidate) = r.lazy.get(reference.name) else {
+                    let Some(&id) = r.names.get(reference.name) else {
                         continue;
                     };
-                    let undefined = r
-                        .names
-                        .get(reference.name)
-                        .is_none_or(|&id| r.globals[id as usize].def == Def::Undefined);
-                    if undefined {
+                    let candidate = r.lazy[id as usize];
+                    if candidate != NOT_LAZY && r.globals[id as usize].def == Def::Undefined {
                         r.pull(candidate);
                     }
                 }
@@ -391,10 +432,10 @@ pub fn resolve<'a>(
             if !g.strong_ref || !matches!(g.def, Def::Dynamic { .. }) {
                 continue;
             }
-            if let Some(&candidate) = r.lazy.get(g.name) {
-                if candidates[candidate as usize].position < g.library_position {
-                    r.pull(candidate);
-                }
+            let candidate = r.lazy[id];
+            if candidate != NOT_LAZY && candidates[candidate as usize].position < g.library_position
+            {
+                r.pull(candidate);
             }
         }
         if r.queue.is_empty() {
@@ -447,7 +488,7 @@ pub fn resolve<'a>(
         mut globals,
         names,
         mut discarded,
-        wrap,
+        symbol_ids: mut ids_by_candidate,
         ..
     } = r;
     for g in &mut globals {
@@ -466,20 +507,9 @@ pub fn resolve<'a>(
             kept_discarded.push(std::mem::take(&mut discarded[old as usize]));
         }
     }
-    let mut symbol_ids: Vec<Vec<SymbolId>> = objects
-        .par_iter()
-        .map(|o| {
-            o.symbols
-                .iter()
-                .map(|s| {
-                    if s.is_local() {
-                        LOCAL
-                    } else {
-                        names.get(wrapped(&wrap, s)).copied().unwrap_or(LOCAL)
-                    }
-                })
-                .collect()
-        })
+    let mut symbol_ids: Vec<Vec<SymbolId>> = order
+        .iter()
+        .map(|&old| std::mem::take(&mut ids_by_candidate[old as usize]))
         .collect();
     // A local indirect function (`static` with `__attribute__((ifunc))`) needs a PLT entry
     // and an IRELATIVE relocation like a global one, and those are kept per global: it gets
@@ -525,6 +555,7 @@ pub fn resolve<'a>(
         symbolic_non_weak_functions: false,
         library_names: Default::default(),
         unavailable: unavailable_names(shared),
+        infos: Vec::new(),
     })
 }
 
@@ -623,6 +654,7 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
             }
         }
     }
+    let mut ids = vec![LOCAL; object.symbols.len()];
     for (sym_index, sym) in object.symbols.iter().enumerate().skip(1) {
         if sym.is_local() {
             continue;
@@ -633,7 +665,7 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
             .then(|| default_version_base(sym.name))
             .flatten();
         let name = wrapped(&r.wrap, sym);
-        bind_symbol(r, candidates, index, sym_index, sym, name)?;
+        ids[sym_index] = bind_symbol(r, candidates, index, sym_index, sym, name)?;
         if let Some(base) = default_base {
             // The alias yields to a definition of its own (`foo` beside `foo@@V`).
             let id = r.id(base);
@@ -642,6 +674,7 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
             }
         }
     }
+    r.symbol_ids[index as usize] = ids;
     Ok(())
 }
 
@@ -662,7 +695,8 @@ fn default_version_base(name: &[u8]) -> Option<&[u8]> {
     Some(&name[..at])
 }
 
-/// Binds one global name of an object's symbol: a reference or a definition.
+/// Binds one global name of an object's symbol: a reference or a definition. Returns the
+/// name's global.
 fn bind_symbol<'a>(
     r: &mut Resolver<'a, '_>,
     candidates: &[Candidate<'a>],
@@ -670,7 +704,7 @@ fn bind_symbol<'a>(
     sym_index: usize,
     sym: &crate::object::Symbol<'a>,
     name: &'a [u8],
-) -> Result<()> {
+) -> Result<SymbolId> {
     let object = &candidates[index as usize].object;
     let id = r.id(name);
     let in_discarded =
@@ -691,7 +725,7 @@ fn bind_symbol<'a>(
             if !sym.is_weak() || in_discarded {
                 g.strong_ref = true;
                 if matches!(g.def, Def::Undefined) {
-                    if let Some(&candidate) = r.lazy.get(name).or(r.lazy_common.get(name)) {
+                    if let Some(candidate) = r.lazy_definition(id) {
                         r.pull(candidate);
                     }
                 }
@@ -701,10 +735,11 @@ fn bind_symbol<'a>(
             let g = &mut r.globals[id as usize];
             // As in GNU ld, an archive member that really defines a name common so far joins
             // the link (its initialised definition then replaces the common one).
-            if matches!(g.def, Def::Undefined | Def::Common { .. }) {
-                if let Some(&candidate) = r.lazy.get(name) {
-                    r.pull(candidate);
-                }
+            if matches!(g.def, Def::Undefined | Def::Common { .. })
+                && r.lazy[id as usize] != NOT_LAZY
+            {
+                let candidate = r.lazy[id as usize];
+                r.pull(candidate);
             }
             let g = &mut r.globals[id as usize];
             match g.def {
@@ -755,7 +790,7 @@ fn bind_symbol<'a>(
             }
         }
     }
-    Ok(())
+    Ok(id)
 }
 
 /// Where a definition is, for a duplicate-symbol report: `defined in OBJECT`, or as lld says

@@ -93,6 +93,16 @@ pub fn target(res: &Resolution<'_>, obj: usize, sym: u32) -> SymbolRef {
 }
 
 pub fn target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
+    if let SymbolRef::Global(id) = t {
+        if let Some(&info) = res.infos.get(id as usize) {
+            return info;
+        }
+    }
+    computed_target_info(res, t)
+}
+
+/// [`target_info`] worked out from the symbol's definition.
+fn computed_target_info(res: &Resolution<'_>, t: SymbolRef) -> TargetInfo {
     const PLAIN: TargetInfo = TargetInfo {
         dynamic: false,
         dynamic_data: false,
