@@ -224,8 +224,15 @@ fn existing_outputs_are_overwritten_only_when_nothing_else_sees_it() {
     link_c_program(d, &first, "prog");
     let before = inode(&prog);
     link_c_program(d, &second, "prog");
-    assert_eq!(inode(&prog), before, "a plain output was not overwritten in place");
-    assert_eq!(output_of(&prog), "second and longer, so the file changes size\n");
+    assert_eq!(
+        inode(&prog),
+        before,
+        "a plain output was not overwritten in place"
+    );
+    assert_eq!(
+        output_of(&prog),
+        "second and longer, so the file changes size\n"
+    );
     link_c_program(d, &first, "prog");
     assert_eq!(inode(&prog), before);
 
@@ -237,18 +244,28 @@ fn existing_outputs_are_overwritten_only_when_nothing_else_sees_it() {
         .unwrap();
     running.stdin.as_mut().unwrap().write_all(b"input").unwrap();
     link_c_program(d, &second, "prog");
-    assert_ne!(inode(&prog), before, "a running program's file was written to");
+    assert_ne!(
+        inode(&prog),
+        before,
+        "a running program's file was written to"
+    );
     drop(running.stdin.take());
     let out = running.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "first\n");
-    assert_eq!(output_of(&prog), "second and longer, so the file changes size\n");
+    assert_eq!(
+        output_of(&prog),
+        "second and longer, so the file changes size\n"
+    );
 
     // Another name for the file keeps the old bytes.
     link_c_program(d, &first, "a");
     std::fs::hard_link(d.join("a"), d.join("b")).unwrap();
     link_c_program(d, &second, "a");
     assert_eq!(output_of(&d.join("b")), "first\n");
-    assert_eq!(output_of(&d.join("a")), "second and longer, so the file changes size\n");
+    assert_eq!(
+        output_of(&d.join("a")),
+        "second and longer, so the file changes size\n"
+    );
 
     // A symbolic link is replaced by the output; what it pointed at keeps its bytes.
     link_c_program(d, &first, "target");
@@ -256,7 +273,10 @@ fn existing_outputs_are_overwritten_only_when_nothing_else_sees_it() {
     link_c_program(d, &second, "link");
     assert!(std::fs::symlink_metadata(d.join("link")).unwrap().is_file());
     assert_eq!(output_of(&d.join("target")), "first\n");
-    assert_eq!(output_of(&d.join("link")), "second and longer, so the file changes size\n");
+    assert_eq!(
+        output_of(&d.join("link")),
+        "second and longer, so the file changes size\n"
+    );
 }
 
 #[test]

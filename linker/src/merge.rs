@@ -109,26 +109,11 @@ impl Merged<'_> {
 /// spreads over threads while the output stays the same at any thread count.
 const SHARDS: usize = 32;
 
-/// A word-at-a-time multiplicative hash with a final mix (the finaliser of MurmurHash3), so
-/// both the shard choice (low bits) and the table (high bits) see well-spread values. Stable
-/// across runs and machines.
+/// xxh3: fast on short and long strings alike, and well mixed in every bit, so both the shard
+/// choice (low bits) and the table (high bits) see well-spread values. Stable across runs and
+/// machines.
 fn hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut h = bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ word).wrapping_mul(K);
-    }
-    let mut tail = 0u64;
-    for (i, &b) in chunks.remainder().iter().enumerate() {
-        tail |= u64::from(b) << (8 * i);
-    }
-    h = (h.rotate_left(5) ^ tail).wrapping_mul(K);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h
+    xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
 fn shard_of(hash: u64) -> usize {

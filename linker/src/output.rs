@@ -476,14 +476,57 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         std::fs::write(&out, b"old").unwrap();
-        let e = write_mapped_atomically(&out, 10, 0o755, |_| {
-            assert!(CleanupGuard::pending().is_some());
-            Err(Error::new("no"))
-        })
-        .unwrap_err();
-        assert_eq!(e.message(), "no");
-        assert_eq!(CleanupGuard::pending(), None);
-        assert_eq!(std::fs::read(&out).unwrap(), b"old");
+        for reuse in [Reuse::Never, Reuse::Executable] {
+            let e = write_output(
+                &out,
+                10,
+                0o755,
+                reuse,
+                |_| {
+                    // The bytes are assembled in memory: no file is touched until they are
+                    // complete.
+                    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+                    Err(Error::new("no"))
+                },
+                |_| Ok(None),
+            )
+            .unwrap_err();
+            assert_eq!(e.message(), "no");
+            assert_eq!(CleanupGuard::pending(), None);
+            assert_eq!(std::fs::read(&out).unwrap(), b"old");
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
+    }
+
+    #[test]
+    fn an_executable_of_ours_is_overwritten_in_place() {
+        use std::os::unix::fs::MetadataExt as _;
+        let _one = REGISTRY.lock().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::write(&out, b"an old and longer output").unwrap();
+        let inode = std::fs::metadata(&out).unwrap().ino();
+        let write = |reuse| {
+            write_output(
+                &out,
+                5,
+                0o755,
+                reuse,
+                |b| {
+                    b.copy_from_slice(b"hello");
+                    Ok(())
+                },
+                |_| Ok(None),
+            )
+        };
+        write(Reuse::Executable).unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"hello");
+        let meta = std::fs::metadata(&out).unwrap();
+        assert_eq!(meta.ino(), inode, "overwritten in place");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o755);
+        write(Reuse::Never).unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"hello");
+        assert_ne!(std::fs::metadata(&out).unwrap().ino(), inode, "replaced");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

@@ -358,26 +358,26 @@ fn merge_strings<'a>(
 }
 
 /// Where input sections with these names go; the rest keep their own name.
-fn output_name(name: &str) -> &str {
-    const MERGED: &[&str] = &[
-        ".text",
-        ".rodata",
-        ".data.rel.ro",
-        ".data",
-        ".bss",
-        ".tdata",
-        ".tbss",
-        ".gcc_except_table",
-        ".init_array",
-        ".fini_array",
-        ".preinit_array",
-        ".ldata",
-        ".lrodata",
-        ".lbss",
+fn output_name(name: &[u8]) -> &[u8] {
+    const MERGED: &[&[u8]] = &[
+        b".text",
+        b".rodata",
+        b".data.rel.ro",
+        b".data",
+        b".bss",
+        b".tdata",
+        b".tbss",
+        b".gcc_except_table",
+        b".init_array",
+        b".fini_array",
+        b".preinit_array",
+        b".ldata",
+        b".lrodata",
+        b".lbss",
     ];
     for m in MERGED {
-        if let Some(rest) = name.strip_prefix(m) {
-            if rest.is_empty() || rest.starts_with('.') {
+        if let Some(rest) = name.strip_prefix(*m) {
+            if rest.is_empty() || rest.starts_with(b".") {
                 return m;
             }
         }
@@ -389,14 +389,14 @@ fn output_name(name: &str) -> &str {
 /// notes (the output gets one of its own, the AND of the inputs'; x86-64's CET bits are not
 /// promised), and debug info under `-w`/`-s`. Other non-allocated
 /// sections are kept, as GNU ld keeps them: rustc reads a dylib's metadata from `.rustc`.
-fn dropped(name: &str, flags: SectionFlags, strip_debug: bool) -> bool {
+fn dropped(name: &[u8], flags: SectionFlags, strip_debug: bool) -> bool {
     flags.contains(SectionFlags::INPUT_ONLY)
         || flags.contains(SectionFlags::EXCLUDE)
-        || name == ".note.gnu.property"
-        || (!flags.contains(SectionFlags::ALLOC) && strip_debug && name.starts_with(".debug_"))
+        || name == b".note.gnu.property"
+        || (!flags.contains(SectionFlags::ALLOC) && strip_debug && name.starts_with(b".debug_"))
 }
 
-fn class_of(name: &str, sh_type: elf::SectionType, flags: u64) -> Class {
+fn class_of(name: &[u8], sh_type: elf::SectionType, flags: u64) -> Class {
     if flags & elf::SHF_ALLOC.0 == 0 {
         Class::NonAlloc
     } else if flags & elf::SHF_TLS.0 != 0 {
@@ -406,7 +406,7 @@ fn class_of(name: &str, sh_type: elf::SectionType, flags: u64) -> Class {
     } else if flags & elf::SHF_WRITE.0 != 0 {
         let relro = matches!(
             name,
-            ".data.rel.ro" | ".init_array" | ".fini_array" | ".preinit_array"
+            b".data.rel.ro" | b".init_array" | b".fini_array" | b".preinit_array"
         ) || sh_type == elf::SHT_INIT_ARRAY
             || sh_type == elf::SHT_FINI_ARRAY
             || sh_type == elf::SHT_PREINIT_ARRAY;
@@ -503,13 +503,79 @@ fn rank(name: &str, sh_type: u32, flags: u64) -> u32 {
 }
 
 /// Key that decides which output section an input section joins.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct OutKey {
-    name: String,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct OutKey<'a> {
+    name: &'a [u8],
     sh_type: u32,
     flags: u64,
     /// Character size of merged string sections; 0 for everything else.
     merge_entsize: u64,
+}
+
+/// Where one live input section goes, decided for each object in parallel: the key of its
+/// output section, that section's segment class, and its init/fini priority.
+struct Destination<'a> {
+    section: u32,
+    key: OutKey<'a>,
+    class: Class,
+    priority: u64,
+}
+
+/// An object's live sections that reach the output, and where each goes.
+fn destinations<'a, A: ElfArch>(
+    o: &rlink_linker::object::ObjectView<'a>,
+    live: &[bool],
+    strip_debug: bool,
+) -> Vec<Destination<'a>> {
+    let mut out = Vec::new();
+    for (si, s) in o.sections.iter().enumerate() {
+        let name = s.name;
+        if si == 0 || !live[si] || dropped(name, s.flags, strip_debug) {
+            continue;
+        }
+        let sh_type = elf::SectionType(s.raw_type);
+        let out_name = output_name(name);
+        // Every input's unwind records join one `.eh_frame`, which `.eh_frame_hdr` indexes
+        // as a whole, whatever other flags an input's section carries.
+        let flags = if out_name == b".eh_frame" {
+            elf::SHF_ALLOC.0
+        } else {
+            u64::from(s.raw_flags)
+        };
+        let class = class_of(out_name, sh_type, flags);
+        let entsize = u64::from(s.merge_entsize);
+        // Group and retain flags are input concerns; merge/string flags stay on merged
+        // string sections only.
+        let mut out_flags = flags
+            & !(elf::SHF_GROUP.0
+                | elf::SHF_GNU_RETAIN.0
+                | elf::SHF_MERGE.0
+                | elf::SHF_STRINGS.0
+                | elf::SHF_INFO_LINK.0
+                | elf::SHF_LINK_ORDER.0);
+        if entsize != 0 {
+            out_flags |= elf::SHF_MERGE.0 | elf::SHF_STRINGS.0;
+        }
+        // GCC writes .eh_frame as PROGBITS, LLVM as the CPU's unwind type: one output
+        // section, of the CPU's type.
+        let sh_type = if out_name == b".eh_frame" {
+            A::EH_FRAME_TYPE
+        } else {
+            sh_type
+        };
+        out.push(Destination {
+            section: si as u32,
+            key: OutKey {
+                name: out_name,
+                sh_type: sh_type.0,
+                flags: out_flags,
+                merge_entsize: entsize,
+            },
+            class,
+            priority: init_priority(name),
+        });
+    }
+    out
 }
 
 /// Placement: which input sections go to which output sections (strings merged, init
@@ -558,7 +624,6 @@ pub fn place<'r, 'a, A: ElfArch>(
     // A shared library is position-independent like a PIE.
     let pie = build_mode != BuildMode::Exe;
     let mut sections: Vec<OutputSection> = Vec::new();
-    let mut keys: HashMap<OutKey, u32> = HashMap::default();
     // init/fini arrays must be ordered by priority (the `.init_array.NNNNN` suffix) across all
     // inputs, so those input sections are collected first and placed sorted.
     let mut members: Vec<Vec<(u64, u32, u32)>> = Vec::new(); // per output section: (priority, obj, sec)
@@ -831,60 +896,44 @@ pub fn place<'r, 'a, A: ElfArch>(
         .iter()
         .map(|o| vec![None; o.sections.len()])
         .collect();
-    for (oi, o) in res.objects.iter().enumerate() {
-        for (si, s) in o.sections.iter().enumerate() {
-            let name = std::str::from_utf8(s.name).unwrap_or("");
-            let sh_type = elf::SectionType(s.raw_type);
-            let flags = u64::from(s.raw_flags);
-            if si == 0 || !live[oi][si] || dropped(name, s.flags, strip_debug) {
-                continue;
-            }
-            let out_name = output_name(name);
-            // Every input's unwind records join one `.eh_frame`, which `.eh_frame_hdr` indexes
-            // as a whole, whatever other flags an input's section carries.
-            let flags = if out_name == ".eh_frame" {
-                elf::SHF_ALLOC.0
-            } else {
-                flags
+    // Where each live section goes, per object in parallel; then output sections are
+    // numbered in the order their first input section appears.
+    let destinations: Vec<Vec<Destination<'a>>> = res
+        .objects
+        .par_iter()
+        .zip(live)
+        .map(|(o, live)| destinations::<A>(o, live, strip_debug))
+        .collect();
+    let mut keys: HashMap<OutKey<'a>, u32> = HashMap::default();
+    for (oi, list) in destinations.iter().enumerate() {
+        let mut last: Option<(OutKey<'a>, u32)> = None;
+        for d in list {
+            // Consecutive sections of an object mostly go to the same place.
+            let index = match last {
+                Some((key, index)) if key == d.key => index,
+                _ => {
+                    let index = *keys.entry(d.key).or_insert_with(|| {
+                        let name = String::from_utf8_lossy(d.key.name);
+                        let mut os = OutputSection::new(
+                            &name,
+                            elf::SectionType(d.key.sh_type),
+                            d.key.flags,
+                            d.class,
+                            None,
+                        );
+                        os.entsize = d.key.merge_entsize;
+                        sections.push(os);
+                        members.push(Vec::new());
+                        (sections.len() - 1) as u32
+                    });
+                    last = Some((d.key, index));
+                    index
+                }
             };
-            let class = class_of(out_name, sh_type, flags);
-            let entsize = u64::from(s.merge_entsize);
-            // Group and retain flags are input concerns; merge/string flags stay on merged
-            // string sections only.
-            let mut out_flags = flags
-                & !(elf::SHF_GROUP.0
-                    | elf::SHF_GNU_RETAIN.0
-                    | elf::SHF_MERGE.0
-                    | elf::SHF_STRINGS.0
-                    | elf::SHF_INFO_LINK.0
-                    | elf::SHF_LINK_ORDER.0);
-            if entsize != 0 {
-                out_flags |= elf::SHF_MERGE.0 | elf::SHF_STRINGS.0;
-            }
-            // GCC writes .eh_frame as PROGBITS, LLVM as the CPU's unwind type: one output
-            // section, of the CPU's type.
-            let sh_type = if out_name == ".eh_frame" {
-                A::EH_FRAME_TYPE
-            } else {
-                sh_type
-            };
-            let key = OutKey {
-                name: out_name.to_string(),
-                sh_type: sh_type.0,
-                flags: out_flags,
-                merge_entsize: entsize,
-            };
-            let index = *keys.entry(key).or_insert_with(|| {
-                let mut os = OutputSection::new(out_name, sh_type, out_flags, class, None);
-                os.entsize = entsize;
-                sections.push(os);
-                members.push(Vec::new());
-                (sections.len() - 1) as u32
-            });
-            let priority = init_priority(name);
-            members[index as usize].push((priority, oi as u32, si as u32));
+            members[index as usize].push((d.priority, oi as u32, d.section));
         }
     }
+    rlink_linker::background::drop_late(destinations);
 
     // Sizes of input-fed sections.
     let mut merged: MergedSections<'a> = MergedSections::default();
@@ -1320,10 +1369,13 @@ fn place_copies(l: &mut Layout<'_, '_>) -> Result<()> {
 }
 
 /// `.init_array.00099` → 99; no suffix → after every prioritised one.
-fn init_priority(name: &str) -> u64 {
-    for prefix in [".init_array.", ".fini_array.", ".preinit_array."] {
+fn init_priority(name: &[u8]) -> u64 {
+    for prefix in [&b".init_array."[..], b".fini_array.", b".preinit_array."] {
         if let Some(n) = name.strip_prefix(prefix) {
-            return n.parse().unwrap_or(65536);
+            return std::str::from_utf8(n)
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(65536);
         }
     }
     65536
@@ -2395,12 +2447,12 @@ mod tests {
 
     #[test]
     fn input_sections_merge_by_prefix() {
-        assert_eq!(output_name(".text._ZN3foo3barE"), ".text");
-        assert_eq!(output_name(".data.rel.ro.local"), ".data.rel.ro");
-        assert_eq!(output_name(".data.x"), ".data");
-        assert_eq!(output_name(".textual"), ".textual");
-        assert_eq!(output_name("my_section"), "my_section");
-        assert_eq!(init_priority(".init_array.00099"), 99);
-        assert_eq!(init_priority(".init_array"), 65536);
+        assert_eq!(output_name(b".text._ZN3foo3barE"), b".text");
+        assert_eq!(output_name(b".data.rel.ro.local"), b".data.rel.ro");
+        assert_eq!(output_name(b".data.x"), b".data");
+        assert_eq!(output_name(b".textual"), b".textual");
+        assert_eq!(output_name(b"my_section"), b"my_section");
+        assert_eq!(init_priority(b".init_array.00099"), 99);
+        assert_eq!(init_priority(b".init_array"), 65536);
     }
 }

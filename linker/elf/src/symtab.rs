@@ -3,6 +3,7 @@
 //! with it when there is no debug information (`-w`); `-s` leaves it out.
 
 use object::elf;
+use rayon::prelude::*;
 use rlink_linker::object::{SymPlace, SymbolKind, Visibility};
 use rlink_linker::plan::Discard;
 use rlink_linker::resolve::Def;
@@ -40,146 +41,213 @@ fn wanted_local(kind: SymbolKind, name: &[u8], discard: Discard) -> bool {
         }
 }
 
-/// Chooses the symbols and builds the string table; values are filled when writing.
-pub fn build(l: &Layout<'_, '_>) -> Symtab {
-    let mut t = Symtab {
-        strtab: vec![0],
-        ..Default::default()
-    };
-    let add = |t: &mut Symtab, name: &[u8], target: SymbolRef, info: u8, other: u8, size: u64| {
-        let off = t.strtab.len() as u32;
-        t.strtab.extend_from_slice(name);
-        t.strtab.push(0);
-        t.entries.push(Entry {
+/// Symbols and their names, gathered for one object (or one run of globals) in parallel:
+/// name offsets are relative to `strtab` until the pieces are joined.
+#[derive(Default)]
+struct Piece {
+    entries: Vec<Entry>,
+    strtab: Vec<u8>,
+}
+
+impl Piece {
+    fn add(&mut self, name: &[u8], target: SymbolRef, info: u8, other: u8, size: u64) {
+        let off = self.strtab.len() as u32;
+        self.strtab.extend_from_slice(name);
+        self.strtab.push(0);
+        self.entries.push(Entry {
             name: off,
             target,
             info,
             other,
             size,
         });
-    };
+    }
+}
+
+/// Globals per piece of the parallel build.
+const GLOBALS_PER_PIECE: usize = 4096;
+
+/// Chooses the symbols and builds the string table; values are filled when writing. Pieces
+/// are built in parallel (locals per object, globals in runs) and joined in order, so the
+/// table is the same at any thread count.
+pub fn build(l: &Layout<'_, '_>) -> Symtab {
     // `--retain-symbols-file`: only the listed global names, and no local symbol.
     let retain: Option<std::collections::HashSet<&[u8]>> = l
         .elf
         .retain_symbols
         .as_ref()
         .map(|names| names.iter().map(|n| n.as_bytes()).collect());
-    for (oi, o) in l.res.objects.iter().enumerate() {
-        if retain.is_some() {
-            break;
-        }
-        for (si, s) in o.symbols.iter().enumerate().skip(1) {
-            if !s.is_local() || !wanted_local(s.kind, s.name, l.elf.discard) {
-                continue;
-            }
-            let SymPlace::Section(sec) = s.place else {
-                continue;
-            };
-            if l.placements[oi][sec as usize].is_none() {
-                continue;
-            }
-            let info = (elf::STB_LOCAL.0 << 4) | elf_symbol_type(s.kind);
-            add(
-                &mut t,
-                s.name,
-                SymbolRef::Local {
-                    obj: oi as u32,
-                    sym: si as u32,
-                },
-                info,
-                0,
-                s.size,
-            );
-        }
-    }
-    t.first_global = t.entries.len() as u32 + 1;
-    for (id, g) in l.res.globals.iter().enumerate() {
-        if retain.as_ref().is_some_and(|r| !r.contains(g.name)) {
-            continue;
-        }
-        let (kind, size, weak, visibility) = match g.def {
-            Def::Object { obj, sym, weak } => {
-                let s = &l.res.objects[obj as usize].symbols[sym as usize];
-                // A local indirect function's own global (for its PLT entry): the local
-                // symbol is already in the table.
-                if s.is_local() {
-                    continue;
-                }
-                if let SymPlace::Section(sec) = s.place {
-                    if l.placements[obj as usize][sec as usize].is_none() {
+    let locals: Vec<Piece> = match retain {
+        Some(_) => Vec::new(),
+        None => l
+            .res
+            .objects
+            .par_iter()
+            .enumerate()
+            .map(|(oi, o)| {
+                let mut piece = Piece::default();
+                for (si, s) in o.symbols.iter().enumerate().skip(1) {
+                    if !s.is_local() || !wanted_local(s.kind, s.name, l.elf.discard) {
                         continue;
                     }
+                    let SymPlace::Section(sec) = s.place else {
+                        continue;
+                    };
+                    if l.placements[oi][sec as usize].is_none() {
+                        continue;
+                    }
+                    let info = (elf::STB_LOCAL.0 << 4) | elf_symbol_type(s.kind);
+                    piece.add(
+                        s.name,
+                        SymbolRef::Local {
+                            obj: oi as u32,
+                            sym: si as u32,
+                        },
+                        info,
+                        0,
+                        s.size,
+                    );
                 }
-                (
-                    elf_symbol_type(s.kind),
-                    s.size,
-                    weak,
-                    elf_visibility(s.visibility),
-                )
-            }
-            Def::Common { obj, sym } => (
-                elf::STT_OBJECT.0,
-                l.res.objects[obj as usize].symbols[sym as usize].size,
-                false,
-                0,
-            ),
-            Def::Synthetic => (
-                elf::STT_NOTYPE.0,
-                0,
-                false,
-                elf_visibility(Visibility::Hidden),
-            ),
-            Def::Dynamic { .. } => (elf::STT_NOTYPE.0, 0, !g.strong_ref, 0),
-            Def::Undefined | Def::Host => {
-                if !g.referenced {
+                piece
+            })
+            .collect(),
+    };
+    let globals: Vec<Piece> = l
+        .res
+        .globals
+        .par_chunks(GLOBALS_PER_PIECE)
+        .enumerate()
+        .map(|(chunk, globals)| {
+            let mut piece = Piece::default();
+            for (k, g) in globals.iter().enumerate() {
+                let id = chunk * GLOBALS_PER_PIECE + k;
+                if retain.as_ref().is_some_and(|r| !r.contains(g.name)) {
                     continue;
                 }
-                (elf::STT_NOTYPE.0, 0, true, 0)
+                let Some((kind, size, weak, visibility)) = global_entry(l, g) else {
+                    continue;
+                };
+                // Hidden symbols become local in an executable, as every linker writes them.
+                let bind = if weak { elf::STB_WEAK } else { elf::STB_GLOBAL };
+                piece.add(
+                    g.name,
+                    SymbolRef::Global(id as u32),
+                    (bind.0 << 4) | kind,
+                    visibility,
+                    size,
+                );
             }
-        };
-        // Hidden symbols become local in an executable, as every linker writes them.
-        let bind = if weak { elf::STB_WEAK } else { elf::STB_GLOBAL };
-        add(
-            &mut t,
-            g.name,
-            SymbolRef::Global(id as u32),
-            (bind.0 << 4) | kind,
-            visibility,
-            size,
-        );
+            piece
+        })
+        .collect();
+    let mut t = Symtab {
+        strtab: vec![0],
+        ..Default::default()
+    };
+    let count: usize = locals.iter().chain(&globals).map(|p| p.entries.len()).sum();
+    t.entries.reserve(count);
+    for (n, piece) in locals.iter().chain(&globals).enumerate() {
+        if n == locals.len() {
+            t.first_global = t.entries.len() as u32 + 1;
+        }
+        let base = t.strtab.len() as u32;
+        t.strtab.extend_from_slice(&piece.strtab);
+        t.entries.extend(piece.entries.iter().map(|e| Entry {
+            name: e.name + base,
+            ..*e
+        }));
     }
+    if globals.is_empty() {
+        t.first_global = t.entries.len() as u32 + 1;
+    }
+    rlink_linker::background::drop_late((locals, globals));
     t
 }
+
+/// A global's `.symtab` entry: (type, size, weak, visibility), or `None` when it has none.
+fn global_entry(
+    l: &Layout<'_, '_>,
+    g: &rlink_linker::resolve::Global<'_>,
+) -> Option<(u8, u64, bool, u8)> {
+    Some(match g.def {
+        Def::Object { obj, sym, weak } => {
+            let s = &l.res.objects[obj as usize].symbols[sym as usize];
+            // A local indirect function's own global (for its PLT entry): the local
+            // symbol is already in the table.
+            if s.is_local() {
+                return None;
+            }
+            if let SymPlace::Section(sec) = s.place {
+                l.placements[obj as usize][sec as usize]?;
+            }
+            (
+                elf_symbol_type(s.kind),
+                s.size,
+                weak,
+                elf_visibility(s.visibility),
+            )
+        }
+        Def::Common { obj, sym } => (
+            elf::STT_OBJECT.0,
+            l.res.objects[obj as usize].symbols[sym as usize].size,
+            false,
+            0,
+        ),
+        Def::Synthetic => (
+            elf::STT_NOTYPE.0,
+            0,
+            false,
+            elf_visibility(Visibility::Hidden),
+        ),
+        Def::Dynamic { .. } => (elf::STT_NOTYPE.0, 0, !g.strong_ref, 0),
+        Def::Undefined | Def::Host => {
+            if !g.referenced {
+                return None;
+            }
+            (elf::STT_NOTYPE.0, 0, true, 0)
+        }
+    })
+}
+
+/// Entries per task when `.symtab` is written in parallel.
+const ENTRIES_PER_TASK: usize = 4096;
 
 /// Writes `.symtab`; `value` gives each target's address and whether it is defined here.
 pub fn write(
     l: &Layout<'_, '_>,
     t: &Symtab,
     dst: &mut [u8],
-    value: impl Fn(SymbolRef) -> Option<u64>,
+    value: impl Fn(SymbolRef) -> Option<u64> + Sync,
 ) {
     let tls_start = l.tls.map(|(start, _, _)| start).unwrap_or(0);
-    for (i, e) in t.entries.iter().enumerate() {
-        let out = &mut dst[24 * (i + 1)..24 * (i + 2)];
-        let addr = value(e.target);
-        let shndx = addr.and_then(|a| section_index_of(l, a, e.info & 0xf == elf::STT_TLS.0));
-        let mut v = addr.unwrap_or(0);
-        // In executables a TLS symbol's value is its offset in the TLS segment (gABI).
-        if e.info & 0xf == elf::STT_TLS.0 {
-            v = v.wrapping_sub(tls_start);
-        }
-        out[0..4].copy_from_slice(&e.name.to_le_bytes());
-        out[4] = e.info;
-        out[5] = e.other;
-        let shndx: u16 = match (addr, shndx) {
-            (Some(_), Some(s)) => s,
-            (Some(_), None) => elf::SHN_ABS.0,
-            (None, _) => 0,
-        };
-        out[6..8].copy_from_slice(&shndx.to_le_bytes());
-        out[8..16].copy_from_slice(&v.to_le_bytes());
-        out[16..24].copy_from_slice(&e.size.to_le_bytes());
-    }
+    let index = SectionIndex::new(l);
+    // Entry 0 is the null symbol; entry i + 1 is `t.entries[i]`.
+    let (_, rest) = dst.split_at_mut(24);
+    rest.par_chunks_mut(24 * ENTRIES_PER_TASK)
+        .zip(t.entries.par_chunks(ENTRIES_PER_TASK))
+        .for_each(|(out, entries)| {
+            for (e, out) in entries.iter().zip(out.chunks_exact_mut(24)) {
+                let addr = value(e.target);
+                let tls = e.info & 0xf == elf::STT_TLS.0;
+                let shndx = addr.and_then(|a| index.of(a, tls));
+                let mut v = addr.unwrap_or(0);
+                // In executables a TLS symbol's value is its offset in the TLS segment (gABI).
+                if tls {
+                    v = v.wrapping_sub(tls_start);
+                }
+                out[0..4].copy_from_slice(&e.name.to_le_bytes());
+                out[4] = e.info;
+                out[5] = e.other;
+                let shndx: u16 = match (addr, shndx) {
+                    (Some(_), Some(s)) => s,
+                    (Some(_), None) => elf::SHN_ABS.0,
+                    (None, _) => 0,
+                };
+                out[6..8].copy_from_slice(&shndx.to_le_bytes());
+                out[8..16].copy_from_slice(&v.to_le_bytes());
+                out[16..24].copy_from_slice(&e.size.to_le_bytes());
+            }
+        });
 }
 
 /// The output section (header index) holding an address.
@@ -193,4 +261,56 @@ pub(crate) fn section_index_of(l: &Layout<'_, '_>, addr: u64, tls: bool) -> Opti
                 && (addr < s.addr + s.size || (s.size == 0 && addr == s.addr))
         })
         .and_then(|i| u16::try_from(i + 1).ok())
+}
+
+/// [`section_index_of`] for many addresses: the loaded sections of each kind (TLS or not) by
+/// address, searched by bisection. The first section in header order that holds an address
+/// wins, as there: sections of one kind never overlap but for empty ones at a boundary.
+struct SectionIndex {
+    /// (start, end, header index, empty) per loaded section, by start then header index.
+    plain: Vec<(u64, u64, u16, bool)>,
+    tls: Vec<(u64, u64, u16, bool)>,
+}
+
+impl SectionIndex {
+    fn new(l: &Layout<'_, '_>) -> SectionIndex {
+        let mut plain = Vec::new();
+        let mut tls = Vec::new();
+        for (i, s) in l.sections.iter().enumerate() {
+            let Ok(header) = u16::try_from(i + 1) else {
+                continue;
+            };
+            if s.class == Class::NonAlloc {
+                continue;
+            }
+            let entry = (s.addr, s.addr + s.size, header, s.size == 0);
+            if s.is_tls() {
+                tls.push(entry);
+            } else {
+                plain.push(entry);
+            }
+        }
+        plain.sort_by_key(|&(start, _, header, _)| (start, header));
+        tls.sort_by_key(|&(start, _, header, _)| (start, header));
+        SectionIndex { plain, tls }
+    }
+
+    fn of(&self, addr: u64, tls: bool) -> Option<u16> {
+        let list = if tls { &self.tls } else { &self.plain };
+        // Sections of one kind do not overlap, so at most one that is not empty holds the
+        // address: the last one starting at or before it. Empty sections hold only their own
+        // start.
+        let upto = list.partition_point(|&(start, ..)| start <= addr);
+        let mut best: Option<u16> = None;
+        for &(start, end, header, empty) in list[..upto].iter().rev() {
+            let holds = addr < end || (empty && addr == start);
+            if holds {
+                best = Some(best.map_or(header, |b| b.min(header)));
+            }
+            if !empty && start < addr {
+                break;
+            }
+        }
+        best
+    }
 }
