@@ -31,7 +31,7 @@ const BUCKET: u64 = 32;
 impl PieceMap {
     /// The map of strings starting at the given offsets (ascending) of an input of `len`
     /// bytes, with their output offsets.
-    fn new(starts: Vec<u32>, outs: Vec<u32>, len: u64) -> PieceMap {
+    fn new(mut starts: Vec<u32>, outs: Vec<u32>, len: u64) -> PieceMap {
         let count = len / BUCKET + 1;
         let mut buckets = Vec::with_capacity(count as usize);
         let mut last = 0u32;
@@ -45,6 +45,9 @@ impl PieceMap {
             }
             buckets.push(last);
         }
+        // A sentinel past every string's start (inputs are under 4 GiB, checked): lookups
+        // step forward without a bounds check.
+        starts.push(u32::MAX);
         PieceMap {
             starts,
             outs,
@@ -56,19 +59,31 @@ impl PieceMap {
     /// distance from the string's start. `None` before the first string.
     #[inline]
     pub fn map(&self, offset: u64) -> Option<u64> {
+        if self.outs.is_empty() || offset >= u64::from(u32::MAX) {
+            return self.map_far(offset);
+        }
         let starts = &self.starts;
         let mut i = match self.buckets.get((offset / BUCKET) as usize) {
             Some(&b) => b as usize,
             // Past the input's end: from the last bucket on.
             None => *self.buckets.last()? as usize,
         };
-        if u64::from(*starts.get(i)?) > offset {
+        if u64::from(starts[i]) > offset {
             return None;
         }
-        while starts.get(i + 1).is_some_and(|&s| u64::from(s) <= offset) {
+        // The sentinel stops the walk at the last string.
+        while u64::from(starts[i + 1]) <= offset {
             i += 1;
         }
         Some(u64::from(self.outs[i]).wrapping_add(offset - u64::from(starts[i])))
+    }
+
+    /// [`PieceMap::map`] for an offset no input section reaches (or an empty map).
+    #[cold]
+    fn map_far(&self, offset: u64) -> Option<u64> {
+        let last = self.outs.len().checked_sub(1)?;
+        let start = u64::from(self.starts[last]);
+        (start <= offset).then(|| u64::from(self.outs[last]).wrapping_add(offset - start))
     }
 }
 
@@ -355,7 +370,7 @@ mod tests {
         let (_, maps) = merge(&[&data], 1).unwrap();
         let map = &maps[0];
         for offset in 0..data.len() as u64 + 100 {
-            let i = map.starts.partition_point(|&s| u64::from(s) <= offset) - 1;
+            let i = map.starts[..map.outs.len()].partition_point(|&s| u64::from(s) <= offset) - 1;
             let (start, out) = (map.starts[i], map.outs[i]);
             assert_eq!(
                 map.map(offset),

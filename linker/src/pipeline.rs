@@ -199,12 +199,18 @@ struct Phases {
 }
 
 impl Phases {
+    /// Phases timed from now; the time since the command started (reading the command line,
+    /// finding and mapping the inputs, reading their directives) is the first, "plan".
     fn new() -> Self {
         let now = Instant::now();
+        let mut done = Vec::new();
+        if let Some(start) = crate::cli::started() {
+            done.push(("plan", now.saturating_duration_since(start)));
+        }
         Phases {
             start: now,
             last: now,
-            done: Vec::new(),
+            done,
         }
     }
 

@@ -478,6 +478,32 @@ pub fn pcrel(target: u64, v: &Values) -> i64 {
     (target as i64).wrapping_add(v.a).wrapping_sub(v.p as i64)
 }
 
+/// Writes S + A into a data word when the relocation is one (the bulk of debug information:
+/// absolute addresses and offsets into other sections). Returns `None`, having written nothing,
+/// for every other kind, which [`apply_table`] handles.
+#[inline(always)]
+pub fn apply_absolute_word<A: Arch>(
+    r_type: u32,
+    buf: &mut [u8],
+    at: usize,
+    s: u64,
+    a: i64,
+    shared: bool,
+) -> Option<Result<(), Refusal>> {
+    let info = A::reloc_info(r_type, shared)?;
+    if info.kind != RelocKind::Absolute {
+        return None;
+    }
+    let value = (s as i64).wrapping_add(a);
+    Some(match info.field {
+        Field::Le64 => write64(buf, at, value as u64),
+        Field::Le32 => {
+            check_range(value, info.overflow).and_then(|()| write32(buf, at, value as u32))
+        }
+        _ => return None,
+    })
+}
+
 #[inline(always)]
 fn check_range(value: i64, overflow: Overflow) -> Result<(), Refusal> {
     match overflow {

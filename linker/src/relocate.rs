@@ -430,6 +430,24 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
                 sec => self.merged_target::<A>(oi, sec, &r, &mut last),
             }
             .unwrap_or((t.addr, r.addend));
+            let at = (r.offset - base) as usize;
+            // Most debug relocations are plain addresses and offsets: S + A into a word.
+            if !A::RELAXES_UNLOADED {
+                match reloc::apply_absolute_word::<A>(r.r_type, dst, at, s, a, self.shared) {
+                    Some(Ok(())) => continue,
+                    Some(Err(why)) => {
+                        return Err(reloc_error(
+                            o,
+                            si,
+                            r.offset,
+                            &A::type_name(r.r_type),
+                            &symbol_display(self.res, target(self.res, oi, r.symbol)),
+                            &why,
+                        ))
+                    }
+                    None => {}
+                }
+            }
             let tls = t.info.tls;
             let v = Values {
                 p: copied.addr.wrapping_add(r.offset),
@@ -444,7 +462,6 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
                 shared: self.shared,
                 dtpoff: if tls { self.l.dtpoff(t.addr) } else { 0 },
             };
-            let at = (r.offset - base) as usize;
             let applied = if A::got_use(r.r_type, self.shared).is_some() {
                 // As in lld: only the loaded image has a GOT.
                 Err(

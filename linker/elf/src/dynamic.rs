@@ -180,7 +180,25 @@ pub(crate) fn build_dynamic_tables(
         || library_names
         || data_listed
     {
-        for (id, g) in res.globals.iter().enumerate() {
+        // Unless every definition may be exported, only the names given and those the
+        // libraries name can be: looking those up beats testing every global.
+        let every = export_all || export_list.is_some() || data_listed;
+        let candidates: Vec<usize> = if every {
+            (0..res.globals.len()).collect()
+        } else {
+            let mut ids: Vec<usize> = l
+                .named_exports
+                .iter()
+                .map(|(local, _)| local.as_slice())
+                .chain(res.library_names.iter().copied())
+                .filter_map(|name| res.global_id(name).map(|id| id as usize))
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        for id in candidates {
+            let g = &res.globals[id];
             let named = l
                 .named_exports
                 .iter()

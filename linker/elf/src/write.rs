@@ -48,10 +48,26 @@ fn symbol_of(t: SymbolRef) -> Option<SymbolId> {
     }
 }
 
+/// The dynamic relocations (at most two) that complete a GOT entry.
+#[derive(Default, Clone, Copy)]
+struct SlotRelocs {
+    relocs: [Option<DynReloc>; 2],
+}
+
+impl SlotRelocs {
+    fn of(list: &[DynReloc]) -> SlotRelocs {
+        let mut out = SlotRelocs::default();
+        for (slot, r) in out.relocs.iter_mut().zip(list) {
+            *slot = Some(*r);
+        }
+        out
+    }
+}
+
 /// What a GOT slot holds at link time, and the dynamic relocation that completes it: imports
 /// are bound by the loader (GLOB_DAT, TPOFF64); in a PIE the output's own addresses move with
 /// the load address (RELATIVE); thread-pointer offsets of the executable's own TLS are fixed.
-fn got_slot(l: &Layout<'_, '_>, e: GotEntry, slot: u64) -> ([u64; 2], Vec<DynReloc>) {
+fn got_slot(l: &Layout<'_, '_>, e: GotEntry, slot: u64) -> ([u64; 2], SlotRelocs) {
     let reloc = |at: u64, kind: DynKind, symbol: Option<SymbolId>, addend: i64| DynReloc {
         offset: at,
         kind,
@@ -67,62 +83,74 @@ fn got_slot(l: &Layout<'_, '_>, e: GotEntry, slot: u64) -> ([u64; 2], Vec<DynRel
                 && (l.shared || !l.plt.contains(&id)) =>
         {
             let Def::Object { obj, sym, .. } = l.res.globals[id as usize].def else {
-                return ([0, 0], Vec::new());
+                return ([0, 0], SlotRelocs::default());
             };
             let resolver = l.value_of_object_symbol(obj, sym).addr;
             (
                 [0, 0],
-                vec![reloc(slot, DynKind::IRelative, None, resolver as i64)],
+                SlotRelocs::of(&[reloc(slot, DynKind::IRelative, None, resolver as i64)]),
             )
         }
-        GotEntry::Address(t) if target_info(l.res, t).dynamic => {
-            ([0, 0], vec![reloc(slot, DynKind::GlobDat, symbol_of(t), 0)])
-        }
+        GotEntry::Address(t) if target_info(l.res, t).dynamic => (
+            [0, 0],
+            SlotRelocs::of(&[reloc(slot, DynKind::GlobDat, symbol_of(t), 0)]),
+        ),
         GotEntry::Address(t) => {
             let addr = l.value(t).addr;
             if got_dynamic_relocs(l, e) > 0 {
                 (
                     [addr, 0],
-                    vec![reloc(slot, DynKind::Relative, None, addr as i64)],
+                    SlotRelocs::of(&[reloc(slot, DynKind::Relative, None, addr as i64)]),
                 )
             } else {
-                ([addr, 0], Vec::new())
+                ([addr, 0], SlotRelocs::default())
             }
         }
-        GotEntry::TpOff(t) if target_info(l.res, t).dynamic => {
-            ([0, 0], vec![reloc(slot, DynKind::TpOff, symbol_of(t), 0)])
-        }
+        GotEntry::TpOff(t) if target_info(l.res, t).dynamic => (
+            [0, 0],
+            SlotRelocs::of(&[reloc(slot, DynKind::TpOff, symbol_of(t), 0)]),
+        ),
         // A shared library's TLS block is placed at load time: the loader adds it to the
         // offset inside the block.
         GotEntry::TpOff(t) if l.shared => {
             let off = l.dtpoff(l.value(t).addr);
-            ([0, 0], vec![reloc(slot, DynKind::TpOff, None, off)])
+            (
+                [0, 0],
+                SlotRelocs::of(&[reloc(slot, DynKind::TpOff, None, off)]),
+            )
         }
-        GotEntry::TpOff(t) => ([l.tpoff(l.value(t).addr) as u64, 0], Vec::new()),
+        GotEntry::TpOff(t) => ([l.tpoff(l.value(t).addr) as u64, 0], SlotRelocs::default()),
         GotEntry::TlsGd(t) if target_info(l.res, t).dynamic => {
             let sym = symbol_of(t);
             (
                 [0, 0],
-                vec![
+                SlotRelocs::of(&[
                     reloc(slot, DynKind::DtpMod, sym, 0),
                     reloc(slot + 8, DynKind::DtpOff, sym, 0),
-                ],
+                ]),
             )
         }
         // Symbol 0 in DTPMOD64 means this module; the offset in its block is known now.
         GotEntry::TlsGd(t) => (
             [0, l.dtpoff(l.value(t).addr) as u64],
-            vec![reloc(slot, DynKind::DtpMod, None, 0)],
+            SlotRelocs::of(&[reloc(slot, DynKind::DtpMod, None, 0)]),
         ),
-        GotEntry::TlsLd => ([0, 0], vec![reloc(slot, DynKind::DtpMod, None, 0)]),
+        GotEntry::TlsLd => (
+            [0, 0],
+            SlotRelocs::of(&[reloc(slot, DynKind::DtpMod, None, 0)]),
+        ),
         // The loader fills a descriptor: for an import, of the symbol; for this module's own
         // variable, of the module with the variable's offset in its block as the addend.
-        GotEntry::TlsDesc(t) if target_info(l.res, t).dynamic => {
-            ([0, 0], vec![reloc(slot, DynKind::TlsDesc, symbol_of(t), 0)])
-        }
+        GotEntry::TlsDesc(t) if target_info(l.res, t).dynamic => (
+            [0, 0],
+            SlotRelocs::of(&[reloc(slot, DynKind::TlsDesc, symbol_of(t), 0)]),
+        ),
         GotEntry::TlsDesc(t) => {
             let off = l.dtpoff(l.value(t).addr);
-            ([0, 0], vec![reloc(slot, DynKind::TlsDesc, None, off)])
+            (
+                [0, 0],
+                SlotRelocs::of(&[reloc(slot, DynKind::TlsDesc, None, off)]),
+            )
         }
     }
 }
@@ -170,14 +198,22 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     if let Some(got) = l.section(".got") {
         // SAFETY: .got is written by this thread only.
         let dst = unsafe { out.range(got.offset, got.size)? };
-        for (i, e) in l.got.iter().enumerate() {
+        // Each entry's value and relocations in parallel (a lookup each of its symbol's
+        // definition and address), then written in order.
+        let slots: Vec<([u64; 2], SlotRelocs)> = (0..l.got.len())
+            .into_par_iter()
+            .with_min_len(512)
+            .map(|i| {
+                let e = *l.got.get_index(i).expect("in range");
+                got_slot(l, e, got.addr + 8 * l.got_offsets[i])
+            })
+            .collect();
+        for ((i, e), (words, relocs)) in l.got.iter().enumerate().zip(slots) {
             let first = l.got_offsets[i] as usize;
-            let slot = got.addr + 8 * first as u64;
-            let (words, relocs) = got_slot(l, *e, slot);
             for (k, word) in words.iter().take(e.slots() as usize).enumerate() {
                 dst[8 * (first + k)..8 * (first + k + 1)].copy_from_slice(&word.to_le_bytes());
             }
-            for r in relocs {
+            for r in relocs.relocs.into_iter().flatten() {
                 if r.kind == DynKind::Relative {
                     got_relative.push(r)
                 } else {
