@@ -27,6 +27,7 @@ pub mod library;
 pub mod load;
 pub mod merge;
 pub mod msvc_args;
+pub mod names;
 pub mod object;
 pub mod output;
 pub mod pipeline;

@@ -15,6 +15,7 @@ use rlink_directives::DirectiveKind;
 use crate::bail;
 use crate::diag::{demangle, Result};
 use crate::library::{ExportKind, SharedLibrary};
+use crate::names::Names;
 use crate::object::{LinkerOption, ObjectView, SymPlace};
 use crate::plan::SourcedDirective;
 
@@ -120,7 +121,7 @@ pub struct Resolution<'a> {
     /// The objects in the link, in a deterministic order (command line, then pull order).
     pub objects: Vec<ObjectView<'a>>,
     pub globals: Vec<Global<'a>>,
-    pub names: HashMap<&'a [u8], SymbolId>,
+    pub names: Names<'a>,
     /// Per object, per symbol index: the global it names (`LOCAL` for locals).
     pub symbol_ids: Vec<Vec<SymbolId>>,
     /// Per object, per section: discarded as a duplicate COMDAT copy.
@@ -159,6 +160,20 @@ pub struct Resolution<'a> {
 }
 
 pub const LOCAL: SymbolId = u32::MAX;
+
+impl<'a> Global<'a> {
+    /// A name nothing has defined or referenced yet.
+    fn named(name: &'a [u8]) -> Global<'a> {
+        Global {
+            name,
+            def: Def::Undefined,
+            strong_ref: false,
+            referenced: false,
+            library_position: 0,
+            hidden_ref: false,
+        }
+    }
+}
 
 impl<'a> Resolution<'a> {
     /// Resolution is final: every global's relocation facts are computed now, in parallel,
@@ -203,7 +218,10 @@ struct Resolver<'a, 'c> {
     candidates: &'c [Candidate<'a>],
     unavailable: HashMap<&'a [u8], String>,
     globals: Vec<Global<'a>>,
-    names: HashMap<&'a [u8], SymbolId>,
+    names: Names<'a>,
+    /// Per candidate, per symbol: the global its name already was when binding began
+    /// (looked up in parallel; `LOCAL` for names new then, and for every name under `--wrap`).
+    known: Vec<Vec<SymbolId>>,
     /// Per global, the first archive member defining it ([`NOT_LAZY`]: none).
     lazy: Vec<u32>,
     /// Per global, the first archive member offering it only as a common symbol: an undefined
@@ -227,21 +245,15 @@ struct Resolver<'a, 'c> {
 
 impl<'a> Resolver<'a, '_> {
     fn id(&mut self, name: &'a [u8]) -> SymbolId {
-        if let Some(&id) = self.names.get(name) {
-            return id;
+        let next = self.globals.len() as SymbolId;
+        let (id, new) = self
+            .names
+            .find_or_insert(name, crate::names::hash(name), || next);
+        if new {
+            self.lazy.push(NOT_LAZY);
+            self.lazy_common.push(NOT_LAZY);
+            self.globals.push(Global::named(name));
         }
-        let id = self.globals.len() as SymbolId;
-        self.lazy.push(NOT_LAZY);
-        self.lazy_common.push(NOT_LAZY);
-        self.globals.push(Global {
-            name,
-            def: Def::Undefined,
-            strong_ref: false,
-            referenced: false,
-            library_position: 0,
-            hidden_ref: false,
-        });
-        self.names.insert(name, id);
         id
     }
 
@@ -339,18 +351,52 @@ pub fn resolve<'a>(
     let shared_output = options.shared_output;
     let allow_undefined = options.allow_undefined;
     let synthetic = options.synthetic;
-    // At most this many distinct names: every global symbol of every candidate.
-    let global_count: usize = candidates
-        .iter()
-        .map(|c| c.object.symbols.iter().filter(|s| !s.is_local()).count())
-        .sum();
+    // Every archive member offers its definitions lazily; the first archive on the command
+    // line that defines a name is the one searched. The members' names are numbered as a walk
+    // over them would first meet them, in parallel (`register_archive_definitions`); then
+    // every candidate's global names are looked up in parallel, so binding, which is serial,
+    // mostly finds its numbers ready.
+    let hashes: Vec<Vec<u64>> = candidates
+        .par_iter()
+        .map(|c| {
+            c.object
+                .symbols
+                .iter()
+                .map(|s| match s.is_local() {
+                    true => 0,
+                    false => crate::names::hash(s.name),
+                })
+                .collect()
+        })
+        .collect();
+    let registered = register_archive_definitions(&candidates, &hashes);
+    let known: Vec<Vec<SymbolId>> = match options.wrap.is_empty() {
+        true => candidates
+            .par_iter()
+            .zip(&hashes)
+            .map(|(c, hashes)| {
+                c.object
+                    .symbols
+                    .iter()
+                    .zip(hashes)
+                    .map(|(s, &h)| match s.is_local() {
+                        true => LOCAL,
+                        false => registered.names.get_hashed(s.name, h).unwrap_or(LOCAL),
+                    })
+                    .collect()
+            })
+            .collect(),
+        false => vec![Vec::new(); candidates.len()],
+    };
+    crate::background::drop_late(hashes);
     let mut r = Resolver {
         candidates: &candidates,
         unavailable: unavailable_names(shared),
-        globals: Vec::new(),
-        names: HashMap::with_capacity_and_hasher(global_count, Default::default()),
-        lazy: Vec::with_capacity(global_count),
-        lazy_common: Vec::with_capacity(global_count),
+        globals: registered.globals,
+        names: registered.names,
+        known,
+        lazy: registered.lazy,
+        lazy_common: registered.lazy_common,
         symbol_ids: vec![Vec::new(); candidates.len()],
         in_link: vec![false; candidates.len()],
         order: Vec::new(),
@@ -363,25 +409,9 @@ pub fn resolve<'a>(
         allow_multiple_definition: options.allow_multiple_definition,
         wrap: options.wrap.iter().copied().collect(),
     };
-    // Every archive member offers its definitions lazily; the first archive on the command
-    // line that defines a name is the one searched.
     for (index, c) in candidates.iter().enumerate() {
         if c.loose {
             r.pull(index as u32);
-            continue;
-        }
-        for sym in &c.object.symbols {
-            if !sym.is_local() && matches!(sym.place, SymPlace::Section(_) | SymPlace::Absolute) {
-                let id = r.id(sym.name) as usize;
-                if r.lazy[id] == NOT_LAZY {
-                    r.lazy[id] = index as u32;
-                }
-            } else if !sym.is_local() && sym.place == SymPlace::Common {
-                let id = r.id(sym.name) as usize;
-                if r.lazy_common[id] == NOT_LAZY {
-                    r.lazy_common[id] = index as u32;
-                }
-            }
         }
     }
 
@@ -559,6 +589,154 @@ pub fn resolve<'a>(
     })
 }
 
+/// Archive members' definitions, numbered.
+struct Registered<'a> {
+    names: Names<'a>,
+    globals: Vec<Global<'a>>,
+    lazy: Vec<u32>,
+    lazy_common: Vec<u32>,
+}
+
+/// Numbers the names archive members define (outright or as common symbols) as a walk over
+/// the members in command-line order, each member's symbols in order, would first meet them,
+/// and records for each the first member defining it and the first offering it as common.
+/// Each shard of the name table is filled by one task, walking the members in order over the
+/// names whose hash chose it; the names' first meetings, sorted, give their numbers. The
+/// result is the same at any thread count.
+fn register_archive_definitions<'a>(
+    candidates: &[Candidate<'a>],
+    hashes: &[Vec<u64>],
+) -> Registered<'a> {
+    use crate::names::{shard_of, Shard, SHARDS};
+    // Per candidate, its definitions grouped by shard (each group in symbol order).
+    struct Definitions {
+        by_shard: Vec<u32>,
+        bounds: [u32; SHARDS + 1],
+    }
+    let defining = |s: &crate::object::Symbol<'_>| {
+        !s.is_local()
+            && matches!(
+                s.place,
+                SymPlace::Section(_) | SymPlace::Absolute | SymPlace::Common
+            )
+    };
+    let definitions: Vec<Definitions> = candidates
+        .par_iter()
+        .zip(hashes)
+        .map(|(c, hashes)| {
+            let mut bounds = [0u32; SHARDS + 1];
+            if c.loose {
+                return Definitions {
+                    by_shard: Vec::new(),
+                    bounds,
+                };
+            }
+            let symbols = &c.object.symbols;
+            for (s, &h) in symbols.iter().zip(hashes) {
+                if defining(s) {
+                    bounds[shard_of(h) + 1] += 1;
+                }
+            }
+            for k in 0..SHARDS {
+                bounds[k + 1] += bounds[k];
+            }
+            let mut next = bounds;
+            let mut by_shard = vec![0u32; bounds[SHARDS] as usize];
+            for (i, (s, &h)) in symbols.iter().zip(hashes).enumerate() {
+                if defining(s) {
+                    let k = shard_of(h);
+                    by_shard[next[k] as usize] = i as u32;
+                    next[k] += 1;
+                }
+            }
+            Definitions { by_shard, bounds }
+        })
+        .collect();
+    // Per shard: its table (numbered by first meeting within the shard), each name's first
+    // meeting (candidate, symbol), and its first defining and first common members.
+    type Filled<'a> = (Shard<'a>, Vec<(u32, u32)>, Vec<u32>, Vec<u32>);
+    let shards: Vec<Filled<'a>> = (0..SHARDS)
+        .into_par_iter()
+        .map(|k| {
+            let count: usize = definitions
+                .iter()
+                .map(|d| (d.bounds[k + 1] - d.bounds[k]) as usize)
+                .sum();
+            let mut shard = Shard::with_capacity(count);
+            let mut first = Vec::new();
+            let mut lazy = Vec::new();
+            let mut lazy_common = Vec::new();
+            for (ci, d) in definitions.iter().enumerate() {
+                let symbols = &candidates[ci].object.symbols;
+                for &si in &d.by_shard[d.bounds[k] as usize..d.bounds[k + 1] as usize] {
+                    let sym = &symbols[si as usize];
+                    let next = first.len() as SymbolId;
+                    let (local, new) =
+                        shard.find_or_insert(sym.name, hashes[ci][si as usize], || next);
+                    if new {
+                        first.push((ci as u32, si));
+                        lazy.push(NOT_LAZY);
+                        lazy_common.push(NOT_LAZY);
+                    }
+                    let slot = match sym.place {
+                        SymPlace::Common => &mut lazy_common[local as usize],
+                        _ => &mut lazy[local as usize],
+                    };
+                    if *slot == NOT_LAZY {
+                        *slot = ci as u32;
+                    }
+                }
+            }
+            (shard, first, lazy, lazy_common)
+        })
+        .collect();
+    // Number the names by first meeting: (candidate, symbol) order.
+    let mut order: Vec<(u32, u32, u32, u32)> = shards
+        .iter()
+        .enumerate()
+        .flat_map(|(k, (_, first, ..))| {
+            first
+                .iter()
+                .enumerate()
+                .map(move |(local, &(c, s))| (c, s, k as u32, local as u32))
+        })
+        .collect();
+    order.par_sort_unstable();
+    let mut number: Vec<Vec<SymbolId>> = shards
+        .iter()
+        .map(|(_, first, ..)| vec![0; first.len()])
+        .collect();
+    let mut globals = Vec::with_capacity(order.len());
+    let mut lazy = Vec::with_capacity(order.len());
+    let mut lazy_common = Vec::with_capacity(order.len());
+    for (id, &(c, s, k, local)) in order.iter().enumerate() {
+        number[k as usize][local as usize] = id as SymbolId;
+        let (_, _, shard_lazy, shard_common) = &shards[k as usize];
+        globals.push(Global::named(
+            candidates[c as usize].object.symbols[s as usize].name,
+        ));
+        lazy.push(shard_lazy[local as usize]);
+        lazy_common.push(shard_common[local as usize]);
+    }
+    let tables: Vec<Shard<'a>> = shards
+        .into_par_iter()
+        .zip(number)
+        .map(|((mut shard, ..), number)| {
+            for id in shard.ids_mut() {
+                *id = number[*id as usize];
+            }
+            shard
+        })
+        .collect();
+    crate::background::drop_late((definitions, order));
+    Registered {
+        names: Names::from_shards(tables),
+        globals,
+        lazy,
+        lazy_common,
+    }
+}
+
 /// The names shared libraries leave out on purpose, and why.
 fn unavailable_names<'a>(shared: &[SharedInput<'a>]) -> HashMap<&'a [u8], String> {
     let mut out = HashMap::default();
@@ -665,16 +843,22 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
             .then(|| default_version_base(sym.name))
             .flatten();
         let name = wrapped(&r.wrap, sym);
-        ids[sym_index] = bind_symbol(r, candidates, index, sym_index, sym, name)?;
+        let id = match r.known[index as usize].get(sym_index) {
+            Some(&id) if id != LOCAL => id,
+            _ => r.id(name),
+        };
+        ids[sym_index] = bind_symbol(r, candidates, index, sym_index, sym, id)?;
         if let Some(base) = default_base {
             // The alias yields to a definition of its own (`foo` beside `foo@@V`).
             let id = r.id(base);
             if !matches!(r.globals[id as usize].def, Def::Object { .. }) {
-                bind_symbol(r, candidates, index, sym_index, sym, base)?;
+                bind_symbol(r, candidates, index, sym_index, sym, id)?;
             }
         }
     }
     r.symbol_ids[index as usize] = ids;
+    // Bound once: its numbers are not needed again.
+    r.known[index as usize] = Vec::new();
     Ok(())
 }
 
@@ -691,22 +875,22 @@ fn wrapped<'a>(wrap: &HashMap<&'a [u8], &'a [u8]>, sym: &crate::object::Symbol<'
 
 /// `foo` of `foo@@V`.
 fn default_version_base(name: &[u8]) -> Option<&[u8]> {
-    let at = name.windows(2).position(|w| w == b"@@")?;
+    // Most names have no `@` at all: a vectorised search rules them out.
+    let first = memchr::memchr(b'@', name)?;
+    let at = first + name[first..].windows(2).position(|w| w == b"@@")?;
     Some(&name[..at])
 }
 
-/// Binds one global name of an object's symbol: a reference or a definition. Returns the
-/// name's global.
+/// Binds global `id`, named by an object's symbol: a reference or a definition. Returns it.
 fn bind_symbol<'a>(
     r: &mut Resolver<'a, '_>,
     candidates: &[Candidate<'a>],
     index: u32,
     sym_index: usize,
     sym: &crate::object::Symbol<'a>,
-    name: &'a [u8],
+    id: SymbolId,
 ) -> Result<SymbolId> {
     let object = &candidates[index as usize].object;
-    let id = r.id(name);
     let in_discarded =
         matches!(sym.place, SymPlace::Section(s) if r.discarded[index as usize][s as usize]);
     let place = if in_discarded {
@@ -962,12 +1146,8 @@ pub fn define_aliases<'a>(
             None => {
                 res.names.insert(name, res.globals.len() as SymbolId);
                 res.globals.push(Global {
-                    name,
                     def,
-                    strong_ref: false,
-                    referenced: false,
-                    library_position: 0,
-                    hidden_ref: false,
+                    ..Global::named(name)
                 });
             }
         }
