@@ -160,6 +160,9 @@ pub fn section_in_object(data: &[u8]) -> Result<Option<(&'static str, &[u8])>, O
 /// text, they are what a linker concatenating them would produce.
 pub fn sections_in_object(data: &[u8]) -> Result<Option<NamedSections<'_>>, ObjectError> {
     let format = object_format(data).ok_or(ObjectError::NotAnObject)?;
+    if format == Format::Elf && elf_names_no_directives(data) {
+        return Ok(None);
+    }
     let malformed = |error: object::Error| ObjectError::Malformed {
         format: format.name(),
         reason: error.to_string(),
@@ -197,6 +200,34 @@ pub fn sections_in_object(data: &[u8]) -> Result<Option<NamedSections<'_>>, Obje
         found.push(section.data().map_err(malformed)?);
     }
     Ok((!found.is_empty()).then_some((display_name, found)))
+}
+
+/// Whether an ELF object certainly has no directive section: its section-name table does not
+/// hold the name (a name there may be another's suffix; then the full reading decides).
+/// Objects carry thousands of sections, and most none of ours: one search of the names' bytes
+/// replaces reading every section header. Anything unusual (not 64-bit little-endian, a
+/// damaged header) is left to the full reading, which reports it.
+fn elf_names_no_directives(data: &[u8]) -> bool {
+    use object::read::elf::{FileHeader as _, SectionHeader as _};
+    let endian = object::LittleEndian;
+    let Ok(header) = object::elf::FileHeader64::<object::LittleEndian>::parse(data) else {
+        return false;
+    };
+    if !header.is_little_endian() {
+        return false;
+    }
+    let (Ok(headers), Ok(index)) = (
+        header.section_headers(endian, data),
+        header.shstrndx(endian, data),
+    ) else {
+        return false;
+    };
+    let Some(Ok(names)) = headers.get(index as usize).map(|s| s.data(endian, data)) else {
+        return false;
+    };
+    let mut needle = ELF_SECTION.as_bytes().to_vec();
+    needle.push(0);
+    memchr::memmem::find(names, &needle).is_none()
 }
 
 /// Reads the directives of a plain object (at most one entry, `member` `None`) or of an archive

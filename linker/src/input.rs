@@ -16,6 +16,24 @@ pub struct MappedFile {
     bytes: Bytes,
 }
 
+/// Lets the kernel take back the pages of `bytes` that lie wholly inside it, which must be
+/// part of a read-only map of a file ([`MappedFile::is_mapped`]): the process's memory shrinks
+/// by them, and a later read finds the same bytes again in the file's cached pages. The
+/// relocation pass hands each object back once it has copied everything it needs of it, so
+/// the inputs and the output are not all resident at once.
+pub fn release(bytes: &[u8]) {
+    const PAGE: usize = 4096;
+    let start = (bytes.as_ptr() as usize).next_multiple_of(PAGE);
+    let end = (bytes.as_ptr() as usize + bytes.len()) & !(PAGE - 1);
+    if end > start {
+        // SAFETY: whole pages of a private read-only file mapping: dropping them changes no
+        // byte any reader can see (the next access reads the file's page again).
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+        }
+    }
+}
+
 /// Where an input's bytes live: a read-only map of the file, or memory the caller handed
 /// over (in-memory links: the fuzz targets, tests).
 enum Bytes {
@@ -56,6 +74,11 @@ impl MappedFile {
             path: path.into(),
             bytes: Bytes::Owned(data),
         }
+    }
+
+    /// Whether the bytes are a read-only map of the file (see [`release`]).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.bytes, Bytes::Map(_))
     }
 
     pub fn data(&self) -> &[u8] {

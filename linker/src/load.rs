@@ -118,8 +118,9 @@ pub fn load<'p, B: Backend>(
     extra: &'p [ExtraFile],
 ) -> Result<Loaded<'p>> {
     /// An object to parse: where it is from, its bytes, its command-line position, whether it
-    /// is loose (not an archive member), and for members whether the archive is an rlib.
-    type Source<'d> = (String, &'d [u8], usize, bool, Option<bool>);
+    /// is loose (not an archive member), for members whether the archive is an rlib, and
+    /// whether its bytes are a map of a file.
+    type Source<'d> = (String, &'d [u8], usize, bool, Option<bool>, bool);
     let mut sources: Vec<Source<'_>> = Vec::new();
     // Shared libraries: (name, bytes, position, weak, as-needed, the name DT_NEEDED records
     // when the library has no soname).
@@ -164,7 +165,7 @@ pub fn load<'p, B: Backend>(
                     }
                     shared_data.push((name, data, position, weak, options.as_needed, dt_name));
                 } else {
-                    sources.push((name, data, position, !options.lazy, None));
+                    sources.push((name, data, position, !options.lazy, None, file.is_mapped()));
                 }
             }
             // Its members were mapped as files of their own (`thin_archive_members`).
@@ -209,6 +210,7 @@ pub fn load<'p, B: Backend>(
                             // `--whole-archive`: every member is in, like a loose object.
                             options.whole_archive,
                             Some(rlib),
+                            file.is_mapped(),
                         ));
                     }
                 }
@@ -232,7 +234,7 @@ pub fn load<'p, B: Backend>(
     let cpu = plan.target.cpu;
     let candidates: Vec<Candidate<'_>> = sources
         .into_par_iter()
-        .map(|(place, data, position, loose, rlib)| {
+        .map(|(place, data, position, loose, rlib, mapped)| {
             let object = backend.load_object(place, data)?;
             check_cpu(&object, cpu)?;
             let host = match rlib {
@@ -244,6 +246,7 @@ pub fn load<'p, B: Backend>(
                 position,
                 loose,
                 host,
+                mapped,
             })
         })
         .collect::<Result<_>>()?;

@@ -191,11 +191,28 @@ pub struct OutputOptions {
     pub elf: crate::plan::ElfOptions,
 }
 
-/// `-v` timings, phase by phase.
+/// `-v` timings, phase by phase: the wall time of each, and how many cores it kept busy
+/// (the process's CPU time over the wall time).
 struct Phases {
     start: Instant,
     last: Instant,
-    done: Vec<(&'static str, Duration)>,
+    last_cpu: Duration,
+    done: Vec<(&'static str, Duration, Option<Duration>)>,
+}
+
+/// The CPU time this process has used so far (user and system, every thread).
+fn cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
+        return Duration::ZERO;
+    }
+    // SAFETY: initialised by the successful call.
+    let usage = unsafe { usage.assume_init() };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 impl Phases {
@@ -203,28 +220,42 @@ impl Phases {
     /// finding and mapping the inputs, reading their directives) is the first, "plan".
     fn new() -> Self {
         let now = Instant::now();
+        let cpu = cpu_time();
         let mut done = Vec::new();
         if let Some(start) = crate::cli::started() {
-            done.push(("plan", now.saturating_duration_since(start)));
+            done.push(("plan", now.saturating_duration_since(start), Some(cpu)));
         }
         Phases {
             start: now,
             last: now,
+            last_cpu: cpu,
             done,
         }
     }
 
     fn mark(&mut self, phase: &'static str) {
         let now = Instant::now();
-        self.done.push((phase, now - self.last));
+        let cpu = cpu_time();
+        self.done.push((
+            phase,
+            now - self.last,
+            Some(cpu.saturating_sub(self.last_cpu)),
+        ));
         tracing::debug!(elapsed = ?(now - self.start), "{phase} done");
         self.last = now;
+        self.last_cpu = cpu;
     }
 
     fn summary(&self) -> String {
         self.done
             .iter()
-            .map(|(p, d)| format!("{p} {d:?}"))
+            .map(|(p, d, cpu)| {
+                let cores = cpu
+                    .filter(|_| !d.is_zero())
+                    .map(|c| format!(" ({:.1} cores)", c.as_secs_f64() / d.as_secs_f64()))
+                    .unwrap_or_default();
+                format!("{p} {:.1}ms{cores}", d.as_secs_f64() * 1000.0)
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -257,6 +288,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
                     position: 0,
                     loose: true,
                     host: false,
+                    mapped: false,
                 },
             );
         }
@@ -276,6 +308,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             position: 0,
             loose: true,
             host: false,
+            mapped: false,
         });
     }
     phases.mark("load");
@@ -529,6 +562,7 @@ fn offer_lazily<'a, B: Backend>(
             position: usize::MAX,
             loose: false,
             host,
+            mapped: false,
         });
     }
     Ok(())

@@ -4,6 +4,8 @@
 //! things are ([`OutputLayout`]); the dynamic relocations the pass finds are returned in neutral
 //! form for the format to encode.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use rayon::prelude::*;
 
 use crate::diag::Result;
@@ -49,6 +51,12 @@ pub trait OutputLayout: Placement {
     }
     fn symbol_value(&self, t: SymbolRef) -> SymValue;
     fn got_slot(&self, e: GotEntry) -> Option<u64>;
+    /// Every address GOT entry and its slot's address, for the relocation pass to know each
+    /// target's slot without a lookup per relocation (formats whose GOT is not listed this way
+    /// are asked [`OutputLayout::got_slot`] for each).
+    fn address_slots(&self, each: &mut dyn FnMut(SymbolRef, u64)) {
+        let _ = each;
+    }
     /// `_GLOBAL_OFFSET_TABLE_`, the base of GOT-relative relocations.
     fn got_base(&self) -> u64;
     /// The address the image is linked at, the base of image-relative values (PE's RVAs).
@@ -100,6 +108,8 @@ struct Target {
     /// For the section symbol of a merged string section, that section (the addend names
     /// the string); [`NOT_MERGED`] otherwise.
     merged: u32,
+    /// The address of its GOT slot, when it has one and the layout listed it; 0 otherwise.
+    got: u64,
 }
 
 const NOT_MERGED: u32 = u32::MAX;
@@ -112,6 +122,7 @@ impl Target {
             info,
             local: value.local,
             merged: NOT_MERGED,
+            got: 0,
         }
     }
 }
@@ -119,7 +130,7 @@ impl Target {
 /// Every object's relocation targets, indexed by symbol: globals resolved once and copied in,
 /// locals resolved per object, all in parallel.
 fn resolve_targets(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Vec<Target>> {
-    let globals: Vec<Target> = (0..res.globals.len())
+    let mut globals: Vec<Target> = (0..res.globals.len())
         .into_par_iter()
         .with_min_len(1024)
         .map(|id| {
@@ -127,7 +138,19 @@ fn resolve_targets(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Vec<Targe
             Target::of(l.symbol_value(t), target_info(res, t))
         })
         .collect();
-    res.objects
+    // GOT slots: the globals' before they are copied into each object's table, the locals'
+    // after.
+    let mut local_slots = Vec::new();
+    l.address_slots(&mut |t, slot| match t {
+        SymbolRef::Global(id) => {
+            if let Some(g) = globals.get_mut(id as usize) {
+                g.got = slot;
+            }
+        }
+        SymbolRef::Local { obj, sym } => local_slots.push((obj, sym, slot)),
+    });
+    let mut targets: Vec<Vec<Target>> = res
+        .objects
         .par_iter()
         .enumerate()
         .map(|(oi, o)| {
@@ -153,7 +176,16 @@ fn resolve_targets(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Vec<Targe
                 })
                 .collect()
         })
-        .collect()
+        .collect();
+    for (obj, sym, slot) in local_slots {
+        if let Some(t) = targets
+            .get_mut(obj as usize)
+            .and_then(|t| t.get_mut(sym as usize))
+        {
+            t.got = slot;
+        }
+    }
+    targets
 }
 
 /// A piece of the pass, run by one thread: an object's loaded sections (whose dynamic
@@ -172,6 +204,14 @@ enum Task {
         bytes: (u64, u64),
         relocs: (u32, u32),
     },
+}
+
+impl Task {
+    fn object(self) -> usize {
+        match self {
+            Task::Loaded { obj } | Task::Chunk { obj, .. } => obj as usize,
+        }
+    }
 }
 
 /// Relocations per piece of a debug section: large enough that a piece's fixed cost is
@@ -251,18 +291,31 @@ pub fn relocate_sections<A: Arch>(
         shared: l.is_shared(),
         thunks: l.has_thunks(),
     };
+    // Each object's tasks still to finish: the last one to finish hands the object's pages
+    // back (`input::release`), so the inputs do not all stay resident beside the output.
+    let remaining: Vec<AtomicU32> = res.objects.iter().map(|_| AtomicU32::new(0)).collect();
+    for task in &tasks {
+        remaining[task.object()].fetch_add(1, Ordering::Relaxed);
+    }
     let done: Vec<Option<ObjectDynRelocs>> = tasks
         .par_iter()
-        .map(|&task| match task {
-            Task::Loaded { obj } => pass.loaded_sections::<A>(obj as usize, out).map(Some),
-            Task::Chunk {
-                obj,
-                sec,
-                bytes,
-                relocs,
-            } => pass
-                .chunk::<A>(obj as usize, sec as usize, bytes, relocs, out)
-                .map(|()| None),
+        .map(|&task| {
+            let result = match task {
+                Task::Loaded { obj } => pass.loaded_sections::<A>(obj as usize, out).map(Some),
+                Task::Chunk {
+                    obj,
+                    sec,
+                    bytes,
+                    relocs,
+                } => pass
+                    .chunk::<A>(obj as usize, sec as usize, bytes, relocs, out)
+                    .map(|()| None),
+            };
+            let oi = task.object();
+            if remaining[oi].fetch_sub(1, Ordering::AcqRel) == 1 && res.mapped[oi] {
+                crate::input::release(res.objects[oi].data);
+            }
+            result
         })
         .collect::<Result<_>>()?;
     let per_object: Vec<ObjectDynRelocs> = done.into_iter().flatten().collect();
@@ -527,6 +580,9 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
             // Only the GOT-relative types use a slot: no lookup for the rest (most
             // relocations, and every debug one).
             let got_slot = A::got_use(r.r_type, self.shared).and_then(|u| {
+                if u == GotUse::Address && t.got != 0 {
+                    return Some(t.got);
+                }
                 let t = target(self.res, oi, r.symbol);
                 l.got_slot(match u {
                     GotUse::Address => GotEntry::Address(t),

@@ -104,6 +104,8 @@ pub struct Candidate<'a> {
     pub loose: bool,
     /// Not produced by rustc: in external linking, passed to the host linker as it is.
     pub host: bool,
+    /// Its bytes are a read-only map of a file (see [`crate::input::release`]).
+    pub mapped: bool,
 }
 
 /// A shared library given to the link.
@@ -130,6 +132,9 @@ pub struct Resolution<'a> {
     pub libraries: Vec<Library>,
     /// Per object: a host object (external linking passes it to the host linker).
     pub host: Vec<bool>,
+    /// Per object: its bytes are a read-only map of a file, whose pages may be released once
+    /// the output has what it needs of them.
+    pub mapped: Vec<bool>,
     /// The output is a shared library (its exported data is preemptible).
     pub shared_output: bool,
     /// A shared library's exported definitions can be interposed by other modules (ELF's
@@ -530,9 +535,11 @@ pub fn resolve<'a>(
     let mut objects = Vec::with_capacity(order.len());
     let mut host = Vec::with_capacity(order.len());
     let mut kept_discarded = Vec::with_capacity(order.len());
+    let mut mapped = Vec::with_capacity(order.len());
     for &old in &order {
         if let Some(c) = slots[old as usize].take() {
             host.push(c.host);
+            mapped.push(c.mapped);
             objects.push(c.object);
             kept_discarded.push(std::mem::take(&mut discarded[old as usize]));
         }
@@ -575,6 +582,7 @@ pub fn resolve<'a>(
         imports,
         libraries,
         host,
+        mapped,
         shared_output,
         interposable: true,
         version_script: None,

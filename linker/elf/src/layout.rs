@@ -2281,6 +2281,17 @@ impl OutputLayout for Layout<'_, '_> {
         Layout::got_slot(self, e)
     }
 
+    fn address_slots(&self, each: &mut dyn FnMut(SymbolRef, u64)) {
+        let Some(got) = self.section(".got") else {
+            return;
+        };
+        for (e, &offset) in self.got.iter().zip(&self.got_offsets) {
+            if let GotEntry::Address(t) = *e {
+                each(t, got.addr + 8 * offset);
+            }
+        }
+    }
+
     fn got_base(&self) -> u64 {
         self.section(".got").map(|s| s.addr).unwrap_or(0)
     }
