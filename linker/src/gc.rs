@@ -319,18 +319,14 @@ pub fn collect(
     // What a marked section keeps alive: what its relocations name, its associated sections,
     // and for a function what its FDEs name besides the function (the LSDA, and through the
     // CIE the personality routine).
-    let successors = |n: u32| -> Vec<u32> {
+    let successors = |n: u32, next: &mut Vec<u32>| {
         let (oi, si) = sections.split(n);
         let o = &res.objects[oi];
-        let mut next: Vec<u32> = o.relocations[si]
-            .0
-            .iter()
-            .filter_map(|raw| {
-                let symbol = (u64::from_le_bytes(raw.info) >> 32) as usize;
-                let target = defined_in[oi].get(symbol).copied().unwrap_or(NONE);
-                mark(target).then_some(target)
-            })
-            .collect();
+        next.extend(o.relocations[si].0.iter().filter_map(|raw| {
+            let symbol = (u64::from_le_bytes(raw.info) >> 32) as usize;
+            let target = defined_in[oi].get(symbol).copied().unwrap_or(NONE);
+            mark(target).then_some(target)
+        }));
         next.extend(followers.of(n).iter().copied().filter(|&f| mark(f)));
         for &(fo, k) in fdes.of(n) {
             let fde = &frames[fo as usize][k as usize].1;
@@ -350,13 +346,17 @@ pub fn collect(
                 }
             }
         }
-        next
     };
     while !wave.is_empty() {
+        // Each task gathers what its sections reach into one vector of its own.
         wave = wave
             .par_iter()
             .with_max_len(64)
-            .flat_map_iter(|&n| successors(n))
+            .fold(Vec::new, |mut next, &n| {
+                successors(n, &mut next);
+                next
+            })
+            .flatten_iter()
             .collect();
     }
 

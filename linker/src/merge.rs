@@ -277,12 +277,60 @@ fn dedupe_shard<'a>(k: usize, inputs: &[&'a [u8]], split: &[Split]) -> Shard<'a>
 /// parallel (each in input order), and shards are laid out in shard order: the same bytes at
 /// any thread count.
 pub fn merge<'a>(inputs: &[&'a [u8]], entsize: usize) -> Result<(Merged<'a>, Vec<PieceMap>)> {
+    merge_prepared(inputs, entsize, &Prepared::default())
+}
+
+/// Input sections split into their strings ahead of the merge, while the link did other
+/// things (see [`Prepared::split_all`]).
+#[derive(Default)]
+pub struct Prepared {
+    /// By the address and length of the section's bytes, with its character size: the split,
+    /// or why it could not be made (reported only if the section is merged).
+    splits: rustc_hash::FxHashMap<(usize, usize, usize), std::sync::Mutex<Option<Result<Split>>>>,
+}
+
+impl Prepared {
+    /// Splits and hashes these sections (bytes, character size), in parallel: all a merge
+    /// does before it deduplicates, so it can run beside work that leaves a core idle (the
+    /// serial part of symbol resolution) for sections that may yet join the link.
+    pub fn split_all(sections: &[(&[u8], usize)]) -> Prepared {
+        let splits = sections
+            .par_iter()
+            .map(|&(data, entsize)| {
+                (
+                    (data.as_ptr() as usize, data.len(), entsize),
+                    std::sync::Mutex::new(Some(split(data, entsize))),
+                )
+            })
+            .collect();
+        Prepared { splits }
+    }
+
+    /// The split of `data` made ahead, if there is one (each is taken once).
+    fn take(&self, data: &[u8], entsize: usize) -> Option<Result<Split>> {
+        let slot = self
+            .splits
+            .get(&(data.as_ptr() as usize, data.len(), entsize))?;
+        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        slot.take()
+    }
+}
+
+/// [`merge`], using the splits `prepared` made ahead where it has them.
+pub fn merge_prepared<'a>(
+    inputs: &[&'a [u8]],
+    entsize: usize,
+    prepared: &Prepared,
+) -> Result<(Merged<'a>, Vec<PieceMap>)> {
     if inputs.len() > u32::MAX as usize {
         bail!("too many mergeable string sections ({})", inputs.len());
     }
     let split: Vec<Split> = inputs
         .par_iter()
-        .map(|data| split(data, entsize))
+        .map(|data| match prepared.take(data, entsize) {
+            Some(split) => split,
+            None => split(data, entsize),
+        })
         .collect::<Result<_>>()?;
     let shards: Vec<Shard<'a>> = (0..SHARDS)
         .into_par_iter()

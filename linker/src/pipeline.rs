@@ -334,7 +334,20 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
         allow_multiple_definition: plan.args.elf.allow_multiple_definition,
         wrap: wrap_names(plan),
     };
-    let mut res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options)?;
+    // Resolution is partly serial: meanwhile the other threads split the mergeable string
+    // sections (debug information's names) into strings, the first half of merging them.
+    let mergeable: Vec<(&[u8], usize)> = candidates
+        .iter()
+        .flat_map(|c| &c.object.sections)
+        .filter(|s| s.has(crate::object::SectionFlags::MERGE_STRINGS) && !s.is_zero_fill())
+        .map(|s| (s.data, usize::from(s.merge_entsize)))
+        .collect();
+    let (res, prepared) = rayon::join(
+        || resolve::resolve(candidates, &shared, &plan.directives, &resolve_options),
+        || crate::merge::Prepared::split_all(&mergeable),
+    );
+    let mut res = res?;
+    res.prepared_strings = prepared;
     resolve::define_aliases(&mut res, &aliases)?;
     tracing::debug!(
         objects = res.objects.len(),

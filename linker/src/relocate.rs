@@ -206,6 +206,10 @@ enum Task {
     },
 }
 
+/// Objects smaller than this keep their pages: releasing costs a system call and every
+/// thread a TLB flush, and the memory is in the large ones (a program's own code units, std).
+const RELEASE_AT_LEAST: usize = 1 << 20;
+
 impl Task {
     fn object(self) -> usize {
         match self {
@@ -312,8 +316,12 @@ pub fn relocate_sections<A: Arch>(
                     .map(|()| None),
             };
             let oi = task.object();
-            if remaining[oi].fetch_sub(1, Ordering::AcqRel) == 1 && res.mapped[oi] {
-                crate::input::release(res.objects[oi].data);
+            let data = res.objects[oi].data;
+            if remaining[oi].fetch_sub(1, Ordering::AcqRel) == 1
+                && res.mapped[oi]
+                && data.len() >= RELEASE_AT_LEAST
+            {
+                crate::input::release(data);
             }
             result
         })

@@ -162,6 +162,9 @@ pub struct Resolution<'a> {
     /// Every global's relocation facts ([`crate::scan::target_info`]), computed once by
     /// [`Resolution::settle`] when resolution is final; empty before.
     pub infos: Vec<crate::reloc::TargetInfo>,
+    /// Mergeable string sections split ahead, while resolution ran (see
+    /// [`crate::merge::Prepared`]).
+    pub prepared_strings: crate::merge::Prepared,
 }
 
 pub const LOCAL: SymbolId = u32::MAX;
@@ -305,7 +308,7 @@ pub struct ResolveOptions<'a, 's> {
     /// the others are errors (an ELF shared library under `-z defs`).
     pub weak_undefined_dynamic: bool,
     /// The names the output format's linker defines itself (`__ehdr_start`, `__start_SEC`, …).
-    pub synthetic: &'s dyn Fn(&[u8]) -> bool,
+    pub synthetic: &'s (dyn Fn(&[u8]) -> bool + Sync),
     /// Names the command line wants defined, as if an object referenced them (exports,
     /// `/INCLUDE`): archive members that define them are pulled.
     pub required: Vec<&'a [u8]>,
@@ -594,6 +597,7 @@ pub fn resolve<'a>(
         library_names: Default::default(),
         unavailable: unavailable_names(shared),
         infos: Vec::new(),
+        prepared_strings: Default::default(),
     })
 }
 

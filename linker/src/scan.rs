@@ -290,6 +290,13 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
                     }
                 }
             }
+            // Each object's needs without repeats (its first mention of each kept), so that
+            // gathering them in object order, which is serial, sees each once per object.
+            first_mentions(&mut n.got);
+            first_mentions(&mut n.plt);
+            first_mentions(&mut n.imports);
+            first_mentions(&mut n.copies);
+            first_mentions(&mut n.canonical);
             Ok(n)
         })
         .collect::<Result<_>>()?;
@@ -315,6 +322,15 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
         })
         .collect();
     Ok(needs)
+}
+
+/// Drops every repeat from `list`, keeping the first of each in order.
+fn first_mentions<T: std::hash::Hash + Eq + Copy>(list: &mut Vec<T>) {
+    if list.len() < 2 {
+        return;
+    }
+    let mut seen = rustc_hash::FxHashSet::with_capacity_and_hasher(list.len(), Default::default());
+    list.retain(|x| seen.insert(*x));
 }
 
 /// `file: section+offset: relocation TYPE against SYMBOL: why`, as every relocation error

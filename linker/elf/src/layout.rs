@@ -342,7 +342,7 @@ fn merge_strings<'a>(
         align = s.align().max(align);
         entsize = u64::from(s.raw_entsize);
     }
-    let (contents, maps) = merge::merge(&datas, entsize as usize)?;
+    let (contents, maps) = merge::merge_prepared(&datas, entsize as usize, &res.prepared_strings)?;
     for (&(_, obj, sec), map) in list.iter().zip(maps) {
         let merged_index = merged.maps.len() as u32;
         placements[obj as usize][sec as usize] = Some(Placement {
