@@ -280,13 +280,16 @@ pub fn merge<'a>(inputs: &[&'a [u8]], entsize: usize) -> Result<(Merged<'a>, Vec
     merge_prepared(inputs, entsize, &Prepared::default())
 }
 
+/// A split made ahead, until a merge takes it: the split, or why it could not be made
+/// (reported only if the section is merged).
+type Ahead = std::sync::Mutex<Option<Result<Split>>>;
+
 /// Input sections split into their strings ahead of the merge, while the link did other
 /// things (see [`Prepared::split_all`]).
 #[derive(Default)]
 pub struct Prepared {
-    /// By the address and length of the section's bytes, with its character size: the split,
-    /// or why it could not be made (reported only if the section is merged).
-    splits: rustc_hash::FxHashMap<(usize, usize, usize), std::sync::Mutex<Option<Result<Split>>>>,
+    /// By the address and length of the section's bytes, with its character size.
+    splits: rustc_hash::FxHashMap<(usize, usize, usize), Ahead>,
 }
 
 impl Prepared {
