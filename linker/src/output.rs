@@ -5,8 +5,10 @@
 //! - A new path, or an existing regular file: the bytes go to a temporary file in the same
 //!   directory (same file system, so the final rename is atomic) that is deleted unless the
 //!   write completes — also when the process is stopped by SIGINT, SIGTERM or SIGHUP.
-//! - An existing executable that nothing else can see change (a regular file of ours with one
-//!   name, not running): overwritten in place, reusing its blocks ([`Reuse::Executable`]).
+//! - An existing executable of this machine that nothing else can see change (a regular file
+//!   of ours with one name, not running): overwritten in place through a map of it, reusing
+//!   its blocks and pages ([`Reuse::Executable`]); a failure once it is opened deletes it, so
+//!   a failed link leaves no output, as GNU ld, mold and wild leave none.
 //! - An existing path that is not a regular file (`/dev/null`, a FIFO, a socket, a terminal):
 //!   it is opened and written in place, as GNU ld and lld do. Renaming over it would replace
 //!   the device node: `-o /dev/null` run as root would turn `/dev/null` into an executable
@@ -87,8 +89,9 @@ pub fn write_mapped_atomically_then(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reuse {
     Never,
-    /// An executable this machine runs: the kernel refuses to open it for writing while it
-    /// runs (ETXTBSY), so a running copy is never changed under it.
+    /// An executable for this machine's own CPU: the kernel refuses to open it for writing
+    /// while it runs (ETXTBSY), so a running copy is never changed under it. (A program for
+    /// another CPU runs under an emulator that merely maps it: it is always replaced.)
     Executable,
 }
 
@@ -119,6 +122,11 @@ pub fn write_output(
         return write_in_place(path, len, fill, rewrite);
     }
     let timer = std::time::Instant::now();
+    if reuse == Reuse::Executable && len > 0 {
+        if let Some(file) = reusable(path, size) {
+            return fill_in_place(path, file, len, mode, fill, rewrite);
+        }
+    }
     let mut memory = OutputMemory::new(len).map_err(|e| e.at(&name))?;
     fill(memory.bytes())?;
     tracing::debug!(elapsed = ?timer.elapsed(), "output: filled");
@@ -128,11 +136,6 @@ pub fn write_output(
         rewrite(memory.bytes())?
     };
     let (head, tail) = split_rewritten(memory.bytes(), &rewritten);
-    if reuse == Reuse::Executable && overwrite_in_place(path, head, tail, mode)? {
-        tracing::debug!(elapsed = ?timer.elapsed(), "output: overwritten in place");
-        crate::background::drop_late(memory);
-        return Ok(());
-    }
     let dir = parent_dir(path);
     install_signal_cleanup();
     let tmp = tempfile::Builder::new()
@@ -167,53 +170,87 @@ pub fn write_output(
     Ok(())
 }
 
-/// Overwrites the existing output at `path` with `head` then `tail`, when that is safe:
-/// it is a regular file of ours (not a symbolic link, which would be written through), with
-/// no other name (a hard link elsewhere — an installed copy, a build cache's — must keep the
-/// old bytes), that the kernel lets us open for writing (not a running program), and whose
-/// blocks for the new size can be allocated (so the write cannot run out of space half-way).
-/// Returns `false`, having changed nothing, when it is not. Once the overwrite has begun, a
-/// failure (or a signal) deletes the half-written file: no output is left rather than a
-/// broken one.
-fn overwrite_in_place(path: &Path, head: &[u8], tail: &[u8], mode: u32) -> Result<bool> {
-    use std::os::unix::fs::{FileExt as _, MetadataExt as _, OpenOptionsExt as _};
-    let file = match std::fs::OpenOptions::new()
+/// The existing output at `path`, opened to be overwritten in place, when that is safe: it
+/// is a regular file of ours (not a symbolic link, which would be written through), with no
+/// other name (a hard link elsewhere — an installed copy, a build cache's — must keep the old
+/// bytes), that the kernel lets us open for writing (not a running program), and whose blocks
+/// for the new size can be allocated (so the writes cannot run out of space half-way). `None`,
+/// having changed nothing, when it is not.
+fn reusable(path: &Path, size: u64) -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
-    {
-        Ok(file) => file,
-        Err(_) => return Ok(false),
-    };
-    let Ok(meta) = file.metadata() else {
-        return Ok(false);
-    };
+        .ok()?;
+    let meta = file.metadata().ok()?;
     // SAFETY: geteuid cannot fail.
     let ours = meta.uid() == unsafe { libc::geteuid() };
     if !meta.is_file() || meta.nlink() != 1 || !ours {
-        return Ok(false);
+        return None;
     }
-    let len = (head.len() + tail.len()) as u64;
-    {
-        use std::os::fd::AsRawFd as _;
-        // SAFETY: a plain system call on an open descriptor.
-        let allocated = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
-        if allocated != 0 {
-            return Ok(false);
-        }
-    }
+    // SAFETY: a plain system call on an open descriptor; the size is kept, so the file is
+    // unchanged when this fails.
+    let allocated = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_KEEP_SIZE,
+            0,
+            size as libc::off_t,
+        )
+    };
+    (allocated == 0).then_some(file)
+}
+
+/// Fills an existing output in place, through a shared map of it: its blocks and cached pages
+/// are reused, where a new file's are allocated, journalled and the old file's freed, and the
+/// bytes are written once, where assembling them in anonymous memory first writes them twice
+/// and zero-fills fresh pages. The map is zeroed first, so the output does not depend on what
+/// the file held. From the moment the file is resized the old output is gone: a failure (or a
+/// signal) deletes the file, so no output is left rather than a broken one — as GNU ld, mold
+/// and wild leave none.
+fn fill_in_place(
+    path: &Path,
+    file: std::fs::File,
+    len: usize,
+    mode: u32,
+    fill: impl FnOnce(&mut [u8]) -> Result<()>,
+    rewrite: impl FnOnce(&mut [u8]) -> Result<Rewrite>,
+) -> Result<()> {
+    use rayon::prelude::*;
+    use std::os::unix::fs::FileExt as _;
+    let name = path.display();
     install_signal_cleanup();
-    let _guard = CleanupGuard::register(path);
-    let written = file
-        .write_all_at(head, 0)
-        .and_then(|()| file.write_all_at(tail, head.len() as u64))
-        .and_then(|()| file.set_len(len))
-        .and_then(|()| file.set_permissions(std::fs::Permissions::from_mode(mode)));
-    if let Err(e) = written {
+    let guard = CleanupGuard::register(path);
+    let io = |e: std::io::Error| Error::new(format!("{name}: {e}"));
+    let result = (|| -> Result<()> {
+        file.set_len(len as u64).map_err(io)?;
+        // SAFETY: the file is ours alone (one name, not running, checked by `reusable`); a
+        // process that maps it behind our back sees it change, as with any linker writing in
+        // place.
+        let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }
+            .map_err(|e| Error::new(format!("{name}: cannot map: {e}")))?;
+        map.par_chunks_mut(1 << 20).for_each(|c| c.fill(0));
+        fill(&mut map)?;
+        match rewrite(&mut map)? {
+            Some((keep, tail)) => {
+                drop(map);
+                file.set_len(keep).map_err(io)?;
+                file.write_all_at(&tail, keep).map_err(io)?;
+            }
+            None => crate::background::drop_late(map),
+        }
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(io)
+    })();
+    if result.is_err() {
         let _ = std::fs::remove_file(path);
-        return Err(Error::new(format!("{}: {e}", path.display())));
     }
-    Ok(true)
+    drop(guard);
+    crate::background::drop_late(file);
+    result
 }
 
 /// The whole output in anonymous memory, zero-filled by the kernel as it is touched.
@@ -476,26 +513,54 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         std::fs::write(&out, b"old").unwrap();
-        for reuse in [Reuse::Never, Reuse::Executable] {
-            let e = write_output(
-                &out,
-                10,
-                0o755,
-                reuse,
-                |_| {
-                    // The bytes are assembled in memory: no file is touched until they are
-                    // complete.
-                    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-                    Err(Error::new("no"))
-                },
-                |_| Ok(None),
-            )
-            .unwrap_err();
-            assert_eq!(e.message(), "no");
-            assert_eq!(CleanupGuard::pending(), None);
-            assert_eq!(std::fs::read(&out).unwrap(), b"old");
-            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-        }
+        let e = write_output(
+            &out,
+            10,
+            0o755,
+            Reuse::Never,
+            |_| {
+                // The bytes are assembled in memory: no file is touched until they are
+                // complete.
+                assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+                Err(Error::new("no"))
+            },
+            |_| Ok(None),
+        )
+        .unwrap_err();
+        assert_eq!(e.message(), "no");
+        assert_eq!(CleanupGuard::pending(), None);
+        assert_eq!(std::fs::read(&out).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_fill_in_place_leaves_no_output() {
+        let _one = REGISTRY.lock().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::write(&out, b"old").unwrap();
+        let e = write_output(
+            &out,
+            10,
+            0o755,
+            Reuse::Executable,
+            |bytes| {
+                // Written in place, zeroed first: the old bytes are gone, and a signal now
+                // would delete the file.
+                assert_eq!(bytes, &[0; 10]);
+                assert_eq!(CleanupGuard::pending().as_deref(), Some(out.as_path()));
+                Err(Error::new("no"))
+            },
+            |_| Ok(None),
+        )
+        .unwrap_err();
+        assert_eq!(e.message(), "no");
+        assert_eq!(CleanupGuard::pending(), None);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "no output left"
+        );
     }
 
     #[test]

@@ -304,6 +304,13 @@ pub trait Arch: Sync + Send + 'static {
     /// alone.
     const RELAXES_UNLOADED: bool = true;
 
+    /// Whether [`Arch::relax`] may act on relocations of this type; `false` lets the
+    /// relocation pass apply them by the table alone. By default every type may be relaxed.
+    fn may_relax(r_type: u32) -> bool {
+        let _ = r_type;
+        true
+    }
+
     /// The part of a PC-relative addend that reaches from the field to the end of its
     /// instruction (x86's −4): a reference into merged strings names the string at
     /// addend − bias.
@@ -478,29 +485,40 @@ pub fn pcrel(target: u64, v: &Values) -> i64 {
     (target as i64).wrapping_add(v.a).wrapping_sub(v.p as i64)
 }
 
-/// Writes S + A into a data word when the relocation is one (the bulk of debug information:
-/// absolute addresses and offsets into other sections). Returns `None`, having written nothing,
-/// for every other kind, which [`apply_table`] handles.
+/// Applies a relocation whose value is S + A, S + A − P or their page difference, straight
+/// from the CPU's table (most relocations of code and data, nearly all of debug
+/// information's), without the general [`Values`]. Returns `None`, having written nothing, for
+/// every other kind, which [`apply`] handles. The caller has ruled out relaxations
+/// ([`Arch::may_relax`]) and GOT slots.
 #[inline(always)]
-pub fn apply_absolute_word<A: Arch>(
+pub fn apply_simple<A: Arch>(
     r_type: u32,
     buf: &mut [u8],
     at: usize,
     s: u64,
     a: i64,
+    p: u64,
     shared: bool,
 ) -> Option<Result<(), Refusal>> {
     let info = A::reloc_info(r_type, shared)?;
-    if info.kind != RelocKind::Absolute {
-        return None;
-    }
-    let value = (s as i64).wrapping_add(a);
+    let page = |x: u64| x & !0xfff;
+    let value = match info.kind {
+        RelocKind::Absolute => (s as i64).wrapping_add(a),
+        RelocKind::PcRelative => (s as i64).wrapping_add(a).wrapping_sub(p as i64),
+        RelocKind::PageRelative => page(s.wrapping_add(a as u64)).wrapping_sub(page(p)) as i64,
+        _ => return None,
+    };
     Some(match info.field {
-        Field::Le64 => write64(buf, at, value as u64),
+        Field::None => Ok(()),
+        Field::Le64 => {
+            check_range(value, info.overflow).and_then(|()| write64(buf, at, value as u64))
+        }
         Field::Le32 => {
             check_range(value, info.overflow).and_then(|()| write32(buf, at, value as u32))
         }
-        _ => return None,
+        field => {
+            check_range(value, info.overflow).and_then(|()| write_field(field, buf, at, value))
+        }
     })
 }
 

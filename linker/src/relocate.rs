@@ -331,6 +331,50 @@ pub fn relocate_sections<A: Arch>(
     Ok(per_object)
 }
 
+/// An object's dynamic relocations as the pass finds them: the places scanning recorded, in
+/// (section, relocation) order, and the relocations made at them so far.
+struct Dynamic<'s> {
+    sites: &'s [DynSite],
+    next: usize,
+    relative: Vec<DynReloc>,
+    other: Vec<DynReloc>,
+}
+
+impl Dynamic<'_> {
+    /// Whether relocation `ri` of section `si` is the next recorded place.
+    #[inline]
+    fn at(&self, si: usize, ri: usize) -> bool {
+        self.sites
+            .get(self.next)
+            .is_some_and(|s| s.section as usize == si && s.reloc as usize == ri)
+    }
+
+    /// The dynamic relocation at the next recorded place, `p`, naming S + A.
+    fn add(&mut self, res: &Resolution<'_>, oi: usize, r: &Reloc, p: u64, s: u64, a: i64) {
+        let site = self.sites[self.next];
+        self.next += 1;
+        if site.absolute {
+            let symbol = match target(res, oi, r.symbol) {
+                SymbolRef::Global(id) => Some(id),
+                SymbolRef::Local { .. } => None,
+            };
+            self.other.push(DynReloc {
+                offset: p,
+                kind: DynKind::Absolute,
+                symbol,
+                addend: a,
+            });
+        } else {
+            self.relative.push(DynReloc {
+                offset: p,
+                kind: DynKind::Relative,
+                symbol: None,
+                addend: (s as i64).wrapping_add(a),
+            });
+        }
+    }
+}
+
 /// The merged string section the last lookup was in, with its address and piece map.
 struct MergedLookup<'s> {
     section: u32,
@@ -354,10 +398,12 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
     /// places scanning found) gathered in order.
     fn loaded_sections<A: Arch>(&self, oi: usize, out: OutBuf) -> Result<ObjectDynRelocs> {
         let o = &self.res.objects[oi];
-        let mut relative = Vec::new();
-        let mut other = Vec::new();
-        let sites = self.l.dynamic_sites(oi);
-        let mut next_site = 0;
+        let mut dynamic = Dynamic {
+            sites: self.l.dynamic_sites(oi),
+            next: 0,
+            relative: Vec::new(),
+            other: Vec::new(),
+        };
         for (si, section) in o.sections.iter().enumerate() {
             let Some(copied) = self.l.copied_section(oi, si) else {
                 continue;
@@ -369,44 +415,15 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
             // SAFETY: this input section's range belongs to this object alone.
             let dst = unsafe { out.range(copied.file_offset, data.len() as u64)? };
             dst.copy_from_slice(data);
-            let mut on_site = |ri: usize, v: &Values, r: &Reloc| -> Result<()> {
-                let Some(site) = sites.get(next_site) else {
-                    return Ok(());
-                };
-                if site.section as usize != si || site.reloc as usize != ri {
-                    return Ok(());
-                }
-                next_site += 1;
-                if site.absolute {
-                    let symbol = match target(self.res, oi, r.symbol) {
-                        SymbolRef::Global(id) => Some(id),
-                        SymbolRef::Local { .. } => None,
-                    };
-                    other.push(DynReloc {
-                        offset: v.p,
-                        kind: DynKind::Absolute,
-                        symbol,
-                        addend: v.a,
-                    });
-                } else {
-                    relative.push(DynReloc {
-                        offset: v.p,
-                        kind: DynKind::Relative,
-                        symbol: None,
-                        addend: (v.s as i64).wrapping_add(v.a),
-                    });
-                }
-                Ok(())
-            };
-            self.apply_loaded::<A>(oi, si, copied, dst, &mut on_site)?;
+            self.apply_loaded::<A>(oi, si, copied, dst, &mut dynamic)?;
         }
-        if next_site != sites.len() {
+        if dynamic.next != dynamic.sites.len() {
             crate::bail!(
                 "{}: dynamic relocations changed between scan and write (linker bug)",
                 o.place
             );
         }
-        Ok((relative, other))
+        Ok((dynamic.relative, dynamic.other))
     }
 
     /// A run of a non-loaded section: its bytes copied, its relocations applied (no dynamic
@@ -494,7 +511,8 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
             let at = (r.offset - base) as usize;
             // Most debug relocations are plain addresses and offsets: S + A into a word.
             if !A::RELAXES_UNLOADED {
-                match reloc::apply_absolute_word::<A>(r.r_type, dst, at, s, a, self.shared) {
+                let p = copied.addr.wrapping_add(r.offset);
+                match reloc::apply_simple::<A>(r.r_type, dst, at, s, a, p, self.shared) {
                     Some(Ok(())) => continue,
                     Some(Err(why)) => {
                         return Err(reloc_error(
@@ -553,15 +571,14 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
     }
 
     /// The relocations of loaded section `si`, whose bytes are `dst`: relaxations, GOT
-    /// slots, thunks, and `on_site` told of each so it can add the dynamic relocations
-    /// scanning found.
+    /// slots, thunks, and the dynamic relocations scanning found at places of it.
     fn apply_loaded<A: Arch>(
         &self,
         oi: usize,
         si: usize,
         copied: CopiedSection,
         dst: &mut [u8],
-        on_site: &mut dyn FnMut(usize, &Values, &Reloc) -> Result<()>,
+        dynamic: &mut Dynamic<'_>,
     ) -> Result<()> {
         let o = &self.res.objects[oi];
         let targets = &self.targets[oi];
@@ -585,8 +602,31 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
             // In range: the loader checked every relocation's symbol index.
             let t = &targets[r.symbol as usize];
             let info = t.info;
-            // Only the GOT-relative types use a slot: no lookup for the rest (most
-            // relocations, and every debug one).
+            let (mut s_addr, mut addend) = match t.merged {
+                NOT_MERGED => None,
+                sec => self.merged_target::<A>(oi, sec, &r, &mut last),
+            }
+            .unwrap_or((t.addr, r.addend));
+            // A far branch goes to its thunk, which goes on to the target and addend.
+            if self.thunks && A::branch_range(r.r_type).is_some() {
+                if let Some(thunk) = l.thunk(oi, si, r.offset) {
+                    (s_addr, addend) = (thunk, 0);
+                }
+            }
+            let p = copied.addr.wrapping_add(r.offset);
+            let at = usize::try_from(r.offset).map_err(|_| err("offset out of range"))?;
+            if dynamic.at(si, ri) {
+                dynamic.add(self.res, oi, &r, p, s_addr, addend);
+            } else if A::got_use(r.r_type, self.shared).is_none() && !A::may_relax(r.r_type) {
+                // Most code and data relocations: a branch or an address, S + A (− P).
+                if let Some(done) =
+                    reloc::apply_simple::<A>(r.r_type, dst, at, s_addr, addend, p, self.shared)
+                {
+                    done.map_err(|w| err(&w))?;
+                    continue;
+                }
+            }
+            // Only the GOT-relative types use a slot: no lookup for the rest.
             let got_slot = A::got_use(r.r_type, self.shared).and_then(|u| {
                 if u == GotUse::Address && t.got != 0 {
                     return Some(t.got);
@@ -600,19 +640,8 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
                     GotUse::TlsDesc => GotEntry::TlsDesc(t),
                 })
             });
-            let (mut s_addr, mut addend) = match t.merged {
-                NOT_MERGED => None,
-                sec => self.merged_target::<A>(oi, sec, &r, &mut last),
-            }
-            .unwrap_or((t.addr, r.addend));
-            // A far branch goes to its thunk, which goes on to the target and addend.
-            if self.thunks && A::branch_range(r.r_type).is_some() {
-                if let Some(thunk) = l.thunk(oi, si, r.offset) {
-                    (s_addr, addend) = (thunk, 0);
-                }
-            }
             let v = Values {
-                p: copied.addr.wrapping_add(r.offset),
+                p,
                 s: s_addr,
                 a: addend,
                 size: t.size,
@@ -624,8 +653,6 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
                 shared: self.shared,
                 dtpoff: if info.tls { l.dtpoff(t.addr) } else { 0 },
             };
-            let at = usize::try_from(r.offset).map_err(|_| err("offset out of range"))?;
-            on_site(ri, &v, &r)?;
             if reloc::apply::<A>(r.r_type, dst, at, &v).map_err(|w| err(&w))? == Applied::SkipNext {
                 skip = true;
             }

@@ -459,6 +459,21 @@ impl Arch for Aarch64 {
         relax(r_type, buf, at, v)
     }
 
+    fn may_relax(r_type: u32) -> bool {
+        use elf::*;
+        matches!(
+            RelocationType(r_type),
+            R_AARCH64_TLSDESC_ADR_PAGE21
+                | R_AARCH64_TLSDESC_LD64_LO12
+                | R_AARCH64_TLSDESC_ADD_LO12
+                | R_AARCH64_TLSDESC_CALL
+                | R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21
+                | R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC
+                | R_AARCH64_ADR_GOT_PAGE
+                | R_AARCH64_LD64_GOT_LO12_NC
+        )
+    }
+
     fn got_use(r_type: u32, shared: bool) -> Option<GotUse> {
         use elf::*;
         Some(match RelocationType(r_type) {

@@ -21,11 +21,13 @@ use crate::object::{elf_binding, elf_symbol_type, elf_visibility};
 use crate::ElfArch;
 
 pub fn write<A: ElfArch>(l: &Layout<'_, '_>, path: &Path) -> Result<()> {
-    // An executable is overwritten in place when that is safe; a shared library is always
-    // replaced: running programs may have it mapped, and nothing stops a write to it.
-    let reuse = match l.shared {
-        true => Reuse::Never,
-        false => Reuse::Executable,
+    // An executable of this machine is overwritten in place when that is safe; a shared
+    // library is always replaced (running programs may have it mapped, and nothing stops a
+    // write to it), and so is a program for another CPU (an emulator merely maps it).
+    let native = rlink_linker::target::Target::host().is_some_and(|h| h.cpu == A::CPU);
+    let reuse = match !l.shared && native {
+        true => Reuse::Executable,
+        false => Reuse::Never,
     };
     rlink_linker::output::write_output(
         path,

@@ -281,6 +281,20 @@ impl Arch for X86_64 {
         relax(r_type, buf, at, v)
     }
 
+    fn may_relax(r_type: u32) -> bool {
+        use elf::*;
+        matches!(
+            RelocationType(r_type),
+            R_X86_64_GOTPCRELX
+                | R_X86_64_REX_GOTPCRELX
+                | R_X86_64_GOTTPOFF
+                | R_X86_64_GOTPC32_TLSDESC
+                | R_X86_64_TLSDESC_CALL
+                | R_X86_64_TLSGD
+                | R_X86_64_TLSLD
+        )
+    }
+
     fn got_use(r_type: u32, shared: bool) -> Option<GotUse> {
         use elf::*;
         Some(match RelocationType(r_type) {
