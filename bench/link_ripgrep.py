@@ -19,7 +19,8 @@ Corpora (--corpus, repeatable; default ripgrep-release):
 --profile release|debug|both is kept as a shorthand for the ripgrep corpora.
 
 Timing runs use each linker as a user would (rlink, mold and wild fork: the parent exits when
-the output is written, leaving the child to clean up). The peak RSS of a forking linker is not
+the output is written, leaving the child to clean up); the script waits for that child before
+the next link starts, so no link is slowed by the one before it. The peak RSS of a forking linker is not
 seen by its parent's wait, so it is measured in separate runs with --no-fork (rlink's -no-fork). With --compare, a
 second rlink build (say, the last commit before a change) is timed in the same run and the
 new/old ratios are printed.
@@ -232,17 +233,42 @@ class LinkFailed(Exception):
     pass
 
 
+def become_subreaper():
+    """Makes this process the parent of its descendants' orphans (Linux's
+    PR_SET_CHILD_SUBREAPER), so that a forking linker's background child can be waited for."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def wait_for_orphans():
+    """Waits until every descendant has exited: a forking linker (rlink, mold, wild) returns
+    when its output is written and leaves a child to unmap and free, which would otherwise run
+    on into the next link and slow it. Each link is timed on a machine left as it found it."""
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+
 def timed(cmd):
     """Wall time and max RSS (KiB) of one link. wait4's figure covers the process and every
     descendant it waited for (the largest of them), so it is the peak of the process tree —
     unless the linker forks and exits before its child, which is why forking linkers are
-    measured again with --no-fork."""
+    measured again with --no-fork. The time stops when the process started exits; its
+    background child, if any, is then waited for before the next link starts."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     stderr = proc.stderr.read().decode(errors="replace")
     proc.stderr.close()
+    wait_for_orphans()
     if os.waitstatus_to_exitcode(status) != 0:
         raise LinkFailed(f"{' '.join(cmd[:3])} ... exited {os.waitstatus_to_exitcode(status)}:\n{stderr[-3000:]}")
     return elapsed, usage.ru_maxrss
@@ -455,6 +481,7 @@ def find_wild(opts):
 
 
 def main():
+    become_subreaper()
     ap = argparse.ArgumentParser(description="Link benchmark: rlink against wild, ld.lld, mold and GNU ld.")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "rlink-bench-ripgrep"),

@@ -4,6 +4,10 @@
 //! link's memory, releasing the blocks of the output that was replaced — happens in the child
 //! after the caller (make, cargo, a shell) has moved on.
 //!
+//! The child lets go of the caller's standard input, output and error when it says "done", as
+//! wild does: a caller reading the linker's output through a pipe (cargo, rustc) sees it end
+//! with the parent, not after the clean-up.
+//!
 //! Failures are the child's ordinary exit: it prints its error and exits non-zero without
 //! saying "done"; the parent, seeing the pipe close, waits for it and exits the same way
 //! (killed by a signal: killed by the same signal). A parent killed before the link is done
@@ -129,6 +133,16 @@ pub fn link_complete() {
     let _ = std::io::stderr().flush();
     // SAFETY: plain system calls on our own descriptors.
     unsafe {
+        // The caller's pipes (cargo and rustc read the linker's output until it ends) are let
+        // go now, so that they end with the parent rather than after the clean-up.
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+        for fd in [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+            if null >= 0 {
+                libc::dup2(null, fd);
+            } else {
+                libc::close(fd);
+            }
+        }
         // The parent exits now; a SIGTERM on its exit must not kill the clean-up.
         libc::prctl(libc::PR_SET_PDEATHSIG, 0 as libc::c_ulong);
         libc::write(fd, (&DONE as *const u8).cast(), 1);
