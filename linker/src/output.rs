@@ -240,7 +240,10 @@ fn fill_in_place(
                 file.set_len(keep).map_err(io)?;
                 file.write_all_at(&tail, keep).map_err(io)?;
             }
-            None => crate::background::drop_late(map),
+            // Unmapped now, not late: a writable shared map of the file (like an open
+            // descriptor for writing) makes the kernel refuse to run it ("text file busy")
+            // until it goes, and the caller runs the output as soon as rlink exits.
+            None => drop(map),
         }
         file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(io)
@@ -249,7 +252,7 @@ fn fill_in_place(
         let _ = std::fs::remove_file(path);
     }
     drop(guard);
-    crate::background::drop_late(file);
+    drop(file);
     result
 }
 
