@@ -1119,7 +1119,7 @@ pub fn lay_out<A: ElfArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     }
     build_dynamic_tables(l, l.runpath_text.clone(), l.soname_text.clone())?;
     if !l.strip_symbols {
-        l.symtab = Some(symtab::build(l));
+        l.symtab = Some(symtab::build(l)?);
     }
     step("symbol tables built");
     count_fdes(l)?;
@@ -1555,12 +1555,12 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
             Synth::SymTab => l
                 .symtab
                 .as_ref()
-                .map(|t| 24 * (t.entries.len() as u64 + 1))
+                .map(|t| 24 * (t.len() as u64 + 1))
                 .unwrap_or(0),
             Synth::StrTab => l
                 .symtab
                 .as_ref()
-                .map(|t| t.strtab.len() as u64)
+                .map(|t| t.strtab_len() as u64)
                 .unwrap_or(0),
             Synth::ShStrTab => 0,
         };

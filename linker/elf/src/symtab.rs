@@ -21,12 +21,52 @@ pub struct Entry {
     pub size: u64,
 }
 
-#[derive(Debug, Default)]
+/// The table, kept as the pieces it was built in: each is written straight to its place in the
+/// output, in parallel, rather than joined first (a serial copy of every entry and name).
+#[derive(Default)]
 pub struct Symtab {
-    pub entries: Vec<Entry>,
-    pub strtab: Vec<u8>,
+    pieces: Vec<Piece>,
+    /// Per piece: the index of its first entry (counting the null symbol) and the offset of
+    /// its first name in `.strtab` (after the empty name at 0).
+    starts: Vec<(u32, u32)>,
+    /// Entries, not counting the null symbol.
+    count: usize,
+    strtab_len: usize,
     /// Index of the first global entry (`sh_info`), counting the null symbol.
     pub first_global: u32,
+}
+
+impl Symtab {
+    /// Entries, not counting the null symbol.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes of `.strtab`.
+    pub fn strtab_len(&self) -> usize {
+        self.strtab_len
+    }
+
+    /// Writes `.strtab`: the empty name, then each piece's names.
+    pub fn write_strtab(&self, dst: &mut [u8]) {
+        let Some((first, mut rest)) = dst.split_first_mut() else {
+            return;
+        };
+        *first = 0;
+        let mut parts = Vec::with_capacity(self.pieces.len());
+        for piece in &self.pieces {
+            let (here, after) = std::mem::take(&mut rest).split_at_mut(piece.strtab.len());
+            parts.push((piece, here));
+            rest = after;
+        }
+        parts
+            .into_par_iter()
+            .for_each(|(piece, here)| here.copy_from_slice(&piece.strtab));
+    }
 }
 
 fn wanted_local(kind: SymbolKind, name: &[u8], discard: Discard) -> bool {
@@ -42,7 +82,8 @@ fn wanted_local(kind: SymbolKind, name: &[u8], discard: Discard) -> bool {
 }
 
 /// Symbols and their names, gathered for one object (or one run of globals) in parallel:
-/// name offsets are relative to `strtab` until the pieces are joined.
+/// name offsets are relative to the piece's `strtab` (its place in `.strtab` is added when the
+/// entries are written).
 #[derive(Default)]
 struct Piece {
     entries: Vec<Entry>,
@@ -68,9 +109,9 @@ impl Piece {
 const GLOBALS_PER_PIECE: usize = 4096;
 
 /// Chooses the symbols and builds the string table; values are filled when writing. Pieces
-/// are built in parallel (locals per object, globals in runs) and joined in order, so the
+/// are built in parallel (locals per object, globals in runs) and laid out in order, so the
 /// table is the same at any thread count.
-pub fn build(l: &Layout<'_, '_>) -> Symtab {
+pub fn build(l: &Layout<'_, '_>) -> rlink_linker::diag::Result<Symtab> {
     // `--retain-symbols-file`: only the listed global names, and no local symbol.
     let retain: Option<std::collections::HashSet<&[u8]>> = l
         .elf
@@ -140,28 +181,32 @@ pub fn build(l: &Layout<'_, '_>) -> Symtab {
             piece
         })
         .collect();
-    let mut t = Symtab {
-        strtab: vec![0],
-        ..Default::default()
-    };
-    let count: usize = locals.iter().chain(&globals).map(|p| p.entries.len()).sum();
-    t.entries.reserve(count);
+    let mut t = Symtab::default();
+    let (mut entry, mut name) = (1u64, 1u64);
     for (n, piece) in locals.iter().chain(&globals).enumerate() {
         if n == locals.len() {
-            t.first_global = t.entries.len() as u32 + 1;
+            t.first_global = entry as u32;
         }
-        let base = t.strtab.len() as u32;
-        t.strtab.extend_from_slice(&piece.strtab);
-        t.entries.extend(piece.entries.iter().map(|e| Entry {
-            name: e.name + base,
-            ..*e
-        }));
+        t.starts.push((entry as u32, name as u32));
+        entry += piece.entries.len() as u64;
+        name += piece.strtab.len() as u64;
     }
     if globals.is_empty() {
-        t.first_global = t.entries.len() as u32 + 1;
+        t.first_global = entry as u32;
     }
-    rlink_linker::background::drop_late((locals, globals));
-    t
+    // ELF gives a symbol's index and its name's offset 32 bits.
+    if entry > u64::from(u32::MAX) || name > u64::from(u32::MAX) {
+        rlink_linker::bail!(
+            "the symbol table would have {} entries and {name} bytes of names, more than ELF \
+             can index (use -s or --discard-all to leave symbols out)",
+            entry - 1
+        );
+    }
+    t.count = entry as usize - 1;
+    t.strtab_len = name as usize;
+    t.pieces = locals;
+    t.pieces.extend(globals);
+    Ok(t)
 }
 
 /// A global's `.symtab` entry: (type, size, weak, visibility), or `None` when it has none.
@@ -221,33 +266,44 @@ pub fn write(
 ) {
     let tls_start = l.tls.map(|(start, _, _)| start).unwrap_or(0);
     let index = SectionIndex::new(l);
-    // Entry 0 is the null symbol; entry i + 1 is `t.entries[i]`.
-    let (_, rest) = dst.split_at_mut(24);
-    rest.par_chunks_mut(24 * ENTRIES_PER_TASK)
-        .zip(t.entries.par_chunks(ENTRIES_PER_TASK))
-        .for_each(|(out, entries)| {
-            for (e, out) in entries.iter().zip(out.chunks_exact_mut(24)) {
-                let addr = value(e.target);
-                let tls = e.info & 0xf == elf::STT_TLS.0;
-                let shndx = addr.and_then(|a| index.of(a, tls));
-                let mut v = addr.unwrap_or(0);
-                // In executables a TLS symbol's value is its offset in the TLS segment (gABI).
-                if tls {
-                    v = v.wrapping_sub(tls_start);
+    // Entry 0 is the null symbol (left zero); each piece's entries follow at its start.
+    let Some(mut rest) = dst.get_mut(24..) else {
+        return;
+    };
+    let mut parts = Vec::with_capacity(t.pieces.len());
+    for (piece, &(_, name_base)) in t.pieces.iter().zip(&t.starts) {
+        let (here, after) = std::mem::take(&mut rest).split_at_mut(24 * piece.entries.len());
+        parts.push((piece, name_base, here));
+        rest = after;
+    }
+    parts.into_par_iter().for_each(|(piece, name_base, here)| {
+        here.par_chunks_mut(24 * ENTRIES_PER_TASK)
+            .zip(piece.entries.par_chunks(ENTRIES_PER_TASK))
+            .for_each(|(out, entries)| {
+                for (e, out) in entries.iter().zip(out.chunks_exact_mut(24)) {
+                    let addr = value(e.target);
+                    let tls = e.info & 0xf == elf::STT_TLS.0;
+                    let shndx = addr.and_then(|a| index.of(a, tls));
+                    let mut v = addr.unwrap_or(0);
+                    // In executables a TLS symbol's value is its offset in the TLS segment
+                    // (gABI).
+                    if tls {
+                        v = v.wrapping_sub(tls_start);
+                    }
+                    out[0..4].copy_from_slice(&(e.name + name_base).to_le_bytes());
+                    out[4] = e.info;
+                    out[5] = e.other;
+                    let shndx: u16 = match (addr, shndx) {
+                        (Some(_), Some(s)) => s,
+                        (Some(_), None) => elf::SHN_ABS.0,
+                        (None, _) => 0,
+                    };
+                    out[6..8].copy_from_slice(&shndx.to_le_bytes());
+                    out[8..16].copy_from_slice(&v.to_le_bytes());
+                    out[16..24].copy_from_slice(&e.size.to_le_bytes());
                 }
-                out[0..4].copy_from_slice(&e.name.to_le_bytes());
-                out[4] = e.info;
-                out[5] = e.other;
-                let shndx: u16 = match (addr, shndx) {
-                    (Some(_), Some(s)) => s,
-                    (Some(_), None) => elf::SHN_ABS.0,
-                    (None, _) => 0,
-                };
-                out[6..8].copy_from_slice(&shndx.to_le_bytes());
-                out[8..16].copy_from_slice(&v.to_le_bytes());
-                out[16..24].copy_from_slice(&e.size.to_le_bytes());
-            }
-        });
+            });
+    });
 }
 
 /// The output section (header index) holding an address.

@@ -603,7 +603,7 @@ fn write_synthetics<A: ElfArch>(
             }
             Synth::StrTab => {
                 if let Some(t) = &l.symtab {
-                    dst.copy_from_slice(&t.strtab);
+                    t.write_strtab(dst);
                 }
             }
             Synth::ShStrTab => dst.copy_from_slice(&l.shstrtab),
