@@ -119,8 +119,15 @@ pub fn load<'p, B: Backend>(
 ) -> Result<Loaded<'p>> {
     /// An object to parse: where it is from, its bytes, its command-line position, whether it
     /// is loose (not an archive member), for members whether the archive is an rlib, and
-    /// whether its bytes are a map of a file.
-    type Source<'d> = (String, &'d [u8], usize, bool, Option<bool>, bool);
+    /// the map of the file its bytes are in, if they are in one.
+    type Source<'d> = (
+        String,
+        &'d [u8],
+        usize,
+        bool,
+        Option<bool>,
+        Option<&'d [u8]>,
+    );
     let mut sources: Vec<Source<'_>> = Vec::new();
     // Shared libraries: (name, bytes, position, weak, as-needed, the name DT_NEEDED records
     // when the library has no soname).
@@ -165,7 +172,14 @@ pub fn load<'p, B: Backend>(
                     }
                     shared_data.push((name, data, position, weak, options.as_needed, dt_name));
                 } else {
-                    sources.push((name, data, position, !options.lazy, None, file.is_mapped()));
+                    sources.push((
+                        name,
+                        data,
+                        position,
+                        !options.lazy,
+                        None,
+                        file.is_mapped().then(|| file.data()),
+                    ));
                 }
             }
             // Its members were mapped as files of their own (`thin_archive_members`).
@@ -210,7 +224,7 @@ pub fn load<'p, B: Backend>(
                             // `--whole-archive`: every member is in, like a loose object.
                             options.whole_archive,
                             Some(rlib),
-                            file.is_mapped(),
+                            file.is_mapped().then(|| file.data()),
                         ));
                     }
                 }

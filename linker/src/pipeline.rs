@@ -288,7 +288,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
                     position: 0,
                     loose: true,
                     host: false,
-                    mapped: false,
+                    mapped: None,
                 },
             );
         }
@@ -308,7 +308,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             position: 0,
             loose: true,
             host: false,
-            mapped: false,
+            mapped: None,
         });
     }
     phases.mark("load");
@@ -575,7 +575,7 @@ fn offer_lazily<'a, B: Backend>(
             position: usize::MAX,
             loose: false,
             host,
-            mapped: false,
+            mapped: None,
         });
     }
     Ok(())

@@ -4,6 +4,7 @@
 //! things are ([`OutputLayout`]); the dynamic relocations the pass finds are returned in neutral
 //! form for the format to encode.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
@@ -206,16 +207,30 @@ enum Task {
     },
 }
 
-/// Objects smaller than this keep their pages: releasing costs a system call and every
-/// thread a TLB flush, and the memory is in the large ones (a program's own code units, std).
-const RELEASE_AT_LEAST: usize = 1 << 20;
-
 impl Task {
     fn object(self) -> usize {
         match self {
             Task::Loaded { obj } | Task::Chunk { obj, .. } => obj as usize,
         }
     }
+}
+
+/// The distinct mapped files the objects are in, and per object the index of its file.
+fn mapped_files<'a>(res: &Resolution<'a>) -> (Vec<&'a [u8]>, Vec<Option<u32>>) {
+    let mut files: Vec<&'a [u8]> = Vec::new();
+    let mut index: HashMap<usize, u32> = HashMap::new();
+    let file_of = res
+        .mapped
+        .iter()
+        .map(|m| {
+            let file = (*m)?;
+            Some(*index.entry(file.as_ptr() as usize).or_insert_with(|| {
+                files.push(file);
+                files.len() as u32 - 1
+            }))
+        })
+        .collect();
+    (files, file_of)
 }
 
 /// Relocations per piece of a debug section: large enough that a piece's fixed cost is
@@ -295,11 +310,16 @@ pub fn relocate_sections<A: Arch>(
         shared: l.is_shared(),
         thunks: l.has_thunks(),
     };
-    // Each object's tasks still to finish: the last one to finish hands the object's pages
-    // back (`input::release`), so the inputs do not all stay resident beside the output.
-    let remaining: Vec<AtomicU32> = res.objects.iter().map(|_| AtomicU32::new(0)).collect();
+    // Each mapped file's tasks still to finish (over all its objects): the last one to finish
+    // hands the whole file's pages back (`input::release`), so the inputs do not all stay
+    // resident beside the output. One release per file, not per object: each costs a system
+    // call and every thread a TLB flush, and an archive has hundreds of members.
+    let (files, file_of) = mapped_files(res);
+    let remaining: Vec<AtomicU32> = files.iter().map(|_| AtomicU32::new(0)).collect();
     for task in &tasks {
-        remaining[task.object()].fetch_add(1, Ordering::Relaxed);
+        if let Some(f) = file_of[task.object()] {
+            remaining[f as usize].fetch_add(1, Ordering::Relaxed);
+        }
     }
     let done: Vec<Option<ObjectDynRelocs>> = tasks
         .par_iter()
@@ -315,13 +335,10 @@ pub fn relocate_sections<A: Arch>(
                     .chunk::<A>(obj as usize, sec as usize, bytes, relocs, out)
                     .map(|()| None),
             };
-            let oi = task.object();
-            let data = res.objects[oi].data;
-            if remaining[oi].fetch_sub(1, Ordering::AcqRel) == 1
-                && res.mapped[oi]
-                && data.len() >= RELEASE_AT_LEAST
-            {
-                crate::input::release(data);
+            if let Some(f) = file_of[task.object()] {
+                if remaining[f as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
+                    crate::input::release(files[f as usize]);
+                }
             }
             result
         })

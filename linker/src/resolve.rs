@@ -104,8 +104,9 @@ pub struct Candidate<'a> {
     pub loose: bool,
     /// Not produced by rustc: in external linking, passed to the host linker as it is.
     pub host: bool,
-    /// Its bytes are a read-only map of a file (see [`crate::input::release`]).
-    pub mapped: bool,
+    /// The whole read-only map of the file its bytes are in (see [`crate::input::release`]),
+    /// when they are in one.
+    pub mapped: Option<&'a [u8]>,
 }
 
 /// A shared library given to the link.
@@ -132,9 +133,9 @@ pub struct Resolution<'a> {
     pub libraries: Vec<Library>,
     /// Per object: a host object (external linking passes it to the host linker).
     pub host: Vec<bool>,
-    /// Per object: its bytes are a read-only map of a file, whose pages may be released once
-    /// the output has what it needs of them.
-    pub mapped: Vec<bool>,
+    /// Per object: the read-only map of the file its bytes are in, whose pages may be released
+    /// once the output has what it needs of every object in it.
+    pub mapped: Vec<Option<&'a [u8]>>,
     /// The output is a shared library (its exported data is preemptible).
     pub shared_output: bool,
     /// A shared library's exported definitions can be interposed by other modules (ELF's

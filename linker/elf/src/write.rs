@@ -184,6 +184,14 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     let timer = std::time::Instant::now();
     let out = OutBuf::new(buf);
 
+    // Merged strings first: they are slices of the inputs, which the relocation pass hands
+    // back to the kernel as it finishes with each file.
+    for (section, merged) in &l.merged.contents {
+        let os = &l.sections[*section as usize];
+        // SAFETY: a merged section's bytes are written here only.
+        let dst = unsafe { out.range(os.offset, os.size)? };
+        merged.write(dst);
+    }
     // Copy and relocate every object's sections in parallel.
     let per_object = relocate_sections::<A>(l.res, l, out)?;
     write_thunks::<A>(l, out)?;
@@ -307,12 +315,6 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         write_rela::<A>(l, out, rela, for_plt.iter())?;
     }
 
-    for (section, merged) in &l.merged.contents {
-        let os = &l.sections[*section as usize];
-        // SAFETY: a merged section's bytes are written here only.
-        let dst = unsafe { out.range(os.offset, os.size)? };
-        merged.write(dst);
-    }
     write_synthetics::<A>(l, out, relative_count)?;
     tracing::debug!(elapsed = ?timer.elapsed(), "write: linker-made sections written");
     write_headers::<A>(l, out)?;
