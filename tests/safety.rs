@@ -277,6 +277,20 @@ fn existing_outputs_are_overwritten_only_when_nothing_else_sees_it() {
         output_of(&d.join("link")),
         "second and longer, so the file changes size\n"
     );
+
+    // Written in place over old bytes: the same bytes as a new file gets (only what the
+    // link leaves unwritten is zeroed first, so nothing of the old file may show through).
+    link_c_program(d, &second, "fresh");
+    let size = std::fs::metadata(d.join("fresh")).unwrap().len() as usize;
+    std::fs::write(d.join("junk"), vec![0xa5u8; size + 4096]).unwrap();
+    let junk = inode(&d.join("junk"));
+    link_c_program(d, &second, "junk");
+    assert_eq!(inode(&d.join("junk")), junk, "not written in place");
+    assert_eq!(
+        std::fs::read(d.join("junk")).unwrap(),
+        std::fs::read(d.join("fresh")).unwrap(),
+        "an output written in place differs from a new one"
+    );
 }
 
 #[test]

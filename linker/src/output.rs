@@ -87,12 +87,20 @@ pub fn write_mapped_atomically_then(
 
 /// Whether an existing output may be overwritten in place rather than replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reuse {
+pub enum Reuse<'w> {
     Never,
     /// An executable for this machine's own CPU: the kernel refuses to open it for writing
     /// while it runs (ETXTBSY), so a running copy is never changed under it. (A program for
     /// another CPU runs under an emulator that merely maps it: it is always replaced.)
-    Executable,
+    ///
+    /// `written`: byte ranges (start, end), in order and not overlapping, that `fill` writes
+    /// every byte of whenever it succeeds. Only the rest of the old file is zeroed before
+    /// `fill` runs: the sections copied from the inputs (most of a program, all of its debug
+    /// information) are then touched once, when they are written — after the inputs copied
+    /// before them were handed back — rather than zeroed ahead with every input resident.
+    Executable {
+        written: &'w [(u64, u64)],
+    },
 }
 
 /// Writes an output of `size` bytes that `fill` (then `rewrite`) produce.
@@ -111,7 +119,7 @@ pub fn write_output(
     path: &Path,
     size: u64,
     mode: u32,
-    reuse: Reuse,
+    reuse: Reuse<'_>,
     fill: impl FnOnce(&mut [u8]) -> Result<()>,
     rewrite: impl FnOnce(&mut [u8]) -> Result<Rewrite>,
 ) -> Result<()> {
@@ -122,9 +130,9 @@ pub fn write_output(
         return write_in_place(path, len, fill, rewrite);
     }
     let timer = std::time::Instant::now();
-    if reuse == Reuse::Executable && len > 0 {
+    if let (Reuse::Executable { written }, true) = (reuse, len > 0) {
         if let Some(file) = reusable(path, size) {
-            return fill_in_place(path, file, len, mode, fill, rewrite);
+            return fill_in_place(path, file, len, written, mode, fill, rewrite);
         }
     }
     let mut memory = OutputMemory::new(len).map_err(|e| e.at(&name))?;
@@ -207,19 +215,19 @@ fn reusable(path: &Path, size: u64) -> Option<std::fs::File> {
 /// Fills an existing output in place, through a shared map of it: its blocks and cached pages
 /// are reused, where a new file's are allocated, journalled and the old file's freed, and the
 /// bytes are written once, where assembling them in anonymous memory first writes them twice
-/// and zero-fills fresh pages. The map is zeroed first, so the output does not depend on what
-/// the file held. From the moment the file is resized the old output is gone: a failure (or a
+/// and zero-fills fresh pages. What `fill` does not write whole (`written`) is zeroed first, so
+/// the output does not depend on what the file held. From the moment the file is resized the old output is gone: a failure (or a
 /// signal) deletes the file, so no output is left rather than a broken one — as GNU ld, mold
 /// and wild leave none.
 fn fill_in_place(
     path: &Path,
     file: std::fs::File,
     len: usize,
+    written: &[(u64, u64)],
     mode: u32,
     fill: impl FnOnce(&mut [u8]) -> Result<()>,
     rewrite: impl FnOnce(&mut [u8]) -> Result<Rewrite>,
 ) -> Result<()> {
-    use rayon::prelude::*;
     use std::os::unix::fs::FileExt as _;
     let name = path.display();
     install_signal_cleanup();
@@ -232,7 +240,7 @@ fn fill_in_place(
         // place.
         let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }
             .map_err(|e| Error::new(format!("{name}: cannot map: {e}")))?;
-        map.par_chunks_mut(1 << 20).for_each(|c| c.fill(0));
+        zero_except(&mut map, written);
         fill(&mut map)?;
         match rewrite(&mut map)? {
             Some((keep, tail)) => {
@@ -254,6 +262,38 @@ fn fill_in_place(
     drop(guard);
     drop(file);
     result
+}
+
+/// Zeroes `buf` but for the `written` ranges (in order, not overlapping; clipped to `buf`), in
+/// pieces of at most 1 MiB spread over the threads.
+fn zero_except(buf: &mut [u8], written: &[(u64, u64)]) {
+    use rayon::prelude::*;
+    const PIECE: usize = 1 << 20;
+    let len = buf.len();
+    let mut gaps: Vec<(usize, usize)> = Vec::new();
+    let mut at = 0usize;
+    for &(start, end) in written {
+        let (start, end) = ((start as usize).min(len), (end as usize).min(len));
+        if start > at {
+            gaps.push((at, start));
+        }
+        at = at.max(end);
+    }
+    gaps.push((at, len));
+    let mut pieces: Vec<&mut [u8]> = Vec::new();
+    let mut rest = buf;
+    let mut consumed = 0;
+    for (start, end) in gaps {
+        if end <= start {
+            continue;
+        }
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(start - consumed);
+        let (gap, after) = tail.split_at_mut(end - start);
+        pieces.extend(gap.chunks_mut(PIECE));
+        rest = after;
+        consumed = end;
+    }
+    pieces.into_par_iter().for_each(|p| p.fill(0));
 }
 
 /// The whole output in anonymous memory, zero-filled by the kernel as it is touched.
@@ -537,6 +577,56 @@ mod tests {
     }
 
     #[test]
+    fn only_what_fill_does_not_write_is_zeroed() {
+        let mut buf = vec![0xaau8; (3 << 20) + 100];
+        let len = buf.len() as u64;
+        // Ranges in order, one past the end (clipped), one empty.
+        let written = [
+            (10, 20),
+            (20, 30),
+            (1 << 20, (2 << 20) + 7),
+            (len - 5, len + 50),
+        ];
+        zero_except(&mut buf, &written);
+        let kept = |i: u64| written.iter().any(|&(s, e)| (s..e).contains(&i));
+        for (i, &b) in buf.iter().enumerate() {
+            let want = if kept(i as u64) { 0xaa } else { 0 };
+            assert_eq!(b, want, "byte {i}");
+        }
+        let mut all = vec![1u8; 5000];
+        zero_except(&mut all, &[]);
+        assert!(all.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn old_bytes_in_place_are_zeroed_but_where_written() {
+        let _one = REGISTRY.lock().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::write(&out, [0xffu8; 64]).unwrap();
+        write_output(
+            &out,
+            16,
+            0o755,
+            Reuse::Executable { written: &[(4, 8)] },
+            |bytes| {
+                // The promised range still holds the old bytes until written; the rest is zero.
+                assert_eq!(&bytes[4..8], &[0xff; 4]);
+                assert_eq!(&bytes[..4], &[0; 4]);
+                assert_eq!(&bytes[8..], &[0; 8]);
+                bytes[4..8].copy_from_slice(b"abcd");
+                Ok(())
+            },
+            |_| Ok(None),
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            b"\0\0\0\0abcd\0\0\0\0\0\0\0\0"
+        );
+    }
+
+    #[test]
     fn a_failed_fill_in_place_leaves_no_output() {
         let _one = REGISTRY.lock().unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -546,7 +636,7 @@ mod tests {
             &out,
             10,
             0o755,
-            Reuse::Executable,
+            Reuse::Executable { written: &[] },
             |bytes| {
                 // Written in place, zeroed first: the old bytes are gone, and a signal now
                 // would delete the file.
@@ -587,7 +677,7 @@ mod tests {
                 |_| Ok(None),
             )
         };
-        write(Reuse::Executable).unwrap();
+        write(Reuse::Executable { written: &[] }).unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"hello");
         let meta = std::fs::metadata(&out).unwrap();
         assert_eq!(meta.ino(), inode, "overwritten in place");

@@ -215,6 +215,36 @@ impl Task {
     }
 }
 
+/// The output byte ranges [`relocate_sections`] writes whole: every copied input section's
+/// bytes (an input section that is zero-fill in a section with contents is not among them).
+/// In file order, adjacent ranges joined.
+pub fn copied_ranges(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<(u64, u64)> {
+    let mut ranges: Vec<(u64, u64)> = res
+        .objects
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(oi, o)| {
+            o.sections
+                .iter()
+                .enumerate()
+                .filter_map(move |(si, section)| {
+                    let copied = l.copied_section(oi, si)?;
+                    let len = section.data.len() as u64;
+                    (len > 0).then(|| (copied.file_offset, copied.file_offset + len))
+                })
+        })
+        .collect();
+    ranges.par_sort_unstable();
+    let mut joined: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match joined.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => joined.push((start, end)),
+        }
+    }
+    joined
+}
+
 /// The distinct mapped files the objects are in, and per object the index of its file.
 fn mapped_files<'a>(res: &Resolution<'a>) -> (Vec<&'a [u8]>, Vec<Option<u32>>) {
     let mut files: Vec<&'a [u8]> = Vec::new();
