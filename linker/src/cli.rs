@@ -39,7 +39,6 @@ pub fn main(formats: Formats) -> ExitCode {
     }
     // This process has one thread: its link may fork (see `background`).
     crate::background::allow_fork();
-    crate::heap::tune();
     match run_as(&program, &args, formats) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(e),
@@ -243,7 +242,7 @@ fn link_command(command: Command, formats: Formats) -> Result<()> {
     // The link runs in a pool of its own, sized by -threads (rayon's default otherwise: one
     // thread per core). A pool that cannot be made (too many threads for the memory or
     // process limits) is an error, not a panic later.
-    let mut pool = rayon::ThreadPoolBuilder::new().start_handler(|_| crate::heap::thread_started());
+    let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = link.threads {
         pool = pool.num_threads(n);
     }
