@@ -233,6 +233,7 @@ fn fill_in_place(
     install_signal_cleanup();
     let guard = CleanupGuard::register(path);
     let io = |e: std::io::Error| Error::new(format!("{name}: {e}"));
+    let timer = std::time::Instant::now();
     let result = (|| -> Result<()> {
         file.set_len(len as u64).map_err(io)?;
         // SAFETY: the file is ours alone (one name, not running, checked by `reusable`); a
@@ -241,7 +242,9 @@ fn fill_in_place(
         let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }
             .map_err(|e| Error::new(format!("{name}: cannot map: {e}")))?;
         zero_except(&mut map, written);
+        tracing::debug!(elapsed = ?timer.elapsed(), "output: mapped in place, gaps zeroed");
         fill(&mut map)?;
+        tracing::debug!(elapsed = ?timer.elapsed(), "output: filled");
         match rewrite(&mut map)? {
             Some((keep, tail)) => {
                 drop(map);
@@ -253,6 +256,7 @@ fn fill_in_place(
             // until it goes, and the caller runs the output as soon as rlink exits.
             None => drop(map),
         }
+        tracing::debug!(elapsed = ?timer.elapsed(), "output: unmapped");
         file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(io)
     })();

@@ -25,12 +25,14 @@ pub fn write<A: ElfArch>(l: &Layout<'_, '_>, path: &Path) -> Result<()> {
     // library is always replaced (running programs may have it mapped, and nothing stops a
     // write to it), and so is a program for another CPU (an emulator merely maps it).
     let native = rlink_linker::target::Target::host().is_some_and(|h| h.cpu == A::CPU);
+    let timer = std::time::Instant::now();
     let in_place = !l.shared && native;
     // What the relocation pass writes whole need not be zeroed first (see `Reuse`).
     let written = match in_place {
         true => rlink_linker::relocate::copied_ranges(l.res, l),
         false => Vec::new(),
     };
+    tracing::debug!(elapsed = ?timer.elapsed(), "write: ranges copied whole listed");
     let reuse = match in_place {
         true => Reuse::Executable { written: &written },
         false => Reuse::Never,
