@@ -215,9 +215,9 @@ impl Task {
     }
 }
 
-/// The output byte ranges [`relocate_sections`] writes whole: every copied input section's
-/// bytes (an input section that is zero-fill in a section with contents is not among them).
-/// In file order, adjacent ranges joined.
+/// Output byte ranges [`relocate_sections`] writes whole: the bytes of every copied input
+/// section of at least [`LISTED_AT_LEAST`] bytes (an input section that is zero-fill in a
+/// section with contents is not among them). In file order, adjacent ranges joined.
 pub fn copied_ranges(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<(u64, u64)> {
     let mut ranges: Vec<(u64, u64)> = res
         .objects
@@ -227,10 +227,11 @@ pub fn copied_ranges(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<(u64, u
             o.sections
                 .iter()
                 .enumerate()
+                .filter(|(_, section)| section.data.len() as u64 >= LISTED_AT_LEAST)
                 .filter_map(move |(si, section)| {
                     let copied = l.copied_section(oi, si)?;
                     let len = section.data.len() as u64;
-                    (len > 0).then(|| (copied.file_offset, copied.file_offset + len))
+                    Some((copied.file_offset, copied.file_offset + len))
                 })
         })
         .collect();
@@ -244,6 +245,12 @@ pub fn copied_ranges(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<(u64, u
     }
     joined
 }
+
+/// Smaller sections are left out of [`copied_ranges`] (their bytes are zeroed before being
+/// written, as if not listed): most sections are small (a function each) but most bytes are in
+/// large ones, and the list is sorted — on cargo-nextest 80 000 ranges hold 22 MB, the 14 000
+/// of 256 bytes or more 19 MB.
+const LISTED_AT_LEAST: u64 = 256;
 
 /// The distinct mapped files the objects are in, and per object the index of its file.
 fn mapped_files<'a>(res: &Resolution<'a>) -> (Vec<&'a [u8]>, Vec<Option<u32>>) {

@@ -231,6 +231,9 @@ struct Resolver<'a, 'c> {
     /// Per candidate, per symbol: the global its name already was when binding began
     /// (looked up in parallel; `LOCAL` for names new then, and for every name under `--wrap`).
     known: Vec<Vec<SymbolId>>,
+    /// Per candidate: some global it defines has an `@` in its name (a `.symver` version),
+    /// found in the parallel pass so the serial binding searches no other object's names.
+    versioned: Vec<bool>,
     /// Per global, the first archive member defining it ([`NOT_LAZY`]: none).
     lazy: Vec<u32>,
     /// Per global, the first archive member offering it only as a common symbol: an undefined
@@ -365,19 +368,26 @@ pub fn resolve<'a>(
     // over them would first meet them, in parallel (`register_archive_definitions`); then
     // every candidate's global names are looked up in parallel, so binding, which is serial,
     // mostly finds its numbers ready.
-    let hashes: Vec<Vec<u64>> = candidates
+    let (hashes, versioned): (Vec<Vec<u64>>, Vec<bool>) = candidates
         .par_iter()
         .map(|c| {
-            c.object
+            let mut versioned = false;
+            let hashes = c
+                .object
                 .symbols
                 .iter()
                 .map(|s| match s.is_local() {
                     true => 0,
-                    false => crate::names::hash(s.name),
+                    false => {
+                        versioned |= s.place != SymPlace::Undefined
+                            && memchr::memchr(b'@', s.name).is_some();
+                        crate::names::hash(s.name)
+                    }
                 })
-                .collect()
+                .collect();
+            (hashes, versioned)
         })
-        .collect();
+        .unzip();
     let registered = register_archive_definitions(&candidates, &hashes);
     let known: Vec<Vec<SymbolId>> = match options.wrap.is_empty() {
         true => candidates
@@ -404,6 +414,7 @@ pub fn resolve<'a>(
         globals: registered.globals,
         names: registered.names,
         known,
+        versioned,
         lazy: registered.lazy,
         lazy_common: registered.lazy_common,
         symbol_ids: vec![Vec::new(); candidates.len()],
@@ -852,7 +863,7 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
         }
         // A definition of `foo@@V` (`.symver foo_impl, foo@@V`) is also the definition of
         // plain `foo`, which references name: the default version.
-        let default_base = (sym.place != SymPlace::Undefined)
+        let default_base = (r.versioned[index as usize] && sym.place != SymPlace::Undefined)
             .then(|| default_version_base(sym.name))
             .flatten();
         let name = wrapped(&r.wrap, sym);
