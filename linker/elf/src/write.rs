@@ -241,6 +241,7 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         }
     }
 
+    tracing::debug!(elapsed = ?timer.elapsed(), "write: GOT written");
     // .got.plt: `_DYNAMIC`, two words for a lazy binder, then one slot per PLT entry, bound
     // by JUMP_SLOT (imports) or IRELATIVE (indirect functions) before the program runs.
     let mut plt_relocs = Vec::new();
@@ -323,6 +324,7 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         write_rela::<A>(l, out, rela, for_plt.iter())?;
     }
 
+    tracing::debug!(elapsed = ?timer.elapsed(), "write: dynamic relocations written");
     write_synthetics::<A>(l, out, relative_count)?;
     tracing::debug!(elapsed = ?timer.elapsed(), "write: linker-made sections written");
     write_headers::<A>(l, out)?;
@@ -411,215 +413,243 @@ fn write_synthetics<A: ElfArch>(
     out: OutBuf,
     relative_count: usize,
 ) -> Result<()> {
-    for s in &l.sections {
-        let Some(kind) = s.synth else { continue };
-        if s.is_nobits() {
-            continue;
-        }
-        // SAFETY: each synthetic section is written once, here, by this thread.
-        let dst = unsafe { out.range(s.offset, s.size)? };
-        match kind {
-            Synth::Interp => {
-                dst[..l.interp.len()].copy_from_slice(l.interp.as_bytes());
-            }
-            Synth::GnuProperty => {
-                put32(dst, 0, 4);
-                put32(dst, 4, 16 * l.property_count() as u32);
-                put32(dst, 8, elf::NT_GNU_PROPERTY_TYPE_0.0);
-                dst[12..16].copy_from_slice(b"GNU\0");
-                let features = A::FEATURE_1_AND
-                    .filter(|_| l.gnu_features != 0)
-                    .map(|t| (t, l.gnu_features));
-                let properties = features.into_iter().chain(l.gnu_properties.iter().copied());
-                for (i, (pr_type, value)) in properties.enumerate() {
-                    put32(dst, 16 + 16 * i, pr_type);
-                    put32(dst, 20 + 16 * i, 4);
-                    put32(dst, 24 + 16 * i, value);
-                }
-            }
-            Synth::BuildId => {
-                put32(dst, 0, 4);
-                put32(dst, 4, l.elf.build_id.len() as u32);
-                put32(dst, 8, elf::NT_GNU_BUILD_ID.0);
-                dst[12..16].copy_from_slice(b"GNU\0");
-            }
-            Synth::DynSym => {
-                for (i, imp) in l.dyn_imports.iter().enumerate() {
-                    let e = &mut dst[24 * (i + 1)..24 * (i + 2)];
-                    put32(e, 0, imp.name_offset);
-                    let bind = if imp.weak {
-                        elf::STB_WEAK.0
-                    } else {
-                        elf::STB_GLOBAL.0
-                    };
-                    let kind = match imp.kind {
-                        ExportKind::Function => elf::STT_FUNC.0,
-                        ExportKind::Object => elf::STT_OBJECT.0,
-                        ExportKind::Tls => elf::STT_TLS.0,
-                        ExportKind::Other => elf::STT_NOTYPE.0,
-                    };
-                    e[4] = (bind << 4) | kind;
-                }
-                let first_export = l.dyn_imports.len() + 1;
-                for (i, exp) in l.dyn_exports.iter().enumerate() {
-                    let e = &mut dst[24 * (first_export + i)..24 * (first_export + i + 1)];
-                    // A copied import is defined here, in .dynbss: the libraries' own
-                    // references bind to this copy.
-                    if l.copies.contains(&exp.global) {
-                        let v = l.value(SymbolRef::Global(exp.global));
-                        let shndx = crate::symtab::section_index_of(l, v.addr, false).unwrap_or(0);
-                        put32(e, 0, exp.name_offset);
-                        e[4] = (elf::STB_GLOBAL.0 << 4) | elf::STT_OBJECT.0;
-                        put16(e, 6, shndx);
-                        put64(e, 8, v.addr);
-                        put64(e, 16, v.size);
-                        continue;
-                    }
-                    // An imported function whose PLT entry is its address: undefined, with the
-                    // entry as the value the libraries' references bind to.
-                    if l.canonical_plt.contains(&exp.global) {
-                        put32(e, 0, exp.name_offset);
-                        e[4] = (elf::STB_GLOBAL.0 << 4) | elf::STT_FUNC.0;
-                        put64(e, 8, l.value(SymbolRef::Global(exp.global)).addr);
-                        continue;
-                    }
-                    let Def::Object { obj, sym, .. } = l.res.globals[exp.global as usize].def
-                    else {
-                        continue;
-                    };
-                    let s = &l.res.objects[obj as usize].symbols[sym as usize];
-                    // A shared library exports an indirect function as such: the loader
-                    // calls the resolver for whoever binds it. An executable's PLT entry is
-                    // the function's address, exported as a plain function.
-                    let ifunc = s.kind == rlink_linker::object::SymbolKind::IFunc;
-                    let sv = if ifunc && l.shared {
-                        l.value_of_object_symbol(obj, sym)
-                    } else {
-                        l.value(SymbolRef::Global(exp.global))
-                    };
-                    let kind = if ifunc && !l.shared {
-                        elf::STT_FUNC.0
-                    } else {
-                        elf_symbol_type(s.kind)
-                    };
-                    let tls = s.is_tls();
-                    let shndx =
-                        crate::symtab::section_index_of(l, sv.addr, tls).unwrap_or(elf::SHN_ABS.0);
-                    // A TLS symbol's value is its offset in the module's TLS block.
-                    let v = if tls {
-                        l.dtpoff(sv.addr) as u64
-                    } else {
-                        sv.addr
-                    };
-                    put32(e, 0, exp.name_offset);
-                    e[4] = (elf_binding(s.binding) << 4) | kind;
-                    e[5] = elf_visibility(s.visibility);
-                    put16(e, 6, shndx);
-                    put64(e, 8, v);
-                    put64(e, 16, s.size);
-                }
-            }
-            Synth::DynStr => dst.copy_from_slice(&l.dynstr),
-            Synth::GnuHash => l.gnu_hash.write(dst),
-            Synth::SysvHash => write_sysv_hash(l, dst),
-            Synth::GnuVersion => {
-                put16(dst, 0, 0);
-                for (i, imp) in l.dyn_imports.iter().enumerate() {
-                    put16(dst, 2 * (i + 1), imp.version_index);
-                }
-                let first_export = l.dyn_imports.len() + 1;
-                for (i, exp) in l.dyn_exports.iter().enumerate() {
-                    put16(dst, 2 * (first_export + i), exp.version_index);
-                }
-            }
-            Synth::GnuVersionD => {
-                let mut at = 0usize;
-                for (n, def) in l.version_defs.iter().enumerate() {
-                    let last = n + 1 == l.version_defs.len();
-                    let count = 1 + def.parents.len();
-                    put16(dst, at, 1);
-                    put16(dst, at + 2, if def.base { elf::VER_FLG_BASE.0 } else { 0 });
-                    put16(dst, at + 4, def.index);
-                    put16(dst, at + 6, count as u16);
-                    put32(dst, at + 8, def.hash);
-                    put32(dst, at + 12, 20);
-                    put32(dst, at + 16, if last { 0 } else { def.size() as u32 });
-                    for (k, name) in std::iter::once(def.name_offset)
-                        .chain(def.parents.iter().copied())
-                        .enumerate()
-                    {
-                        let a = at + 20 + 8 * k;
-                        put32(dst, a, name);
-                        put32(dst, a + 4, if k + 1 == count { 0 } else { 8 });
-                    }
-                    at += def.size() as usize;
-                }
-            }
-            Synth::GnuVersionR => {
-                let mut at = 0usize;
-                for (n, need) in l.version_needs.iter().enumerate() {
-                    let last = n + 1 == l.version_needs.len();
-                    put16(dst, at, 1);
-                    put16(dst, at + 2, need.versions.len() as u16);
-                    put32(dst, at + 4, need.file_offset);
-                    put32(dst, at + 8, 16);
-                    let size = 16 + 16 * need.versions.len() as u32;
-                    put32(dst, at + 12, if last { 0 } else { size });
-                    for (k, &(name, hash, index)) in need.versions.iter().enumerate() {
-                        let a = at + 16 + 16 * k;
-                        put32(dst, a, hash);
-                        put16(dst, a + 4, 0);
-                        put16(dst, a + 6, index);
-                        put32(dst, a + 8, name);
-                        put32(
-                            dst,
-                            a + 12,
-                            if k + 1 == need.versions.len() { 0 } else { 16 },
-                        );
-                    }
-                    at += size as usize;
-                }
-            }
-            Synth::Plt => {
-                let got_plt = l.section(".got.plt").map(|g| g.addr).unwrap_or(0);
-                A::write_plt_header(dst, s.addr, got_plt, l.plt_features).map_err(Error::new)?;
-                for i in 0..l.plt.len() {
-                    let slot = l
-                        .plt_slot(i)
-                        .ok_or_else(|| Error::new("PLT entry without a slot (linker bug)"))?;
-                    let entry = l
-                        .plt_entry(i)
-                        .ok_or_else(|| Error::new("PLT entry outside .plt (linker bug)"))?;
-                    let at = (entry - s.addr) as usize;
-                    A::write_plt_entry(&mut dst[at..], entry, slot, l.plt_features)
-                        .map_err(Error::new)?;
-                }
-            }
-            Synth::Dynamic => write_dynamic(l, dst, relative_count)?,
-            Synth::Comment => dst.copy_from_slice(&l.comment),
-            Synth::Got
-            | Synth::GotPlt
-            | Synth::RelaDyn
-            | Synth::RelaPlt
-            | Synth::EhFrameHdr
-            | Synth::DynBss => {}
-            Synth::SymTab => {
-                if let Some(t) = &l.symtab {
-                    crate::symtab::write(l, t, dst, |target| {
-                        let v = l.value(target);
-                        v.local.then_some(v.addr)
-                    });
-                }
-            }
-            Synth::StrTab => {
-                if let Some(t) = &l.symtab {
-                    t.write_strtab(dst);
-                }
-            }
-            Synth::ShStrTab => dst.copy_from_slice(&l.shstrtab),
-        }
+    // The sections in parallel, and beside them the index of the relocated .eh_frame.
+    let (sections, hdr) = rayon::join(
+        || {
+            // Every result kept, so a failure reported is the first in section order.
+            let results: Vec<Result<()>> = l
+                .sections
+                .par_iter()
+                .map(|s| write_synthetic::<A>(l, out, relative_count, s))
+                .collect();
+            results.into_iter().collect::<Result<()>>()
+        },
+        || write_eh_frame_hdr(l, out),
+    );
+    sections?;
+    hdr
+}
+
+/// One linker-made section, written by whichever thread takes it: they are disjoint ranges
+/// and read only the layout.
+fn write_synthetic<A: ElfArch>(
+    l: &Layout<'_, '_>,
+    out: OutBuf,
+    relative_count: usize,
+    s: &crate::layout::OutputSection,
+) -> Result<()> {
+    let Some(kind) = s.synth else {
+        return Ok(());
+    };
+    if s.is_nobits() {
+        return Ok(());
     }
-    // .eh_frame_hdr reads the relocated .eh_frame.
+    // SAFETY: each synthetic section is written once, here, by this thread.
+    let dst = unsafe { out.range(s.offset, s.size)? };
+    match kind {
+        Synth::Interp => {
+            dst[..l.interp.len()].copy_from_slice(l.interp.as_bytes());
+        }
+        Synth::GnuProperty => {
+            put32(dst, 0, 4);
+            put32(dst, 4, 16 * l.property_count() as u32);
+            put32(dst, 8, elf::NT_GNU_PROPERTY_TYPE_0.0);
+            dst[12..16].copy_from_slice(b"GNU\0");
+            let features = A::FEATURE_1_AND
+                .filter(|_| l.gnu_features != 0)
+                .map(|t| (t, l.gnu_features));
+            let properties = features.into_iter().chain(l.gnu_properties.iter().copied());
+            for (i, (pr_type, value)) in properties.enumerate() {
+                put32(dst, 16 + 16 * i, pr_type);
+                put32(dst, 20 + 16 * i, 4);
+                put32(dst, 24 + 16 * i, value);
+            }
+        }
+        Synth::BuildId => {
+            put32(dst, 0, 4);
+            put32(dst, 4, l.elf.build_id.len() as u32);
+            put32(dst, 8, elf::NT_GNU_BUILD_ID.0);
+            dst[12..16].copy_from_slice(b"GNU\0");
+        }
+        Synth::DynSym => {
+            for (i, imp) in l.dyn_imports.iter().enumerate() {
+                let e = &mut dst[24 * (i + 1)..24 * (i + 2)];
+                put32(e, 0, imp.name_offset);
+                let bind = if imp.weak {
+                    elf::STB_WEAK.0
+                } else {
+                    elf::STB_GLOBAL.0
+                };
+                let kind = match imp.kind {
+                    ExportKind::Function => elf::STT_FUNC.0,
+                    ExportKind::Object => elf::STT_OBJECT.0,
+                    ExportKind::Tls => elf::STT_TLS.0,
+                    ExportKind::Other => elf::STT_NOTYPE.0,
+                };
+                e[4] = (bind << 4) | kind;
+            }
+            let first_export = l.dyn_imports.len() + 1;
+            for (i, exp) in l.dyn_exports.iter().enumerate() {
+                let e = &mut dst[24 * (first_export + i)..24 * (first_export + i + 1)];
+                // A copied import is defined here, in .dynbss: the libraries' own
+                // references bind to this copy.
+                if l.copies.contains(&exp.global) {
+                    let v = l.value(SymbolRef::Global(exp.global));
+                    let shndx = crate::symtab::section_index_of(l, v.addr, false).unwrap_or(0);
+                    put32(e, 0, exp.name_offset);
+                    e[4] = (elf::STB_GLOBAL.0 << 4) | elf::STT_OBJECT.0;
+                    put16(e, 6, shndx);
+                    put64(e, 8, v.addr);
+                    put64(e, 16, v.size);
+                    continue;
+                }
+                // An imported function whose PLT entry is its address: undefined, with the
+                // entry as the value the libraries' references bind to.
+                if l.canonical_plt.contains(&exp.global) {
+                    put32(e, 0, exp.name_offset);
+                    e[4] = (elf::STB_GLOBAL.0 << 4) | elf::STT_FUNC.0;
+                    put64(e, 8, l.value(SymbolRef::Global(exp.global)).addr);
+                    continue;
+                }
+                let Def::Object { obj, sym, .. } = l.res.globals[exp.global as usize].def else {
+                    continue;
+                };
+                let s = &l.res.objects[obj as usize].symbols[sym as usize];
+                // A shared library exports an indirect function as such: the loader
+                // calls the resolver for whoever binds it. An executable's PLT entry is
+                // the function's address, exported as a plain function.
+                let ifunc = s.kind == rlink_linker::object::SymbolKind::IFunc;
+                let sv = if ifunc && l.shared {
+                    l.value_of_object_symbol(obj, sym)
+                } else {
+                    l.value(SymbolRef::Global(exp.global))
+                };
+                let kind = if ifunc && !l.shared {
+                    elf::STT_FUNC.0
+                } else {
+                    elf_symbol_type(s.kind)
+                };
+                let tls = s.is_tls();
+                let shndx =
+                    crate::symtab::section_index_of(l, sv.addr, tls).unwrap_or(elf::SHN_ABS.0);
+                // A TLS symbol's value is its offset in the module's TLS block.
+                let v = if tls {
+                    l.dtpoff(sv.addr) as u64
+                } else {
+                    sv.addr
+                };
+                put32(e, 0, exp.name_offset);
+                e[4] = (elf_binding(s.binding) << 4) | kind;
+                e[5] = elf_visibility(s.visibility);
+                put16(e, 6, shndx);
+                put64(e, 8, v);
+                put64(e, 16, s.size);
+            }
+        }
+        Synth::DynStr => dst.copy_from_slice(&l.dynstr),
+        Synth::GnuHash => l.gnu_hash.write(dst),
+        Synth::SysvHash => write_sysv_hash(l, dst),
+        Synth::GnuVersion => {
+            put16(dst, 0, 0);
+            for (i, imp) in l.dyn_imports.iter().enumerate() {
+                put16(dst, 2 * (i + 1), imp.version_index);
+            }
+            let first_export = l.dyn_imports.len() + 1;
+            for (i, exp) in l.dyn_exports.iter().enumerate() {
+                put16(dst, 2 * (first_export + i), exp.version_index);
+            }
+        }
+        Synth::GnuVersionD => {
+            let mut at = 0usize;
+            for (n, def) in l.version_defs.iter().enumerate() {
+                let last = n + 1 == l.version_defs.len();
+                let count = 1 + def.parents.len();
+                put16(dst, at, 1);
+                put16(dst, at + 2, if def.base { elf::VER_FLG_BASE.0 } else { 0 });
+                put16(dst, at + 4, def.index);
+                put16(dst, at + 6, count as u16);
+                put32(dst, at + 8, def.hash);
+                put32(dst, at + 12, 20);
+                put32(dst, at + 16, if last { 0 } else { def.size() as u32 });
+                for (k, name) in std::iter::once(def.name_offset)
+                    .chain(def.parents.iter().copied())
+                    .enumerate()
+                {
+                    let a = at + 20 + 8 * k;
+                    put32(dst, a, name);
+                    put32(dst, a + 4, if k + 1 == count { 0 } else { 8 });
+                }
+                at += def.size() as usize;
+            }
+        }
+        Synth::GnuVersionR => {
+            let mut at = 0usize;
+            for (n, need) in l.version_needs.iter().enumerate() {
+                let last = n + 1 == l.version_needs.len();
+                put16(dst, at, 1);
+                put16(dst, at + 2, need.versions.len() as u16);
+                put32(dst, at + 4, need.file_offset);
+                put32(dst, at + 8, 16);
+                let size = 16 + 16 * need.versions.len() as u32;
+                put32(dst, at + 12, if last { 0 } else { size });
+                for (k, &(name, hash, index)) in need.versions.iter().enumerate() {
+                    let a = at + 16 + 16 * k;
+                    put32(dst, a, hash);
+                    put16(dst, a + 4, 0);
+                    put16(dst, a + 6, index);
+                    put32(dst, a + 8, name);
+                    put32(
+                        dst,
+                        a + 12,
+                        if k + 1 == need.versions.len() { 0 } else { 16 },
+                    );
+                }
+                at += size as usize;
+            }
+        }
+        Synth::Plt => {
+            let got_plt = l.section(".got.plt").map(|g| g.addr).unwrap_or(0);
+            A::write_plt_header(dst, s.addr, got_plt, l.plt_features).map_err(Error::new)?;
+            for i in 0..l.plt.len() {
+                let slot = l
+                    .plt_slot(i)
+                    .ok_or_else(|| Error::new("PLT entry without a slot (linker bug)"))?;
+                let entry = l
+                    .plt_entry(i)
+                    .ok_or_else(|| Error::new("PLT entry outside .plt (linker bug)"))?;
+                let at = (entry - s.addr) as usize;
+                A::write_plt_entry(&mut dst[at..], entry, slot, l.plt_features)
+                    .map_err(Error::new)?;
+            }
+        }
+        Synth::Dynamic => write_dynamic(l, dst, relative_count)?,
+        Synth::Comment => dst.copy_from_slice(&l.comment),
+        Synth::Got
+        | Synth::GotPlt
+        | Synth::RelaDyn
+        | Synth::RelaPlt
+        | Synth::EhFrameHdr
+        | Synth::DynBss => {}
+        Synth::SymTab => {
+            if let Some(t) = &l.symtab {
+                crate::symtab::write(l, t, dst, |target| {
+                    let v = l.value(target);
+                    v.local.then_some(v.addr)
+                });
+            }
+        }
+        Synth::StrTab => {
+            if let Some(t) = &l.symtab {
+                t.write_strtab(dst);
+            }
+        }
+        Synth::ShStrTab => dst.copy_from_slice(&l.shstrtab),
+    }
+    Ok(())
+}
+
+/// `.eh_frame_hdr`, from the relocated `.eh_frame`.
+fn write_eh_frame_hdr(l: &Layout<'_, '_>, out: OutBuf) -> Result<()> {
     if let (Some(hdr), Some(ehf)) = (l.section(".eh_frame_hdr"), l.section(".eh_frame")) {
         let frames = unsafe { out.range(ehf.offset, ehf.size)? }.to_vec();
         let dst = unsafe { out.range(hdr.offset, hdr.size)? };
