@@ -266,10 +266,12 @@ pub fn write(
 ) {
     let tls_start = l.tls.map(|(start, _, _)| start).unwrap_or(0);
     let index = SectionIndex::new(l);
-    // Entry 0 is the null symbol (left zero); each piece's entries follow at its start.
-    let Some(mut rest) = dst.get_mut(24..) else {
+    // Entry 0 is the null symbol (written: the table is one of the ranges an output written
+    // in place does not zero first); each piece's entries follow at its start.
+    let Some((null, mut rest)) = dst.split_at_mut_checked(24) else {
         return;
     };
+    null.fill(0);
     let mut parts = Vec::with_capacity(t.pieces.len());
     for (piece, &(_, name_base)) in t.pieces.iter().zip(&t.starts) {
         let (here, after) = std::mem::take(&mut rest).split_at_mut(24 * piece.entries.len());

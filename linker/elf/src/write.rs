@@ -29,7 +29,7 @@ pub fn write<A: ElfArch>(l: &Layout<'_, '_>, path: &Path) -> Result<()> {
     let in_place = !l.shared && native;
     // What the relocation pass writes whole need not be zeroed first (see `Reuse`).
     let written = match in_place {
-        true => rlink_linker::relocate::copied_ranges(l.res, l),
+        true => written_whole(l),
         false => Vec::new(),
     };
     tracing::debug!(elapsed = ?timer.elapsed(), "write: ranges copied whole listed");
@@ -681,6 +681,28 @@ fn write_eh_frame_hdr(l: &Layout<'_, '_>, out: OutBuf) -> Result<()> {
         eh_frame::write_eh_frame_hdr_from(&frames, ehf.addr, hdr.addr, dst, &origin)?;
     }
     Ok(())
+}
+
+/// The output ranges `fill` writes every byte of, in order: the input sections the relocation
+/// pass copies, merged strings, `.symtab` and `.strtab` — which together are most of a
+/// program's bytes (`.debug_str` alone is a quarter of debug ripgrep).
+fn written_whole(l: &Layout<'_, '_>) -> Vec<(u64, u64)> {
+    let mut written = rlink_linker::relocate::copied_ranges(l.res, l);
+    for (section, merged) in &l.merged.contents {
+        let os = &l.sections[*section as usize];
+        if merged.size == os.size && !os.is_nobits() {
+            written.push((os.offset, os.offset + os.size));
+        }
+    }
+    if l.symtab.is_some() {
+        for s in &l.sections {
+            if matches!(s.synth, Some(Synth::SymTab | Synth::StrTab)) && !s.is_nobits() {
+                written.push((s.offset, s.offset + s.size));
+            }
+        }
+    }
+    written.sort_unstable();
+    written
 }
 
 /// Writes a relocation table's entries; the count must be what layout sized it for.
