@@ -329,6 +329,12 @@ pub struct ObjectView<'a> {
     pub rustc_comment: bool,
     /// Options the object passes to the linker (COFF `.drectve`).
     pub linker_options: Vec<LinkerOption<'a>>,
+    /// Per symbol, the hash ([`crate::names::hash`]) of a global's name (0 for locals), taken by
+    /// a loader while it reads the names anyway; empty when the loader leaves it to resolution.
+    pub name_hashes: Vec<u64>,
+    /// Some global it defines has an `@` in its name (a `.symver` version); meaningful only
+    /// with `name_hashes`.
+    pub defines_versioned: bool,
 }
 
 impl<'a> ObjectView<'a> {

@@ -368,9 +368,13 @@ pub fn resolve<'a>(
     // over them would first meet them, in parallel (`register_archive_definitions`); then
     // every candidate's global names are looked up in parallel, so binding, which is serial,
     // mostly finds its numbers ready.
-    let (hashes, versioned): (Vec<Vec<u64>>, Vec<bool>) = candidates
+    // The loader took them when it could (ELF); otherwise here.
+    let computed: Vec<Option<(Vec<u64>, bool)>> = candidates
         .par_iter()
         .map(|c| {
+            if c.object.name_hashes.len() == c.object.symbols.len() {
+                return None;
+            }
             let mut versioned = false;
             let hashes = c
                 .object
@@ -385,9 +389,25 @@ pub fn resolve<'a>(
                     }
                 })
                 .collect();
-            (hashes, versioned)
+            Some((hashes, versioned))
         })
-        .unzip();
+        .collect();
+    let hashes: Vec<&[u64]> = candidates
+        .iter()
+        .zip(&computed)
+        .map(|(c, own)| match own {
+            Some((h, _)) => h.as_slice(),
+            None => c.object.name_hashes.as_slice(),
+        })
+        .collect();
+    let versioned: Vec<bool> = candidates
+        .iter()
+        .zip(&computed)
+        .map(|(c, own)| match own {
+            Some((_, v)) => *v,
+            None => c.object.defines_versioned,
+        })
+        .collect();
     let registered = register_archive_definitions(&candidates, &hashes);
     let known: Vec<Vec<SymbolId>> = match options.wrap.is_empty() {
         true => candidates
@@ -397,7 +417,7 @@ pub fn resolve<'a>(
                 c.object
                     .symbols
                     .iter()
-                    .zip(hashes)
+                    .zip(hashes.iter())
                     .map(|(s, &h)| match s.is_local() {
                         true => LOCAL,
                         false => registered.names.get_hashed(s.name, h).unwrap_or(LOCAL),
@@ -407,7 +427,8 @@ pub fn resolve<'a>(
             .collect(),
         false => vec![Vec::new(); candidates.len()],
     };
-    crate::background::drop_late(hashes);
+    drop(hashes);
+    crate::background::drop_late(computed);
     let mut r = Resolver {
         candidates: &candidates,
         unavailable: unavailable_names(shared),
@@ -629,7 +650,7 @@ struct Registered<'a> {
 /// result is the same at any thread count.
 fn register_archive_definitions<'a>(
     candidates: &[Candidate<'a>],
-    hashes: &[Vec<u64>],
+    hashes: &[&[u64]],
 ) -> Registered<'a> {
     use crate::names::{shard_of, Shard, SHARDS};
     // Per candidate, its definitions grouped by shard (each group in symbol order).
@@ -656,7 +677,7 @@ fn register_archive_definitions<'a>(
                 };
             }
             let symbols = &c.object.symbols;
-            for (s, &h) in symbols.iter().zip(hashes) {
+            for (s, &h) in symbols.iter().zip(hashes.iter()) {
                 if defining(s) {
                     bounds[shard_of(h) + 1] += 1;
                 }
@@ -666,7 +687,7 @@ fn register_archive_definitions<'a>(
             }
             let mut next = bounds;
             let mut by_shard = vec![0u32; bounds[SHARDS] as usize];
-            for (i, (s, &h)) in symbols.iter().zip(hashes).enumerate() {
+            for (i, (s, &h)) in symbols.iter().zip(hashes.iter()).enumerate() {
                 if defining(s) {
                     let k = shard_of(h);
                     by_shard[next[k] as usize] = i as u32;

@@ -283,10 +283,20 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
         .symbols(endian, data, elf::SHT_SYMTAB)
         .map_err(|e| malformed(&place, e))?;
     let mut symbols = Vec::with_capacity(symtab.len());
+    // Globals' names are hashed here, while they are in cache, for resolution.
+    let mut name_hashes = Vec::with_capacity(symtab.len());
+    let mut defines_versioned = false;
     for (index, sym) in symtab.symbols().iter().enumerate() {
         let name = symtab
             .symbol_name(endian, sym)
             .map_err(|e| malformed(&place, e))?;
+        if sym.st_bind() == elf::STB_LOCAL {
+            name_hashes.push(0);
+        } else {
+            name_hashes.push(rlink_linker::names::hash(name));
+            defines_versioned |=
+                sym.st_shndx(endian) != elf::SHN_UNDEF && memchr::memchr(b'@', name).is_some();
+        }
         let shndx = sym.st_shndx(endian);
         let place_of = if shndx == elf::SHN_ABS {
             SymPlace::Absolute
@@ -476,6 +486,8 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
         associated: Vec::new(),
         rustc_comment,
         linker_options: Vec::new(),
+        name_hashes,
+        defines_versioned,
     };
     object.check(&|r_type| relocation_width(cpu, r_type))?;
     Ok(object)

@@ -556,6 +556,8 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
         associated: Vec::new(),
         rustc_comment,
         linker_options: Vec::new(),
+        name_hashes: Vec::new(),
+        defines_versioned: false,
     };
     view.check(&|t| 1u64 << decode_type(t).1)?;
     Ok(view)

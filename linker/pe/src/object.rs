@@ -458,6 +458,8 @@ fn load_with<'a, H: CoffHeader>(
         associated,
         rustc_comment,
         linker_options,
+        name_hashes: Vec::new(),
+        defines_versioned: false,
     };
     view.check(width)?;
     Ok(view)
