@@ -39,6 +39,7 @@ pub fn main(formats: Formats) -> ExitCode {
     }
     // This process has one thread: its link may fork (see `background`).
     crate::background::allow_fork();
+    crate::heap::tune();
     match run_as(&program, &args, formats) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(e),

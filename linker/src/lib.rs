@@ -20,6 +20,7 @@ pub mod external;
 pub mod format;
 pub mod gc;
 pub mod gnu_args;
+pub mod heap;
 pub mod input;
 pub mod inspect;
 pub mod ldflags;
