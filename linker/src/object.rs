@@ -329,15 +329,33 @@ pub struct ObjectView<'a> {
     pub rustc_comment: bool,
     /// Options the object passes to the linker (COFF `.drectve`).
     pub linker_options: Vec<LinkerOption<'a>>,
-    /// Per symbol, the hash ([`crate::names::hash`]) of a global's name (0 for locals), taken by
-    /// a loader while it reads the names anyway; empty when the loader leaves it to resolution.
+    /// Per symbol, [`name_hash`]'s hash: taken by the loader (while it reads the names, or
+    /// with [`ObjectView::hash_names`]) so resolution finds them ready.
     pub name_hashes: Vec<u64>,
-    /// Some global it defines has an `@` in its name (a `.symver` version); meaningful only
-    /// with `name_hashes`.
+    /// Some global it defines has an `@` in its name (a `.symver` version).
     pub defines_versioned: bool,
 }
 
+/// The hash resolution looks a symbol's name up by ([`crate::names::hash`]; 0 for a local,
+/// which is never looked up), and whether it defines a versioned name (`foo@@V`).
+#[inline]
+pub fn name_hash(s: &Symbol<'_>) -> (u64, bool) {
+    if s.is_local() {
+        return (0, false);
+    }
+    let versioned = s.place != SymPlace::Undefined && memchr::memchr(b'@', s.name).is_some();
+    (crate::names::hash(s.name), versioned)
+}
+
 impl<'a> ObjectView<'a> {
+    /// Fills `name_hashes` and `defines_versioned` from the symbols, for loaders that do not
+    /// take them as they read each name.
+    pub fn hash_names(&mut self) {
+        let (hashes, versioned): (Vec<u64>, Vec<bool>) = self.symbols.iter().map(name_hash).unzip();
+        self.name_hashes = hashes;
+        self.defines_versioned = versioned.contains(&true);
+    }
+
     /// The checks every loader ends with, so the phases after loading index without checks:
     /// each relocation names a symbol of this object and a place inside a section that has
     /// bytes, each symbol's and group member's section exists, and every `.eh_frame` reads as

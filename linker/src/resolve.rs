@@ -368,45 +368,14 @@ pub fn resolve<'a>(
     // over them would first meet them, in parallel (`register_archive_definitions`); then
     // every candidate's global names are looked up in parallel, so binding, which is serial,
     // mostly finds its numbers ready.
-    // The loader took them when it could (ELF); otherwise here.
-    let computed: Vec<Option<(Vec<u64>, bool)>> = candidates
-        .par_iter()
-        .map(|c| {
-            if c.object.name_hashes.len() == c.object.symbols.len() {
-                return None;
-            }
-            let mut versioned = false;
-            let hashes = c
-                .object
-                .symbols
-                .iter()
-                .map(|s| match s.is_local() {
-                    true => 0,
-                    false => {
-                        versioned |= s.place != SymPlace::Undefined
-                            && memchr::memchr(b'@', s.name).is_some();
-                        crate::names::hash(s.name)
-                    }
-                })
-                .collect();
-            Some((hashes, versioned))
-        })
-        .collect();
+    // The loaders hashed every global's name (`ObjectView::name_hashes`).
     let hashes: Vec<&[u64]> = candidates
         .iter()
-        .zip(&computed)
-        .map(|(c, own)| match own {
-            Some((h, _)) => h.as_slice(),
-            None => c.object.name_hashes.as_slice(),
-        })
+        .map(|c| c.object.name_hashes.as_slice())
         .collect();
     let versioned: Vec<bool> = candidates
         .iter()
-        .zip(&computed)
-        .map(|(c, own)| match own {
-            Some((_, v)) => *v,
-            None => c.object.defines_versioned,
-        })
+        .map(|c| c.object.defines_versioned)
         .collect();
     let registered = register_archive_definitions(&candidates, &hashes);
     let known: Vec<Vec<SymbolId>> = match options.wrap.is_empty() {
@@ -428,7 +397,6 @@ pub fn resolve<'a>(
         false => vec![Vec::new(); candidates.len()],
     };
     drop(hashes);
-    crate::background::drop_late(computed);
     let mut r = Resolver {
         candidates: &candidates,
         unavailable: unavailable_names(shared),

@@ -290,13 +290,6 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
         let name = symtab
             .symbol_name(endian, sym)
             .map_err(|e| malformed(&place, e))?;
-        if sym.st_bind() == elf::STB_LOCAL {
-            name_hashes.push(0);
-        } else {
-            name_hashes.push(rlink_linker::names::hash(name));
-            defines_versioned |=
-                sym.st_shndx(endian) != elf::SHN_UNDEF && memchr::memchr(b'@', name).is_some();
-        }
         let shndx = sym.st_shndx(endian);
         let place_of = if shndx == elf::SHN_ABS {
             SymPlace::Absolute
@@ -311,7 +304,7 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
                 None => SymPlace::Undefined,
             }
         };
-        symbols.push(Symbol {
+        let symbol = Symbol {
             name,
             place: place_of,
             value: sym.st_value(endian),
@@ -324,7 +317,11 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
                 elf::STV_PROTECTED => Visibility::Protected,
                 _ => Visibility::Default,
             },
-        });
+        };
+        let (hash, versioned) = rlink_linker::object::name_hash(&symbol);
+        name_hashes.push(hash);
+        defines_versioned |= versioned;
+        symbols.push(symbol);
     }
 
     let mut relocations: Vec<Relocs<'_>> = vec![Relocs::default(); headers.len()];

@@ -545,7 +545,7 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
     let rustc_comment = symbols.iter().any(|s| {
         !s.is_local() && matches!(s.place, SymPlace::Section(_)) && is_rust_mangled(s.name)
     });
-    let view = ObjectView {
+    let mut view = ObjectView {
         place,
         cpu,
         data,
@@ -559,6 +559,7 @@ pub fn load<'a, A: MachArch>(place: String, data: &'a [u8]) -> Result<ObjectView
         name_hashes: Vec::new(),
         defines_versioned: false,
     };
+    view.hash_names();
     view.check(&|t| 1u64 << decode_type(t).1)?;
     Ok(view)
 }

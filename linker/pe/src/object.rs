@@ -447,7 +447,7 @@ fn load_with<'a, H: CoffHeader>(
             && matches!(s.place, SymPlace::Section(_))
             && rlink_linker::object::is_rust_mangled(s.name)
     });
-    let view = ObjectView {
+    let mut view = ObjectView {
         place,
         cpu: Cpu::X86_64,
         data,
@@ -461,6 +461,7 @@ fn load_with<'a, H: CoffHeader>(
         name_hashes: Vec::new(),
         defines_versioned: false,
     };
+    view.hash_names();
     view.check(width)?;
     Ok(view)
 }
