@@ -15,7 +15,6 @@ use crate::{bail, gnu_args, msvc_args, output, plan};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Runs rlink with the process's arguments and the given back ends.
 /// When the `rlink` command started, for `-v`'s timings.
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
@@ -23,6 +22,7 @@ pub fn started() -> Option<std::time::Instant> {
     STARTED.get().copied()
 }
 
+/// Runs rlink with the process's arguments and the given back ends.
 pub fn main(formats: Formats) -> ExitCode {
     let _ = STARTED.set(std::time::Instant::now());
     init_logging();

@@ -12,7 +12,7 @@
 //! relocations followed by whichever thread takes it, and a section joins the next wave once,
 //! by whoever marks it first (an atomic exchange). Which sections are live does not depend
 //! on the order, so the result is the same at any thread count. Sections are numbered across
-//! all objects (an object's first section at its offset in [`Sections`]), and each object's
+//! all objects (an object's first section at its offset in `Sections`), and each object's
 //! symbols are resolved to the section they are defined in before marking starts, so following
 //! a relocation is two loads.
 

@@ -19,8 +19,8 @@ pub struct MappedFile {
 /// Lets the kernel take back the pages of `bytes` that lie wholly inside it, which must be
 /// part of a read-only map of a file ([`MappedFile::is_mapped`]): the process's memory shrinks
 /// by them, and a later read finds the same bytes again in the file's cached pages. The
-/// relocation pass hands each object back once it has copied everything it needs of it, so
-/// the inputs and the output are not all resident at once.
+/// relocation pass hands each file back once it has copied everything it needs of the file's
+/// objects, so the inputs and the output are not all resident at once.
 pub fn release(bytes: &[u8]) {
     const PAGE: usize = 4096;
     let start = (bytes.as_ptr() as usize).next_multiple_of(PAGE);

@@ -105,16 +105,16 @@ pub enum Reuse<'w> {
 
 /// Writes an output of `size` bytes that `fill` (then `rewrite`) produce.
 ///
-/// The bytes are assembled in anonymous memory (huge pages where the kernel has them) and
-/// written to the file in one stream once they are complete, so every error of the link
-/// comes before the file is touched: filling a fresh file through a shared mapping costs a
-/// page fault and a block reservation per 4 KiB page, several times the cost of the copy.
+/// An executable that already exists is filled in place when nothing else can see the change
+/// (`reusable`, `fill_in_place`), as wild does: its blocks and cached pages are reused,
+/// where a new file's are allocated, journalled and the old file's freed (on this project's
+/// benchmark machine, a tenth of new-file writes stalled for tens of milliseconds).
 ///
-/// An executable that already exists is overwritten in place when nothing else can see the
-/// change ([`overwrite_in_place`]), as wild does: its blocks and cached pages are reused, where
-/// a new file's are allocated, journalled and the old file's freed (on this project's
-/// benchmark machine, a tenth of new-file writes stalled for tens of milliseconds). Otherwise
-/// a temporary file beside it, with its blocks allocated up front, is renamed over it.
+/// Otherwise the bytes are assembled in anonymous memory (huge pages where the kernel has
+/// them) and written in one stream to a temporary file beside the output, its blocks allocated
+/// up front, which is renamed over it: every error of the link comes before the file is
+/// touched, and filling a fresh file through a shared mapping would cost a page fault and a
+/// block reservation per 4 KiB page, several times the cost of the copy.
 pub fn write_output(
     path: &Path,
     size: u64,
@@ -216,9 +216,9 @@ fn reusable(path: &Path, size: u64) -> Option<std::fs::File> {
 /// are reused, where a new file's are allocated, journalled and the old file's freed, and the
 /// bytes are written once, where assembling them in anonymous memory first writes them twice
 /// and zero-fills fresh pages. What `fill` does not write whole (`written`) is zeroed first, so
-/// the output does not depend on what the file held. From the moment the file is resized the old output is gone: a failure (or a
-/// signal) deletes the file, so no output is left rather than a broken one — as GNU ld, mold
-/// and wild leave none.
+/// the output does not depend on what the file held. From the moment the file is resized the
+/// old output is gone: a failure (or a signal) deletes the file, so no output is left rather
+/// than a broken one — as GNU ld, mold and wild leave none.
 fn fill_in_place(
     path: &Path,
     file: std::fs::File,

@@ -216,7 +216,7 @@ impl Task {
 }
 
 /// Output byte ranges [`relocate_sections`] writes whole: the bytes of every copied input
-/// section of at least [`LISTED_AT_LEAST`] bytes (an input section that is zero-fill in a
+/// section of at least `LISTED_AT_LEAST` bytes (an input section that is zero-fill in a
 /// section with contents is not among them). In file order, adjacent ranges joined.
 pub fn copied_ranges(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<(u64, u64)> {
     let mut ranges: Vec<(u64, u64)> = res
@@ -555,6 +555,16 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
             if std::mem::take(&mut skip) {
                 continue;
             }
+            let err = |why: &str| {
+                reloc_error(
+                    o,
+                    si,
+                    r.offset,
+                    &A::type_name(r.r_type),
+                    &symbol_display(self.res, target(self.res, oi, r.symbol)),
+                    why,
+                )
+            };
             // In range: the loader checked every relocation's symbol index.
             let t = &targets[r.symbol as usize];
             let (s, a) = match t.merged {
@@ -568,16 +578,7 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
                 let p = copied.addr.wrapping_add(r.offset);
                 match reloc::apply_simple::<A>(r.r_type, dst, at, s, a, p, self.shared) {
                     Some(Ok(())) => continue,
-                    Some(Err(why)) => {
-                        return Err(reloc_error(
-                            o,
-                            si,
-                            r.offset,
-                            &A::type_name(r.r_type),
-                            &symbol_display(self.res, target(self.res, oi, r.symbol)),
-                            &why,
-                        ))
-                    }
+                    Some(Err(why)) => return Err(err(&why)),
                     None => {}
                 }
             }
@@ -609,16 +610,7 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
             match applied {
                 Ok(Applied::Done) => {}
                 Ok(Applied::SkipNext) => skip = true,
-                Err(why) => {
-                    return Err(reloc_error(
-                        o,
-                        si,
-                        r.offset,
-                        &A::type_name(r.r_type),
-                        &symbol_display(self.res, target(self.res, oi, r.symbol)),
-                        &why,
-                    ))
-                }
+                Err(why) => return Err(err(&why)),
             }
         }
         Ok(())

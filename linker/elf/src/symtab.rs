@@ -26,9 +26,8 @@ pub struct Entry {
 #[derive(Default)]
 pub struct Symtab {
     pieces: Vec<Piece>,
-    /// Per piece: the index of its first entry (counting the null symbol) and the offset of
-    /// its first name in `.strtab` (after the empty name at 0).
-    starts: Vec<(u32, u32)>,
+    /// Per piece: the offset of its first name in `.strtab` (after the empty name at 0).
+    name_bases: Vec<u32>,
     /// Entries, not counting the null symbol.
     count: usize,
     strtab_len: usize,
@@ -187,7 +186,7 @@ pub fn build(l: &Layout<'_, '_>) -> rlink_linker::diag::Result<Symtab> {
         if n == locals.len() {
             t.first_global = entry as u32;
         }
-        t.starts.push((entry as u32, name as u32));
+        t.name_bases.push(name as u32);
         entry += piece.entries.len() as u64;
         name += piece.strtab.len() as u64;
     }
@@ -273,7 +272,7 @@ pub fn write(
     };
     null.fill(0);
     let mut parts = Vec::with_capacity(t.pieces.len());
-    for (piece, &(_, name_base)) in t.pieces.iter().zip(&t.starts) {
+    for (piece, &name_base) in t.pieces.iter().zip(&t.name_bases) {
         let (here, after) = std::mem::take(&mut rest).split_at_mut(24 * piece.entries.len());
         parts.push((piece, name_base, here));
         rest = after;
