@@ -12,15 +12,14 @@ use crate::{bail, diag::Result};
 /// Input offset → output offset, for the strings of one input section.
 #[derive(Debug, Default, Clone)]
 pub struct PieceMap {
-    /// The input offset of each string, ascending, and its output offset. Merged sections
-    /// are far smaller than 4 GiB (checked), so 32 bits each: a ripgrep debug link maps
-    /// hundreds of thousands of strings.
-    starts: Vec<u32>,
-    outs: Vec<u32>,
+    /// Each string's input offset, ascending, beside its output offset: a lookup reads both
+    /// from one cache line (a debug link looks up hundreds of thousands of strings, most in
+    /// memory no other lookup has touched lately). Merged sections are far smaller than
+    /// 4 GiB (checked), so 32 bits each. A sentinel past every string ends the table.
+    pieces: Vec<(u32, u32)>,
     /// Per [`BUCKET`] bytes of the input, the last string starting at or before the bucket's
     /// first byte: a lookup starts there and steps over the few strings in between, where a
-    /// binary search would take a dozen dependent loads (a debug link looks up a string for
-    /// every name its debug information mentions).
+    /// binary search would take a dozen dependent loads.
     buckets: Vec<u32>,
 }
 
@@ -28,62 +27,71 @@ pub struct PieceMap {
 /// information are short type and field names), an eighth of the input's size in index.
 const BUCKET: u64 = 32;
 
+/// Per [`BUCKET`] bytes of an input of `len` bytes whose strings start at `starts`
+/// (ascending), the index of the last string starting at or before the bucket's first byte
+/// (0 before the first string).
+fn buckets(starts: impl Iterator<Item = u32>, len: u64) -> Vec<u32> {
+    let count = (len / BUCKET + 1) as usize;
+    let mut buckets = Vec::with_capacity(count);
+    // The buckets before string `i`'s start (those not filled yet) end with string `i - 1`;
+    // those from the last string's start on, with the last string.
+    let mut strings = 0usize;
+    for start in starts {
+        let before = (u64::from(start).div_ceil(BUCKET) as usize).min(count);
+        if before > buckets.len() {
+            buckets.resize(before, strings.saturating_sub(1) as u32);
+        }
+        strings += 1;
+    }
+    buckets.resize(count, strings.saturating_sub(1) as u32);
+    buckets
+}
+
 impl PieceMap {
-    /// The map of strings starting at the given offsets (ascending) of an input of `len`
-    /// bytes, with their output offsets.
-    fn new(mut starts: Vec<u32>, outs: Vec<u32>, len: u64) -> PieceMap {
-        let count = len / BUCKET + 1;
-        let mut buckets = Vec::with_capacity(count as usize);
-        let mut last = 0u32;
-        for b in 0..count {
-            let at = b * BUCKET;
-            while starts
-                .get(last as usize + 1)
-                .is_some_and(|&s| u64::from(s) <= at)
-            {
-                last += 1;
-            }
-            buckets.push(last);
-        }
-        // A sentinel past every string's start (inputs are under 4 GiB, checked): lookups
-        // step forward without a bounds check.
-        starts.push(u32::MAX);
-        PieceMap {
-            starts,
-            outs,
-            buckets,
-        }
+    /// The map of the strings of an input whose `buckets` [`buckets`] gave: (input offset,
+    /// output offset) of each, ascending.
+    fn new(mut pieces: Vec<(u32, u32)>, buckets: Vec<u32>) -> PieceMap {
+        // The sentinel (inputs are under 4 GiB, checked): lookups step forward without a
+        // bounds check.
+        pieces.push((u32::MAX, 0));
+        PieceMap { pieces, buckets }
+    }
+
+    /// The number of strings.
+    fn len(&self) -> usize {
+        self.pieces.len().saturating_sub(1)
     }
 
     /// Where byte `offset` of the input section landed; an offset inside a string keeps its
     /// distance from the string's start. `None` before the first string.
     #[inline]
     pub fn map(&self, offset: u64) -> Option<u64> {
-        if self.outs.is_empty() || offset >= u64::from(u32::MAX) {
+        if self.len() == 0 || offset >= u64::from(u32::MAX) {
             return self.map_far(offset);
         }
-        let starts = &self.starts;
+        let pieces = &self.pieces;
         let mut i = match self.buckets.get((offset / BUCKET) as usize) {
             Some(&b) => b as usize,
             // Past the input's end: from the last bucket on.
             None => *self.buckets.last()? as usize,
         };
-        if u64::from(starts[i]) > offset {
+        if u64::from(pieces[i].0) > offset {
             return None;
         }
         // The sentinel stops the walk at the last string.
-        while u64::from(starts[i + 1]) <= offset {
+        while u64::from(pieces[i + 1].0) <= offset {
             i += 1;
         }
-        Some(u64::from(self.outs[i]).wrapping_add(offset - u64::from(starts[i])))
+        let (start, out) = pieces[i];
+        Some(u64::from(out).wrapping_add(offset - u64::from(start)))
     }
 
     /// [`PieceMap::map`] for an offset no input section reaches (or an empty map).
     #[cold]
     fn map_far(&self, offset: u64) -> Option<u64> {
-        let last = self.outs.len().checked_sub(1)?;
-        let start = u64::from(self.starts[last]);
-        (start <= offset).then(|| u64::from(self.outs[last]).wrapping_add(offset - start))
+        let (start, out) = *self.pieces.get(self.len().checked_sub(1)?)?;
+        let start = u64::from(start);
+        (start <= offset).then(|| u64::from(out).wrapping_add(offset - start))
     }
 }
 
@@ -144,16 +152,36 @@ struct Piece {
     hash: u64,
 }
 
-/// One input split into its strings, with the strings' indices grouped by shard (each
-/// group in input order), so every shard finds its own at once.
+/// One input split into its strings, grouped by shard (each group in input order), so each
+/// shard reads its own strings one after another.
 struct Split {
+    /// The strings, shard by shard: shard `k`'s are `pieces[bounds[k]..bounds[k + 1]]`.
     pieces: Vec<Piece>,
-    by_shard: Vec<u32>,
-    /// Shard `k`'s group is `by_shard[bounds[k]..bounds[k + 1]]`.
+    /// Each of those strings' index in input order.
+    order: Vec<u32>,
     bounds: [u32; SHARDS + 1],
-    /// Each string's offset in its shard, written by the shard that keeps it (each entry by
-    /// exactly one shard, so relaxed stores suffice).
+    /// The input's [`buckets`], made with the split so the merge has only output offsets
+    /// left to find.
+    buckets: Vec<u32>,
+    /// Each string's offset in its shard (by its place in `pieces`), written by the shard
+    /// that keeps it: each entry by exactly one shard, so relaxed stores suffice.
     in_shard: Vec<AtomicU32>,
+}
+
+impl Split {
+    /// The strings in input order: (start, offset in the output section), given each shard's
+    /// offset in the section.
+    fn placed(&self, bases: &[u64]) -> Vec<(u32, u32)> {
+        let mut out = vec![(0, 0); self.pieces.len()];
+        for k in 0..SHARDS {
+            let group = self.bounds[k] as usize..self.bounds[k + 1] as usize;
+            for j in group {
+                let at = bases[k] + u64::from(self.in_shard[j].load(Ordering::Relaxed));
+                out[self.order[j] as usize] = (self.pieces[j].start, at as u32);
+            }
+        }
+        out
+    }
 }
 
 /// Splits `data` into `entsize`-wide-character strings, each ending with its terminator (the
@@ -171,7 +199,8 @@ fn split(data: &[u8], entsize: usize) -> Result<Split> {
             data.len()
         );
     }
-    let mut pieces = Vec::new();
+    // Debug information's strings (most of what is merged) average some 60 bytes.
+    let mut pieces = Vec::with_capacity(data.len() / 32 + 1);
     let mut push = |start: usize, end: usize| {
         let bytes = &data[start..end];
         pieces.push(Piece {
@@ -200,7 +229,8 @@ fn split(data: &[u8], entsize: usize) -> Result<Split> {
     if start < data.len() {
         push(start, data.len());
     }
-    // A counting sort of the strings' indices by shard.
+    let buckets = buckets(pieces.iter().map(|p| p.start), data.len() as u64);
+    // A counting sort of the strings by shard.
     let mut bounds = [0u32; SHARDS + 1];
     for p in &pieces {
         bounds[shard_of(p.hash) + 1] += 1;
@@ -209,17 +239,27 @@ fn split(data: &[u8], entsize: usize) -> Result<Split> {
         bounds[k + 1] += bounds[k];
     }
     let mut next = bounds;
-    let mut by_shard = vec![0u32; pieces.len()];
+    let mut grouped = vec![
+        Piece {
+            start: 0,
+            len: 0,
+            hash: 0
+        };
+        pieces.len()
+    ];
+    let mut order = vec![0u32; pieces.len()];
     for (i, p) in pieces.iter().enumerate() {
         let k = shard_of(p.hash);
-        by_shard[next[k] as usize] = i as u32;
+        grouped[next[k] as usize] = *p;
+        order[next[k] as usize] = i as u32;
         next[k] += 1;
     }
     let in_shard = pieces.iter().map(|_| AtomicU32::new(0)).collect();
     Ok(Split {
-        pieces,
-        by_shard,
+        pieces: grouped,
+        order,
         bounds,
+        buckets,
         in_shard,
     })
 }
@@ -228,6 +268,17 @@ fn split(data: &[u8], entsize: usize) -> Result<Split> {
 struct Shard<'a> {
     strings: Vec<&'a [u8]>,
     size: u64,
+}
+
+/// A distinct string of a shard, as its table holds it: everything a lookup compares is here
+/// or in the string's bytes, so a lookup that finds nothing touches one slot.
+struct Kept {
+    hash: u64,
+    input: u32,
+    start: u32,
+    len: u32,
+    /// Its offset in the shard.
+    at: u32,
 }
 
 /// Deduplicates shard `k`'s strings of every input, in input order: the first copy of each is
@@ -240,33 +291,41 @@ fn dedupe_shard<'a>(k: usize, inputs: &[&'a [u8]], split: &[Split]) -> Shard<'a>
         .iter()
         .map(|s| (s.bounds[k + 1] - s.bounds[k]) as usize)
         .sum();
-    // (hash, offset in the shard) of each distinct string, found by index from the table.
-    let mut kept: Vec<(u64, u32)> = Vec::with_capacity(count);
     let mut strings: Vec<&'a [u8]> = Vec::with_capacity(count);
-    let mut table: HashTable<u32> = HashTable::with_capacity(count);
+    let mut table: HashTable<Kept> = HashTable::with_capacity(count);
     let mut size = 0u64;
     for (input, s) in split.iter().enumerate() {
         let data = inputs[input];
-        for &i in &s.by_shard[s.bounds[k] as usize..s.bounds[k + 1] as usize] {
-            let p = s.pieces[i as usize];
+        let group = s.bounds[k] as usize..s.bounds[k + 1] as usize;
+        for (p, at) in s.pieces[group.clone()].iter().zip(&s.in_shard[group]) {
             let bytes = &data[p.start as usize..(p.start + p.len) as usize];
-            let h = table_hash(p.hash);
-            let found = table.find(h, |&e| {
-                kept[e as usize].0 == p.hash && strings[e as usize] == bytes
+            let found = table.find(table_hash(p.hash), |e| {
+                e.hash == p.hash
+                    && e.len == p.len
+                    && inputs[e.input as usize][e.start as usize..(e.start + e.len) as usize]
+                        == *bytes
             });
-            let at = match found {
-                Some(&e) => kept[e as usize].1,
+            let offset = match found {
+                Some(e) => e.at,
                 None => {
-                    let at = size as u32;
-                    let e = strings.len() as u32;
-                    kept.push((p.hash, at));
+                    let offset = size as u32;
                     strings.push(bytes);
-                    table.insert_unique(h, e, |&e| table_hash(kept[e as usize].0));
+                    table.insert_unique(
+                        table_hash(p.hash),
+                        Kept {
+                            hash: p.hash,
+                            input: input as u32,
+                            start: p.start,
+                            len: p.len,
+                            at: offset,
+                        },
+                        |e| table_hash(e.hash),
+                    );
                     size += bytes.len() as u64;
-                    at
+                    offset
                 }
             };
-            s.in_shard[i as usize].store(at, Ordering::Relaxed);
+            at.store(offset, Ordering::Relaxed);
         }
     }
     Shard { strings, size }
@@ -355,21 +414,10 @@ pub fn merge_prepared<'a>(
     if total > u64::from(u32::MAX) {
         bail!("merged strings would be larger than 4 GiB ({total} bytes)");
     }
+    let mut split = split;
     let maps: Vec<PieceMap> = split
-        .par_iter()
-        .zip(inputs)
-        .map(|(s, data)| {
-            let starts = s.pieces.iter().map(|p| p.start).collect();
-            let outs = s
-                .pieces
-                .iter()
-                .zip(&s.in_shard)
-                .map(|(p, at)| {
-                    (bases[shard_of(p.hash)] + u64::from(at.load(Ordering::Relaxed))) as u32
-                })
-                .collect();
-            PieceMap::new(starts, outs, data.len() as u64)
-        })
+        .par_iter_mut()
+        .map(|s| PieceMap::new(s.placed(&bases), std::mem::take(&mut s.buckets)))
         .collect();
     crate::background::drop_late(split);
     Ok((
@@ -420,19 +468,52 @@ mod tests {
         }
         let (_, maps) = merge(&[&data], 1).unwrap();
         let map = &maps[0];
+        let strings = &map.pieces[..map.len()];
+        let expect = |offset: u64| {
+            let i = strings.partition_point(|p| u64::from(p.0) <= offset) - 1;
+            let (start, out) = strings[i];
+            Some(u64::from(out) + offset - u64::from(start))
+        };
         for offset in 0..data.len() as u64 + 100 {
-            let i = map.starts[..map.outs.len()].partition_point(|&s| u64::from(s) <= offset) - 1;
-            let (start, out) = (map.starts[i], map.outs[i]);
-            assert_eq!(
-                map.map(offset),
-                Some(u64::from(out) + offset - u64::from(start))
-            );
+            assert_eq!(map.map(offset), expect(offset));
         }
-        let empty = PieceMap::new(Vec::new(), Vec::new(), 0);
+        let empty = PieceMap::new(Vec::new(), buckets(std::iter::empty(), 0));
         assert_eq!(empty.map(0), None);
-        let late = PieceMap::new(vec![100], vec![7], 200);
+        let late = PieceMap::new(vec![(100, 7)], buckets([100].into_iter(), 200));
         assert_eq!(late.map(99), None);
         assert_eq!(late.map(130), Some(37));
+    }
+
+    #[test]
+    fn every_string_of_many_inputs_maps_to_its_one_copy() {
+        // Enough strings that every shard holds many, repeated across inputs in other orders.
+        let inputs: Vec<Vec<u8>> = (0..7u64)
+            .map(|input| {
+                let mut data = Vec::new();
+                for i in 0..2000u64 {
+                    let n = (i * 7919 + input * 104729) % 3000;
+                    data.extend(format!("string-{n}-{}", "x".repeat((n % 40) as usize)).bytes());
+                    data.push(0);
+                }
+                data
+            })
+            .collect();
+        let slices: Vec<&[u8]> = inputs.iter().map(|d| d.as_slice()).collect();
+        let (m, maps) = merge(&slices, 1).unwrap();
+        let out = written(&m);
+        let mut distinct: Vec<&[u8]> = out.split_inclusive(|&b| b == 0).collect();
+        let count = distinct.len();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), count, "each string once");
+        for (data, map) in inputs.iter().zip(&maps) {
+            let mut start = 0;
+            for s in data.split_inclusive(|&b| b == 0) {
+                let at = map.map(start as u64).unwrap() as usize;
+                assert_eq!(&out[at..at + s.len()], s);
+                start += s.len();
+            }
+        }
     }
 
     #[test]
