@@ -173,10 +173,10 @@ impl Split {
     /// offset in the section.
     fn placed(&self, bases: &[u64]) -> Vec<(u32, u32)> {
         let mut out = vec![(0, 0); self.pieces.len()];
-        for k in 0..SHARDS {
+        for (k, base) in bases.iter().enumerate() {
             let group = self.bounds[k] as usize..self.bounds[k + 1] as usize;
             for j in group {
-                let at = bases[k] + u64::from(self.in_shard[j].load(Ordering::Relaxed));
+                let at = base + u64::from(self.in_shard[j].load(Ordering::Relaxed));
                 out[self.order[j] as usize] = (self.pieces[j].start, at as u32);
             }
         }
