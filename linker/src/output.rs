@@ -241,6 +241,14 @@ fn fill_in_place(
         // place.
         let mut map = unsafe { memmap2::MmapMut::map_mut(&file) }
             .map_err(|e| Error::new(format!("{name}: cannot map: {e}")))?;
+        // Pages of the file not in the page cache (the file grew, or its pages were
+        // evicted) are made by the writers' faults, which hit the file in no order: the
+        // kernel's read-around then gives up and caches each as a 4 KiB page, and every
+        // later link that reuses the file takes a fault per 4 KiB rather than per large
+        // folio — on release ripgrep, 14 400 faults instead of 7 900 and a write phase of
+        // 30-34 ms instead of 18-22. Asked for huge pages, the kernel caches such pages in
+        // large folios. (A hint: nothing changes where it is refused.)
+        let _ = map.advise(memmap2::Advice::HugePage);
         zero_except(&mut map, written);
         tracing::debug!(elapsed = ?timer.elapsed(), "output: mapped in place, gaps zeroed");
         fill(&mut map)?;
