@@ -360,8 +360,13 @@ def bench_corpus(opts, corpus, rlinks, wild):
     print(f"\ncorpus {corpus.name}: {corpus.crate} ({corpus.profile}), {len(inputs)} inputs, "
           f"{size / MB:.1f} MB of objects and rlibs; {opts.runs} runs each, interleaved", flush=True)
     # One link each to warm the page cache, then a check of its output, so a linker whose
-    # output does not run is dropped before minutes are spent timing it.
+    # output does not run is dropped before minutes are spent timing it. Each starts from no
+    # output, as in a clean build: a file left by an earlier run keeps the page cache it was
+    # given then (4 KiB pages or large folios, by how it was written), and later links over it
+    # run faster or slower for it — the figures would depend on the work directory's past.
     for l in linkers:
+        if os.path.lexists(l.out):
+            os.unlink(l.out)
         if try_link(l, l.command) is not None:
             try_check(l, corpus, opts.work)
     live = [l for l in linkers if not l.failed]
