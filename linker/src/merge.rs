@@ -281,6 +281,24 @@ struct Kept {
     at: u32,
 }
 
+/// How many strings ahead of the one it looks up a shard asks for the bytes of: each string
+/// of a shard lies somewhere else in its input, and waiting for each in turn was much of the
+/// deduplication's time (debug ripgrep: about 10 ms without, 8 with).
+const AHEAD: usize = 8;
+
+/// Hints that the bytes at `bytes` will be read soon (nothing where no stable hint exists).
+#[inline(always)]
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing and cannot fault, whatever the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
 /// Deduplicates shard `k`'s strings of every input, in input order: the first copy of each is
 /// kept; every copy's offset in the shard is recorded.
 fn dedupe_shard<'a>(k: usize, inputs: &[&'a [u8]], split: &[Split]) -> Shard<'a> {
@@ -297,7 +315,11 @@ fn dedupe_shard<'a>(k: usize, inputs: &[&'a [u8]], split: &[Split]) -> Shard<'a>
     for (input, s) in split.iter().enumerate() {
         let data = inputs[input];
         let group = s.bounds[k] as usize..s.bounds[k + 1] as usize;
-        for (p, at) in s.pieces[group.clone()].iter().zip(&s.in_shard[group]) {
+        let pieces = &s.pieces[group.clone()];
+        for (j, (p, at)) in pieces.iter().zip(&s.in_shard[group]).enumerate() {
+            if let Some(ahead) = pieces.get(j + AHEAD) {
+                prefetch(&data[ahead.start as usize..]);
+            }
             let bytes = &data[p.start as usize..(p.start + p.len) as usize];
             let found = table.find(table_hash(p.hash), |e| {
                 e.hash == p.hash
