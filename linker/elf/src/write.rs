@@ -200,48 +200,34 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         let dst = unsafe { out.range(os.offset, os.size)? };
         merged.write(dst);
     }
-    // Copy and relocate every object's sections in parallel.
-    let per_object = relocate_sections::<A>(l.res, l, out)?;
-    write_thunks::<A>(l, out)?;
-    tracing::debug!(elapsed = ?timer.elapsed(), "write: sections copied and relocated");
+    // Copy and relocate every object's sections in parallel; beside them, what reads only
+    // the layout — the GOT and the linker-made sections but `.eh_frame_hdr`, which indexes
+    // the relocated `.eh_frame` — so that these fill the threads the relocation pass leaves
+    // idle at its end. Every range is written by one of the two sides only.
+    let want_relative: usize = l.dyn_relocs_per_object.iter().map(|&(r, _)| r).sum();
+    let (relocated, beside) = rayon::join(
+        || -> Result<_> {
+            let per_object = relocate_sections::<A>(l.res, l, out)?;
+            write_thunks::<A>(l, out)?;
+            Ok(per_object)
+        },
+        || -> Result<_> {
+            let (got_relative, got_other) = write_got(l, out)?;
+            // `DT_RELACOUNT`: the objects' RELATIVE relocations (scanning counted them; the
+            // pass's are checked against the count below) and the GOT's.
+            write_synthetics::<A>(l, out, want_relative + got_relative.len())?;
+            Ok((got_relative, got_other))
+        },
+    );
+    let per_object = relocated?;
+    let (got_relative, mut got_other) = beside?;
+    tracing::debug!(elapsed = ?timer.elapsed(), "write: sections copied and relocated, GOT and linker-made sections written");
     for ((rel, oth), &(want_rel, want_oth)) in per_object.iter().zip(&l.dyn_relocs_per_object) {
         if rel.len() != want_rel || oth.len() != want_oth {
             bail!("dynamic relocation count changed between scan and write (linker bug)");
         }
     }
 
-    // GOT slots and the relocations that fill them.
-    let mut got_relative = Vec::new();
-    let mut got_other = Vec::new();
-    if let Some(got) = l.section(".got") {
-        // SAFETY: .got is written by this thread only.
-        let dst = unsafe { out.range(got.offset, got.size)? };
-        // Each entry's value and relocations in parallel (a lookup each of its symbol's
-        // definition and address), then written in order.
-        let slots: Vec<([u64; 2], SlotRelocs)> = (0..l.got.len())
-            .into_par_iter()
-            .with_min_len(512)
-            .map(|i| {
-                let e = *l.got.get_index(i).expect("in range");
-                got_slot(l, e, got.addr + 8 * l.got_offsets[i])
-            })
-            .collect();
-        for ((i, e), (words, relocs)) in l.got.iter().enumerate().zip(slots) {
-            let first = l.got_offsets[i] as usize;
-            for (k, word) in words.iter().take(e.slots() as usize).enumerate() {
-                dst[8 * (first + k)..8 * (first + k + 1)].copy_from_slice(&word.to_le_bytes());
-            }
-            for r in relocs.relocs.into_iter().flatten() {
-                if r.kind == DynKind::Relative {
-                    got_relative.push(r)
-                } else {
-                    got_other.push(r)
-                }
-            }
-        }
-    }
-
-    tracing::debug!(elapsed = ?timer.elapsed(), "write: GOT written");
     // .got.plt: `_DYNAMIC`, two words for a lazy binder, then one slot per PLT entry, bound
     // by JUMP_SLOT (imports) or IRELATIVE (indirect functions) before the program runs.
     let mut plt_relocs = Vec::new();
@@ -308,7 +294,6 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         .flat_map(|(_, o)| o)
         .chain(&got_other)
         .collect();
-    let relative_count = relatives.len();
     // `.rela.plt` holds the PLT slots' relocations; a static executable has none, and its
     // IRELATIVEs end `.rela.iplt` (its `.rela.dyn`).
     let rela_plt = l.sections.iter().find(|s| s.synth == Some(Synth::RelaPlt));
@@ -325,8 +310,8 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     }
 
     tracing::debug!(elapsed = ?timer.elapsed(), "write: dynamic relocations written");
-    write_synthetics::<A>(l, out, relative_count)?;
-    tracing::debug!(elapsed = ?timer.elapsed(), "write: linker-made sections written");
+    write_eh_frame_hdr(l, out)?;
+    tracing::debug!(elapsed = ?timer.elapsed(), "write: .eh_frame_hdr written");
     write_headers::<A>(l, out)?;
 
     // The build id hashes the whole file with the id still zero, so equal inputs give equal
@@ -338,6 +323,40 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         dst.copy_from_slice(&id);
     }
     Ok(())
+}
+
+/// The GOT's slots, and the dynamic relocations that fill them: (RELATIVE, others).
+fn write_got(l: &Layout<'_, '_>, out: OutBuf) -> Result<(Vec<DynReloc>, Vec<DynReloc>)> {
+    let mut got_relative = Vec::new();
+    let mut got_other = Vec::new();
+    if let Some(got) = l.section(".got") {
+        // SAFETY: .got is written by this thread only.
+        let dst = unsafe { out.range(got.offset, got.size)? };
+        // Each entry's value and relocations in parallel (a lookup each of its symbol's
+        // definition and address), then written in order.
+        let slots: Vec<([u64; 2], SlotRelocs)> = (0..l.got.len())
+            .into_par_iter()
+            .with_min_len(512)
+            .map(|i| {
+                let e = *l.got.get_index(i).expect("in range");
+                got_slot(l, e, got.addr + 8 * l.got_offsets[i])
+            })
+            .collect();
+        for ((i, e), (words, relocs)) in l.got.iter().enumerate().zip(slots) {
+            let first = l.got_offsets[i] as usize;
+            for (k, word) in words.iter().take(e.slots() as usize).enumerate() {
+                dst[8 * (first + k)..8 * (first + k + 1)].copy_from_slice(&word.to_le_bytes());
+            }
+            for r in relocs.relocs.into_iter().flatten() {
+                if r.kind == DynKind::Relative {
+                    got_relative.push(r)
+                } else {
+                    got_other.push(r)
+                }
+            }
+        }
+    }
+    Ok((got_relative, got_other))
 }
 
 /// The id of a whole output file, in the style asked for.
@@ -413,21 +432,13 @@ fn write_synthetics<A: ElfArch>(
     out: OutBuf,
     relative_count: usize,
 ) -> Result<()> {
-    // The sections in parallel, and beside them the index of the relocated .eh_frame.
-    let (sections, hdr) = rayon::join(
-        || {
-            // Every result kept, so a failure reported is the first in section order.
-            let results: Vec<Result<()>> = l
-                .sections
-                .par_iter()
-                .map(|s| write_synthetic::<A>(l, out, relative_count, s))
-                .collect();
-            results.into_iter().collect::<Result<()>>()
-        },
-        || write_eh_frame_hdr(l, out),
-    );
-    sections?;
-    hdr
+    // Every result kept, so a failure reported is the first in section order.
+    let results: Vec<Result<()>> = l
+        .sections
+        .par_iter()
+        .map(|s| write_synthetic::<A>(l, out, relative_count, s))
+        .collect();
+    results.into_iter().collect::<Result<()>>()
 }
 
 /// One linker-made section, written by whichever thread takes it: they are disjoint ranges
