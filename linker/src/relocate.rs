@@ -252,6 +252,11 @@ pub fn copied_ranges(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<(u64, u
 /// of 256 bytes or more 19 MB.
 const LISTED_AT_LEAST: u64 = 256;
 
+/// Files smaller than this are not handed back: each release is a system call and a TLB
+/// flush on every thread (tens of microseconds here), and on debug ripgrep half of them were
+/// for files under 1 MiB that together hold 11 MB.
+const RELEASE_AT_LEAST: usize = 1 << 20;
+
 /// The distinct mapped files the objects are in, and per object the index of its file.
 fn mapped_files<'a>(res: &Resolution<'a>) -> (Vec<&'a [u8]>, Vec<Option<u32>>) {
     let mut files: Vec<&'a [u8]> = Vec::new();
@@ -373,7 +378,9 @@ pub fn relocate_sections<A: Arch>(
                     .map(|()| None),
             };
             if let Some(f) = file_of[task.object()] {
-                if remaining[f as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
+                if remaining[f as usize].fetch_sub(1, Ordering::AcqRel) == 1
+                    && files[f as usize].len() >= RELEASE_AT_LEAST
+                {
                     crate::input::release(files[f as usize]);
                 }
             }
