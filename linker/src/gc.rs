@@ -264,11 +264,15 @@ pub fn collect(
         .collect();
     let is_live = |n: u32| matches!(state[n as usize].load(Ordering::Relaxed), MARKED | KEPT);
     // Whether this call marked the section (it was unmarked and may be live).
+    // Most references are to sections already marked: a plain load sees that, where a
+    // compare-and-exchange would take the cache line from the other threads every time.
     let mark = |n: u32| {
-        n != NONE
-            && state[n as usize]
-                .compare_exchange(UNMARKED, MARKED, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
+        n != NONE && {
+            let s = &state[n as usize];
+            s.load(Ordering::Relaxed) == UNMARKED
+                && s.compare_exchange(UNMARKED, MARKED, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+        }
     };
 
     // The roots.
