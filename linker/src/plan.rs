@@ -715,6 +715,20 @@ pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkP
         }
     };
     let search_dirs = search_dirs(&args, &target);
+    // `-lNAME`s looked up in parallel (each is a few file-system lookups per directory),
+    // then taken in command-line order below.
+    let apple = target.format == ObjectFormat::MachO;
+    let found_libraries: std::collections::HashMap<&str, Option<PathBuf>> = args
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            InputArg::Library(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect::<std::collections::HashSet<&str>>()
+        .into_par_iter()
+        .map(|name| (name, search_library_for(name, &search_dirs, apple)))
+        .collect();
     let mut paths = Vec::with_capacity(args.inputs.len());
     let mut manifests: Vec<(&'static str, &'static str)> = Vec::new();
     // Bundled shared libraries, by their position in `paths` (their path is their name).
@@ -777,7 +791,7 @@ pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkP
                 }
             }
             InputArg::Library(name) => {
-                match search_library_for(name, &search_dirs, target.format == ObjectFormat::MachO) {
+                match found_libraries.get(name.as_str()).cloned().flatten() {
                     Some(p) => paths.push((p, format!("-l{name}"))),
                     None => {
                         // Not on the search path: a library the format carries, else an error.
@@ -881,8 +895,9 @@ fn finish(
     files: Vec<(MappedFile, String, InputOptions)>,
     extra_directives: Vec<SourcedDirective>,
 ) -> Result<LinkPlan> {
+    // Identifying reads each file's first page: in parallel, as its first touch of the file.
     let inputs: Vec<LoadedInput> = files
-        .into_iter()
+        .into_par_iter()
         .map(|(file, requested_as, options)| {
             let kind = FileKind::identify(file.data());
             LoadedInput {
