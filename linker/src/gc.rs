@@ -276,7 +276,7 @@ pub fn collect(
     };
 
     // The roots.
-    let mut wave: Vec<u32> = res
+    let mut roots: Vec<u32> = res
         .objects
         .par_iter()
         .enumerate()
@@ -318,7 +318,7 @@ pub fn collect(
             }
         }
     }
-    wave.extend(named_roots.into_iter().filter(|&n| mark(n)));
+    roots.extend(named_roots.into_iter().filter(|&n| mark(n)));
 
     // What a marked section keeps alive: what its relocations name, its associated sections,
     // and for a function what its FDEs name besides the function (the LSDA, and through the
@@ -351,18 +351,31 @@ pub fn collect(
             }
         }
     };
-    while !wave.is_empty() {
-        // Each task gathers what its sections reach into one vector of its own.
-        wave = wave
-            .par_iter()
-            .with_max_len(64)
-            .fold(Vec::new, |mut next, &n| {
-                successors(n, &mut next);
-                next
-            })
-            .flatten_iter()
-            .collect();
+    // Depth first from the roots, each task on a stack of its own that hands half of itself
+    // to another task when it grows, so no thread waits for a wave of the graph to end (a
+    // debug link's graph is some 50 waves deep). What is marked does not depend on the order.
+    fn walk<'s>(
+        scope: &rayon::Scope<'s>,
+        mut stack: Vec<u32>,
+        successors: &'s (impl Fn(u32, &mut Vec<u32>) + Sync),
+    ) {
+        while let Some(n) = stack.pop() {
+            successors(n, &mut stack);
+            if stack.len() >= 2 * SHARE {
+                let half = stack.split_off(stack.len() - SHARE);
+                scope.spawn(move |scope| walk(scope, half, successors));
+            }
+        }
     }
+    /// Sections a task hands on at once.
+    const SHARE: usize = 64;
+    let successors = &successors;
+    rayon::scope(|scope| {
+        for roots in roots.chunks(SHARE) {
+            let roots = roots.to_vec();
+            scope.spawn(move |scope| walk(scope, roots, successors));
+        }
+    });
 
     // Non-allocated sections (debug information) are kept whatever mentions them; an
     // .eh_frame section is kept when any of its FDEs describes live code. (Its FDEs for dead
