@@ -375,7 +375,13 @@ fn output_name(name: &[u8]) -> &[u8] {
         b".lrodata",
         b".lbss",
     ];
+    // Every name here starts with a dot: a name's second byte rules out all but one to three
+    // of them, so most of a debug link's hundred thousand sections are compared with none.
+    let second = name.get(1);
     for m in MERGED {
+        if m.get(1) != second {
+            continue;
+        }
         if let Some(rest) = name.strip_prefix(*m) {
             if rest.is_empty() || rest.starts_with(b".") {
                 return m;
@@ -1370,6 +1376,9 @@ fn place_copies(l: &mut Layout<'_, '_>) -> Result<()> {
 
 /// `.init_array.00099` → 99; no suffix → after every prioritised one.
 fn init_priority(name: &[u8]) -> u64 {
+    if !matches!(name.get(1), Some(b'i' | b'f' | b'p')) {
+        return 65536;
+    }
     for prefix in [&b".init_array."[..], b".fini_array.", b".preinit_array."] {
         if let Some(n) = name.strip_prefix(prefix) {
             return std::str::from_utf8(n)
