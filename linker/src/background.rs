@@ -153,7 +153,9 @@ pub fn link_complete() {
 
 /// Keeps `value` alive until the process ends when this is a forked child (its drop —
 /// unmapping, closing a replaced output, which frees its blocks — then happens after the
-/// parent has gone); otherwise drops it now.
+/// parent has gone); otherwise drops it now. Only for drops that cost system calls: heap
+/// data a phase is done with is better freed at once, since the heap then reuses its pages
+/// for what later phases build rather than faulting in fresh ones.
 pub fn drop_late<T>(value: T) {
     if in_child() {
         std::mem::forget(value);

@@ -397,6 +397,7 @@ pub fn collect(
             }
         }
     }
-    crate::background::drop_late((defined_in, frames, fdes, followers, state));
+    // Freed now, not late: the heap reuses the pages for what the next phases build.
+    drop((defined_in, frames, fdes, followers, state));
     Ok(live)
 }

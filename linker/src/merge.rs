@@ -441,7 +441,8 @@ pub fn merge_prepared<'a>(
         .par_iter_mut()
         .map(|s| PieceMap::new(s.placed(&bases), std::mem::take(&mut s.buckets)))
         .collect();
-    crate::background::drop_late(split);
+    // Freed now, not late: the heap reuses the pages for what the next phases build.
+    drop(split);
     Ok((
         Merged {
             shards: shards.into_iter().map(|s| s.strings).collect(),

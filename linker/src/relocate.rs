@@ -388,7 +388,8 @@ pub fn relocate_sections<A: Arch>(
         })
         .collect::<Result<_>>()?;
     let per_object: Vec<ObjectDynRelocs> = done.into_iter().flatten().collect();
-    crate::background::drop_late(targets);
+    // Freed now, not late: the heap reuses the pages for what the next phases build.
+    drop(targets);
     Ok(per_object)
 }
 

@@ -741,7 +741,8 @@ fn register_archive_definitions<'a>(
             shard
         })
         .collect();
-    crate::background::drop_late((definitions, order));
+    // Freed now, not late: the heap reuses the pages for what the next phases build.
+    drop((definitions, order));
     Registered {
         names: Names::from_shards(tables),
         globals,

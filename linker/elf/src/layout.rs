@@ -939,7 +939,8 @@ pub fn place<'r, 'a, A: ElfArch>(
             members[index as usize].push((d.priority, oi as u32, d.section));
         }
     }
-    rlink_linker::background::drop_late(destinations);
+    // Freed now, not late: the heap reuses the pages for what the next phases build.
+    drop(destinations);
 
     // Sizes of input-fed sections.
     let mut merged: MergedSections<'a> = MergedSections::default();
