@@ -117,69 +117,75 @@ pub fn build(l: &Layout<'_, '_>) -> rlink_linker::diag::Result<Symtab> {
         .retain_symbols
         .as_ref()
         .map(|names| names.iter().map(|n| n.as_bytes()).collect());
-    let locals: Vec<Piece> = match retain {
-        Some(_) => Vec::new(),
-        None => l
-            .res
-            .objects
-            .par_iter()
+    // Locals (a piece per object, some far larger than others) and globals (pieces of a
+    // fixed size) side by side, so the globals fill in behind the largest objects.
+    let locals = || -> Vec<Piece> {
+        match retain {
+            Some(_) => Vec::new(),
+            None => l
+                .res
+                .objects
+                .par_iter()
+                .enumerate()
+                .map(|(oi, o)| {
+                    let mut piece = Piece::default();
+                    for (si, s) in o.symbols.iter().enumerate().skip(1) {
+                        if !s.is_local() || !wanted_local(s.kind, s.name, l.elf.discard) {
+                            continue;
+                        }
+                        let SymPlace::Section(sec) = s.place else {
+                            continue;
+                        };
+                        if l.placements[oi][sec as usize].is_none() {
+                            continue;
+                        }
+                        let info = (elf::STB_LOCAL.0 << 4) | elf_symbol_type(s.kind);
+                        piece.add(
+                            s.name,
+                            SymbolRef::Local {
+                                obj: oi as u32,
+                                sym: si as u32,
+                            },
+                            info,
+                            0,
+                            s.size,
+                        );
+                    }
+                    piece
+                })
+                .collect(),
+        }
+    };
+    let globals = || -> Vec<Piece> {
+        l.res
+            .globals
+            .par_chunks(GLOBALS_PER_PIECE)
             .enumerate()
-            .map(|(oi, o)| {
+            .map(|(chunk, globals)| {
                 let mut piece = Piece::default();
-                for (si, s) in o.symbols.iter().enumerate().skip(1) {
-                    if !s.is_local() || !wanted_local(s.kind, s.name, l.elf.discard) {
+                for (k, g) in globals.iter().enumerate() {
+                    let id = chunk * GLOBALS_PER_PIECE + k;
+                    if retain.as_ref().is_some_and(|r| !r.contains(g.name)) {
                         continue;
                     }
-                    let SymPlace::Section(sec) = s.place else {
+                    let Some((kind, size, weak, visibility)) = global_entry(l, g) else {
                         continue;
                     };
-                    if l.placements[oi][sec as usize].is_none() {
-                        continue;
-                    }
-                    let info = (elf::STB_LOCAL.0 << 4) | elf_symbol_type(s.kind);
+                    // Hidden symbols become local in an executable, as every linker writes them.
+                    let bind = if weak { elf::STB_WEAK } else { elf::STB_GLOBAL };
                     piece.add(
-                        s.name,
-                        SymbolRef::Local {
-                            obj: oi as u32,
-                            sym: si as u32,
-                        },
-                        info,
-                        0,
-                        s.size,
+                        g.name,
+                        SymbolRef::Global(id as u32),
+                        (bind.0 << 4) | kind,
+                        visibility,
+                        size,
                     );
                 }
                 piece
             })
-            .collect(),
+            .collect()
     };
-    let globals: Vec<Piece> = l
-        .res
-        .globals
-        .par_chunks(GLOBALS_PER_PIECE)
-        .enumerate()
-        .map(|(chunk, globals)| {
-            let mut piece = Piece::default();
-            for (k, g) in globals.iter().enumerate() {
-                let id = chunk * GLOBALS_PER_PIECE + k;
-                if retain.as_ref().is_some_and(|r| !r.contains(g.name)) {
-                    continue;
-                }
-                let Some((kind, size, weak, visibility)) = global_entry(l, g) else {
-                    continue;
-                };
-                // Hidden symbols become local in an executable, as every linker writes them.
-                let bind = if weak { elf::STB_WEAK } else { elf::STB_GLOBAL };
-                piece.add(
-                    g.name,
-                    SymbolRef::Global(id as u32),
-                    (bind.0 << 4) | kind,
-                    visibility,
-                    size,
-                );
-            }
-            piece
-        })
-        .collect();
+    let (locals, globals) = rayon::join(locals, globals);
     let mut t = Symtab::default();
     let (mut entry, mut name) = (1u64, 1u64);
     for (n, piece) in locals.iter().chain(&globals).enumerate() {
