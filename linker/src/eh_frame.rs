@@ -304,35 +304,91 @@ pub fn write_eh_frame_hdr_from(
     out: &mut [u8],
     origin: &dyn Fn(usize) -> Option<String>,
 ) -> Result<()> {
+    write_eh_frame_hdr_in_parts(eh_frame, &[], eh_frame_addr, hdr_addr, out, origin)
+}
+
+/// [`write_eh_frame_hdr_from`] for an `.eh_frame` whose records may be read from each of
+/// `starts` (ascending offsets where a record begins and no later FDE points back before:
+/// where each input's `.eh_frame` begins) independently, in parallel. Should a part fail on
+/// its own (an FDE pointing at a CIE of another part), the whole is read in one walk.
+pub fn write_eh_frame_hdr_in_parts(
+    eh_frame: &[u8],
+    starts: &[usize],
+    eh_frame_addr: u64,
+    hdr_addr: u64,
+    out: &mut [u8],
+    origin: &dyn Fn(usize) -> Option<String>,
+) -> Result<()> {
+    use rayon::prelude::*;
     let blame = |e: crate::diag::Error, offset: usize| match origin(offset) {
         Some(place) => e.at(place),
         None => e,
     };
-    // (initial location, FDE address) per FDE, in section order.
+    let whole = || fde_entries(eh_frame, 0, eh_frame_addr).map_err(|(e, at)| blame(e, at));
+    let mut bounds: Vec<usize> = std::iter::once(0)
+        .chain(
+            starts
+                .iter()
+                .copied()
+                .filter(|&s| s > 0 && s < eh_frame.len()),
+        )
+        .collect();
+    bounds.dedup();
+    let mut entries = if bounds.len() < 2 || !bounds.is_sorted() {
+        whole()?
+    } else {
+        bounds.push(eh_frame.len());
+        let parts: std::result::Result<Vec<Vec<(u64, u64)>>, _> = bounds
+            .par_windows(2)
+            .map(|w| fde_entries(&eh_frame[w[0]..w[1]], w[0], eh_frame_addr))
+            .collect();
+        match parts {
+            Ok(parts) => parts.concat(),
+            Err(_) => whole()?,
+        }
+    };
+    // Stable: equal initial locations stay in .eh_frame order.
+    entries.par_sort_by_key(|&(pc, _)| pc);
+    write_hdr_table(&entries, eh_frame_addr, hdr_addr, out, &blame)
+}
+
+/// (initial location, FDE address) of each FDE of `part`, the bytes at `base` of an
+/// `.eh_frame` at `eh_frame_addr`, in section order; or the error and the offset (in the
+/// whole section) of the record it is about.
+fn fde_entries(
+    part: &[u8],
+    base: usize,
+    eh_frame_addr: u64,
+) -> std::result::Result<Vec<(u64, u64)>, (crate::diag::Error, usize)> {
+    let part_addr = eh_frame_addr.wrapping_add(base as u64);
     let mut entries: Vec<(u64, u64)> = Vec::new();
     // Pointer encoding of each CIE's FDEs, by CIE offset; FDEs only point backwards, so the
     // CIE is always parsed first.
     let mut cie_encodings: Vec<(usize, u8)> = Vec::new();
     let mut current = 0;
-    walk(eh_frame, |r| {
+    walk(part, |r| {
         current = r.offset;
         if r.terminator {
             return Ok(());
         }
-        let record = &eh_frame[r.id_pos + 4..r.offset + r.len];
-        let record_addr = eh_frame_addr.wrapping_add((r.id_pos + 4) as u64);
+        let record = &part[r.id_pos + 4..r.offset + r.len];
+        let record_addr = part_addr.wrapping_add((r.id_pos + 4) as u64);
         if r.id == 0 {
-            let encoding = fde_pointer_encoding(record, record_addr)
-                .map_err(|e| e.at(format_args!(".eh_frame: CIE at offset {:#x}", r.offset)))?;
+            let encoding = fde_pointer_encoding(record, record_addr).map_err(|e| {
+                e.at(format_args!(
+                    ".eh_frame: CIE at offset {:#x}",
+                    base + r.offset
+                ))
+            })?;
             cie_encodings.push((r.offset, encoding));
             return Ok(());
         }
         let cie_offset = cie_offset_of(&r)?;
         let Ok(i) = cie_encodings.binary_search_by_key(&cie_offset, |&(o, _)| o) else {
             bail!(
-                ".eh_frame: FDE at offset {:#x} points at offset {cie_offset:#x}, which is not \
-                 a CIE",
-                r.offset
+                ".eh_frame: FDE at offset {:#x} points at offset {:#x}, which is not a CIE",
+                base + r.offset,
+                base + cie_offset
             );
         };
         let encoding = cie_encodings[i].1;
@@ -340,14 +396,24 @@ pub fn write_eh_frame_hdr_from(
         let pc_begin = reader.encoded_pointer(encoding).map_err(|e| {
             e.at(format_args!(
                 ".eh_frame: FDE at offset {:#x}: pc_begin",
-                r.offset
+                base + r.offset
             ))
         })?;
-        entries.push((pc_begin, eh_frame_addr.wrapping_add(r.offset as u64)));
+        entries.push((pc_begin, part_addr.wrapping_add(r.offset as u64)));
         Ok(())
     })
-    .map_err(|e| blame(e, current))?;
+    .map_err(|e| (e, base + current))?;
+    Ok(entries)
+}
 
+/// The header and its table of sorted (initial location, FDE address) entries.
+fn write_hdr_table(
+    entries: &[(u64, u64)],
+    eh_frame_addr: u64,
+    hdr_addr: u64,
+    out: &mut [u8],
+    blame: &dyn Fn(crate::diag::Error, usize) -> crate::diag::Error,
+) -> Result<()> {
     let size = eh_frame_hdr_size(entries.len());
     ensure!(
         out.len() == size,
@@ -355,8 +421,6 @@ pub fn write_eh_frame_hdr_from(
         entries.len(),
         out.len()
     );
-    // Stable: equal initial locations stay in .eh_frame order.
-    entries.sort_by_key(|&(pc, _)| pc);
 
     // Exact arithmetic: a delta that only fits after wrapping around the address space is
     // still out of range.
@@ -383,7 +447,7 @@ pub fn write_eh_frame_hdr_from(
     out[8..12].copy_from_slice(&fde_count.to_le_bytes());
     for (slot, &(pc, fde)) in out[HDR_FIXED_SIZE..]
         .chunks_exact_mut(HDR_ENTRY_SIZE)
-        .zip(&entries)
+        .zip(entries)
     {
         let at = fde.wrapping_sub(eh_frame_addr) as usize;
         slot[..4].copy_from_slice(
@@ -896,6 +960,39 @@ pub(crate) mod tests {
                 (0x300, fde(2))
             ]
         );
+    }
+
+    #[test]
+    fn table_read_in_parts_is_the_table_read_whole() {
+        // Three inputs' .eh_frame back to back, each a CIE (one with pc-relative pointers)
+        // and FDEs with equal and out-of-order initial locations across inputs.
+        let mut data = Vec::new();
+        let mut starts = Vec::new();
+        for (input, pcs) in [[0x300u32, 0x100], [0x300, 0x200], [0x50, 0x400]]
+            .iter()
+            .enumerate()
+        {
+            let base = data.len();
+            starts.push(base);
+            let encoding = if input == 1 { 0x1b } else { 0x03 };
+            data.extend(cie(b"zR", &[encoding]));
+            for &pc in pcs {
+                let at = data.len();
+                data.extend(fde(at - base, 0, &pc.to_le_bytes()));
+            }
+        }
+        let whole = hdr_for(&data, 0x1000, 0x100).unwrap();
+        let in_parts = |starts: &[usize]| {
+            let mut out = vec![0; whole.len()];
+            write_eh_frame_hdr_in_parts(&data, starts, 0x1000, 0x100, &mut out, &|_| None).unwrap();
+            out
+        };
+        assert_eq!(in_parts(&starts), whole);
+        // A part starting at an FDE whose CIE is before it cannot be read alone: the whole
+        // is read instead.
+        let first_fde = starts[1] + cie(b"zR", &[0x1b]).len();
+        assert_eq!(in_parts(&[0, first_fde]), whole);
+        assert_eq!(in_parts(&[]), whole);
     }
 
     #[test]

@@ -662,7 +662,9 @@ fn write_synthetic<A: ElfArch>(
 /// `.eh_frame_hdr`, from the relocated `.eh_frame`.
 fn write_eh_frame_hdr(l: &Layout<'_, '_>, out: OutBuf) -> Result<()> {
     if let (Some(hdr), Some(ehf)) = (l.section(".eh_frame_hdr"), l.section(".eh_frame")) {
-        let frames = unsafe { out.range(ehf.offset, ehf.size)? }.to_vec();
+        // SAFETY: the relocation pass is done: nothing writes `.eh_frame` any more, and
+        // `.eh_frame_hdr` is another range, written here only.
+        let frames: &[u8] = unsafe { out.range(ehf.offset, ehf.size)? };
         let dst = unsafe { out.range(hdr.offset, hdr.size)? };
         // Every input .eh_frame was checked when loaded, so a failure here is about the
         // output's addresses (too far for the table's 32-bit offsets): it names the input
@@ -689,7 +691,22 @@ fn write_eh_frame_hdr(l: &Layout<'_, '_>, out: OutBuf) -> Result<()> {
             }
             None
         };
-        eh_frame::write_eh_frame_hdr_from(&frames, ehf.addr, hdr.addr, dst, &origin)?;
+        // Where each input's records begin: the table is read from each in parallel.
+        let mut starts: Vec<usize> = match index {
+            Some(index) => l
+                .placements
+                .par_iter()
+                .flat_map_iter(|p| {
+                    p.iter()
+                        .flatten()
+                        .filter(move |p| p.section == index as u32)
+                        .map(|p| p.offset as usize)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        starts.par_sort_unstable();
+        eh_frame::write_eh_frame_hdr_in_parts(frames, &starts, ehf.addr, hdr.addr, dst, &origin)?;
     }
     Ok(())
 }
