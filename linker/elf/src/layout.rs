@@ -520,11 +520,19 @@ struct OutKey<'a> {
 
 /// Where one live input section goes, decided for each object in parallel: the key of its
 /// output section, that section's segment class, and its init/fini priority.
-struct Destination<'a> {
+struct Destination {
     section: u32,
-    key: OutKey<'a>,
-    class: Class,
+    /// Its output section's key, by its place among the object's [`Destinations::keys`].
+    key: u32,
     priority: u64,
+}
+
+/// An object's [`Destination`]s, and the distinct keys they go to, in the order the
+/// object first names them, each with the class of the first section naming it.
+#[derive(Default)]
+struct Destinations<'a> {
+    list: Vec<Destination>,
+    keys: Vec<(OutKey<'a>, Class)>,
 }
 
 /// An object's live sections that reach the output, and where each goes.
@@ -532,8 +540,9 @@ fn destinations<'a, A: ElfArch>(
     o: &rlink_linker::object::ObjectView<'a>,
     live: &[bool],
     strip_debug: bool,
-) -> Vec<Destination<'a>> {
-    let mut out = Vec::new();
+) -> Destinations<'a> {
+    let mut out = Destinations::default();
+    let mut last: Option<(OutKey<'a>, u32)> = None;
     for (si, s) in o.sections.iter().enumerate() {
         let name = s.name;
         if si == 0 || !live[si] || dropped(name, s.flags, strip_debug) {
@@ -569,15 +578,31 @@ fn destinations<'a, A: ElfArch>(
         } else {
             sh_type
         };
-        out.push(Destination {
+        let key = OutKey {
+            name: out_name,
+            sh_type: sh_type.0,
+            flags: out_flags,
+            merge_entsize: entsize,
+        };
+        // Consecutive sections of an object mostly go to the same place; an object names a
+        // few dozen places at most.
+        let local = match last {
+            Some((k, local)) if k == key => local,
+            _ => {
+                let local = match out.keys.iter().position(|(k, _)| *k == key) {
+                    Some(local) => local as u32,
+                    None => {
+                        out.keys.push((key, class));
+                        out.keys.len() as u32 - 1
+                    }
+                };
+                last = Some((key, local));
+                local
+            }
+        };
+        out.list.push(Destination {
             section: si as u32,
-            key: OutKey {
-                name: out_name,
-                sh_type: sh_type.0,
-                flags: out_flags,
-                merge_entsize: entsize,
-            },
-            class,
+            key: local,
             priority: init_priority(name),
         });
     }
@@ -904,39 +929,45 @@ pub fn place<'r, 'a, A: ElfArch>(
         .collect();
     // Where each live section goes, per object in parallel; then output sections are
     // numbered in the order their first input section appears.
-    let destinations: Vec<Vec<Destination<'a>>> = res
+    let destinations: Vec<Destinations<'a>> = res
         .objects
         .par_iter()
         .zip(live)
         .map(|(o, live)| destinations::<A>(o, live, strip_debug))
         .collect();
+    // Output sections are numbered in the order the objects, in order, first name them.
     let mut keys: HashMap<OutKey<'a>, u32> = HashMap::default();
-    for (oi, list) in destinations.iter().enumerate() {
-        let mut last: Option<(OutKey<'a>, u32)> = None;
-        for d in list {
-            // Consecutive sections of an object mostly go to the same place.
-            let index = match last {
-                Some((key, index)) if key == d.key => index,
-                _ => {
-                    let index = *keys.entry(d.key).or_insert_with(|| {
-                        let name = String::from_utf8_lossy(d.key.name);
+    let indices: Vec<Vec<u32>> = destinations
+        .iter()
+        .map(|d| {
+            d.keys
+                .iter()
+                .map(|&(key, class)| {
+                    *keys.entry(key).or_insert_with(|| {
+                        let name = String::from_utf8_lossy(key.name);
                         let mut os = OutputSection::new(
                             &name,
-                            elf::SectionType(d.key.sh_type),
-                            d.key.flags,
-                            d.class,
+                            elf::SectionType(key.sh_type),
+                            key.flags,
+                            class,
                             None,
                         );
-                        os.entsize = d.key.merge_entsize;
+                        os.entsize = key.merge_entsize;
                         sections.push(os);
                         members.push(Vec::new());
                         (sections.len() - 1) as u32
-                    });
-                    last = Some((d.key, index));
-                    index
-                }
-            };
-            members[index as usize].push((d.priority, oi as u32, d.section));
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    for (oi, (d, indices)) in destinations.iter().zip(&indices).enumerate() {
+        for dest in &d.list {
+            members[indices[dest.key as usize] as usize].push((
+                dest.priority,
+                oi as u32,
+                dest.section,
+            ));
         }
     }
     // Freed now, not late: the heap reuses the pages for what the next phases build.
