@@ -48,8 +48,8 @@ fn buckets(starts: impl Iterator<Item = u32>, len: u64) -> Vec<u32> {
 }
 
 impl PieceMap {
-    /// The map of the strings of an input whose `buckets` [`buckets`] gave: (input offset,
-    /// output offset) of each, ascending.
+    /// The map of an input's strings, given (input offset, output offset) of each,
+    /// ascending, and the input's [`buckets`].
     fn new(mut pieces: Vec<(u32, u32)>, buckets: Vec<u32>) -> PieceMap {
         // The sentinel (inputs are under 4 GiB, checked): lookups step forward without a
         // bounds check.
