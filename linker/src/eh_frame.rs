@@ -292,25 +292,15 @@ pub fn write_eh_frame_hdr(
     hdr_addr: u64,
     out: &mut [u8],
 ) -> Result<()> {
-    write_eh_frame_hdr_from(eh_frame, eh_frame_addr, hdr_addr, out, &|_| None)
+    write_eh_frame_hdr_in_parts(eh_frame, &[], eh_frame_addr, hdr_addr, out, &|_| None)
 }
 
-/// [`write_eh_frame_hdr`], with errors about one record naming where its bytes came from:
-/// `origin(offset)` names the input that contributed the output's `.eh_frame` at `offset`.
-pub fn write_eh_frame_hdr_from(
-    eh_frame: &[u8],
-    eh_frame_addr: u64,
-    hdr_addr: u64,
-    out: &mut [u8],
-    origin: &dyn Fn(usize) -> Option<String>,
-) -> Result<()> {
-    write_eh_frame_hdr_in_parts(eh_frame, &[], eh_frame_addr, hdr_addr, out, origin)
-}
-
-/// [`write_eh_frame_hdr_from`] for an `.eh_frame` whose records may be read from each of
-/// `starts` (ascending offsets where a record begins and no later FDE points back before:
-/// where each input's `.eh_frame` begins) independently, in parallel. Should a part fail on
-/// its own (an FDE pointing at a CIE of another part), the whole is read in one walk.
+/// [`write_eh_frame_hdr`], with errors about one record naming where its bytes came from
+/// (`origin(offset)` names the input that contributed the output's `.eh_frame` at
+/// `offset`). The records are read from each of `starts` independently, in parallel:
+/// ascending offsets where a record begins and no later FDE points back before (where each
+/// input's `.eh_frame` begins). Should a part fail on its own (an FDE pointing at a CIE of
+/// another part), the whole is read in one walk.
 pub fn write_eh_frame_hdr_in_parts(
     eh_frame: &[u8],
     starts: &[usize],

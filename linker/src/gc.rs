@@ -8,10 +8,9 @@
 //! not roots. `.eh_frame` is not a root: a live function keeps its FDE, and the FDE keeps what
 //! it names (the LSDA in `.gcc_except_table`, the personality routine through its CIE).
 //!
-//! The marking runs in parallel, a wave at a time: every section marked in one wave has its
-//! relocations followed by whichever thread takes it, and a section joins the next wave once,
-//! by whoever marks it first (an atomic exchange). Which sections are live does not depend
-//! on the order, so the result is the same at any thread count. Sections are numbered across
+//! The marking runs in parallel, depth first: each task follows the relocations of the
+//! sections on a stack of its own, and a section joins a stack once, by whoever marks it first
+//! (an atomic exchange). Which sections are live does not depend on the order, so the result is the same at any thread count. Sections are numbered across
 //! all objects (an object's first section at its offset in `Sections`), and each object's
 //! symbols are resolved to the section they are defined in before marking starts, so following
 //! a relocation is two loads.
@@ -263,9 +262,9 @@ pub fn collect(
         })
         .collect();
     let is_live = |n: u32| matches!(state[n as usize].load(Ordering::Relaxed), MARKED | KEPT);
-    // Whether this call marked the section (it was unmarked and may be live).
-    // Most references are to sections already marked: a plain load sees that, where a
-    // compare-and-exchange would take the cache line from the other threads every time.
+    // Whether this call marked the section (it was unmarked and may be live). Most references
+    // are to sections already marked: a plain load sees that, where a compare-and-exchange
+    // would take the cache line from the other threads every time.
     let mark = |n: u32| {
         n != NONE && {
             let s = &state[n as usize];
@@ -351,9 +350,9 @@ pub fn collect(
             }
         }
     };
-    // Depth first from the roots, each task on a stack of its own that hands half of itself
-    // to another task when it grows, so no thread waits for a wave of the graph to end (a
-    // debug link's graph is some 50 waves deep). What is marked does not depend on the order.
+    // Depth first from the roots, each task on a stack of its own that hands its top `SHARE`
+    // sections to a new task when it grows, so no thread waits for a level of the graph to
+    // end (a debug link's graph is some 50 levels deep).
     fn walk<'s>(
         scope: &rayon::Scope<'s>,
         mut stack: Vec<u32>,
@@ -397,7 +396,5 @@ pub fn collect(
             }
         }
     }
-    // Freed now, not late: the heap reuses the pages for what the next phases build.
-    drop((defined_in, frames, fdes, followers, state));
     Ok(live)
 }

@@ -409,7 +409,7 @@ pub fn merge_prepared<'a>(
     if inputs.len() > u32::MAX as usize {
         bail!("too many mergeable string sections ({})", inputs.len());
     }
-    let split: Vec<Split> = inputs
+    let mut split: Vec<Split> = inputs
         .par_iter()
         .map(|data| match prepared.take(data, entsize) {
             Some(split) => split,
@@ -436,13 +436,10 @@ pub fn merge_prepared<'a>(
     if total > u64::from(u32::MAX) {
         bail!("merged strings would be larger than 4 GiB ({total} bytes)");
     }
-    let mut split = split;
     let maps: Vec<PieceMap> = split
         .par_iter_mut()
         .map(|s| PieceMap::new(s.placed(&bases), std::mem::take(&mut s.buckets)))
         .collect();
-    // Freed now, not late: the heap reuses the pages for what the next phases build.
-    drop(split);
     Ok((
         Merged {
             shards: shards.into_iter().map(|s| s.strings).collect(),

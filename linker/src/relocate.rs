@@ -388,8 +388,6 @@ pub fn relocate_sections<A: Arch>(
         })
         .collect::<Result<_>>()?;
     let per_object: Vec<ObjectDynRelocs> = done.into_iter().flatten().collect();
-    // Freed now, not late: the heap reuses the pages for what the next phases build.
-    drop(targets);
     Ok(per_object)
 }
 
@@ -509,6 +507,24 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
         self.apply_unloaded::<A>(oi, si, first as usize..end as usize, copied, from, dst)
     }
 
+    /// Relocation `r` of section `si` of object `oi` cannot be applied, for `why`.
+    fn reloc_error<A: Arch>(
+        &self,
+        oi: usize,
+        si: usize,
+        r: &Reloc,
+        why: &str,
+    ) -> crate::diag::Error {
+        reloc_error(
+            &self.res.objects[oi],
+            si,
+            r.offset,
+            &A::type_name(r.r_type),
+            &symbol_display(self.res, target(self.res, oi, r.symbol)),
+            why,
+        )
+    }
+
     /// The string a reference into merged strings names: the addend is no longer an offset
     /// from one base, so the string is looked up by it. The addend of a PC-relative
     /// reference also carries the reach from the field to the next instruction: the string is
@@ -563,16 +579,7 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
             if std::mem::take(&mut skip) {
                 continue;
             }
-            let err = |why: &str| {
-                reloc_error(
-                    o,
-                    si,
-                    r.offset,
-                    &A::type_name(r.r_type),
-                    &symbol_display(self.res, target(self.res, oi, r.symbol)),
-                    why,
-                )
-            };
+            let err = |why: &str| self.reloc_error::<A>(oi, si, &r, why);
             // In range: the loader checked every relocation's symbol index.
             let t = &targets[r.symbol as usize];
             let (s, a) = match t.merged {
@@ -643,16 +650,7 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
             if std::mem::take(&mut skip) {
                 continue;
             }
-            let err = |why: &str| {
-                reloc_error(
-                    o,
-                    si,
-                    r.offset,
-                    &A::type_name(r.r_type),
-                    &symbol_display(self.res, target(self.res, oi, r.symbol)),
-                    why,
-                )
-            };
+            let err = |why: &str| self.reloc_error::<A>(oi, si, &r, why);
             // In range: the loader checked every relocation's symbol index.
             let t = &targets[r.symbol as usize];
             let info = t.info;

@@ -231,9 +231,6 @@ struct Resolver<'a, 'c> {
     /// Per candidate, per symbol: the global its name already was when binding began
     /// (looked up in parallel; `LOCAL` for names new then, and for every name under `--wrap`).
     known: Vec<Vec<SymbolId>>,
-    /// Per candidate: some global it defines has an `@` in its name (a `.symver` version),
-    /// found in the parallel pass so the serial binding searches no other object's names.
-    versioned: Vec<bool>,
     /// Per global, the first archive member defining it ([`NOT_LAZY`]: none).
     lazy: Vec<u32>,
     /// Per global, the first archive member offering it only as a common symbol: an undefined
@@ -367,26 +364,17 @@ pub fn resolve<'a>(
     // line that defines a name is the one searched. The members' names are numbered as a walk
     // over them would first meet them, in parallel (`register_archive_definitions`); then
     // every candidate's global names are looked up in parallel, so binding, which is serial,
-    // mostly finds its numbers ready.
-    // The loaders hashed every global's name (`ObjectView::name_hashes`).
-    let hashes: Vec<&[u64]> = candidates
-        .iter()
-        .map(|c| c.object.name_hashes.as_slice())
-        .collect();
-    let versioned: Vec<bool> = candidates
-        .iter()
-        .map(|c| c.object.defines_versioned)
-        .collect();
-    let registered = register_archive_definitions(&candidates, &hashes);
+    // mostly finds its numbers ready. The loaders hashed every global's name
+    // (`ObjectView::name_hashes`).
+    let registered = register_archive_definitions(&candidates);
     let known: Vec<Vec<SymbolId>> = match options.wrap.is_empty() {
         true => candidates
             .par_iter()
-            .zip(&hashes)
-            .map(|(c, hashes)| {
+            .map(|c| {
                 c.object
                     .symbols
                     .iter()
-                    .zip(hashes.iter())
+                    .zip(&c.object.name_hashes)
                     .map(|(s, &h)| match s.is_local() {
                         true => LOCAL,
                         false => registered.names.get_hashed(s.name, h).unwrap_or(LOCAL),
@@ -396,14 +384,12 @@ pub fn resolve<'a>(
             .collect(),
         false => vec![Vec::new(); candidates.len()],
     };
-    drop(hashes);
     let mut r = Resolver {
         candidates: &candidates,
         unavailable: unavailable_names(shared),
         globals: registered.globals,
         names: registered.names,
         known,
-        versioned,
         lazy: registered.lazy,
         lazy_common: registered.lazy_common,
         symbol_ids: vec![Vec::new(); candidates.len()],
@@ -616,10 +602,7 @@ struct Registered<'a> {
 /// Each shard of the name table is filled by one task, walking the members in order over the
 /// names whose hash chose it; the names' first meetings, sorted, give their numbers. The
 /// result is the same at any thread count.
-fn register_archive_definitions<'a>(
-    candidates: &[Candidate<'a>],
-    hashes: &[&[u64]],
-) -> Registered<'a> {
+fn register_archive_definitions<'a>(candidates: &[Candidate<'a>]) -> Registered<'a> {
     use crate::names::{shard_of, Shard, SHARDS};
     // Per candidate, its definitions grouped by shard (each group in symbol order).
     struct Definitions {
@@ -635,8 +618,7 @@ fn register_archive_definitions<'a>(
     };
     let definitions: Vec<Definitions> = candidates
         .par_iter()
-        .zip(hashes)
-        .map(|(c, hashes)| {
+        .map(|c| {
             let mut bounds = [0u32; SHARDS + 1];
             if c.loose {
                 return Definitions {
@@ -644,8 +626,8 @@ fn register_archive_definitions<'a>(
                     bounds,
                 };
             }
-            let symbols = &c.object.symbols;
-            for (s, &h) in symbols.iter().zip(hashes.iter()) {
+            let (symbols, hashes) = (&c.object.symbols, &c.object.name_hashes);
+            for (s, &h) in symbols.iter().zip(hashes) {
                 if defining(s) {
                     bounds[shard_of(h) + 1] += 1;
                 }
@@ -655,7 +637,7 @@ fn register_archive_definitions<'a>(
             }
             let mut next = bounds;
             let mut by_shard = vec![0u32; bounds[SHARDS] as usize];
-            for (i, (s, &h)) in symbols.iter().zip(hashes.iter()).enumerate() {
+            for (i, (s, &h)) in symbols.iter().zip(hashes).enumerate() {
                 if defining(s) {
                     let k = shard_of(h);
                     by_shard[next[k] as usize] = i as u32;
@@ -680,12 +662,13 @@ fn register_archive_definitions<'a>(
             let mut lazy = Vec::new();
             let mut lazy_common = Vec::new();
             for (ci, d) in definitions.iter().enumerate() {
-                let symbols = &candidates[ci].object.symbols;
+                let object = &candidates[ci].object;
+                let symbols = &object.symbols;
                 for &si in &d.by_shard[d.bounds[k] as usize..d.bounds[k + 1] as usize] {
                     let sym = &symbols[si as usize];
                     let next = first.len() as SymbolId;
                     let (local, new) =
-                        shard.find_or_insert(sym.name, hashes[ci][si as usize], || next);
+                        shard.find_or_insert(sym.name, object.name_hashes[si as usize], || next);
                     if new {
                         first.push((ci as u32, si));
                         lazy.push(NOT_LAZY);
@@ -741,8 +724,6 @@ fn register_archive_definitions<'a>(
             shard
         })
         .collect();
-    // Freed now, not late: the heap reuses the pages for what the next phases build.
-    drop((definitions, order));
     Registered {
         names: Names::from_shards(tables),
         globals,
@@ -853,7 +834,8 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
         }
         // A definition of `foo@@V` (`.symver foo_impl, foo@@V`) is also the definition of
         // plain `foo`, which references name: the default version.
-        let default_base = (r.versioned[index as usize] && sym.place != SymPlace::Undefined)
+        let default_base = (r.candidates[index as usize].object.defines_versioned
+            && sym.place != SymPlace::Undefined)
             .then(|| default_version_base(sym.name))
             .flatten();
         let name = wrapped(&r.wrap, sym);

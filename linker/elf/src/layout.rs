@@ -518,8 +518,8 @@ struct OutKey<'a> {
     merge_entsize: u64,
 }
 
-/// Where one live input section goes, decided for each object in parallel: the key of its
-/// output section, that section's segment class, and its init/fini priority.
+/// Where one live input section goes, decided for each object in parallel: its output
+/// section's key and its init/fini priority.
 struct Destination {
     section: u32,
     /// Its output section's key, by its place among the object's [`Destinations::keys`].
@@ -935,7 +935,6 @@ pub fn place<'r, 'a, A: ElfArch>(
         .zip(live)
         .map(|(o, live)| destinations::<A>(o, live, strip_debug))
         .collect();
-    // Output sections are numbered in the order the objects, in order, first name them.
     let mut keys: HashMap<OutKey<'a>, u32> = HashMap::default();
     let indices: Vec<Vec<u32>> = destinations
         .iter()
