@@ -75,8 +75,8 @@ mod write;
 pub use parse::{parse, parse_bytes, Directive, DirectiveKind, ParseError};
 #[cfg(feature = "std")]
 pub use section::{
-    directives_in_file, section_in_object, sections_in_object, FileError, FoundDirectives,
-    NamedSections, ObjectError,
+    archive_objects, directives_in_file, directives_in_member, section_in_object,
+    sections_in_object, FileError, FoundDirectives, NamedSections, ObjectError,
 };
 
 // The section names are not gated on `std`: they are the macros' contract with the reader, and a

@@ -249,12 +249,27 @@ pub fn directives_in_file(data: &[u8]) -> Result<Vec<FoundDirectives>, FileError
 }
 
 fn directives_in_archive(data: &[u8]) -> Result<Vec<FoundDirectives>, FileError> {
+    let mut found = Vec::new();
+    for (name, bytes) in archive_objects(data)? {
+        found.extend(directives_in_member(bytes, name)?);
+    }
+    Ok(found)
+}
+
+/// An archive's object members, named, in member order, for a caller that reads their
+/// directives with [`directives_in_member`] (in parallel, say): [`directives_in_file`] on
+/// the archive is the two in turn. Not for thin archives, whose members are files of their own.
+pub fn archive_objects(data: &[u8]) -> Result<Vec<(String, &[u8])>, FileError> {
+    // `object` wants more bytes than an empty archive (glibc's libpthread.a) has.
+    if data.len() == 8 {
+        return Ok(Vec::new());
+    }
     let archive_error = |error: object::Error| FileError {
         member: None,
         message: format!("truncated or malformed archive: {error}"),
     };
     let archive = ArchiveFile::parse(data).map_err(archive_error)?;
-    let mut found = Vec::new();
+    let mut objects = Vec::new();
     for member in archive.members() {
         let member = member.map_err(archive_error)?;
         let name = String::from_utf8_lossy(member.name()).into_owned();
@@ -270,12 +285,19 @@ fn directives_in_archive(data: &[u8]) -> Result<Vec<FoundDirectives>, FileError>
             member: Some(name.clone()),
             message: format!("truncated or malformed archive member: {error}"),
         })?;
-        if object_format(bytes).is_none() {
-            continue;
+        if object_format(bytes).is_some() {
+            objects.push((name, bytes));
         }
-        found.extend(directives_in_object(bytes, Some(name))?);
     }
-    Ok(found)
+    Ok(objects)
+}
+
+/// The directives of one archive member (from [`archive_objects`]), if it carries any.
+pub fn directives_in_member(
+    data: &[u8],
+    member: String,
+) -> Result<Option<FoundDirectives>, FileError> {
+    directives_in_object(data, Some(member))
 }
 
 fn directives_in_object(

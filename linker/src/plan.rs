@@ -966,13 +966,27 @@ fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
     if crate::input::is_thin_archive(input.file.data()) {
         return directives_of_thin_archive(input);
     }
-    let found = rlink_directives::directives_in_file(input.file.data()).map_err(|e| {
+    let error = |e: rlink_directives::FileError| {
         let place = Place {
             file: &name,
             member: e.member.as_deref(),
         };
         Error::new(format!("{place}: {e}"))
-    })?;
+    };
+    let found = if input.kind == FileKind::Archive {
+        // Member by member in parallel: reading each member's section headers is a page
+        // fault or two, and one archive (a crate's rlib of many codegen units) would
+        // otherwise hold up the phase.
+        let members = rlink_directives::archive_objects(input.file.data()).map_err(error)?;
+        let found: Vec<Option<_>> = members
+            .into_par_iter()
+            .map(|(member, data)| rlink_directives::directives_in_member(data, member))
+            .collect::<Result<_, _>>()
+            .map_err(error)?;
+        found.into_iter().flatten().collect()
+    } else {
+        rlink_directives::directives_in_file(input.file.data()).map_err(error)?
+    };
     Ok(found
         .into_iter()
         .flat_map(|f| {
