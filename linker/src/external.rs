@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use rayon::prelude::*;
 use rlink_directives::DirectiveKind;
 
 use crate::args::BuildMode;
@@ -265,23 +266,23 @@ pub fn external_required(plan: &LinkPlan, target_supported: bool) -> Option<Stri
             plan.target
         ));
     }
-    for input in &plan.inputs {
-        if input.kind != crate::input::FileKind::Archive {
-            continue;
-        }
-        if let Ok(members) = crate::input::archive_members(input.file.data()) {
-            // rlink's marker, and Go's (an empty member left by a failed dynimport step).
-            if let Some(m) = members
-                .iter()
-                .find(|m| m.name == MARKER || m.name == "dynimportfail")
-            {
-                return Some(format!(
-                    "{}({}) asks for external linking",
-                    input.file.display_name(),
-                    m.name
-                ));
-            }
-        }
+    // Only the members' names are read, for every archive in parallel (each name is a page
+    // of the archive to fault in); the first archive on the line with a marker is named.
+    let marked = plan
+        .inputs
+        .par_iter()
+        .filter(|input| input.kind == crate::input::FileKind::Archive)
+        .find_map_first(|input| {
+            let name = crate::input::archive_member_names(input.file.data())
+                .find(|name| *name == MARKER.as_bytes() || *name == b"dynimportfail")?;
+            Some(format!(
+                "{}({}) asks for external linking",
+                input.file.display_name(),
+                String::from_utf8_lossy(name)
+            ))
+        });
+    if marked.is_some() {
+        return marked;
     }
     plan.directives
         .iter()

@@ -244,6 +244,16 @@ pub fn archive_members(data: &[u8]) -> Result<Vec<Member<'_>>> {
     Ok(members)
 }
 
+/// The names of an archive's members, without the checks of [`archive_members`]: for a
+/// question about names only. A malformed archive ends the names where it goes wrong (loading
+/// reports it).
+pub fn archive_member_names(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    ArchiveFile::parse(data)
+        .ok()
+        .into_iter()
+        .flat_map(|archive| archive.members().map_while(|m| m.ok()).map(|m| m.name()))
+}
+
 /// A thin archive keeps only its members' names; their bytes are files of their own.
 pub fn is_thin_archive(data: &[u8]) -> bool {
     data.starts_with(b"!<thin>\n")
