@@ -161,7 +161,20 @@ pub fn load<'p, B: Backend>(
             )
         }));
     let object_kind = backend.object_kind();
-    for (file, position, weak, options, dt_name, display) in files {
+    // Archives' member lists (checking each against the archive's symbol table: a page or
+    // more of each archive's headers to fault in) in parallel; the walk below is in order.
+    let files: Vec<_> = files.collect();
+    let mut member_lists: Vec<Option<Result<Vec<crate::input::Member<'_>>>>> = files
+        .par_iter()
+        .map(|(file, ..)| {
+            let data = file.data();
+            (FileKind::identify(data) == FileKind::Archive && !crate::input::is_thin_archive(data))
+                .then(|| archive_members(data))
+        })
+        .collect();
+    for ((file, position, weak, options, dt_name, display), members) in
+        files.into_iter().zip(member_lists.iter_mut())
+    {
         let name = display.unwrap_or_else(|| file.display_name());
         let data = file.data();
         match FileKind::identify(data) {
@@ -185,7 +198,10 @@ pub fn load<'p, B: Backend>(
             // Its members were mapped as files of their own (`thin_archive_members`).
             FileKind::Archive if crate::input::is_thin_archive(data) => {}
             FileKind::Archive => {
-                let members = archive_members(data).map_err(|e| e.at(&name))?;
+                let members = members
+                    .take()
+                    .expect("listed above")
+                    .map_err(|e| e.at(&name))?;
                 let rlib = is_rlib(&members);
                 let uses = backend.archive_members(&name, &members)?;
                 for (m, use_) in members.into_iter().zip(uses) {
@@ -246,41 +262,52 @@ pub fn load<'p, B: Backend>(
         }
     }
     let cpu = plan.target.cpu;
-    let candidates: Vec<Candidate<'_>> = sources
-        .into_par_iter()
-        .map(|(place, data, position, loose, rlib, mapped)| {
-            let object = backend.load_object(place, data)?;
-            check_cpu(&object, cpu)?;
-            let host = match rlib {
-                Some(rlib) => !rlib,
-                None => !object.is_from_rustc(),
-            };
-            Ok(Candidate {
-                object,
-                position,
-                loose,
-                host,
-                mapped,
+    // Objects and shared libraries side by side: a C library's symbol and version tables
+    // are one of the larger single pieces of work, and would otherwise start only after the
+    // last object.
+    let load_objects = || {
+        sources
+            .into_par_iter()
+            .map(|(place, data, position, loose, rlib, mapped)| {
+                let object = backend.load_object(place, data)?;
+                check_cpu(&object, cpu)?;
+                let host = match rlib {
+                    Some(rlib) => !rlib,
+                    None => !object.is_from_rustc(),
+                };
+                Ok(Candidate {
+                    object,
+                    position,
+                    loose,
+                    host,
+                    mapped,
+                })
             })
-        })
-        .collect::<Result<_>>()?;
-    let mut shared: Vec<SharedInput<'_>> = shared_data
-        .into_par_iter()
-        .map(|(name, data, position, weak, as_needed, dt_name)| {
-            let mut library = backend
-                .load_shared_library(data, &dt_name)
-                .map_err(|e| e.at(&name))?;
-            if let Some(floor) = plan.args.glibc_floor {
-                library = library.with_glibc_floor(floor).map_err(|e| e.at(&name))?;
-            }
-            Ok(SharedInput {
-                library,
-                position,
-                weak,
-                as_needed,
+            .collect::<Result<Vec<Candidate<'_>>>>()
+    };
+    let load_shared = || {
+        shared_data
+            .into_par_iter()
+            .map(|(name, data, position, weak, as_needed, dt_name)| {
+                let mut library = backend
+                    .load_shared_library(data, &dt_name)
+                    .map_err(|e| e.at(&name))?;
+                if let Some(floor) = plan.args.glibc_floor {
+                    library = library.with_glibc_floor(floor).map_err(|e| e.at(&name))?;
+                }
+                Ok(SharedInput {
+                    library,
+                    position,
+                    weak,
+                    as_needed,
+                })
             })
-        })
-        .collect::<Result<_>>()?;
+            .collect::<Result<Vec<SharedInput<'_>>>>()
+    };
+    let (candidates, shared) = rayon::join(load_objects, load_shared);
+    // An object's error is reported before a shared library's, as the inputs are ordered.
+    let candidates = candidates?;
+    let mut shared = shared?;
     for (dll, position, exports) in import_libraries {
         shared.push(SharedInput {
             library: crate::library::SharedLibrary::new(dll, Some(cpu), exports)?,
