@@ -15,6 +15,7 @@ use rlink_directives::DirectiveKind;
 use crate::args::BuildMode;
 use crate::diag::{Error, Result};
 use crate::format::{Format, HostInput};
+use crate::par::PerItem as _;
 use crate::plan::LinkPlan;
 use crate::target::Os;
 use crate::{bail, ldflags, output};
@@ -271,6 +272,7 @@ pub fn external_required(plan: &LinkPlan, target_supported: bool) -> Option<Stri
     let marked = plan
         .inputs
         .par_iter()
+        .per_item()
         .filter(|input| input.kind == crate::input::FileKind::Archive)
         .find_map_first(|input| {
             let name = crate::input::archive_member_names(input.file.data())

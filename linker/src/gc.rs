@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use crate::diag::Result;
 use crate::eh_frame::{split_records, RecordKind};
 use crate::object::{SectionFlags, SymPlace, Visibility};
+use crate::par::PerItem as _;
 use crate::resolve::{Def, Resolution, LOCAL};
 
 /// Per object, per section: kept.
@@ -68,6 +69,7 @@ const NONE: u32 = u32::MAX;
 fn defining_sections(res: &Resolution<'_>, sections: &Sections) -> Vec<Vec<u32>> {
     res.objects
         .par_iter()
+        .per_item()
         .enumerate()
         .map(|(oi, o)| {
             let ids = &res.symbol_ids[oi];
@@ -221,6 +223,7 @@ pub fn collect(
     let defined_in = defining_sections(res, &sections);
     let frames: Vec<Vec<(u32, Fde)>> = (0..res.objects.len())
         .into_par_iter()
+        .per_item()
         .map(|oi| frames_of(res, oi, &defined_in[oi]))
         .collect::<Result<_>>()?;
     // FDEs by the section they describe, so marking a function finds its FDEs at once.
@@ -248,6 +251,7 @@ pub fn collect(
     let state: Vec<AtomicU8> = res
         .objects
         .par_iter()
+        .per_item()
         .enumerate()
         .flat_map_iter(|(oi, o)| {
             o.sections.iter().enumerate().map(move |(si, s)| {
@@ -278,6 +282,7 @@ pub fn collect(
     let mut roots: Vec<u32> = res
         .objects
         .par_iter()
+        .per_item()
         .enumerate()
         .flat_map_iter(|(oi, o)| {
             o.sections
@@ -382,6 +387,7 @@ pub fn collect(
     let mut live: Live = res
         .objects
         .par_iter()
+        .per_item()
         .enumerate()
         .map(|(oi, o)| {
             (0..o.sections.len())

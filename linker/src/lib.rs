@@ -31,6 +31,7 @@ pub mod msvc_args;
 pub mod names;
 pub mod object;
 pub mod output;
+pub mod par;
 pub mod pipeline;
 pub mod plan;
 pub mod reloc;

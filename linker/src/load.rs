@@ -10,6 +10,7 @@ use crate::bail;
 use crate::diag::{Error, Result};
 use crate::input::{archive_members, FileKind, MappedFile};
 use crate::object::ObjectView;
+use crate::par::PerItem as _;
 use crate::pipeline::Backend;
 use crate::plan::{is_directives_text, rooted, search_library, LinkPlan};
 use crate::resolve::{Candidate, SharedInput};
@@ -166,6 +167,7 @@ pub fn load<'p, B: Backend>(
     let files: Vec<_> = files.collect();
     let mut member_lists: Vec<Option<Result<Vec<crate::input::Member<'_>>>>> = files
         .par_iter()
+        .per_item()
         .map(|(file, ..)| {
             let data = file.data();
             (FileKind::identify(data) == FileKind::Archive && !crate::input::is_thin_archive(data))
@@ -268,6 +270,7 @@ pub fn load<'p, B: Backend>(
     let load_objects = || {
         sources
             .into_par_iter()
+            .per_item()
             .map(|(place, data, position, loose, rlib, mapped)| {
                 let object = backend.load_object(place, data)?;
                 check_cpu(&object, cpu)?;
@@ -288,6 +291,7 @@ pub fn load<'p, B: Backend>(
     let load_shared = || {
         shared_data
             .into_par_iter()
+            .per_item()
             .map(|(name, data, position, weak, as_needed, dt_name)| {
                 let mut library = backend
                     .load_shared_library(data, &dt_name)

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use hashbrown::HashTable;
 use rayon::prelude::*;
 
+use crate::par::PerItem as _;
 use crate::{bail, diag::Result};
 
 /// Input offset → output offset, for the strings of one input section.
@@ -118,13 +119,16 @@ impl Merged<'_> {
             pieces.push((strings, here));
             rest = after;
         }
-        pieces.into_par_iter().for_each(|(strings, out)| {
-            let mut at = 0;
-            for s in strings {
-                out[at..at + s.len()].copy_from_slice(s);
-                at += s.len();
-            }
-        });
+        pieces
+            .into_par_iter()
+            .per_item()
+            .for_each(|(strings, out)| {
+                let mut at = 0;
+                for s in strings {
+                    out[at..at + s.len()].copy_from_slice(s);
+                    at += s.len();
+                }
+            });
     }
 }
 
@@ -380,6 +384,7 @@ impl Prepared {
     pub fn split_all(sections: &[(&[u8], usize)]) -> Prepared {
         let splits = sections
             .par_iter()
+            .per_item()
             .map(|&(data, entsize)| {
                 (
                     (data.as_ptr() as usize, data.len(), entsize),
@@ -411,6 +416,7 @@ pub fn merge_prepared<'a>(
     }
     let mut split: Vec<Split> = inputs
         .par_iter()
+        .per_item()
         .map(|data| match prepared.take(data, entsize) {
             Some(split) => split,
             None => split(data, entsize),
@@ -418,6 +424,7 @@ pub fn merge_prepared<'a>(
         .collect::<Result<_>>()?;
     let shards: Vec<Shard<'a>> = (0..SHARDS)
         .into_par_iter()
+        .per_item()
         .map(|k| dedupe_shard(k, inputs, &split))
         .collect();
     tracing::debug!(
@@ -438,6 +445,7 @@ pub fn merge_prepared<'a>(
     }
     let maps: Vec<PieceMap> = split
         .par_iter_mut()
+        .per_item()
         .map(|s| PieceMap::new(s.placed(&bases), std::mem::take(&mut s.buckets)))
         .collect();
     Ok((

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Once;
 
 use crate::diag::{Error, Result};
+use crate::par::PerItem as _;
 
 /// Writes `bytes` to `path` safely with the given permission bits.
 pub fn write_file_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
@@ -305,7 +306,7 @@ fn zero_except(buf: &mut [u8], written: &[(u64, u64)]) {
         rest = after;
         consumed = end;
     }
-    pieces.into_par_iter().for_each(|p| p.fill(0));
+    pieces.into_par_iter().per_item().for_each(|p| p.fill(0));
 }
 
 /// The whole output in anonymous memory, zero-filled by the kernel as it is touched.

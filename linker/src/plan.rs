@@ -11,6 +11,7 @@ use rlink_directives::Directive;
 use crate::bail;
 use crate::diag::{Error, Place, Result};
 use crate::input::{archive_members, FileKind, MappedFile};
+use crate::par::PerItem as _;
 use crate::target::{Cpu, ObjectFormat, Target};
 
 /// How rlink writes the program.
@@ -845,6 +846,7 @@ pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkP
     }
     let files: Vec<(MappedFile, String, InputOptions)> = paths
         .into_par_iter()
+        .per_item()
         .zip(mapped)
         .zip(options)
         .map(|(((path, requested_as), mapped), options)| {
@@ -898,6 +900,7 @@ fn finish(
     // Identifying reads each file's first page: in parallel, as its first touch of the file.
     let inputs: Vec<LoadedInput> = files
         .into_par_iter()
+        .per_item()
         .map(|(file, requested_as, options)| {
             let kind = FileKind::identify(file.data());
             LoadedInput {
@@ -911,6 +914,7 @@ fn finish(
         .collect();
     let per_input: Vec<Vec<SourcedDirective>> = inputs
         .par_iter()
+        .per_item()
         .map(directives_of_input)
         .collect::<Result<_>>()?;
     let mut directives: Vec<SourcedDirective> = per_input.into_iter().flatten().collect();
@@ -980,6 +984,7 @@ fn directives_of_input(input: &LoadedInput) -> Result<Vec<SourcedDirective>> {
         let members = rlink_directives::archive_objects(input.file.data()).map_err(error)?;
         let found: Vec<Option<_>> = members
             .into_par_iter()
+            .per_item()
             .map(|(member, data)| rlink_directives::directives_in_member(data, member))
             .collect::<Result<_, _>>()
             .map_err(error)?;

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use crate::diag::Result;
 use crate::object::{Reloc, SymPlace, SymbolKind};
 use crate::output::OutBuf;
+use crate::par::PerItem as _;
 use crate::reloc::{self, Applied, Arch, DynKind, GotUse, PlaceInfo, TargetInfo, Values};
 use crate::resolve::{Resolution, SymbolId, LOCAL};
 use crate::scan::{
@@ -153,6 +154,7 @@ fn resolve_targets(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Vec<Targe
     let mut targets: Vec<Vec<Target>> = res
         .objects
         .par_iter()
+        .per_item()
         .enumerate()
         .map(|(oi, o)| {
             let ids = &res.symbol_ids[oi];
@@ -222,6 +224,7 @@ pub fn copied_ranges(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<(u64, u
     let mut ranges: Vec<(u64, u64)> = res
         .objects
         .par_iter()
+        .per_item()
         .enumerate()
         .flat_map_iter(|(oi, o)| {
             o.sections
@@ -286,6 +289,7 @@ fn tasks<A: Arch>(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Task> {
     let per_object: Vec<Vec<Task>> = res
         .objects
         .par_iter()
+        .per_item()
         .enumerate()
         .map(|(oi, o)| {
             let mut out = vec![Task::Loaded { obj: oi as u32 }];
@@ -365,6 +369,7 @@ pub fn relocate_sections<A: Arch>(
     }
     let done: Vec<Option<ObjectDynRelocs>> = tasks
         .par_iter()
+        .per_item()
         .map(|&task| {
             let result = match task {
                 Task::Loaded { obj } => pass.loaded_sections::<A>(obj as usize, out).map(Some),

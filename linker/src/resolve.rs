@@ -17,6 +17,7 @@ use crate::diag::{demangle, Result};
 use crate::library::{ExportKind, SharedLibrary};
 use crate::names::Names;
 use crate::object::{LinkerOption, ObjectView, SymPlace};
+use crate::par::PerItem as _;
 use crate::plan::SourcedDirective;
 
 pub type SymbolId = u32;
@@ -370,6 +371,7 @@ pub fn resolve<'a>(
     let known: Vec<Vec<SymbolId>> = match options.wrap.is_empty() {
         true => candidates
             .par_iter()
+            .per_item()
             .map(|c| {
                 c.object
                     .symbols
@@ -618,6 +620,7 @@ fn register_archive_definitions<'a>(candidates: &[Candidate<'a>]) -> Registered<
     };
     let definitions: Vec<Definitions> = candidates
         .par_iter()
+        .per_item()
         .map(|c| {
             let mut bounds = [0u32; SHARDS + 1];
             if c.loose {
@@ -652,6 +655,7 @@ fn register_archive_definitions<'a>(candidates: &[Candidate<'a>]) -> Registered<
     type Filled<'a> = (Shard<'a>, Vec<(u32, u32)>, Vec<u32>, Vec<u32>);
     let shards: Vec<Filled<'a>> = (0..SHARDS)
         .into_par_iter()
+        .per_item()
         .map(|k| {
             let count: usize = definitions
                 .iter()
@@ -716,6 +720,7 @@ fn register_archive_definitions<'a>(candidates: &[Candidate<'a>]) -> Registered<
     }
     let tables: Vec<Shard<'a>> = shards
         .into_par_iter()
+        .per_item()
         .zip(number)
         .map(|((mut shard, ..), number)| {
             for id in shard.ids_mut() {
@@ -1167,6 +1172,7 @@ pub fn report_undefined_references(res: &Resolution<'_>, live: &[Vec<bool>]) -> 
     let per_object: Vec<Vec<Use>> = res
         .objects
         .par_iter()
+        .per_item()
         .enumerate()
         .map(|(oi, o)| {
             let mut found: Vec<Use> = Vec::new();

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use crate::diag::{demangle, Error, Result};
 use crate::library::ExportKind;
 use crate::object::{ObjectView, SymPlace, SymbolKind, Visibility};
+use crate::par::PerItem as _;
 use crate::reloc::{Arch, Need, PlaceInfo, TargetInfo};
 use crate::resolve::{Def, Resolution, SymbolId, LOCAL};
 
@@ -218,6 +219,7 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
     let per_object: Vec<ObjectNeeds> = res
         .objects
         .par_iter()
+        .per_item()
         .enumerate()
         .map(|(oi, o)| -> Result<ObjectNeeds> {
             let mut n = ObjectNeeds::default();

@@ -11,6 +11,7 @@
 use object::elf;
 use rayon::prelude::*;
 use rlink_linker::output::Rewrite;
+use rlink_linker::par::PerItem as _;
 use rlink_linker::plan::DebugCompression;
 use rlink_linker::{bail, Error, Result};
 
@@ -153,6 +154,7 @@ pub fn rewrite_tail(
     });
     let contents: Vec<(usize, Option<Vec<u8>>)> = tail
         .par_iter()
+        .per_item()
         .map(|&i| {
             let h = &headers[i];
             let data = buf

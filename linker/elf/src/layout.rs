@@ -18,6 +18,7 @@ use rlink_linker::gc::Live;
 use rlink_linker::library::ExportKind;
 use rlink_linker::merge::{self, Merged, PieceMap};
 use rlink_linker::object::{SectionFlags, SymPlace, SymbolKind};
+use rlink_linker::par::PerItem as _;
 use rlink_linker::pipeline::OutputOptions;
 use rlink_linker::reloc::PlaceInfo;
 use rlink_linker::relocate::{CopiedSection, OutputLayout, SymValue};
@@ -932,6 +933,7 @@ pub fn place<'r, 'a, A: ElfArch>(
     let destinations: Vec<Destinations<'a>> = res
         .objects
         .par_iter()
+        .per_item()
         .zip(live)
         .map(|(o, live)| destinations::<A>(o, live, strip_debug))
         .collect();
@@ -1496,6 +1498,7 @@ fn count_fdes(l: &mut Layout<'_, '_>) -> Result<()> {
     let counts: Vec<usize> = res
         .objects
         .par_iter()
+        .per_item()
         .enumerate()
         .map(|(oi, o)| -> Result<usize> {
             let mut n = 0;

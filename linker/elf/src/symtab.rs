@@ -5,6 +5,7 @@
 use object::elf;
 use rayon::prelude::*;
 use rlink_linker::object::{SymPlace, SymbolKind, Visibility};
+use rlink_linker::par::PerItem as _;
 use rlink_linker::plan::Discard;
 use rlink_linker::resolve::Def;
 
@@ -64,6 +65,7 @@ impl Symtab {
         }
         parts
             .into_par_iter()
+            .per_item()
             .for_each(|(piece, here)| here.copy_from_slice(&piece.strtab));
     }
 }
@@ -126,6 +128,7 @@ pub fn build(l: &Layout<'_, '_>) -> rlink_linker::diag::Result<Symtab> {
                 .res
                 .objects
                 .par_iter()
+                .per_item()
                 .enumerate()
                 .map(|(oi, o)| {
                     let mut piece = Piece::default();

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use rlink_linker::eh_frame;
 use rlink_linker::library::ExportKind;
 use rlink_linker::output::{OutBuf, Reuse};
+use rlink_linker::par::PerItem as _;
 use rlink_linker::reloc::DynKind;
 use rlink_linker::relocate::{relocate_sections, DynReloc};
 use rlink_linker::resolve::{Def, SymbolId};
@@ -436,6 +437,7 @@ fn write_synthetics<A: ElfArch>(
     let results: Vec<Result<()>> = l
         .sections
         .par_iter()
+        .per_item()
         .map(|s| write_synthetic::<A>(l, out, relative_count, s))
         .collect();
     results.into_iter().collect::<Result<()>>()
@@ -696,6 +698,7 @@ fn write_eh_frame_hdr(l: &Layout<'_, '_>, out: OutBuf) -> Result<()> {
             Some(index) => l
                 .placements
                 .par_iter()
+                .per_item()
                 .flat_map_iter(|p| {
                     p.iter()
                         .flatten()
