@@ -1140,6 +1140,7 @@ pub fn lay_out<A: ElfArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
     l.dyn_relocs_per_object = needs.dyn_relocs_per_object;
     l.dyn_sites = needs.dyn_sites;
     place_copies(l)?;
+    step("copies placed");
     // `-z ibtplt`: PLT entries start with landing pads though the output is not marked.
     let forced_pads = if l.elf.ibtplt {
         A::FEATURE_LANDING_PADS
@@ -1157,12 +1158,15 @@ pub fn lay_out<A: ElfArch>(l: &mut Layout<'_, '_>, needs: Needs) -> Result<()> {
         l.plt_tags = A::plt_dynamic_tags(l.plt_features);
     }
     build_dynamic_tables(l, l.runpath_text.clone(), l.soname_text.clone())?;
+    step("dynamic tables built");
     if !l.strip_symbols {
         l.symtab = Some(symtab::build(l)?);
     }
     step("symbol tables built");
     count_fdes(l)?;
+    step("FDEs counted");
     size_synthetics(l);
+    step("linker-made sections sized");
     assign_addresses(l)?;
     step("addresses assigned");
     define_synthetic_symbols(l);

@@ -163,6 +163,7 @@ pub fn build(l: &Layout<'_, '_>) -> rlink_linker::diag::Result<Symtab> {
         l.res
             .globals
             .par_chunks(GLOBALS_PER_PIECE)
+            .per_item()
             .enumerate()
             .map(|(chunk, globals)| {
                 let mut piece = Piece::default();
@@ -289,6 +290,7 @@ pub fn write(
     parts.into_par_iter().for_each(|(piece, name_base, here)| {
         here.par_chunks_mut(24 * ENTRIES_PER_TASK)
             .zip(piece.entries.par_chunks(ENTRIES_PER_TASK))
+            .per_item()
             .for_each(|(out, entries)| {
                 for (e, out) in entries.iter().zip(out.chunks_exact_mut(24)) {
                     let addr = value(e.target);

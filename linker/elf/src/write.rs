@@ -366,6 +366,7 @@ fn build_id(style: &rlink_linker::plan::BuildId, whole: &[u8]) -> Result<Vec<u8>
     fn tree<D: sha2::Digest>(whole: &[u8]) -> Vec<u8> {
         let digests: Vec<u8> = whole
             .par_chunks(1 << 20)
+            .per_item()
             .map(|c| D::digest(c).to_vec())
             .collect::<Vec<_>>()
             .concat();
@@ -376,6 +377,7 @@ fn build_id(style: &rlink_linker::plan::BuildId, whole: &[u8]) -> Result<Vec<u8>
         BuildId::Fast => {
             let digests: Vec<u8> = whole
                 .par_chunks(1 << 20)
+                .per_item()
                 .map(|c| xxhash_rust::xxh3::xxh3_128(c).to_le_bytes())
                 .collect::<Vec<_>>()
                 .concat();
