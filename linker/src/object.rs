@@ -110,6 +110,9 @@ impl SectionFlags {
     pub const INPUT_ONLY: Self = Self(1 << 8);
     /// Excluded from outputs (ELF `SHF_EXCLUDE`).
     pub const EXCLUDE: Self = Self(1 << 9);
+    /// Its relocations are in offset order (found by [`ObjectView::check`], which reads them
+    /// all anyway): the relocation pass may cut the section into pieces by offset.
+    pub const RELOCS_SORTED: Self = Self(1 << 10);
 
     pub fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
@@ -361,7 +364,7 @@ impl<'a> ObjectView<'a> {
     /// bytes, each symbol's and group member's section exists, and every `.eh_frame` reads as
     /// the output's unwind table will read it. `width` is the number of bytes a relocation type
     /// writes (the CPU's table knows).
-    pub fn check(&self, width: &dyn Fn(u32) -> u64) -> Result<()> {
+    pub fn check(&mut self, width: &dyn Fn(u32) -> u64) -> Result<()> {
         let nsecs = self.sections.len();
         for (index, s) in self.symbols.iter().enumerate() {
             if let SymPlace::Section(sec) = s.place {
@@ -402,13 +405,25 @@ impl<'a> ObjectView<'a> {
                     self.section_name(si)
                 );
             }
-            // One branch-free pass over the raw entries; the offender is looked for only when
-            // there is one.
-            let bad = relocs.0.iter().fold(false, |bad, raw| {
-                let symbol = u64::from_le_bytes(raw.info) >> 32;
-                bad | (symbol >= nsyms) | (u64::from_le_bytes(raw.offset) >= target.size)
-            });
+            // One branch-free pass over the raw entries, which also finds whether they are in
+            // offset order; the offender is looked for only when there is one.
+            let (bad, sorted, _) =
+                relocs
+                    .0
+                    .iter()
+                    .fold((false, true, 0u64), |(bad, sorted, previous), raw| {
+                        let symbol = u64::from_le_bytes(raw.info) >> 32;
+                        let offset = u64::from_le_bytes(raw.offset);
+                        (
+                            bad | (symbol >= nsyms) | (offset >= target.size),
+                            sorted & (offset >= previous),
+                            offset,
+                        )
+                    });
             if !bad {
+                if sorted {
+                    self.sections[si].flags |= SectionFlags::RELOCS_SORTED;
+                }
                 continue;
             }
             for (k, r) in relocs.iter().enumerate() {

@@ -310,7 +310,7 @@ fn tasks<A: Arch>(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Task> {
                         relocs: (from.1 as u32, to.1 as u32),
                     })
                 };
-                let sorted = relocs.0.is_sorted_by_key(|r| u64::from_le_bytes(r.offset));
+                let sorted = section.has(crate::object::SectionFlags::RELOCS_SORTED);
                 let mut from = (0u64, 0usize);
                 if sorted && relocs.len() > CHUNK_RELOCS {
                     let mut next = CHUNK_RELOCS;

@@ -472,7 +472,7 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
             raw_entsize: u32::try_from(entsize).unwrap_or(u32::MAX),
         });
     }
-    let object = ObjectView {
+    let mut object = ObjectView {
         place,
         cpu,
         data,
@@ -488,4 +488,67 @@ pub fn load(place: String, data: &[u8]) -> Result<ObjectView<'_>> {
     };
     object.check(&|r_type| relocation_width(cpu, r_type))?;
     Ok(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object::write::{Object, Relocation, Symbol, SymbolSection};
+    use object::{RelocationEncoding, RelocationFlags, RelocationKind, SectionKind};
+    use rlink_linker::object::SectionFlags;
+
+    /// An object with two debug sections of 64 bytes, each with two 32-bit relocations at
+    /// these offsets, in this order.
+    fn two_sections(in_order: [u64; 2], out_of_order: [u64; 2]) -> Vec<u8> {
+        let mut obj = Object::new(
+            object::BinaryFormat::Elf,
+            object::Architecture::X86_64,
+            object::Endianness::Little,
+        );
+        let text = obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
+        obj.append_section_data(text, &[0xc3], 1);
+        let sym = obj.add_symbol(Symbol {
+            name: b"f".to_vec(),
+            value: 0,
+            size: 1,
+            kind: object::SymbolKind::Text,
+            scope: object::SymbolScope::Linkage,
+            weak: false,
+            section: SymbolSection::Section(text),
+            flags: object::SymbolFlags::None,
+        });
+        for (name, offsets) in [(".debug_a", in_order), (".debug_b", out_of_order)] {
+            let s = obj.add_section(Vec::new(), name.as_bytes().to_vec(), SectionKind::Debug);
+            obj.append_section_data(s, &[0; 64], 1);
+            for offset in offsets {
+                obj.add_relocation(
+                    s,
+                    Relocation {
+                        offset,
+                        symbol: sym,
+                        addend: 0,
+                        flags: RelocationFlags::Generic {
+                            kind: RelocationKind::Absolute,
+                            encoding: RelocationEncoding::Generic,
+                            size: 32,
+                        },
+                    },
+                )
+                .unwrap();
+            }
+        }
+        obj.write().unwrap()
+    }
+
+    #[test]
+    fn loading_marks_sections_whose_relocations_are_in_offset_order() {
+        let data = two_sections([8, 16], [16, 8]);
+        let view = load("t.o".to_string(), &data).unwrap();
+        let sorted = |name: &[u8]| {
+            let s = view.sections.iter().find(|s| s.name == name).unwrap();
+            s.has(SectionFlags::RELOCS_SORTED)
+        };
+        assert!(sorted(b".debug_a"));
+        assert!(!sorted(b".debug_b"));
+    }
 }
