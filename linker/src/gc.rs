@@ -226,45 +226,55 @@ pub fn collect(
         .per_item()
         .map(|oi| frames_of(res, oi, &defined_in[oi]))
         .collect::<Result<_>>()?;
-    // FDEs by the section they describe, so marking a function finds its FDEs at once.
-    let fdes = ByTarget::new(
-        count,
-        frames.iter().enumerate().flat_map(|(oi, f)| {
-            f.iter()
-                .enumerate()
-                .map(move |(k, (target, _))| (*target, (oi as u32, k as u32)))
-        }),
-    );
-    // COFF's associative sections, by their leader: marking a leader marks them.
     let sections = &sections;
-    let followers = ByTarget::new(
-        count,
-        res.objects.iter().enumerate().flat_map(|(oi, o)| {
-            o.associated.iter().map(move |&(s, leader)| {
-                (
-                    sections.number(oi, leader as usize),
-                    sections.number(oi, s as usize),
-                )
-            })
-        }),
-    );
-    let state: Vec<AtomicU8> = res
-        .objects
-        .par_iter()
-        .per_item()
-        .enumerate()
-        .flat_map_iter(|(oi, o)| {
-            o.sections.iter().enumerate().map(move |(si, s)| {
-                AtomicU8::new(if si == 0 || res.discarded[oi][si] {
-                    EXCLUDED
-                } else if !s.is_alloc() && !s.has(SectionFlags::EH_FRAME) {
-                    KEPT
-                } else {
-                    UNMARKED
+    // The two indexes below are built in one pass each, on one thread: beside them, the
+    // other threads set every section's first state.
+    let (indexes, state) = rayon::join(
+        || {
+            // FDEs by the section they describe, so marking a function finds its FDEs at
+            // once.
+            let fdes = ByTarget::new(
+                count,
+                frames.iter().enumerate().flat_map(|(oi, f)| {
+                    f.iter()
+                        .enumerate()
+                        .map(move |(k, (target, _))| (*target, (oi as u32, k as u32)))
+                }),
+            );
+            // COFF's associative sections, by their leader: marking a leader marks them.
+            let followers = ByTarget::new(
+                count,
+                res.objects.iter().enumerate().flat_map(|(oi, o)| {
+                    o.associated.iter().map(move |&(s, leader)| {
+                        (
+                            sections.number(oi, leader as usize),
+                            sections.number(oi, s as usize),
+                        )
+                    })
+                }),
+            );
+            (fdes, followers)
+        },
+        || -> Vec<AtomicU8> {
+            res.objects
+                .par_iter()
+                .per_item()
+                .enumerate()
+                .flat_map_iter(|(oi, o)| {
+                    o.sections.iter().enumerate().map(move |(si, s)| {
+                        AtomicU8::new(if si == 0 || res.discarded[oi][si] {
+                            EXCLUDED
+                        } else if !s.is_alloc() && !s.has(SectionFlags::EH_FRAME) {
+                            KEPT
+                        } else {
+                            UNMARKED
+                        })
+                    })
                 })
-            })
-        })
-        .collect();
+                .collect()
+        },
+    );
+    let (fdes, followers) = indexes;
     let is_live = |n: u32| matches!(state[n as usize].load(Ordering::Relaxed), MARKED | KEPT);
     // Whether this call marked the section (it was unmarked and may be live). Most references
     // are to sections already marked: a plain load sees that, where a compare-and-exchange
