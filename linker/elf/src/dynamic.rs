@@ -2,6 +2,7 @@
 //! DT_NEEDED and the count of `.dynamic` tags, from the imports live code uses.
 
 use object::elf;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 
 use rlink_linker::object::{SymPlace, Visibility};
@@ -188,11 +189,16 @@ pub(crate) fn build_dynamic_tables(
         let candidates: Vec<usize> = if every {
             (0..res.globals.len()).collect()
         } else {
-            let mut ids: Vec<usize> = l
+            // Thousands of names (a C library's exports among them): looked up in parallel.
+            let names: Vec<&[u8]> = l
                 .named_exports
                 .iter()
                 .map(|(local, _)| local.as_slice())
                 .chain(res.library_names.iter().copied())
+                .collect();
+            let mut ids: Vec<usize> = names
+                .par_iter()
+                .with_min_len(256)
                 .filter_map(|name| res.global_id(name).map(|id| id as usize))
                 .collect();
             ids.sort_unstable();

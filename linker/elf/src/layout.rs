@@ -1534,7 +1534,12 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
         .iter()
         .map(|(a, b)| (a + b) as u64)
         .sum::<u64>()
-        + l.got.iter().map(|e| got_dynamic_relocs(l, *e)).sum::<u64>()
+        // Thousands of GOT entries, each a look at its target: in parallel.
+        + (0..l.got.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|i| got_dynamic_relocs(l, *l.got.get_index(i).expect("in range")))
+            .sum::<u64>()
         + l.copy_relocs.len() as u64;
     // The PLT slots' relocations have their own table, but a static executable has no
     // DT_JMPREL: there its IRELATIVEs join the others in `.rela.iplt`.
@@ -1543,14 +1548,29 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
     let relocs = relocs + if static_exe { plt_relocs } else { 0 };
     l.dynamic_tags = dynamic_tag_count(l);
     let mut comment = format!("rlink {}\0", env!("CARGO_PKG_VERSION")).into_bytes();
-    let mut seen: Vec<&[u8]> = Vec::new();
-    for o in &l.res.objects {
-        for section in o.sections.iter().filter(|s| s.name == b".comment") {
-            for s in section.data.split(|&b| b == 0).filter(|s| !s.is_empty()) {
-                if !seen.contains(&s) {
-                    seen.push(s);
+    // Each object's `.comment` strings in parallel (finding them means a look at every
+    // section's name), then the distinct ones in the order first met.
+    let per_object: Vec<Vec<&[u8]>> = l
+        .res
+        .objects
+        .par_iter()
+        .per_item()
+        .map(|o| {
+            let mut mine: Vec<&[u8]> = Vec::new();
+            for section in o.sections.iter().filter(|s| s.name == b".comment") {
+                for s in section.data.split(|&b| b == 0).filter(|s| !s.is_empty()) {
+                    if !mine.contains(&s) {
+                        mine.push(s);
+                    }
                 }
             }
+            mine
+        })
+        .collect();
+    let mut seen: Vec<&[u8]> = Vec::new();
+    for s in per_object.into_iter().flatten() {
+        if !seen.contains(&s) {
+            seen.push(s);
         }
     }
     for s in seen {
@@ -1625,36 +1645,48 @@ fn gnu_properties<A: ElfArch>(
     use crate::PropertyMerge;
     // Per type: the merged value and how many objects had it.
     let mut merged: std::collections::BTreeMap<u32, (u32, usize)> = Default::default();
-    for o in &res.objects {
-        let mut mine: std::collections::BTreeMap<u32, u32> = Default::default();
-        for s in o
-            .sections
-            .iter()
-            .filter(|s| s.name == b".note.gnu.property")
-        {
-            let malformed =
-                |what: &str| Error::new(format!("{}: .note.gnu.property: {what}", o.place));
-            let mut notes = object::read::elf::NoteIterator::<
-                object::elf::FileHeader64<object::LittleEndian>,
-            >::new(object::LittleEndian, 8, s.data)
-            .map_err(|e| malformed(&e.to_string()))?;
-            while let Some(note) = notes.next().map_err(|e| malformed(&e.to_string()))? {
-                // `None` for notes other than GNU's NT_GNU_PROPERTY_TYPE_0.
-                let Some(mut props) = note.gnu_properties(object::LittleEndian) else {
-                    continue;
-                };
-                while let Some(p) = props.next().map_err(|e| malformed(&e.to_string()))? {
-                    let pr_type = p.pr_type().0;
-                    if A::property_merge(pr_type) == PropertyMerge::Drop {
+    // Each object's properties in parallel (finding the notes means a look at every
+    // section's name); merged in object order, so the first malformed note reported is the
+    // first on the command line.
+    let per_object: Vec<Result<std::collections::BTreeMap<u32, u32>>> = res
+        .objects
+        .par_iter()
+        .per_item()
+        .map(|o| {
+            let mut mine: std::collections::BTreeMap<u32, u32> = Default::default();
+            for s in o
+                .sections
+                .iter()
+                .filter(|s| s.name == b".note.gnu.property")
+            {
+                let malformed =
+                    |what: &str| Error::new(format!("{}: .note.gnu.property: {what}", o.place));
+                let mut notes = object::read::elf::NoteIterator::<
+                    object::elf::FileHeader64<object::LittleEndian>,
+                >::new(object::LittleEndian, 8, s.data)
+                .map_err(|e| malformed(&e.to_string()))?;
+                while let Some(note) = notes.next().map_err(|e| malformed(&e.to_string()))? {
+                    // `None` for notes other than GNU's NT_GNU_PROPERTY_TYPE_0.
+                    let Some(mut props) = note.gnu_properties(object::LittleEndian) else {
                         continue;
+                    };
+                    while let Some(p) = props.next().map_err(|e| malformed(&e.to_string()))? {
+                        let pr_type = p.pr_type().0;
+                        if A::property_merge(pr_type) == PropertyMerge::Drop {
+                            continue;
+                        }
+                        let value = p
+                            .data_u32(object::LittleEndian)
+                            .map_err(|e| malformed(&e.to_string()))?;
+                        *mine.entry(pr_type).or_default() |= value;
                     }
-                    let value = p
-                        .data_u32(object::LittleEndian)
-                        .map_err(|e| malformed(&e.to_string()))?;
-                    *mine.entry(pr_type).or_default() |= value;
                 }
             }
-        }
+            Ok(mine)
+        })
+        .collect();
+    for mine in per_object {
+        let mine = mine?;
         for (pr_type, value) in mine {
             let e = merged.entry(pr_type).or_insert((
                 match A::property_merge(pr_type) {
