@@ -205,6 +205,7 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     // the layout — the GOT and the linker-made sections but `.eh_frame_hdr`, which indexes
     // the relocated `.eh_frame` — so that these fill the threads the relocation pass leaves
     // idle at its end. Every range is written by one of the two sides only.
+    tracing::debug!(elapsed = ?timer.elapsed(), "write: merged strings written");
     let want_relative: usize = l.dyn_relocs_per_object.iter().map(|&(r, _)| r).sum();
     let (relocated, beside) = rayon::join(
         || -> Result<_> {
@@ -323,6 +324,7 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         let dst = unsafe { out.range(note.offset + 16, id.len() as u64)? };
         dst.copy_from_slice(&id);
     }
+    tracing::debug!(elapsed = ?timer.elapsed(), "write: headers and build id written");
     Ok(())
 }
 
