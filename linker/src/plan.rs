@@ -645,17 +645,30 @@ pub fn search_static_library(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
 
 /// `libNAME.so.N` in `dir`, the lowest N when there are several (the ABI major version a
 /// program built today most likely wants is the only one installed; ties are broken the
-/// same way every time so links are reproducible).
+/// same way every time so links are reproducible). N is a number written without leading
+/// zeros. The usual majors are looked for by name first: listing a system library directory
+/// (over a thousand entries on Debian) costs far more than ten failed lookups.
 fn runtime_library(dir: &Path, name: &str) -> Option<PathBuf> {
+    if let Some(found) = (0..10)
+        .map(|major| dir.join(format!("lib{name}.so.{major}")))
+        .find(|p| p.is_file())
+    {
+        return Some(found);
+    }
     let prefix = format!("lib{name}.so.");
     let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let file_name = e.file_name().into_string().ok()?;
-            let major = file_name.strip_prefix(&prefix)?.parse::<u64>().ok()?;
+            let digits = file_name.strip_prefix(&prefix)?;
+            if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let major = digits.parse::<u64>().ok()?;
             Some((major, e.path()))
         })
+        .filter(|(_, path)| path.is_file())
         .collect();
     found.sort();
     found.into_iter().next().map(|(_, p)| p)
@@ -1063,6 +1076,28 @@ pub fn object_members(input: &LoadedInput) -> Result<Vec<crate::input::Member<'_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runtime_libraries_are_the_lowest_major_written_plainly() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "libbar.so.12",
+            "libbar.so.10",
+            "libbar.so.010",
+            "libbar.so.1x",
+        ] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let found = search_library("bar", &[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found, dir.path().join("libbar.so.10"));
+        std::fs::write(dir.path().join("libbar.so.03"), b"x").unwrap();
+        std::fs::create_dir(dir.path().join("libbar.so.2")).unwrap();
+        let found = search_library("bar", &[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found, dir.path().join("libbar.so.10"));
+        std::fs::write(dir.path().join("libbar.so.7"), b"x").unwrap();
+        let found = search_library("bar", &[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found, dir.path().join("libbar.so.7"));
+    }
 
     #[test]
     fn runtime_libraries_stand_in_for_missing_dev_links() {
