@@ -9,13 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rayon::prelude::*;
 use rlink_directives::DirectiveKind;
 
 use crate::args::BuildMode;
 use crate::diag::{Error, Result};
 use crate::format::{Format, HostInput};
-use crate::par::PerItem as _;
 use crate::plan::LinkPlan;
 use crate::target::Os;
 use crate::{bail, ldflags, output};
@@ -267,22 +265,15 @@ pub fn external_required(plan: &LinkPlan, target_supported: bool) -> Option<Stri
             plan.target
         ));
     }
-    // Only the members' names are read, for every archive in parallel (each name is a page
-    // of the archive to fault in); the first archive on the line with a marker is named.
-    let marked = plan
-        .inputs
-        .par_iter()
-        .per_item()
-        .filter(|input| input.kind == crate::input::FileKind::Archive)
-        .find_map_first(|input| {
-            let name = crate::input::archive_member_names(input.file.data())
-                .find(|name| *name == MARKER.as_bytes() || *name == b"dynimportfail")?;
-            Some(format!(
-                "{}({}) asks for external linking",
-                input.file.display_name(),
-                String::from_utf8_lossy(name)
-            ))
-        });
+    // Each archive's marker was found with its directives (`plan::LoadedInput`); the first
+    // archive on the line with one is named.
+    let marked = plan.inputs.iter().find_map(|input| {
+        let member = input.external_marker.as_ref()?;
+        Some(format!(
+            "{}({member}) asks for external linking",
+            input.file.display_name()
+        ))
+    });
     if marked.is_some() {
         return marked;
     }
@@ -300,3 +291,8 @@ pub fn external_required(plan: &LinkPlan, target_supported: bool) -> Option<Stri
 /// An archive member with this name makes auto mode link externally (Go's `dynimportfail`
 /// member is honoured too).
 pub const MARKER: &str = "rlink.external";
+
+/// Whether an archive member's name asks for external linking.
+pub fn is_marker(name: &[u8]) -> bool {
+    name == MARKER.as_bytes() || name == b"dynimportfail"
+}

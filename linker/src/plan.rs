@@ -494,6 +494,9 @@ pub struct LoadedInput {
     /// A library the output may run without (ld64's `-weak_framework`): its imports are weak.
     pub weak: bool,
     pub options: InputOptions,
+    /// For an archive, the member that asks for external linking, if it has one
+    /// ([`crate::external::MARKER`], or Go's `dynimportfail`): read with its directives.
+    pub external_marker: Option<String>,
 }
 
 /// A directive with the place it came from, for diagnostics.
@@ -922,15 +925,32 @@ fn finish(
                 weak: requested_as.starts_with("-weak_framework "),
                 requested_as,
                 options,
+                external_marker: None,
             }
         })
         .collect();
-    let per_input: Vec<Vec<SourcedDirective>> = inputs
+    // Each input's directives and, for an archive, its external-linking marker (a look at
+    // the member names, whose headers reading the directives has just brought in).
+    let per_input: Vec<(Vec<SourcedDirective>, Option<String>)> = inputs
         .par_iter()
         .per_item()
-        .map(directives_of_input)
+        .map(|input| {
+            let directives = directives_of_input(input)?;
+            let marker = match input.kind {
+                FileKind::Archive => crate::input::archive_member_names(input.file.data())
+                    .find(|name| crate::external::is_marker(name))
+                    .map(|name| String::from_utf8_lossy(name).into_owned()),
+                _ => None,
+            };
+            Ok((directives, marker))
+        })
         .collect::<Result<_>>()?;
-    let mut directives: Vec<SourcedDirective> = per_input.into_iter().flatten().collect();
+    let mut inputs = inputs;
+    let mut directives: Vec<SourcedDirective> = Vec::new();
+    for (input, (found, marker)) in inputs.iter_mut().zip(per_input) {
+        directives.extend(found);
+        input.external_marker = marker;
+    }
     directives.extend(extra_directives);
     Ok(LinkPlan {
         args,
