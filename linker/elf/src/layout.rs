@@ -641,6 +641,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         section_merges: _,
         elf: elf_options,
     } = opts;
+    let timer = std::time::Instant::now();
     let strip_debug = strip_debug || strip_symbols;
     let mut elf_options = elf_options;
     // `-z execstack-if-needed`: an input whose `.note.GNU-stack` is executable asks for it.
@@ -937,6 +938,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         .zip(live)
         .map(|(o, live)| destinations::<A>(o, live, strip_debug))
         .collect();
+    tracing::debug!(elapsed = ?timer.elapsed(), "place: destinations");
     let mut keys: HashMap<OutKey<'a>, u32> = HashMap::default();
     let indices: Vec<Vec<u32>> = destinations
         .iter()
@@ -973,6 +975,7 @@ pub fn place<'r, 'a, A: ElfArch>(
     }
     // Freed now, not late: the heap reuses the pages for what the next phases build.
     drop(destinations);
+    tracing::debug!(elapsed = ?timer.elapsed(), "place: numbered");
 
     // Sizes of input-fed sections.
     let mut merged: MergedSections<'a> = MergedSections::default();
@@ -1035,6 +1038,7 @@ pub fn place<'r, 'a, A: ElfArch>(
         sections[index].align = align;
     }
 
+    tracing::debug!(elapsed = ?timer.elapsed(), "place: sized and merged");
     // Executable sections keep their member order: range-extension thunks may go between
     // their input sections once the relocations' needs are known.
     let code_members: Vec<(u32, Vec<(u32, u32)>)> = members
