@@ -216,6 +216,7 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
         text_relocations: bool,
         sites: Vec<DynSite>,
     }
+    let timer = std::time::Instant::now();
     let per_object: Vec<ObjectNeeds> = res
         .objects
         .par_iter()
@@ -302,6 +303,7 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
             Ok(n)
         })
         .collect::<Result<_>>()?;
+    tracing::debug!(elapsed = ?timer.elapsed(), "scan: objects scanned");
     let mut needs = Needs::default();
     for n in per_object {
         needs.got.extend(n.got);
@@ -323,6 +325,7 @@ pub fn scan_relocations<A: Arch>(res: &Resolution<'_>, placement: &dyn Placement
             at
         })
         .collect();
+    tracing::debug!(elapsed = ?timer.elapsed(), "scan: needs gathered");
     Ok(needs)
 }
 
