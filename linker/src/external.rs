@@ -274,18 +274,17 @@ pub fn external_required(plan: &LinkPlan, target_supported: bool) -> Option<Stri
             input.file.display_name()
         ))
     });
-    if marked.is_some() {
-        return marked;
-    }
-    plan.directives
-        .iter()
-        .find_map(|d| match &d.directive.kind {
-            DirectiveKind::ImportStatic { local } => Some(format!(
-                "{}: cgo_import_static {local}: its definition comes from a host object",
-                d.place
-            )),
-            _ => None,
-        })
+    marked.or_else(|| {
+        plan.directives
+            .iter()
+            .find_map(|d| match &d.directive.kind {
+                DirectiveKind::ImportStatic { local } => Some(format!(
+                    "{}: cgo_import_static {local}: its definition comes from a host object",
+                    d.place
+                )),
+                _ => None,
+            })
+    })
 }
 
 /// An archive member with this name makes auto mode link externally (Go's `dynimportfail`

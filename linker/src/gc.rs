@@ -10,10 +10,11 @@
 //!
 //! The marking runs in parallel, depth first: each task follows the relocations of the
 //! sections on a stack of its own, and a section joins a stack once, by whoever marks it first
-//! (an atomic exchange). Which sections are live does not depend on the order, so the result is the same at any thread count. Sections are numbered across
-//! all objects (an object's first section at its offset in `Sections`), and each object's
-//! symbols are resolved to the section they are defined in before marking starts, so following
-//! a relocation is two loads.
+//! (an atomic compare-and-exchange). Which sections are live does not depend on the order, so
+//! the result is the same at any thread count. Sections are numbered across all objects (an
+//! object's first section at its offset in `Sections`), and each object's symbols are resolved
+//! to the section they are defined in before marking starts, so following a relocation is two
+//! loads.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 

@@ -165,7 +165,7 @@ pub fn load<'p, B: Backend>(
     // Archives' member lists (checking each against the archive's symbol table: a page or
     // more of each archive's headers to fault in) in parallel; the walk below is in order.
     let files: Vec<_> = files.collect();
-    let mut member_lists: Vec<Option<Result<Vec<crate::input::Member<'_>>>>> = files
+    let member_lists: Vec<Option<Result<Vec<crate::input::Member<'_>>>>> = files
         .par_iter()
         .per_item()
         .map(|(file, ..)| {
@@ -175,7 +175,7 @@ pub fn load<'p, B: Backend>(
         })
         .collect();
     for ((file, position, weak, options, dt_name, display), members) in
-        files.into_iter().zip(member_lists.iter_mut())
+        files.into_iter().zip(member_lists)
     {
         let name = display.unwrap_or_else(|| file.display_name());
         let data = file.data();
@@ -200,10 +200,7 @@ pub fn load<'p, B: Backend>(
             // Its members were mapped as files of their own (`thin_archive_members`).
             FileKind::Archive if crate::input::is_thin_archive(data) => {}
             FileKind::Archive => {
-                let members = members
-                    .take()
-                    .expect("listed above")
-                    .map_err(|e| e.at(&name))?;
+                let members = members.expect("listed above").map_err(|e| e.at(&name))?;
                 let rlib = is_rlib(&members);
                 let uses = backend.archive_members(&name, &members)?;
                 for (m, use_) in members.into_iter().zip(uses) {

@@ -914,7 +914,7 @@ fn finish(
     extra_directives: Vec<SourcedDirective>,
 ) -> Result<LinkPlan> {
     // Identifying reads each file's first page: in parallel, as its first touch of the file.
-    let inputs: Vec<LoadedInput> = files
+    let mut inputs: Vec<LoadedInput> = files
         .into_par_iter()
         .per_item()
         .map(|(file, requested_as, options)| {
@@ -945,7 +945,6 @@ fn finish(
             Ok((directives, marker))
         })
         .collect::<Result<_>>()?;
-    let mut inputs = inputs;
     let mut directives: Vec<SourcedDirective> = Vec::new();
     for (input, (found, marker)) in inputs.iter_mut().zip(per_input) {
         directives.extend(found);

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use rayon::prelude::*;
 
 use crate::diag::Result;
-use crate::object::{Reloc, SymPlace, SymbolKind};
+use crate::object::{Reloc, SectionFlags, SymPlace, SymbolKind};
 use crate::output::OutBuf;
 use crate::par::PerItem as _;
 use crate::reloc::{self, Applied, Arch, DynKind, GotUse, PlaceInfo, TargetInfo, Values};
@@ -310,7 +310,7 @@ fn tasks<A: Arch>(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Task> {
                         relocs: (from.1 as u32, to.1 as u32),
                     })
                 };
-                let sorted = section.has(crate::object::SectionFlags::RELOCS_SORTED);
+                let sorted = section.has(SectionFlags::RELOCS_SORTED);
                 let mut from = (0u64, 0usize);
                 if sorted && relocs.len() > CHUNK_RELOCS {
                     let mut next = CHUNK_RELOCS;
