@@ -251,6 +251,9 @@ struct Resolver<'a, 'c> {
     /// `--allow-multiple-definition`: a second strong definition is ignored.
     allow_multiple_definition: bool,
     wrap: HashMap<&'a [u8], &'a [u8]>,
+    /// Local indirect functions (candidate, symbol), in the order their objects joined: each
+    /// gets a global of its own after binding.
+    local_ifuncs: Vec<(u32, u32)>,
 }
 
 impl<'a> Resolver<'a, '_> {
@@ -367,7 +370,9 @@ pub fn resolve<'a>(
     // every candidate's global names are looked up in parallel, so binding, which is serial,
     // mostly finds its numbers ready. The loaders hashed every global's name
     // (`ObjectView::name_hashes`).
+    let timer = std::time::Instant::now();
     let registered = register_archive_definitions(&candidates);
+    tracing::debug!(elapsed = ?timer.elapsed(), "resolve: archive members' definitions numbered");
     let known: Vec<Vec<SymbolId>> = match options.wrap.is_empty() {
         true => candidates
             .par_iter()
@@ -386,6 +391,7 @@ pub fn resolve<'a>(
             .collect(),
         false => vec![Vec::new(); candidates.len()],
     };
+    tracing::debug!(elapsed = ?timer.elapsed(), "resolve: global names looked up");
     let mut r = Resolver {
         candidates: &candidates,
         unavailable: unavailable_names(shared),
@@ -405,6 +411,7 @@ pub fn resolve<'a>(
             .collect(),
         allow_multiple_definition: options.allow_multiple_definition,
         wrap: options.wrap.iter().copied().collect(),
+        local_ifuncs: Vec::new(),
     };
     for (index, c) in candidates.iter().enumerate() {
         if c.loose {
@@ -469,6 +476,7 @@ pub fn resolve<'a>(
             break;
         }
     }
+    tracing::debug!(elapsed = ?timer.elapsed(), "resolve: objects added, libraries bound");
     // Names still unbound after objects and libraries get a last chance at a library bound
     // later (a reference added by a member pulled in the loop above).
     bind_shared_libraries(&mut r, shared, &mut imports, &mut libraries);
@@ -505,6 +513,7 @@ pub fn resolve<'a>(
         report_undefined(&r)?;
     }
 
+    tracing::debug!(elapsed = ?timer.elapsed(), "resolve: last bindings and directives applied");
     // Keep only the objects in the link, in the order they joined it.
     let order = std::mem::take(&mut r.order);
     let mut renumber = vec![u32::MAX; candidates.len()];
@@ -516,6 +525,7 @@ pub fn resolve<'a>(
         names,
         mut discarded,
         symbol_ids: mut ids_by_candidate,
+        local_ifuncs,
         ..
     } = r;
     for g in &mut globals {
@@ -542,28 +552,22 @@ pub fn resolve<'a>(
         .collect();
     // A local indirect function (`static` with `__attribute__((ifunc))`) needs a PLT entry
     // and an IRELATIVE relocation like a global one, and those are kept per global: it gets
-    // a global of its own that no name finds.
-    for (oi, o) in objects.iter().enumerate() {
-        for (si, s) in o.symbols.iter().enumerate() {
-            if s.is_local()
-                && s.kind == crate::object::SymbolKind::IFunc
-                && matches!(s.place, SymPlace::Section(_))
-            {
-                symbol_ids[oi][si] = globals.len() as SymbolId;
-                globals.push(Global {
-                    name: s.name,
-                    def: Def::Object {
-                        obj: oi as u32,
-                        sym: si as u32,
-                        weak: false,
-                    },
-                    strong_ref: true,
-                    referenced: true,
-                    library_position: 0,
-                    hidden_ref: false,
-                });
-            }
-        }
+    // a global of its own that no name finds. Adding the objects found them.
+    for (candidate, si) in local_ifuncs {
+        let oi = renumber[candidate as usize];
+        symbol_ids[oi as usize][si as usize] = globals.len() as SymbolId;
+        globals.push(Global {
+            name: objects[oi as usize].symbols[si as usize].name,
+            def: Def::Object {
+                obj: oi,
+                sym: si,
+                weak: false,
+            },
+            strong_ref: true,
+            referenced: true,
+            library_position: 0,
+            hidden_ref: false,
+        });
     }
     Ok(Resolution {
         objects,
@@ -835,6 +839,11 @@ fn add_object(r: &mut Resolver<'_, '_>, index: u32) -> Result<()> {
     let mut ids = vec![LOCAL; object.symbols.len()];
     for (sym_index, sym) in object.symbols.iter().enumerate().skip(1) {
         if sym.is_local() {
+            if sym.kind == crate::object::SymbolKind::IFunc
+                && matches!(sym.place, SymPlace::Section(_))
+            {
+                r.local_ifuncs.push((index, sym_index as u32));
+            }
             continue;
         }
         // A definition of `foo@@V` (`.symver foo_impl, foo@@V`) is also the definition of
