@@ -51,22 +51,35 @@ impl Symtab {
         self.strtab_len
     }
 
-    /// Writes `.strtab`: the empty name, then each piece's names.
-    pub fn write_strtab(&self, dst: &mut [u8]) {
+    /// Writes `.strtab`: the empty name, then each piece's names, copied from the inputs
+    /// (building the table only counted their bytes).
+    pub fn write_strtab(&self, l: &Layout<'_, '_>, dst: &mut [u8]) {
         let Some((first, mut rest)) = dst.split_first_mut() else {
             return;
         };
         *first = 0;
         let mut parts = Vec::with_capacity(self.pieces.len());
         for piece in &self.pieces {
-            let (here, after) = std::mem::take(&mut rest).split_at_mut(piece.strtab.len());
+            let (here, after) = std::mem::take(&mut rest).split_at_mut(piece.strtab_len);
             parts.push((piece, here));
             rest = after;
         }
-        parts
-            .into_par_iter()
-            .per_item()
-            .for_each(|(piece, here)| here.copy_from_slice(&piece.strtab));
+        parts.into_par_iter().per_item().for_each(|(piece, here)| {
+            for e in &piece.entries {
+                let name = name_of(l, e.target);
+                let at = e.name as usize;
+                here[at..at + name.len()].copy_from_slice(name);
+                here[at + name.len()] = 0;
+            }
+        });
+    }
+}
+
+/// The name an entry's symbol has in the inputs, which is its name in `.strtab`.
+fn name_of<'a>(l: &Layout<'_, 'a>, target: SymbolRef) -> &'a [u8] {
+    match target {
+        SymbolRef::Local { obj, sym } => l.res.objects[obj as usize].symbols[sym as usize].name,
+        SymbolRef::Global(id) => l.res.globals[id as usize].name,
     }
 }
 
@@ -82,20 +95,20 @@ fn wanted_local(kind: SymbolKind, name: &[u8], discard: Discard) -> bool {
         }
 }
 
-/// Symbols and their names, gathered for one object (or one run of globals) in parallel:
-/// name offsets are relative to the piece's `strtab` (its place in `.strtab` is added when the
-/// entries are written).
+/// Symbols, gathered for one object (or one run of globals) in parallel, and the room their
+/// names take: name offsets are relative to the piece's part of `.strtab` (its place in the
+/// section is added when the entries are written). The names themselves are only read when
+/// `.strtab` is written, from the inputs straight into the output.
 #[derive(Default)]
 struct Piece {
     entries: Vec<Entry>,
-    strtab: Vec<u8>,
+    strtab_len: usize,
 }
 
 impl Piece {
     fn add(&mut self, name: &[u8], target: SymbolRef, info: u8, other: u8, size: u64) {
-        let off = self.strtab.len() as u32;
-        self.strtab.extend_from_slice(name);
-        self.strtab.push(0);
+        let off = self.strtab_len as u32;
+        self.strtab_len += name.len() + 1;
         self.entries.push(Entry {
             name: off,
             target,
@@ -198,7 +211,7 @@ pub fn build(l: &Layout<'_, '_>) -> rlink_linker::diag::Result<Symtab> {
         }
         t.name_bases.push(name as u32);
         entry += piece.entries.len() as u64;
-        name += piece.strtab.len() as u64;
+        name += piece.strtab_len as u64;
     }
     if globals.is_empty() {
         t.first_global = entry as u32;

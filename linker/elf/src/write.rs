@@ -657,7 +657,7 @@ fn write_synthetic<A: ElfArch>(
         }
         Synth::StrTab => {
             if let Some(t) = &l.symtab {
-                t.write_strtab(dst);
+                t.write_strtab(l, dst);
             }
         }
         Synth::ShStrTab => dst.copy_from_slice(&l.shstrtab),
