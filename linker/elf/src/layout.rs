@@ -529,11 +529,13 @@ struct Destination {
 }
 
 /// An object's [`Destination`]s, and the distinct keys they go to, in the order the
-/// object first names them, each with the class of the first section naming it.
+/// object first names them, each with the class of the first section naming it. The list is
+/// grouped by key, each group in section order: key `k`'s are `list[bounds[k]..bounds[k + 1]]`.
 #[derive(Default)]
 struct Destinations<'a> {
     list: Vec<Destination>,
     keys: Vec<(OutKey<'a>, Class)>,
+    bounds: Vec<u32>,
 }
 
 /// An object's live sections that reach the output, and where each goes.
@@ -607,6 +609,18 @@ fn destinations<'a, A: ElfArch>(
             priority: init_priority(name),
         });
     }
+    // Grouped by key, each group in section order, so that each output section's members
+    // can be gathered from every object at once. (Consecutive sections mostly share a key:
+    // the sort finds long runs.)
+    out.list.sort_by_key(|d| d.key);
+    let mut bounds = vec![0u32; out.keys.len() + 1];
+    for d in &out.list {
+        bounds[d.key as usize + 1] += 1;
+    }
+    for k in 0..out.keys.len() {
+        bounds[k + 1] += bounds[k];
+    }
+    out.bounds = bounds;
     out
 }
 
@@ -964,15 +978,31 @@ pub fn place<'r, 'a, A: ElfArch>(
                 .collect()
         })
         .collect();
-    for (oi, (d, indices)) in destinations.iter().zip(&indices).enumerate() {
-        for dest in &d.list {
-            members[indices[dest.key as usize] as usize].push((
-                dest.priority,
-                oi as u32,
-                dest.section,
-            ));
+    // Each output section's members, in object order and each object's in section order:
+    // which (object, key) pairs feed it is known from the numbering, and the lists are
+    // gathered in parallel.
+    let mut feeds: Vec<Vec<(u32, u32)>> = vec![Vec::new(); members.len()];
+    for (oi, indices) in indices.iter().enumerate() {
+        for (local, &index) in indices.iter().enumerate() {
+            feeds[index as usize].push((oi as u32, local as u32));
         }
     }
+    members
+        .par_iter_mut()
+        .zip(feeds)
+        .per_item()
+        .for_each(|(list, feeds)| {
+            for (oi, local) in feeds {
+                let d = &destinations[oi as usize];
+                let group =
+                    d.bounds[local as usize] as usize..d.bounds[local as usize + 1] as usize;
+                list.extend(
+                    d.list[group]
+                        .iter()
+                        .map(|dest| (dest.priority, oi, dest.section)),
+                );
+            }
+        });
     // Freed now, not late: the heap reuses the pages for what the next phases build.
     drop(destinations);
     tracing::debug!(elapsed = ?timer.elapsed(), "place: numbered");
