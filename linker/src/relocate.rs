@@ -99,32 +99,85 @@ pub struct DynReloc {
 pub type ObjectDynRelocs = (Vec<DynReloc>, Vec<DynReloc>);
 
 /// A relocation target resolved once, after layout: what the pass reads for each relocation
-/// instead of asking the layout (hash lookups, placements) again.
+/// instead of asking the layout (hash lookups, placements) again. One is made for every
+/// symbol of every object, and read at random by the pass, so it is kept to 16 bytes: the
+/// symbol's size, which only `R_*_SIZE*` relocations read, is looked up when one does.
 #[derive(Debug, Clone, Copy)]
 struct Target {
     addr: u64,
-    size: u64,
-    info: TargetInfo,
-    /// Defined in the output ([`SymValue::local`]).
-    local: bool,
     /// For the section symbol of a merged string section, that section (the addend names
     /// the string); [`NOT_MERGED`] otherwise.
     merged: u32,
-    /// The address of its GOT slot, when it has one and the layout listed it; 0 otherwise.
-    got: u64,
+    /// The [`TargetInfo`] and whether it is defined in the output ([`SymValue::local`]) in
+    /// the top byte (`FLAG_*`); below, its address GOT slot's offset from the GOT's base in
+    /// words, plus one, when it has a slot the layout listed and the offset fits (0: not
+    /// known here, so asked of the layout).
+    packed: u32,
 }
+
+const _: () = assert!(std::mem::size_of::<Target>() == 16);
 
 const NOT_MERGED: u32 = u32::MAX;
 
+const FLAG_DYNAMIC: u32 = 1 << 24;
+const FLAG_DYNAMIC_DATA: u32 = 1 << 25;
+const FLAG_TLS: u32 = 1 << 26;
+const FLAG_UNDEFINED_WEAK: u32 = 1 << 27;
+const FLAG_ABSOLUTE: u32 = 1 << 28;
+const FLAG_IFUNC: u32 = 1 << 29;
+const FLAG_LOCAL: u32 = 1 << 30;
+/// The bits below the flags: a GOT slot's offset plus one.
+const GOT_BITS: u32 = (1 << 24) - 1;
+
 impl Target {
     fn of(value: SymValue, info: TargetInfo) -> Target {
+        let flag = |on: bool, f: u32| if on { f } else { 0 };
         Target {
             addr: value.addr,
-            size: value.size,
-            info,
-            local: value.local,
             merged: NOT_MERGED,
-            got: 0,
+            packed: flag(info.dynamic, FLAG_DYNAMIC)
+                | flag(info.dynamic_data, FLAG_DYNAMIC_DATA)
+                | flag(info.tls, FLAG_TLS)
+                | flag(info.undefined_weak, FLAG_UNDEFINED_WEAK)
+                | flag(info.absolute, FLAG_ABSOLUTE)
+                | flag(info.ifunc, FLAG_IFUNC)
+                | flag(value.local, FLAG_LOCAL),
+        }
+    }
+
+    fn info(&self) -> TargetInfo {
+        TargetInfo {
+            dynamic: self.packed & FLAG_DYNAMIC != 0,
+            dynamic_data: self.packed & FLAG_DYNAMIC_DATA != 0,
+            tls: self.packed & FLAG_TLS != 0,
+            undefined_weak: self.packed & FLAG_UNDEFINED_WEAK != 0,
+            absolute: self.packed & FLAG_ABSOLUTE != 0,
+            ifunc: self.packed & FLAG_IFUNC != 0,
+        }
+    }
+
+    /// Defined in the output ([`SymValue::local`]).
+    fn local(&self) -> bool {
+        self.packed & FLAG_LOCAL != 0
+    }
+
+    /// Records the address of its GOT slot, `slot`, if it can: as an offset from the GOT's
+    /// base `got_base`, in words, that fits below the flags.
+    fn set_got(&mut self, slot: u64, got_base: u64) {
+        let Some(offset) = slot.checked_sub(got_base) else {
+            return;
+        };
+        if offset % 8 != 0 || offset / 8 >= u64::from(GOT_BITS) {
+            return;
+        }
+        self.packed = (self.packed & !GOT_BITS) | (offset / 8 + 1) as u32;
+    }
+
+    /// The address of its GOT slot, if [`Target::set_got`] recorded it.
+    fn got(&self, got_base: u64) -> Option<u64> {
+        match self.packed & GOT_BITS {
+            0 => None,
+            n => Some(got_base.wrapping_add(8 * u64::from(n - 1))),
         }
     }
 }
@@ -143,10 +196,11 @@ fn resolve_targets(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Vec<Targe
     // GOT slots: the globals' before they are copied into each object's table, the locals'
     // after.
     let mut local_slots = Vec::new();
+    let got_base = l.got_base();
     l.address_slots(&mut |t, slot| match t {
         SymbolRef::Global(id) => {
             if let Some(g) = globals.get_mut(id as usize) {
-                g.got = slot;
+                g.set_got(slot, got_base);
             }
         }
         SymbolRef::Local { obj, sym } => local_slots.push((obj, sym, slot)),
@@ -185,7 +239,7 @@ fn resolve_targets(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Vec<Targe
             .get_mut(obj as usize)
             .and_then(|t| t.get_mut(sym as usize))
         {
-            t.got = slot;
+            t.set_got(slot, got_base);
         }
     }
     targets
@@ -345,8 +399,11 @@ pub fn relocate_sections<A: Arch>(
     l: &impl OutputLayout,
     out: OutBuf,
 ) -> Result<Vec<ObjectDynRelocs>> {
+    let timer = std::time::Instant::now();
     let targets = resolve_targets(res, l);
+    tracing::debug!(elapsed = ?timer.elapsed(), "relocate: targets resolved");
     let tasks = tasks::<A>(res, l);
+    tracing::debug!(elapsed = ?timer.elapsed(), "relocate: tasks planned");
     let pass = Pass {
         res,
         l,
@@ -536,6 +593,17 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
     /// at addend minus that bias, which the reference keeps. `last` remembers the section of
     /// the previous lookup, most often the next one's too.
     #[inline]
+    /// The size of the symbol relocation `r` of object `oi` names, for the relocations that
+    /// read it (`R_*_SIZE*`); 0 for the rest, which do not.
+    fn size_for<A: Arch>(&self, oi: usize, r: &Reloc) -> u64 {
+        match A::reloc_info(r.r_type, self.shared) {
+            Some(info) if info.kind == reloc::RelocKind::Size => {
+                self.l.symbol_value(target(self.res, oi, r.symbol)).size
+            }
+            _ => 0,
+        }
+    }
+
     fn merged_target<'s, A: Arch>(
         &'s self,
         oi: usize,
@@ -602,17 +670,18 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
                     None => {}
                 }
             }
-            let tls = t.info.tls;
+            let info = t.info();
+            let tls = info.tls;
             let v = Values {
                 p: copied.addr.wrapping_add(r.offset),
                 s,
                 a,
-                size: t.size,
+                size: self.size_for::<A>(oi, &r),
                 got_slot: None,
                 got_base: self.got_base,
                 image_base: self.image_base,
                 tpoff: if tls { self.l.tpoff(t.addr) } else { 0 },
-                local: t.local && !t.info.dynamic && !t.info.absolute,
+                local: t.local() && !info.dynamic && !info.absolute,
                 shared: self.shared,
                 dtpoff: if tls { self.l.dtpoff(t.addr) } else { 0 },
             };
@@ -658,7 +727,7 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
             let err = |why: &str| self.reloc_error::<A>(oi, si, &r, why);
             // In range: the loader checked every relocation's symbol index.
             let t = &targets[r.symbol as usize];
-            let info = t.info;
+            let info = t.info();
             let (mut s_addr, mut addend) = match t.merged {
                 NOT_MERGED => None,
                 sec => self.merged_target::<A>(oi, sec, &r, &mut last),
@@ -685,8 +754,10 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
             }
             // Only the GOT-relative types use a slot: no lookup for the rest.
             let got_slot = A::got_use(r.r_type, self.shared).and_then(|u| {
-                if u == GotUse::Address && t.got != 0 {
-                    return Some(t.got);
+                if u == GotUse::Address {
+                    if let Some(slot) = t.got(self.got_base) {
+                        return Some(slot);
+                    }
                 }
                 let t = target(self.res, oi, r.symbol);
                 l.got_slot(match u {
@@ -701,12 +772,12 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
                 p,
                 s: s_addr,
                 a: addend,
-                size: t.size,
+                size: self.size_for::<A>(oi, &r),
                 got_slot,
                 got_base: self.got_base,
                 image_base: self.image_base,
                 tpoff: if info.tls { l.tpoff(t.addr) } else { 0 },
-                local: t.local && !info.dynamic && !info.absolute,
+                local: t.local() && !info.dynamic && !info.absolute,
                 shared: self.shared,
                 dtpoff: if info.tls { l.dtpoff(t.addr) } else { 0 },
             };
