@@ -788,3 +788,72 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(tls: bool, absolute: bool) -> TargetInfo {
+        TargetInfo {
+            dynamic: false,
+            dynamic_data: true,
+            tls,
+            undefined_weak: false,
+            absolute,
+            ifunc: true,
+        }
+    }
+
+    #[test]
+    fn packed_targets_keep_their_facts() {
+        let value = SymValue {
+            addr: 0x1234,
+            size: 99,
+            local: true,
+        };
+        let t = Target::of(value, info(true, false));
+        assert_eq!(t.addr, 0x1234);
+        assert_eq!(t.merged, NOT_MERGED);
+        assert!(t.local());
+        let i = t.info();
+        assert!(i.tls && i.dynamic_data && i.ifunc);
+        assert!(!i.dynamic && !i.absolute && !i.undefined_weak);
+        assert_eq!(t.got(0x4000), None);
+        let u = Target::of(
+            SymValue {
+                local: false,
+                ..value
+            },
+            info(false, true),
+        );
+        assert!(!u.local() && u.info().absolute && !u.info().tls);
+    }
+
+    #[test]
+    fn got_slots_are_kept_when_they_fit_and_asked_for_otherwise() {
+        let value = SymValue {
+            addr: 0,
+            size: 0,
+            local: true,
+        };
+        let base = 0x20_0000;
+        let mut t = Target::of(value, info(true, true));
+        t.set_got(base, base);
+        assert_eq!(t.got(base), Some(base));
+        t.set_got(base + 8 * 1000, base);
+        assert_eq!(t.got(base), Some(base + 8000));
+        // The flags are untouched by the slot.
+        assert!(t.local() && t.info().tls && t.info().absolute);
+        // Below the base, not a word apart, or too far: not recorded (the layout is asked).
+        for slot in [base - 8, base + 4, base + 8 * u64::from(GOT_BITS)] {
+            let mut t = Target::of(value, info(false, false));
+            t.set_got(slot, base);
+            assert_eq!(t.got(base), None, "{slot:#x}");
+        }
+        // The largest offset that fits.
+        let mut t = Target::of(value, info(false, false));
+        t.set_got(base + 8 * (u64::from(GOT_BITS) - 1), base);
+        assert_eq!(t.got(base), Some(base + 8 * (u64::from(GOT_BITS) - 1)));
+        assert!(t.local() && !t.info().tls);
+    }
+}
