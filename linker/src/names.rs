@@ -31,6 +31,14 @@ fn in_shard(hash: u64) -> u64 {
     hash.rotate_right(SHARDS.trailing_zeros())
 }
 
+/// Whether two names are the same. Most lookups of a name that is there are by the very
+/// symbol it was entered for, whose bytes are the entry's own: equal addresses and lengths
+/// settle it without reading the (long, mangled, usually uncached) bytes of both.
+#[inline]
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Entry<'a> {
     hash: u64,
@@ -60,7 +68,7 @@ impl<'a> Shard<'a> {
         new: impl FnOnce() -> SymbolId,
     ) -> (SymbolId, bool) {
         let h = in_shard(hash);
-        if let Some(e) = self.table.find(h, |e| e.hash == hash && e.name == name) {
+        if let Some(e) = self.table.find(h, |e| e.hash == hash && same_name(e.name, name)) {
             return (e.id, false);
         }
         let id = new();
@@ -111,7 +119,7 @@ impl<'a> Names<'a> {
     pub fn get_hashed(&self, name: &[u8], hash: u64) -> Option<SymbolId> {
         self.shards[shard_of(hash)]
             .table
-            .find(in_shard(hash), |e| e.hash == hash && e.name == name)
+            .find(in_shard(hash), |e| e.hash == hash && same_name(e.name, name))
             .map(|e| e.id)
     }
 
@@ -120,7 +128,7 @@ impl<'a> Names<'a> {
         let hash = hash(name);
         self.shards[shard_of(hash)]
             .table
-            .find(in_shard(hash), |e| e.hash == hash && e.name == name)
+            .find(in_shard(hash), |e| e.hash == hash && same_name(e.name, name))
             .map(|e| &e.id)
     }
 
