@@ -68,7 +68,10 @@ impl<'a> Shard<'a> {
         new: impl FnOnce() -> SymbolId,
     ) -> (SymbolId, bool) {
         let h = in_shard(hash);
-        if let Some(e) = self.table.find(h, |e| e.hash == hash && same_name(e.name, name)) {
+        if let Some(e) = self
+            .table
+            .find(h, |e| e.hash == hash && same_name(e.name, name))
+        {
             return (e.id, false);
         }
         let id = new();
@@ -119,7 +122,9 @@ impl<'a> Names<'a> {
     pub fn get_hashed(&self, name: &[u8], hash: u64) -> Option<SymbolId> {
         self.shards[shard_of(hash)]
             .table
-            .find(in_shard(hash), |e| e.hash == hash && same_name(e.name, name))
+            .find(in_shard(hash), |e| {
+                e.hash == hash && same_name(e.name, name)
+            })
             .map(|e| e.id)
     }
 
@@ -128,7 +133,9 @@ impl<'a> Names<'a> {
         let hash = hash(name);
         self.shards[shard_of(hash)]
             .table
-            .find(in_shard(hash), |e| e.hash == hash && same_name(e.name, name))
+            .find(in_shard(hash), |e| {
+                e.hash == hash && same_name(e.name, name)
+            })
             .map(|e| &e.id)
     }
 
