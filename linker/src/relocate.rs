@@ -587,12 +587,6 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
         )
     }
 
-    /// The string a reference into merged strings names: the addend is no longer an offset
-    /// from one base, so the string is looked up by it. The addend of a PC-relative
-    /// reference also carries the reach from the field to the next instruction: the string is
-    /// at addend minus that bias, which the reference keeps. `last` remembers the section of
-    /// the previous lookup, most often the next one's too.
-    #[inline]
     /// The size of the symbol relocation `r` of object `oi` names, for the relocations that
     /// read it (`R_*_SIZE*`); 0 for the rest, which do not.
     fn size_for<A: Arch>(&self, oi: usize, r: &Reloc) -> u64 {
@@ -604,6 +598,12 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
         }
     }
 
+    /// The string a reference into merged strings names: the addend is no longer an offset
+    /// from one base, so the string is looked up by it. The addend of a PC-relative
+    /// reference also carries the reach from the field to the next instruction: the string is
+    /// at addend minus that bias, which the reference keeps. `last` remembers the section of
+    /// the previous lookup, most often the next one's too.
+    #[inline]
     fn merged_target<'s, A: Arch>(
         &'s self,
         oi: usize,
