@@ -1569,10 +1569,10 @@ fn size_synthetics(l: &mut Layout<'_, '_>) {
         .map(|(a, b)| (a + b) as u64)
         .sum::<u64>()
         // Thousands of GOT entries, each a look at its target: in parallel.
-        + (0..l.got.len())
-            .into_par_iter()
+        + l.got
+            .par_iter()
             .with_min_len(1024)
-            .map(|i| got_dynamic_relocs(l, *l.got.get_index(i).expect("in range")))
+            .map(|e| got_dynamic_relocs(l, *e))
             .sum::<u64>()
         + l.copy_relocs.len() as u64;
     // The PLT slots' relocations have their own table, but a static executable has no

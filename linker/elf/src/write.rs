@@ -337,13 +337,12 @@ fn write_got(l: &Layout<'_, '_>, out: OutBuf) -> Result<(Vec<DynReloc>, Vec<DynR
         let dst = unsafe { out.range(got.offset, got.size)? };
         // Each entry's value and relocations in parallel (a lookup each of its symbol's
         // definition and address), then written in order.
-        let slots: Vec<([u64; 2], SlotRelocs)> = (0..l.got.len())
-            .into_par_iter()
+        let slots: Vec<([u64; 2], SlotRelocs)> = l
+            .got
+            .par_iter()
+            .zip(&l.got_offsets)
             .with_min_len(512)
-            .map(|i| {
-                let e = *l.got.get_index(i).expect("in range");
-                got_slot(l, e, got.addr + 8 * l.got_offsets[i])
-            })
+            .map(|(&e, &offset)| got_slot(l, e, got.addr + 8 * offset))
             .collect();
         for ((i, e), (words, relocs)) in l.got.iter().enumerate().zip(slots) {
             let first = l.got_offsets[i] as usize;
