@@ -264,26 +264,34 @@ pub fn load<'p, B: Backend>(
     // Objects and shared libraries side by side: a C library's symbol and version tables
     // are one of the larger single pieces of work, and would otherwise start only after the
     // last object.
+    let load_one = |place: String, data: &'p [u8], position, loose, rlib: Option<bool>, mapped| {
+        let object = backend.load_object(place, data)?;
+        check_cpu(&object, cpu)?;
+        let host = match rlib {
+            Some(rlib) => !rlib,
+            None => !object.is_from_rustc(),
+        };
+        Ok(Candidate {
+            object,
+            position,
+            loose,
+            host,
+            mapped,
+        })
+    };
+    // Largest first (`map_heaviest_first`): a parse takes time in proportion to the object's
+    // size, from microseconds to a millisecond (std's one codegen unit). The first error in
+    // command-line order is the one reported.
     let load_objects = || {
-        sources
-            .into_par_iter()
-            .per_item()
-            .map(|(place, data, position, loose, rlib, mapped)| {
-                let object = backend.load_object(place, data)?;
-                check_cpu(&object, cpu)?;
-                let host = match rlib {
-                    Some(rlib) => !rlib,
-                    None => !object.is_from_rustc(),
-                };
-                Ok(Candidate {
-                    object,
-                    position,
-                    loose,
-                    host,
-                    mapped,
-                })
-            })
-            .collect::<Result<Vec<Candidate<'_>>>>()
+        crate::par::map_heaviest_first(
+            sources,
+            |source| source.1.len(),
+            |(place, data, position, loose, rlib, mapped)| {
+                load_one(place, data, position, loose, rlib, mapped)
+            },
+        )
+        .into_iter()
+        .collect::<Result<Vec<Candidate<'_>>>>()
     };
     let load_shared = || {
         shared_data
