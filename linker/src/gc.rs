@@ -395,23 +395,22 @@ pub fn collect(
     // Non-allocated sections (debug information) are kept whatever mentions them; an
     // .eh_frame section is kept when any of its FDEs describes live code. (Its FDEs for dead
     // code stay in it, pointing at address 0, where no lookup lands.)
-    let mut live: Live = res
+    let live: Live = res
         .objects
         .par_iter()
         .per_item()
         .enumerate()
         .map(|(oi, o)| {
-            (0..o.sections.len())
+            let mut live: Vec<bool> = (0..o.sections.len())
                 .map(|si| is_live(sections.number(oi, si)))
-                .collect()
+                .collect();
+            for (target, fde) in &frames[oi] {
+                if is_live(*target) {
+                    live[fde.eh_frame as usize] = true;
+                }
+            }
+            live
         })
         .collect();
-    for (oi, f) in frames.iter().enumerate() {
-        for (target, fde) in f {
-            if is_live(*target) {
-                live[oi][fde.eh_frame as usize] = true;
-            }
-        }
-    }
     Ok(live)
 }

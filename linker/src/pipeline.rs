@@ -336,12 +336,25 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     };
     // Resolution is partly serial: meanwhile the other threads split the mergeable string
     // sections (debug information's names) into strings, the first half of merging them.
-    let mergeable: Vec<(&[u8], usize)> = candidates
-        .iter()
-        .flat_map(|c| &c.object.sections)
-        .filter(|s| s.has(crate::object::SectionFlags::MERGE_STRINGS) && !s.is_zero_fill())
-        .map(|s| (s.data, usize::from(s.merge_entsize)))
-        .collect();
+    // Finding them reads every candidate's section list (archive members not yet known to be
+    // needed among them): in parallel, in candidate order.
+    let mergeable: Vec<(&[u8], usize)> = {
+        use crate::par::PerItem as _;
+        use rayon::prelude::*;
+        candidates
+            .par_iter()
+            .per_item()
+            .flat_map_iter(|c| {
+                c.object
+                    .sections
+                    .iter()
+                    .filter(|s| {
+                        s.has(crate::object::SectionFlags::MERGE_STRINGS) && !s.is_zero_fill()
+                    })
+                    .map(|s| (s.data, usize::from(s.merge_entsize)))
+            })
+            .collect()
+    };
     let (res, prepared) = rayon::join(
         || resolve::resolve(candidates, &shared, &plan.directives, &resolve_options),
         || crate::merge::Prepared::split_all(&mergeable),
