@@ -5,7 +5,10 @@ ld.lld, mold and GNU ld.
 Each corpus is a Rust program built from the crates registry once (cargo install) with a
 stand-in linker that records rustc's link line and keeps the objects; the script then links
 those inputs repeatedly with each linker — the runs interleaved, so a machine that slows down
-slows every linker alike — and prints, per linker, the median wall time, the peak memory (max
+slows every linker alike, in an order shuffled afresh each round (the same shuffles every time
+the script runs): on the benchmark VM the first link after another program is some 5-10%
+slower than the next, so a fixed order would charge that to whichever linker comes first and
+favour the ones that follow a run of their own variants — and prints, per linker, the median wall time, the peak memory (max
 RSS) and the output's size, the ratios of rlink's time to each peer's, and how rlink (and wild)
 scale from 1 to 2 threads. Every linked program must run and do a small real task. Not a test:
 figures vary with the machine.
@@ -39,6 +42,7 @@ installs it — 0.11 needs a newer rustc than 1.95).
 
 import argparse
 import os
+import random
 import shlex
 import shutil
 import statistics
@@ -370,8 +374,9 @@ def bench_corpus(opts, corpus, rlinks, wild):
         if try_link(l, l.command) is not None:
             try_check(l, corpus, opts.work)
     live = [l for l in linkers if not l.failed]
+    order = random.Random(corpus.key)
     for _ in range(opts.runs):
-        for l in live:
+        for l in order.sample(live, len(live)):
             if l.failed:
                 continue
             r = try_link(l, l.command)
