@@ -933,3 +933,53 @@ fn malformed_inputs_fail_cleanly() {
         );
     }
 }
+
+/// A PC-relative reference to merged strings through the section's symbol keeps the
+/// instruction's bias in its addend, which is taken off before the string is looked up: an
+/// addend at the top of the i64 range must give the usual overflow diagnostic, not an
+/// arithmetic panic.
+#[test]
+fn merged_string_reference_with_an_extreme_addend_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("m.c"),
+        "extern int puts(const char *);\nint main(void) { puts(\"merged\"); return 0; }\n",
+    )
+    .unwrap();
+    run("gcc", &["-O1", "-c", "m.c", "-o", "m.o"], d);
+    let mut b = std::fs::read(d.join("m.o")).unwrap();
+    let sections = elf_sections(&b);
+    let symtab = sections
+        .iter()
+        .find(|s| s.2 == 2)
+        .expect("a symbol table")
+        .1;
+    let symtab_at = le64(&b, symtab + 24).unwrap() as usize;
+    // The first R_X86_64_PC32 of .rela.text names the string's local label (.LC0, in
+    // .rodata.str1.1): make that symbol the section's own and the addend extreme.
+    let rela = sections
+        .iter()
+        .find(|s| s.2 == 4 && s.3 == ".rela.text")
+        .expect(".rela.text")
+        .1;
+    let (off, size) = (
+        le64(&b, rela + 24).unwrap() as usize,
+        le64(&b, rela + 32).unwrap() as usize,
+    );
+    let at = (off..off + size)
+        .step_by(24)
+        .find(|&at| le32(&b, at + 8) == Some(2))
+        .expect("an R_X86_64_PC32");
+    let symbol = le32(&b, at + 12).unwrap() as usize;
+    let sym = symtab_at + 24 * symbol;
+    b[sym + 4] = 3; // STB_LOCAL, STT_SECTION
+    put(&mut b, sym + 8, 8, 0);
+    put(&mut b, at + 16, 8, (i64::MAX - 1) as u64);
+    std::fs::write(d.join("bad.o"), &b).unwrap();
+    let out = d.join("bad").display().to_string();
+    let bad = d.join("bad.o").display().to_string();
+    let stderr = common::rlink_fails(&["-o", &out, &bad, "-lc"]);
+    assert!(stderr.contains("bad.o"), "names the object: {stderr}");
+    assert!(!d.join("bad").exists(), "no output left");
+}

@@ -612,7 +612,9 @@ impl<L: OutputLayout> Pass<'_, '_, L> {
         last: &mut Option<MergedLookup<'s>>,
     ) -> Option<(u64, i64)> {
         let bias = A::merged_string_bias(r.r_type);
-        let offset = u64::try_from(r.addend - bias).ok()?;
+        // An addend within the bias of the i64 range (hostile input) names no string: the
+        // caller then takes it as an offset from the section, which the field cannot hold.
+        let offset = u64::try_from(r.addend.checked_sub(bias)?).ok()?;
         let hit = match last {
             Some(m) if m.section == sec => m,
             _ => {
