@@ -2,7 +2,7 @@
 //! the output. C compilers put literals in `.rodata.str1.1`; every object's debug info names
 //! the same types and paths in `.debug_str`, so this is where most of the saving is.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use hashbrown::HashTable;
 use rayon::prelude::*;
@@ -390,15 +390,23 @@ impl Prepared {
     /// Splits and hashes these sections (bytes, character size), in parallel: all a merge
     /// does before it deduplicates, so it can run beside work that leaves a core idle (the
     /// serial part of symbol resolution) for sections that may yet join the link.
-    pub fn split_all(sections: &[(&[u8], usize)]) -> Prepared {
+    ///
+    /// Once `stop` is set (resolution is over), sections not yet started are left alone:
+    /// from then on the split is no longer work done while a core would idle, and some of
+    /// them belong to archive members the link does not use. The merge splits those it
+    /// needs itself.
+    pub fn split_all(sections: &[(&[u8], usize)], stop: &AtomicBool) -> Prepared {
         let splits = sections
             .par_iter()
             .per_item()
-            .map(|&(data, entsize)| {
-                (
+            .filter_map(|&(data, entsize)| {
+                if stop.load(Ordering::Relaxed) {
+                    return None;
+                }
+                Some((
                     (data.as_ptr() as usize, data.len(), entsize),
                     std::sync::Mutex::new(Some(split(data, entsize))),
-                )
+                ))
             })
             .collect();
         Prepared { splits }

@@ -355,9 +355,14 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
             })
             .collect()
     };
+    let resolved = std::sync::atomic::AtomicBool::new(false);
     let (res, prepared) = rayon::join(
-        || resolve::resolve(candidates, &shared, &plan.directives, &resolve_options),
-        || crate::merge::Prepared::split_all(&mergeable),
+        || {
+            let res = resolve::resolve(candidates, &shared, &plan.directives, &resolve_options);
+            resolved.store(true, std::sync::atomic::Ordering::Relaxed);
+            res
+        },
+        || crate::merge::Prepared::split_all(&mergeable, &resolved),
     );
     let mut res = res?;
     res.prepared_strings = prepared;
