@@ -230,97 +230,122 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         }
     }
 
-    // .got.plt: `_DYNAMIC`, two words for a lazy binder, then one slot per PLT entry, bound
-    // by JUMP_SLOT (imports) or IRELATIVE (indirect functions) before the program runs.
-    let mut plt_relocs = Vec::new();
-    let mut plt_irelative = Vec::new();
-    if let Some(got_plt) = l.section(".got.plt") {
-        // SAFETY: .got.plt is written by this thread only.
-        let dst = unsafe { out.range(got_plt.offset, got_plt.size)? };
-        let dynamic = l.section(".dynamic").map(|s| s.addr).unwrap_or(0);
-        dst[..8].copy_from_slice(&dynamic.to_le_bytes());
-        for (i, &id) in l.plt.iter().enumerate() {
-            let slot = l
-                .plt_slot(i)
-                .ok_or_else(|| Error::new("PLT slot outside .got.plt (linker bug)"))?;
-            let t = SymbolRef::Global(id);
-            let info = target_info(l.res, t);
-            if info.ifunc {
-                let Def::Object { obj, sym, .. } = l.res.globals[id as usize].def else {
-                    bail!("indirect function without a definition (linker bug)");
-                };
-                let resolver = l.value_of_object_symbol(obj, sym).addr;
-                plt_irelative.push(DynReloc {
-                    offset: slot,
-                    kind: DynKind::IRelative,
-                    symbol: None,
-                    addend: resolver as i64,
-                });
-            } else if info.dynamic {
-                plt_relocs.push(DynReloc {
-                    offset: slot,
-                    kind: DynKind::JumpSlot,
+    // What is left to write — `.got.plt`, the dynamic relocations, `.eh_frame_hdr` and the
+    // headers — is a few ranges, written by one thread. Beside it, the other threads hash the
+    // build id's chunks none of those ranges touch, which are final already; the chunks they
+    // do touch are hashed after.
+    let late = late_ranges(l);
+    let (tail, early) = rayon::join(
+        || -> Result<()> {
+            // .got.plt: `_DYNAMIC`, two words for a lazy binder, then one slot per PLT entry,
+            // bound by JUMP_SLOT (imports) or IRELATIVE (indirect functions) before the
+            // program runs.
+            let mut plt_relocs = Vec::new();
+            let mut plt_irelative = Vec::new();
+            if let Some(got_plt) = l.section(".got.plt") {
+                // SAFETY: .got.plt is written by this thread only.
+                let dst = unsafe { out.range(got_plt.offset, got_plt.size)? };
+                let dynamic = l.section(".dynamic").map(|s| s.addr).unwrap_or(0);
+                dst[..8].copy_from_slice(&dynamic.to_le_bytes());
+                for (i, &id) in l.plt.iter().enumerate() {
+                    let slot = l
+                        .plt_slot(i)
+                        .ok_or_else(|| Error::new("PLT slot outside .got.plt (linker bug)"))?;
+                    let t = SymbolRef::Global(id);
+                    let info = target_info(l.res, t);
+                    if info.ifunc {
+                        let Def::Object { obj, sym, .. } = l.res.globals[id as usize].def else {
+                            bail!("indirect function without a definition (linker bug)");
+                        };
+                        let resolver = l.value_of_object_symbol(obj, sym).addr;
+                        plt_irelative.push(DynReloc {
+                            offset: slot,
+                            kind: DynKind::IRelative,
+                            symbol: None,
+                            addend: resolver as i64,
+                        });
+                    } else if info.dynamic {
+                        plt_relocs.push(DynReloc {
+                            offset: slot,
+                            kind: DynKind::JumpSlot,
+                            symbol: Some(id),
+                            addend: 0,
+                        });
+                    } else {
+                        bail!(
+                            "PLT entry for {}, which is neither imported nor indirect (linker bug)",
+                            rlink_linker::scan::symbol_display(l.res, t)
+                        );
+                    }
+                }
+            }
+            // IRELATIVE last: a resolver may call through the PLT, whose imports are bound by
+            // then.
+            plt_relocs.append(&mut plt_irelative);
+
+            // One COPY per copied object: aliases sharing a copy are filled once.
+            for &id in &l.copy_relocs {
+                let addr = l.value(SymbolRef::Global(id)).addr;
+                got_other.push(DynReloc {
+                    offset: addr,
+                    kind: DynKind::Copy,
                     symbol: Some(id),
                     addend: 0,
                 });
-            } else {
-                bail!(
-                    "PLT entry for {}, which is neither imported nor indirect (linker bug)",
-                    rlink_linker::scan::symbol_display(l.res, t)
-                );
             }
-        }
-    }
-    // IRELATIVE last: a resolver may call through the PLT, whose imports are bound by then.
-    plt_relocs.append(&mut plt_irelative);
 
-    // One COPY per copied object: aliases sharing a copy are filled once.
-    for &id in &l.copy_relocs {
-        let addr = l.value(SymbolRef::Global(id)).addr;
-        got_other.push(DynReloc {
-            offset: addr,
-            kind: DynKind::Copy,
-            symbol: Some(id),
-            addend: 0,
-        });
-    }
+            // .rela.dyn: RELATIVE first (DT_RELACOUNT lets the loader process them in a tight
+            // loop).
+            let relatives: Vec<&DynReloc> = per_object
+                .iter()
+                .flat_map(|(r, _)| r)
+                .chain(&got_relative)
+                .collect();
+            let others: Vec<&DynReloc> = per_object
+                .iter()
+                .flat_map(|(_, o)| o)
+                .chain(&got_other)
+                .collect();
+            // `.rela.plt` holds the PLT slots' relocations; a static executable has none, and
+            // its IRELATIVEs end `.rela.iplt` (its `.rela.dyn`).
+            let rela_plt = l.sections.iter().find(|s| s.synth == Some(Synth::RelaPlt));
+            let (for_dyn, for_plt): (&[DynReloc], &[DynReloc]) = match rela_plt {
+                Some(_) => (&[], &plt_relocs),
+                None => (&plt_relocs, &[]),
+            };
+            if let Some(rela) = l.sections.iter().find(|s| s.synth == Some(Synth::RelaDyn)) {
+                let all = relatives.into_iter().chain(others).chain(for_dyn);
+                write_rela::<A>(l, out, rela, all)?;
+            }
+            if let Some(rela) = rela_plt {
+                write_rela::<A>(l, out, rela, for_plt.iter())?;
+            }
 
-    // .rela.dyn: RELATIVE first (DT_RELACOUNT lets the loader process them in a tight loop).
-    let relatives: Vec<&DynReloc> = per_object
-        .iter()
-        .flat_map(|(r, _)| r)
-        .chain(&got_relative)
-        .collect();
-    let others: Vec<&DynReloc> = per_object
-        .iter()
-        .flat_map(|(_, o)| o)
-        .chain(&got_other)
-        .collect();
-    // `.rela.plt` holds the PLT slots' relocations; a static executable has none, and its
-    // IRELATIVEs end `.rela.iplt` (its `.rela.dyn`).
-    let rela_plt = l.sections.iter().find(|s| s.synth == Some(Synth::RelaPlt));
-    let (for_dyn, for_plt): (&[DynReloc], &[DynReloc]) = match rela_plt {
-        Some(_) => (&[], &plt_relocs),
-        None => (&plt_relocs, &[]),
-    };
-    if let Some(rela) = l.sections.iter().find(|s| s.synth == Some(Synth::RelaDyn)) {
-        let all = relatives.into_iter().chain(others).chain(for_dyn);
-        write_rela::<A>(l, out, rela, all)?;
-    }
-    if let Some(rela) = rela_plt {
-        write_rela::<A>(l, out, rela, for_plt.iter())?;
-    }
-
-    tracing::debug!(elapsed = ?timer.elapsed(), "write: dynamic relocations written");
-    write_eh_frame_hdr(l, out)?;
-    tracing::debug!(elapsed = ?timer.elapsed(), "write: .eh_frame_hdr written");
-    write_headers::<A>(l, out)?;
-
+            write_eh_frame_hdr(l, out)?;
+            write_headers::<A>(l, out)?;
+            Ok(())
+        },
+        || build_id_chunks(l, out, |chunk| !touches(&late, chunk)),
+    );
+    tail?;
+    tracing::debug!(elapsed = ?timer.elapsed(), "write: relocations, .eh_frame_hdr, headers written");
     // The build id hashes the whole file with the id still zero, so equal inputs give equal
     // ids: the chosen hash of fixed 1 MiB chunks, in parallel, then of their digests. The
     // chunking is fixed, so the id does not depend on the thread count.
     if let Some(note) = l.section(".note.gnu.build-id") {
-        let id = build_id(&l.elf.build_id, unsafe { out.range(0, l.file_size)? })?;
+        let mut digests = early?;
+        let rest = build_id_chunks(l, out, |chunk| touches(&late, chunk))?;
+        for (digest, late) in digests.iter_mut().zip(rest) {
+            if digest.is_none() {
+                *digest = late;
+            }
+        }
+        let id = build_id_of(&l.elf.build_id, digests)?;
+        if cfg!(debug_assertions) && hashed(&l.elf.build_id) {
+            // SAFETY: every range is written by now; this only reads.
+            let whole = build_id(&l.elf.build_id, unsafe { out.range(0, l.file_size)? })?;
+            assert_eq!(id, whole, "build id hashed in two rounds (linker bug)");
+        }
         let dst = unsafe { out.range(note.offset + 16, id.len() as u64)? };
         dst.copy_from_slice(&id);
     }
@@ -362,31 +387,103 @@ fn write_got(l: &Layout<'_, '_>, out: OutBuf) -> Result<(Vec<DynReloc>, Vec<DynR
 }
 
 /// The id of a whole output file, in the style asked for.
-fn build_id(style: &rlink_linker::plan::BuildId, whole: &[u8]) -> Result<Vec<u8>> {
+/// The build id's chunk size: the id depends on it, not on the thread count.
+const BUILD_ID_CHUNK: u64 = 1 << 20;
+
+/// Whether the build id style hashes the file (others are random or given).
+fn hashed(style: &rlink_linker::plan::BuildId) -> bool {
     use rlink_linker::plan::BuildId;
-    fn tree<D: sha2::Digest>(whole: &[u8]) -> Vec<u8> {
-        let digests: Vec<u8> = whole
-            .par_chunks(1 << 20)
-            .per_item()
-            .map(|c| D::digest(c).to_vec())
-            .collect::<Vec<_>>()
-            .concat();
-        D::digest(&digests).to_vec()
+    matches!(
+        style,
+        BuildId::Fast | BuildId::Md5 | BuildId::Sha1 | BuildId::Sha256
+    )
+}
+
+/// One chunk's digest, in the build id's hash.
+fn chunk_digest(style: &rlink_linker::plan::BuildId, chunk: &[u8]) -> Vec<u8> {
+    use rlink_linker::plan::BuildId;
+    use sha2::Digest as _;
+    match style {
+        BuildId::Md5 => md5::Md5::digest(chunk).to_vec(),
+        BuildId::Sha1 => sha1::Sha1::digest(chunk).to_vec(),
+        BuildId::Sha256 => sha2::Sha256::digest(chunk).to_vec(),
+        _ => xxhash_rust::xxh3::xxh3_128(chunk).to_le_bytes().to_vec(),
     }
+}
+
+/// The digests of the output's build id chunks that `want` picks (by their byte range), in
+/// parallel; `None` for the others. Empty when the output has no hashed build id.
+fn build_id_chunks(
+    l: &Layout<'_, '_>,
+    out: OutBuf,
+    want: impl Fn((u64, u64)) -> bool + Sync,
+) -> Result<Vec<Option<Vec<u8>>>> {
+    let style = &l.elf.build_id;
+    if !hashed(style) || l.section(".note.gnu.build-id").is_none() {
+        return Ok(Vec::new());
+    }
+    (0..l.file_size.div_ceil(BUILD_ID_CHUNK) as usize)
+        .into_par_iter()
+        .per_item()
+        .map(|i| {
+            let start = i as u64 * BUILD_ID_CHUNK;
+            let end = (start + BUILD_ID_CHUNK).min(l.file_size);
+            if !want((start, end)) {
+                return Ok(None);
+            }
+            // SAFETY: the caller picks chunks no one writes while they are hashed.
+            let bytes: &[u8] = unsafe { out.range(start, end - start)? };
+            Ok(Some(chunk_digest(style, bytes)))
+        })
+        .collect()
+}
+
+/// The output ranges written after the relocation pass (start, end): the headers, the
+/// section headers, `.got.plt`, the dynamic relocations and `.eh_frame_hdr`.
+fn late_ranges(l: &Layout<'_, '_>) -> Vec<(u64, u64)> {
+    let mut late = vec![
+        (0, 64 + 56 * l.segments.len() as u64),
+        (
+            l.section_header_offset,
+            l.section_header_offset + 64 * (l.sections.len() as u64 + 1),
+        ),
+    ];
+    for s in &l.sections {
+        let written_late = matches!(s.name.as_str(), ".got.plt" | ".eh_frame_hdr")
+            || matches!(s.synth, Some(Synth::RelaDyn) | Some(Synth::RelaPlt));
+        if written_late {
+            late.push((s.offset, s.offset.saturating_add(s.size)));
+        }
+    }
+    late
+}
+
+/// Whether byte range `chunk` overlaps any of `ranges`.
+fn touches(ranges: &[(u64, u64)], chunk: (u64, u64)) -> bool {
+    ranges
+        .iter()
+        .any(|&(start, end)| start < chunk.1 && chunk.0 < end)
+}
+
+/// The build id from its chunks' digests (every one present, for a hashed style).
+fn build_id_of(
+    style: &rlink_linker::plan::BuildId,
+    digests: Vec<Option<Vec<u8>>>,
+) -> Result<Vec<u8>> {
+    use rlink_linker::plan::BuildId;
+    use sha2::Digest as _;
+    let all = || -> Result<Vec<u8>> {
+        let parts: Option<Vec<Vec<u8>>> = digests.into_iter().collect();
+        parts
+            .map(|p| p.concat())
+            .ok_or_else(|| Error::new("build id chunk not hashed (linker bug)"))
+    };
     Ok(match style {
         BuildId::None => Vec::new(),
-        BuildId::Fast => {
-            let digests: Vec<u8> = whole
-                .par_chunks(1 << 20)
-                .per_item()
-                .map(|c| xxhash_rust::xxh3::xxh3_128(c).to_le_bytes())
-                .collect::<Vec<_>>()
-                .concat();
-            xxhash_rust::xxh3::xxh3_128(&digests).to_le_bytes().to_vec()
-        }
-        BuildId::Md5 => tree::<md5::Md5>(whole),
-        BuildId::Sha1 => tree::<sha1::Sha1>(whole),
-        BuildId::Sha256 => tree::<sha2::Sha256>(whole),
+        BuildId::Fast => xxhash_rust::xxh3::xxh3_128(&all()?).to_le_bytes().to_vec(),
+        BuildId::Md5 => md5::Md5::digest(all()?).to_vec(),
+        BuildId::Sha1 => sha1::Sha1::digest(all()?).to_vec(),
+        BuildId::Sha256 => sha2::Sha256::digest(all()?).to_vec(),
         BuildId::Uuid => {
             let mut id = [0u8; 16];
             std::io::Read::read_exact(
@@ -402,6 +499,20 @@ fn build_id(style: &rlink_linker::plan::BuildId, whole: &[u8]) -> Result<Vec<u8>
         }
         BuildId::Hex(bytes) => bytes.clone(),
     })
+}
+
+/// The build id of the whole file `whole`, hashed in one round (what the two rounds of
+/// `fill` must agree with).
+fn build_id(style: &rlink_linker::plan::BuildId, whole: &[u8]) -> Result<Vec<u8>> {
+    let digests = match hashed(style) {
+        true => whole
+            .par_chunks(BUILD_ID_CHUNK as usize)
+            .per_item()
+            .map(|c| Some(chunk_digest(style, c)))
+            .collect(),
+        false => Vec::new(),
+    };
+    build_id_of(style, digests)
 }
 
 fn put16(b: &mut [u8], at: usize, v: u16) {
