@@ -261,10 +261,7 @@ pub fn load<'p, B: Backend>(
         }
     }
     let cpu = plan.target.cpu;
-    // Objects and shared libraries side by side: a C library's symbol and version tables
-    // are one of the larger single pieces of work, and would otherwise start only after the
-    // last object.
-    let load_one = |place: String, data: &'p [u8], position, loose, rlib: Option<bool>, mapped| {
+    let load_one = |(place, data, position, loose, rlib, mapped): Source<'p>| {
         let object = backend.load_object(place, data)?;
         check_cpu(&object, cpu)?;
         let host = match rlib {
@@ -283,15 +280,9 @@ pub fn load<'p, B: Backend>(
     // size, from microseconds to a millisecond (std's one codegen unit). The first error in
     // command-line order is the one reported.
     let load_objects = || {
-        crate::par::map_heaviest_first(
-            sources,
-            |source| source.1.len(),
-            |(place, data, position, loose, rlib, mapped)| {
-                load_one(place, data, position, loose, rlib, mapped)
-            },
-        )
-        .into_iter()
-        .collect::<Result<Vec<Candidate<'_>>>>()
+        crate::par::map_heaviest_first(sources, |source| source.1.len(), load_one)
+            .into_iter()
+            .collect::<Result<Vec<Candidate<'_>>>>()
     };
     let load_shared = || {
         shared_data
@@ -313,6 +304,9 @@ pub fn load<'p, B: Backend>(
             })
             .collect::<Result<Vec<SharedInput<'_>>>>()
     };
+    // Objects and shared libraries side by side: a C library's symbol and version tables
+    // are one of the larger single pieces of work, and would otherwise start only after the
+    // last object.
     let (candidates, shared) = rayon::join(load_objects, load_shared);
     // An object's error is reported before a shared library's, as the inputs are ordered.
     let candidates = candidates?;

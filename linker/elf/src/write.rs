@@ -335,10 +335,8 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     if let Some(note) = l.section(".note.gnu.build-id") {
         let mut digests = early?;
         let rest = build_id_chunks(l, out, |chunk| touches(&late, chunk))?;
-        for (digest, late) in digests.iter_mut().zip(rest) {
-            if digest.is_none() {
-                *digest = late;
-            }
+        for (digest, after) in digests.iter_mut().zip(rest) {
+            *digest = digest.take().or(after);
         }
         let id = build_id_of(&l.elf.build_id, digests)?;
         if cfg!(debug_assertions) && hashed(&l.elf.build_id) {
@@ -386,7 +384,6 @@ fn write_got(l: &Layout<'_, '_>, out: OutBuf) -> Result<(Vec<DynReloc>, Vec<DynR
     Ok((got_relative, got_other))
 }
 
-/// The id of a whole output file, in the style asked for.
 /// The build id's chunk size: the id depends on it, not on the thread count.
 const BUILD_ID_CHUNK: u64 = 1 << 20;
 
@@ -441,13 +438,10 @@ fn build_id_chunks(
 /// The output ranges written after the relocation pass (start, end): the headers, the
 /// section headers, `.got.plt`, the dynamic relocations and `.eh_frame_hdr`.
 fn late_ranges(l: &Layout<'_, '_>) -> Vec<(u64, u64)> {
-    let mut late = vec![
-        (0, 64 + 56 * l.segments.len() as u64),
-        (
-            l.section_header_offset,
-            l.section_header_offset + 64 * (l.sections.len() as u64 + 1),
-        ),
-    ];
+    let mut late: Vec<(u64, u64)> = header_ranges(l)
+        .iter()
+        .map(|&(offset, len)| (offset, offset.saturating_add(len)))
+        .collect();
     for s in &l.sections {
         let written_late = matches!(s.name.as_str(), ".got.plt" | ".eh_frame_hdr")
             || matches!(s.synth, Some(Synth::RelaDyn) | Some(Synth::RelaPlt));
@@ -1047,8 +1041,18 @@ fn write_dynamic(l: &Layout<'_, '_>, dst: &mut [u8], relative_count: usize) -> R
     Ok(())
 }
 
+/// Where the headers go: the ELF header with the program headers, then the section headers
+/// (offset, length each).
+fn header_ranges(l: &Layout<'_, '_>) -> [(u64, u64); 2] {
+    [
+        (0, 64 + 56 * l.segments.len() as u64),
+        (l.section_header_offset, 64 * (l.sections.len() as u64 + 1)),
+    ]
+}
+
 fn write_headers<A: ElfArch>(l: &Layout<'_, '_>, out: OutBuf) -> Result<()> {
-    let header = unsafe { out.range(0, 64 + 56 * l.segments.len() as u64)? };
+    let [(_, header_len), (shoff, shdrs_len)] = header_ranges(l);
+    let header = unsafe { out.range(0, header_len)? };
     header[..16].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     put16(
         header,
@@ -1086,7 +1090,7 @@ fn write_headers<A: ElfArch>(l: &Layout<'_, '_>, out: OutBuf) -> Result<()> {
         put64(e, 40, p.memsz);
         put64(e, 48, p.align);
     }
-    let shdrs = unsafe { out.range(l.section_header_offset, 64 * shnum as u64)? };
+    let shdrs = unsafe { out.range(shoff, shdrs_len)? };
     for (i, s) in l.sections.iter().enumerate() {
         let e = &mut shdrs[64 * (i + 1)..64 * (i + 2)];
         put32(e, 0, l.section_name_offsets[i]);
