@@ -216,6 +216,8 @@ fn rlink_links_itself() {
         .args(["--", "-C"])
         .arg(format!("linker={}", recorder.display()))
         .env("RLINK_RECORD", &record)
+        // Built once per change, not edited: incremental state would only take disk (GBs).
+        .env("CARGO_INCREMENTAL", "0")
         .current_dir(common::repo())
         .output()
         .expect("cargo runs");
