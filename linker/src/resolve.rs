@@ -706,22 +706,58 @@ fn register_archive_definitions<'a>(candidates: &[Candidate<'a>]) -> Registered<
         })
         .collect();
     order.par_sort_unstable();
+    // The names' numbers are their places in `order`: each shard's, in its own order (a
+    // shard's names are in first-meeting order too), are found by pieces of `order` in
+    // parallel, each piece writing the run of each shard's numbers that falls in it.
+    let piece_len = order.len().div_ceil(SHARDS).max(1);
+    let counts: Vec<[u32; SHARDS]> = order
+        .par_chunks(piece_len)
+        .map(|piece| {
+            let mut count = [0u32; SHARDS];
+            for &(_, _, k, _) in piece {
+                count[k as usize] += 1;
+            }
+            count
+        })
+        .collect();
     let mut number: Vec<Vec<SymbolId>> = shards
         .iter()
         .map(|(_, first, ..)| vec![0; first.len()])
         .collect();
-    let mut globals = Vec::with_capacity(order.len());
-    let mut lazy = Vec::with_capacity(order.len());
-    let mut lazy_common = Vec::with_capacity(order.len());
-    for (id, &(c, s, k, local)) in order.iter().enumerate() {
-        number[k as usize][local as usize] = id as SymbolId;
-        let (_, _, shard_lazy, shard_common) = &shards[k as usize];
-        globals.push(Global::named(
-            candidates[c as usize].object.symbols[s as usize].name,
-        ));
-        lazy.push(shard_lazy[local as usize]);
-        lazy_common.push(shard_common[local as usize]);
+    let mut runs: Vec<Vec<&mut [SymbolId]>> =
+        counts.iter().map(|_| Vec::with_capacity(SHARDS)).collect();
+    for (k, shard_numbers) in number.iter_mut().enumerate() {
+        let mut rest = shard_numbers.as_mut_slice();
+        for (count, piece_runs) in counts.iter().zip(&mut runs) {
+            let (run, tail) = std::mem::take(&mut rest).split_at_mut(count[k] as usize);
+            piece_runs.push(run);
+            rest = tail;
+        }
     }
+    order
+        .par_chunks(piece_len)
+        .zip(runs)
+        .enumerate()
+        .for_each(|(p, (piece, mut piece_runs))| {
+            let mut at = [0usize; SHARDS];
+            for (i, &(_, _, k, _)) in piece.iter().enumerate() {
+                let k = k as usize;
+                piece_runs[k][at[k]] = (p * piece_len + i) as SymbolId;
+                at[k] += 1;
+            }
+        });
+    let globals: Vec<Global<'a>> = order
+        .par_iter()
+        .map(|&(c, s, ..)| Global::named(candidates[c as usize].object.symbols[s as usize].name))
+        .collect();
+    let lazy: Vec<u32> = order
+        .par_iter()
+        .map(|&(.., k, local)| shards[k as usize].2[local as usize])
+        .collect();
+    let lazy_common: Vec<u32> = order
+        .par_iter()
+        .map(|&(.., k, local)| shards[k as usize].3[local as usize])
+        .collect();
     let tables: Vec<Shard<'a>> = shards
         .into_par_iter()
         .per_item()
