@@ -746,6 +746,15 @@ fn register_archive_definitions<'a>(candidates: &[Candidate<'a>]) -> Registered<
                 at[k] += 1;
             }
         });
+    debug_assert!(
+        number.iter().enumerate().all(|(k, numbers)| {
+            numbers.iter().enumerate().all(|(local, &id)| {
+                let (.., shard, at) = order[id as usize];
+                (shard as usize, at as usize) == (k, local)
+            })
+        }),
+        "a name numbered out of its place (linker bug)"
+    );
     let globals: Vec<Global<'a>> = order
         .par_iter()
         .map(|&(c, s, ..)| Global::named(candidates[c as usize].object.symbols[s as usize].name))
