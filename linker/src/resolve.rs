@@ -759,14 +759,13 @@ fn register_archive_definitions<'a>(candidates: &[Candidate<'a>]) -> Registered<
         .par_iter()
         .map(|&(c, s, ..)| Global::named(candidates[c as usize].object.symbols[s as usize].name))
         .collect();
-    let lazy: Vec<u32> = order
+    let (lazy, lazy_common): (Vec<u32>, Vec<u32>) = order
         .par_iter()
-        .map(|&(.., k, local)| shards[k as usize].2[local as usize])
-        .collect();
-    let lazy_common: Vec<u32> = order
-        .par_iter()
-        .map(|&(.., k, local)| shards[k as usize].3[local as usize])
-        .collect();
+        .map(|&(.., k, local)| {
+            let (_, _, lazy, common) = &shards[k as usize];
+            (lazy[local as usize], common[local as usize])
+        })
+        .unzip();
     let tables: Vec<Shard<'a>> = shards
         .into_par_iter()
         .per_item()

@@ -222,7 +222,7 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
         },
     );
     let per_object = relocated?;
-    let (got_relative, mut got_other) = beside?;
+    let (got_relative, got_other) = beside?;
     tracing::debug!(elapsed = ?timer.elapsed(), "write: sections copied and relocated, GOT and linker-made sections written");
     for ((rel, oth), &(want_rel, want_oth)) in per_object.iter().zip(&l.dyn_relocs_per_object) {
         if rel.len() != want_rel || oth.len() != want_oth {
@@ -236,95 +236,7 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     // do touch are hashed after.
     let late = late_ranges(l);
     let (tail, early) = rayon::join(
-        || -> Result<()> {
-            // .got.plt: `_DYNAMIC`, two words for a lazy binder, then one slot per PLT entry,
-            // bound by JUMP_SLOT (imports) or IRELATIVE (indirect functions) before the
-            // program runs.
-            let mut plt_relocs = Vec::new();
-            let mut plt_irelative = Vec::new();
-            if let Some(got_plt) = l.section(".got.plt") {
-                // SAFETY: .got.plt is written by this thread only.
-                let dst = unsafe { out.range(got_plt.offset, got_plt.size)? };
-                let dynamic = l.section(".dynamic").map(|s| s.addr).unwrap_or(0);
-                dst[..8].copy_from_slice(&dynamic.to_le_bytes());
-                for (i, &id) in l.plt.iter().enumerate() {
-                    let slot = l
-                        .plt_slot(i)
-                        .ok_or_else(|| Error::new("PLT slot outside .got.plt (linker bug)"))?;
-                    let t = SymbolRef::Global(id);
-                    let info = target_info(l.res, t);
-                    if info.ifunc {
-                        let Def::Object { obj, sym, .. } = l.res.globals[id as usize].def else {
-                            bail!("indirect function without a definition (linker bug)");
-                        };
-                        let resolver = l.value_of_object_symbol(obj, sym).addr;
-                        plt_irelative.push(DynReloc {
-                            offset: slot,
-                            kind: DynKind::IRelative,
-                            symbol: None,
-                            addend: resolver as i64,
-                        });
-                    } else if info.dynamic {
-                        plt_relocs.push(DynReloc {
-                            offset: slot,
-                            kind: DynKind::JumpSlot,
-                            symbol: Some(id),
-                            addend: 0,
-                        });
-                    } else {
-                        bail!(
-                            "PLT entry for {}, which is neither imported nor indirect (linker bug)",
-                            rlink_linker::scan::symbol_display(l.res, t)
-                        );
-                    }
-                }
-            }
-            // IRELATIVE last: a resolver may call through the PLT, whose imports are bound by
-            // then.
-            plt_relocs.append(&mut plt_irelative);
-
-            // One COPY per copied object: aliases sharing a copy are filled once.
-            for &id in &l.copy_relocs {
-                let addr = l.value(SymbolRef::Global(id)).addr;
-                got_other.push(DynReloc {
-                    offset: addr,
-                    kind: DynKind::Copy,
-                    symbol: Some(id),
-                    addend: 0,
-                });
-            }
-
-            // .rela.dyn: RELATIVE first (DT_RELACOUNT lets the loader process them in a tight
-            // loop).
-            let relatives: Vec<&DynReloc> = per_object
-                .iter()
-                .flat_map(|(r, _)| r)
-                .chain(&got_relative)
-                .collect();
-            let others: Vec<&DynReloc> = per_object
-                .iter()
-                .flat_map(|(_, o)| o)
-                .chain(&got_other)
-                .collect();
-            // `.rela.plt` holds the PLT slots' relocations; a static executable has none, and
-            // its IRELATIVEs end `.rela.iplt` (its `.rela.dyn`).
-            let rela_plt = l.sections.iter().find(|s| s.synth == Some(Synth::RelaPlt));
-            let (for_dyn, for_plt): (&[DynReloc], &[DynReloc]) = match rela_plt {
-                Some(_) => (&[], &plt_relocs),
-                None => (&plt_relocs, &[]),
-            };
-            if let Some(rela) = l.sections.iter().find(|s| s.synth == Some(Synth::RelaDyn)) {
-                let all = relatives.into_iter().chain(others).chain(for_dyn);
-                write_rela::<A>(l, out, rela, all)?;
-            }
-            if let Some(rela) = rela_plt {
-                write_rela::<A>(l, out, rela, for_plt.iter())?;
-            }
-
-            write_eh_frame_hdr(l, out)?;
-            write_headers::<A>(l, out)?;
-            Ok(())
-        },
+        || write_late::<A>(l, out, &per_object, &got_relative, got_other),
         || build_id_chunks(l, out, |chunk| !touches(&late, chunk)),
     );
     tail?;
@@ -349,6 +261,104 @@ fn fill<A: ElfArch>(l: &Layout<'_, '_>, buf: &mut [u8]) -> Result<()> {
     }
     tracing::debug!(elapsed = ?timer.elapsed(), "write: headers and build id written");
     Ok(())
+}
+
+/// What is written after the relocation pass: `.got.plt`, the dynamic relocations (the
+/// objects' and the GOT's, `per_object` and `got_relative`/`got_other`, with the PLT's and the
+/// copies'), `.eh_frame_hdr` and the headers: the ranges [`late_ranges`] lists.
+fn write_late<A: ElfArch>(
+    l: &Layout<'_, '_>,
+    out: OutBuf,
+    per_object: &[(Vec<DynReloc>, Vec<DynReloc>)],
+    got_relative: &[DynReloc],
+    mut got_other: Vec<DynReloc>,
+) -> Result<()> {
+    // .got.plt: `_DYNAMIC`, two words for a lazy binder, then one slot per PLT entry,
+    // bound by JUMP_SLOT (imports) or IRELATIVE (indirect functions) before the
+    // program runs.
+    let mut plt_relocs = Vec::new();
+    let mut plt_irelative = Vec::new();
+    if let Some(got_plt) = l.section(".got.plt") {
+        // SAFETY: .got.plt is written by this thread only.
+        let dst = unsafe { out.range(got_plt.offset, got_plt.size)? };
+        let dynamic = l.section(".dynamic").map(|s| s.addr).unwrap_or(0);
+        dst[..8].copy_from_slice(&dynamic.to_le_bytes());
+        for (i, &id) in l.plt.iter().enumerate() {
+            let slot = l
+                .plt_slot(i)
+                .ok_or_else(|| Error::new("PLT slot outside .got.plt (linker bug)"))?;
+            let t = SymbolRef::Global(id);
+            let info = target_info(l.res, t);
+            if info.ifunc {
+                let Def::Object { obj, sym, .. } = l.res.globals[id as usize].def else {
+                    bail!("indirect function without a definition (linker bug)");
+                };
+                let resolver = l.value_of_object_symbol(obj, sym).addr;
+                plt_irelative.push(DynReloc {
+                    offset: slot,
+                    kind: DynKind::IRelative,
+                    symbol: None,
+                    addend: resolver as i64,
+                });
+            } else if info.dynamic {
+                plt_relocs.push(DynReloc {
+                    offset: slot,
+                    kind: DynKind::JumpSlot,
+                    symbol: Some(id),
+                    addend: 0,
+                });
+            } else {
+                bail!(
+                    "PLT entry for {}, which is neither imported nor indirect (linker bug)",
+                    rlink_linker::scan::symbol_display(l.res, t)
+                );
+            }
+        }
+    }
+    // IRELATIVE last: a resolver may call through the PLT, whose imports are bound by
+    // then.
+    plt_relocs.append(&mut plt_irelative);
+
+    // One COPY per copied object: aliases sharing a copy are filled once.
+    for &id in &l.copy_relocs {
+        let addr = l.value(SymbolRef::Global(id)).addr;
+        got_other.push(DynReloc {
+            offset: addr,
+            kind: DynKind::Copy,
+            symbol: Some(id),
+            addend: 0,
+        });
+    }
+
+    // .rela.dyn: RELATIVE first (DT_RELACOUNT lets the loader process them in a tight
+    // loop).
+    let relatives: Vec<&DynReloc> = per_object
+        .iter()
+        .flat_map(|(r, _)| r)
+        .chain(got_relative)
+        .collect();
+    let others: Vec<&DynReloc> = per_object
+        .iter()
+        .flat_map(|(_, o)| o)
+        .chain(&got_other)
+        .collect();
+    // `.rela.plt` holds the PLT slots' relocations; a static executable has none, and
+    // its IRELATIVEs end `.rela.iplt` (its `.rela.dyn`).
+    let rela_plt = l.sections.iter().find(|s| s.synth == Some(Synth::RelaPlt));
+    let (for_dyn, for_plt): (&[DynReloc], &[DynReloc]) = match rela_plt {
+        Some(_) => (&[], &plt_relocs),
+        None => (&plt_relocs, &[]),
+    };
+    if let Some(rela) = l.sections.iter().find(|s| s.synth == Some(Synth::RelaDyn)) {
+        let all = relatives.into_iter().chain(others).chain(for_dyn);
+        write_rela::<A>(l, out, rela, all)?;
+    }
+    if let Some(rela) = rela_plt {
+        write_rela::<A>(l, out, rela, for_plt.iter())?;
+    }
+
+    write_eh_frame_hdr(l, out)?;
+    write_headers::<A>(l, out)
 }
 
 /// The GOT's slots, and the dynamic relocations that fill them: (RELATIVE, others).
