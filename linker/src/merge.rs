@@ -395,9 +395,15 @@ impl Prepared {
     /// from then on the split is no longer work done while a core would idle, and some of
     /// them belong to archive members the link does not use. The merge splits those it
     /// needs itself.
+    ///
+    /// The largest go first: resolution's end waits for the sections being split at that
+    /// moment, and by then only small ones are left (a standard library's `.debug_str` alone
+    /// takes a millisecond or more to split, which the caller would spend waiting).
     pub fn split_all(sections: &[(&[u8], usize)], stop: &AtomicBool) -> Prepared {
-        let splits = sections
-            .par_iter()
+        let mut order: Vec<&(&[u8], usize)> = sections.iter().collect();
+        order.sort_by_key(|(data, _)| std::cmp::Reverse(data.len()));
+        let splits = order
+            .into_par_iter()
             .per_item()
             .filter_map(|&(data, entsize)| {
                 if stop.load(Ordering::Relaxed) {

@@ -366,6 +366,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     );
     let mut res = res?;
     res.prepared_strings = prepared;
+    std::mem::take(&mut res.leftovers).free();
     resolve::define_aliases(&mut res, &aliases)?;
     tracing::debug!(
         objects = res.objects.len(),
@@ -391,16 +392,7 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
         options.static_exe = true;
     }
     if res.interposable && !shared_output {
-        res.library_names = shared
-            .iter()
-            .flat_map(|s| {
-                let lib = &s.library;
-                lib.references
-                    .iter()
-                    .map(|r| r.name)
-                    .chain(lib.exports.iter().map(|e| e.name))
-            })
-            .collect();
+        res.library_globals = library_globals(&res, &shared);
     }
     if plan.args.elf.no_allow_shlib_undefined {
         check_shared_library_references(&res, &shared)?;
@@ -465,10 +457,13 @@ pub fn link<B: Backend>(backend: &B, plan: &LinkPlan) -> Result<()> {
     roots.extend(plan.args.include_symbols.iter().map(|s| s.as_bytes()));
     roots.extend(included);
     // What the shared libraries reference, the program exports: it must be there.
-    roots.extend(res.library_names.iter().copied().filter(|n| {
-        res.global(n)
-            .is_some_and(|g| matches!(g.def, resolve::Def::Object { .. }))
-    }));
+    roots.extend(
+        res.library_globals
+            .iter()
+            .map(|&id| &res.globals[id as usize])
+            .filter(|g| matches!(g.def, resolve::Def::Object { .. }))
+            .map(|g| g.name),
+    );
     // What DT_INIT and DT_FINI name runs without a reference.
     if plan.target.format == crate::target::ObjectFormat::Elf {
         roots.extend([plan.args.elf.init.as_bytes(), plan.args.elf.fini.as_bytes()]);
@@ -689,6 +684,33 @@ fn undefined_globs<'a>(plan: &LinkPlan, candidates: &[Candidate<'a>]) -> Vec<&'a
 
 /// `-t` and `-y`: the inputs the link reads, and where traced names are referenced and
 /// defined, on standard output as GNU ld prints them.
+/// The globals the shared libraries name (reference or export), sorted: a C library's
+/// thousands of names are looked up in parallel, once, for every later use.
+fn library_globals(
+    res: &Resolution<'_>,
+    shared: &[resolve::SharedInput<'_>],
+) -> Vec<resolve::SymbolId> {
+    use rayon::prelude::*;
+    let names: Vec<&[u8]> = shared
+        .iter()
+        .flat_map(|s| {
+            let lib = &s.library;
+            lib.references
+                .iter()
+                .map(|r| r.name)
+                .chain(lib.exports.iter().map(|e| e.name))
+        })
+        .collect();
+    let mut ids: Vec<resolve::SymbolId> = names
+        .par_iter()
+        .with_min_len(256)
+        .filter_map(|name| res.global_id(name))
+        .collect();
+    ids.par_sort_unstable();
+    ids.dedup();
+    ids
+}
+
 fn trace(plan: &LinkPlan, res: &Resolution<'_>, shared: &[resolve::SharedInput<'_>]) {
     let elf = &plan.args.elf;
     if elf.trace {

@@ -120,6 +120,38 @@ pub struct SharedInput<'a> {
     pub as_needed: bool,
 }
 
+/// What resolution built that the link no longer needs: the candidates that did not join it
+/// and the binding's tables, each a few thousand allocations of both threads' heaps. Freed
+/// as resolution ends, they were a millisecond of one thread waiting on the other's heap
+/// lock (the other still splitting strings): [`Leftovers::free`] frees them in parallel
+/// once both threads are free.
+#[derive(Default)]
+pub struct Leftovers<'a> {
+    unused: Vec<Candidate<'a>>,
+    known: Vec<Vec<SymbolId>>,
+    discarded: Vec<Vec<bool>>,
+}
+
+impl Leftovers<'_> {
+    /// Frees everything, in parallel.
+    pub fn free(self) {
+        let Leftovers {
+            unused,
+            known,
+            discarded,
+        } = self;
+        rayon::join(
+            || unused.into_par_iter().per_item().for_each(drop),
+            || {
+                rayon::join(
+                    || known.into_par_iter().with_min_len(64).for_each(drop),
+                    || discarded.into_par_iter().with_min_len(64).for_each(drop),
+                )
+            },
+        );
+    }
+}
+
 /// The outcome of resolution: everything layout needs to know about symbols.
 pub struct Resolution<'a> {
     /// The objects in the link, in a deterministic order (command line, then pull order).
@@ -154,13 +186,16 @@ pub struct Resolution<'a> {
     /// `-Bsymbolic-non-weak(-functions)`: as the two above, for non-weak definitions only.
     pub symbolic_non_weak: bool,
     pub symbolic_non_weak_functions: bool,
-    /// Names the shared libraries of the link reference or define: an executable exports
-    /// its definitions of them, so those libraries bind to the program's (set by the
-    /// pipeline for formats whose libraries may be interposed).
-    pub library_names: rustc_hash::FxHashSet<&'a [u8]>,
+    /// The globals the shared libraries of the link reference or define, in order: an
+    /// executable exports its definitions of them, so those libraries bind to the program's
+    /// (set by the pipeline for formats whose libraries may be interposed).
+    pub library_globals: Vec<SymbolId>,
     /// Why a name the bound shared libraries do not export is not there, when one knows
     /// (a glibc manifest cut to a floor: the name came in a later release).
     pub unavailable: HashMap<&'a [u8], String>,
+    /// What resolution no longer needs, for the caller to free ([`Leftovers::free`]) when
+    /// it suits it (dropped with the resolution otherwise).
+    pub leftovers: Leftovers<'a>,
     /// Every global's relocation facts ([`crate::scan::target_info`]), computed once by
     /// [`Resolution::settle`] when resolution is final; empty before.
     pub infos: Vec<crate::reloc::TargetInfo>,
@@ -526,6 +561,7 @@ pub fn resolve<'a>(
         mut discarded,
         symbol_ids: mut ids_by_candidate,
         local_ifuncs,
+        known,
         ..
     } = r;
     for g in &mut globals {
@@ -587,10 +623,15 @@ pub fn resolve<'a>(
         symbolic_functions: false,
         symbolic_non_weak: false,
         symbolic_non_weak_functions: false,
-        library_names: Default::default(),
+        library_globals: Vec::new(),
         unavailable: unavailable_names(shared),
         infos: Vec::new(),
         prepared_strings: Default::default(),
+        leftovers: Leftovers {
+            unused: slots.into_iter().flatten().collect(),
+            known,
+            discarded,
+        },
     })
 }
 

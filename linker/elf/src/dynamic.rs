@@ -2,7 +2,6 @@
 //! DT_NEEDED and the count of `.dynamic` tags, from the imports live code uses.
 
 use object::elf;
-use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 
 use rlink_linker::object::{SymPlace, Visibility};
@@ -175,7 +174,7 @@ pub(crate) fn build_dynamic_tables(
     let mut exports = hashed;
     let export_all = l.shared || l.export_all;
     let export_list = l.elf.export_list.clone();
-    let library_names = !res.library_names.is_empty();
+    let library_names = !res.library_globals.is_empty();
     let data_listed = l.elf.dynamic_list_data;
     if export_all
         || !l.named_exports.is_empty()
@@ -189,17 +188,12 @@ pub(crate) fn build_dynamic_tables(
         let candidates: Vec<usize> = if every {
             (0..res.globals.len()).collect()
         } else {
-            // Thousands of names (a C library's exports among them): looked up in parallel.
-            let names: Vec<&[u8]> = l
+            // The libraries' names were looked up once, after resolution.
+            let mut ids: Vec<usize> = l
                 .named_exports
                 .iter()
-                .map(|(local, _)| local.as_slice())
-                .chain(res.library_names.iter().copied())
-                .collect();
-            let mut ids: Vec<usize> = names
-                .par_iter()
-                .with_min_len(256)
-                .filter_map(|name| res.global_id(name).map(|id| id as usize))
+                .filter_map(|(local, _)| res.global_id(local).map(|id| id as usize))
+                .chain(res.library_globals.iter().map(|&id| id as usize))
                 .collect();
             ids.sort_unstable();
             ids.dedup();
@@ -232,7 +226,10 @@ pub(crate) fn build_dynamic_tables(
                 && named.is_none()
                 && !data
                 && !dynamic_listed()
-                && !res.library_names.contains(g.name)
+                && res
+                    .library_globals
+                    .binary_search(&(id as SymbolId))
+                    .is_err()
             {
                 continue;
             }
