@@ -205,11 +205,19 @@ pub fn archive_members(data: &[u8]) -> Result<Vec<Member<'_>>> {
         // Every member the table names must be an object: a damaged one would otherwise be
         // skipped as "not an object" and its symbols reported undefined, with no word about
         // the archive.
+        // A member's symbols are listed together (in member order, as archivers write
+        // them): the last offset seen answers most, before a hash lookup — std's rlib lists
+        // tens of thousands of symbols in a handful of members.
         let mut checked = std::collections::HashSet::new();
+        let mut last = None;
         for symbol in symbols {
             let symbol =
                 symbol.map_err(|e| Error::new(format!("malformed archive symbol table: {e}")))?;
             let offset = symbol.offset();
+            if last == Some(offset.0) {
+                continue;
+            }
+            last = Some(offset.0);
             if !checked.insert(offset.0) {
                 continue;
             }

@@ -860,19 +860,19 @@ pub fn load_with(args: LinkArgs, bundled: &BundledLibraries<'_>) -> Result<LinkP
     for (at, bytes) in in_memory {
         mapped[at] = Some(MappedFile::from_bytes(paths[at].0.clone(), bytes));
     }
-    let files: Vec<(MappedFile, String, InputOptions)> = paths
-        .into_par_iter()
-        .per_item()
+    // Each is opened and mapped in `finish`'s pass over the inputs.
+    let files: Vec<(InputFile, String, InputOptions)> = paths
+        .into_iter()
         .zip(mapped)
         .zip(options)
         .map(|(((path, requested_as), mapped), options)| {
             let file = match mapped {
-                Some(file) => file,
-                None => MappedFile::open(&path)?,
+                Some(file) => InputFile::Mapped(file),
+                None => InputFile::Path(path),
             };
-            Ok((file, requested_as, options))
+            (file, requested_as, options)
         })
-        .collect::<Result<_>>()?;
+        .collect();
     let mut directives = Vec::new();
     for path in &args.directive_files {
         directives.extend(directives_of_text_file(path)?);
@@ -895,7 +895,7 @@ pub fn from_memory(args: LinkArgs, files: Vec<(String, Vec<u8>)>) -> Result<Link
         .into_iter()
         .map(|(name, data)| {
             (
-                MappedFile::from_bytes(&name, data),
+                InputFile::Mapped(MappedFile::from_bytes(&name, data)),
                 name,
                 InputOptions::default(),
             )
@@ -904,51 +904,57 @@ pub fn from_memory(args: LinkArgs, files: Vec<(String, Vec<u8>)>) -> Result<Link
     finish(args, target, search_dirs, files, Vec::new())
 }
 
-/// Identifies each input and collects the directives they carry, in parallel; the directives
-/// of `-directives` files come last.
+/// An input for [`finish`]: in memory already, or a file to open and map.
+enum InputFile {
+    Mapped(MappedFile),
+    Path(PathBuf),
+}
+
+/// Maps each input, identifies it and collects the directives it carries, in parallel; the
+/// directives of `-directives` files come last.
 fn finish(
     args: LinkArgs,
     target: Target,
     search_dirs: Vec<PathBuf>,
-    files: Vec<(MappedFile, String, InputOptions)>,
+    files: Vec<(InputFile, String, InputOptions)>,
     extra_directives: Vec<SourcedDirective>,
 ) -> Result<LinkPlan> {
-    // Identifying reads each file's first page: in parallel, as its first touch of the file.
-    let mut inputs: Vec<LoadedInput> = files
+    // Per input, in one parallel pass: its file mapped, what it is (the first touch of its
+    // bytes), its directives and, for an archive, its external-linking marker (a look at the
+    // member names, whose headers reading the directives has just brought in). One pass, not
+    // one per step: every step waits for the largest input, and a pass's end leaves a thread
+    // idle while the other finishes.
+    let per_input: Vec<(LoadedInput, Vec<SourcedDirective>)> = files
         .into_par_iter()
         .per_item()
         .map(|(file, requested_as, options)| {
+            let file = match file {
+                InputFile::Mapped(file) => file,
+                InputFile::Path(path) => MappedFile::open(&path)?,
+            };
             let kind = FileKind::identify(file.data());
-            LoadedInput {
+            let mut input = LoadedInput {
                 file,
                 kind,
                 weak: requested_as.starts_with("-weak_framework "),
                 requested_as,
                 options,
                 external_marker: None,
-            }
-        })
-        .collect();
-    // Each input's directives and, for an archive, its external-linking marker (a look at
-    // the member names, whose headers reading the directives has just brought in).
-    let per_input: Vec<(Vec<SourcedDirective>, Option<String>)> = inputs
-        .par_iter()
-        .per_item()
-        .map(|input| {
-            let directives = directives_of_input(input)?;
-            let marker = match input.kind {
-                FileKind::Archive => crate::input::archive_member_names(input.file.data())
-                    .find(|name| crate::external::is_marker(name))
-                    .map(|name| String::from_utf8_lossy(name).into_owned()),
-                _ => None,
             };
-            Ok((directives, marker))
+            let directives = directives_of_input(&input)?;
+            if input.kind == FileKind::Archive {
+                input.external_marker = crate::input::archive_member_names(input.file.data())
+                    .find(|name| crate::external::is_marker(name))
+                    .map(|name| String::from_utf8_lossy(name).into_owned());
+            }
+            Ok((input, directives))
         })
         .collect::<Result<_>>()?;
+    let mut inputs = Vec::with_capacity(per_input.len());
     let mut directives: Vec<SourcedDirective> = Vec::new();
-    for (input, (found, marker)) in inputs.iter_mut().zip(per_input) {
+    for (input, found) in per_input {
+        inputs.push(input);
         directives.extend(found);
-        input.external_marker = marker;
     }
     directives.extend(extra_directives);
     Ok(LinkPlan {
