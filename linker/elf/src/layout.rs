@@ -326,14 +326,16 @@ pub struct MergedSections<'a> {
     pub maps: Vec<PieceMap>,
 }
 
-/// Merges the strings of one output section's inputs; returns its size and alignment.
-fn merge_strings<'a>(
-    res: &Resolution<'a>,
-    index: u32,
-    list: &[(u64, u32, u32)],
-    placements: &mut [Vec<Option<Placement>>],
-    merged: &mut MergedSections<'a>,
-) -> Result<(u64, u64)> {
+/// One output section's merged strings: its contents, each input's piece map (in the
+/// members' order) and the alignment.
+struct MergedStrings<'a> {
+    contents: Merged<'a>,
+    maps: Vec<PieceMap>,
+    align: u64,
+}
+
+/// Merges the strings of one output section's inputs.
+fn merge_strings<'a>(res: &Resolution<'a>, list: &[(u64, u32, u32)]) -> Result<MergedStrings<'a>> {
     let mut datas = Vec::with_capacity(list.len());
     let mut align = 1;
     let mut entsize = 1;
@@ -344,18 +346,61 @@ fn merge_strings<'a>(
         entsize = u64::from(s.raw_entsize);
     }
     let (contents, maps) = merge::merge_prepared(&datas, entsize as usize, &res.prepared_strings)?;
-    for (&(_, obj, sec), map) in list.iter().zip(maps) {
-        let merged_index = merged.maps.len() as u32;
-        placements[obj as usize][sec as usize] = Some(Placement {
-            section: index,
-            offset: 0,
-            merged: merged_index,
-        });
-        merged.maps.push(map);
+    Ok(MergedStrings {
+        contents,
+        maps,
+        align,
+    })
+}
+
+/// An output section of input sections laid end to end: its size, alignment and each
+/// member's offset (in the members' order).
+struct Sized {
+    size: u64,
+    align: u64,
+    offsets: Vec<u64>,
+}
+
+/// Lays an output section's members out one after another, each at its alignment.
+/// `.eh_frame` is a sequence of length-prefixed records: padding between two inputs would
+/// read as a terminator and hide every later FDE from the unwinder, so its inputs are
+/// `packed` back to back (records are 4-byte multiples; x86-64 reads them unaligned).
+fn size_members(res: &Resolution<'_>, list: &[(u64, u32, u32)], packed: bool) -> Result<Sized> {
+    let mut size = 0u64;
+    let mut align = 1u64;
+    let mut offsets = Vec::with_capacity(list.len());
+    for &(_, obj, sec) in list {
+        let s = &res.objects[obj as usize].sections[sec as usize];
+        let input_align = s.align();
+        let a = if packed { 1 } else { input_align };
+        if !a.is_power_of_two() {
+            bail!(
+                "{}: section {} has alignment {a}, not a power of two",
+                res.objects[obj as usize].place,
+                sec
+            );
+        }
+        let placed = size
+            .checked_next_multiple_of(a)
+            .and_then(|at| Some((at, at.checked_add(s.size)?)))
+            .filter(|&(_, end)| end <= ADDRESS_LIMIT);
+        let Some((at, end)) = placed else {
+            bail!(
+                "{}: section {sec} ({}) of {:#x} bytes does not fit in the address space",
+                res.objects[obj as usize].place,
+                res.objects[obj as usize].section_name(sec as usize),
+                s.size
+            );
+        };
+        offsets.push(at);
+        size = end;
+        align = align.max(input_align);
     }
-    let size = contents.size;
-    merged.contents.push((index, contents));
-    Ok((size, align))
+    Ok(Sized {
+        size,
+        align,
+        offsets,
+    })
 }
 
 /// Where input sections with these names go; the rest keep their own name.
@@ -1007,12 +1052,12 @@ pub fn place<'r, 'a, A: ElfArch>(
     drop(destinations);
     tracing::debug!(elapsed = ?timer.elapsed(), "place: numbered");
 
-    // Sizes of input-fed sections.
-    let mut merged: MergedSections<'a> = MergedSections::default();
+    // Sizes of input-fed sections. The merged-string sections are merged one after another
+    // (each merge is parallel inside); beside them the others' members are placed, section
+    // by section in parallel, each a serial walk over its members (`.text` and the debug
+    // sections have tens of thousands). The offsets are written into `placements` after, in
+    // section order, and the first section in that order with an error reports it.
     for (index, list) in members.iter_mut().enumerate() {
-        if sections[index].synth.is_some() {
-            continue;
-        }
         if matches!(
             sections[index].name.as_str(),
             ".init_array" | ".fini_array" | ".preinit_array"
@@ -1020,52 +1065,72 @@ pub fn place<'r, 'a, A: ElfArch>(
             // Sorted by priority; without a suffix a section runs last (65535 + 1).
             list.sort_by_key(|&(p, obj, sec)| (p, obj, sec));
         }
-        if sections[index].entsize != 0 {
-            let (size, align) =
-                merge_strings(res, index as u32, list, &mut placements, &mut merged)?;
+    }
+    let merges_strings =
+        |index: usize| sections[index].synth.is_none() && sections[index].entsize != 0;
+    let packed_at = |index: usize| sections[index].name == ".eh_frame";
+    let (merges, sized) = rayon::join(
+        || -> Vec<(usize, Result<MergedStrings<'a>>)> {
+            members
+                .iter()
+                .enumerate()
+                .filter(|&(index, _)| merges_strings(index))
+                .map(|(index, list)| (index, merge_strings(res, list)))
+                .collect()
+        },
+        || -> Vec<Option<Result<Sized>>> {
+            members
+                .par_iter()
+                .per_item()
+                .enumerate()
+                .map(|(index, list)| {
+                    (sections[index].synth.is_none() && !merges_strings(index))
+                        .then(|| size_members(res, list, packed_at(index)))
+                })
+                .collect()
+        },
+    );
+    let mut merged: MergedSections<'a> = MergedSections::default();
+    let mut merges = merges.into_iter().peekable();
+    for (index, sized) in sized.into_iter().enumerate() {
+        let list = &members[index];
+        if let Some(sized) = sized {
+            let Sized {
+                size,
+                align,
+                offsets,
+            } = sized?;
+            for (&(_, obj, sec), offset) in list.iter().zip(offsets) {
+                placements[obj as usize][sec as usize] = Some(Placement {
+                    section: index as u32,
+                    offset,
+                    merged: NOT_MERGED,
+                });
+            }
             sections[index].size = size;
             sections[index].align = align;
-            continue;
-        }
-        let mut size = 0u64;
-        let mut align = 1u64;
-        // .eh_frame is a sequence of length-prefixed records: padding between two inputs would
-        // read as a terminator and hide every later FDE from the unwinder, so inputs are
-        // packed back to back (records are 4-byte multiples; x86-64 reads them unaligned).
-        let packed = sections[index].name == ".eh_frame";
-        for &(_, obj, sec) in list.iter() {
-            let s = &res.objects[obj as usize].sections[sec as usize];
-            let input_align = s.align();
-            let a = if packed { 1 } else { input_align };
-            if !a.is_power_of_two() {
-                bail!(
-                    "{}: section {} has alignment {a}, not a power of two",
-                    res.objects[obj as usize].place,
-                    sec
-                );
-            }
-            let placed = size
-                .checked_next_multiple_of(a)
-                .and_then(|at| Some((at, at.checked_add(s.size)?)))
-                .filter(|&(_, end)| end <= ADDRESS_LIMIT);
-            let Some((at, end)) = placed else {
-                bail!(
-                    "{}: section {sec} ({}) of {:#x} bytes does not fit in the address space",
-                    res.objects[obj as usize].place,
-                    res.objects[obj as usize].section_name(sec as usize),
-                    s.size
-                );
+        } else if merges.peek().is_some_and(|(at, _)| *at == index) {
+            let Some((_, strings)) = merges.next() else {
+                continue;
             };
-            placements[obj as usize][sec as usize] = Some(Placement {
-                section: index as u32,
-                offset: at,
-                merged: NOT_MERGED,
-            });
-            size = end;
-            align = align.max(input_align);
+            let MergedStrings {
+                contents,
+                maps,
+                align,
+            } = strings?;
+            for (&(_, obj, sec), map) in list.iter().zip(maps) {
+                let merged_index = merged.maps.len() as u32;
+                placements[obj as usize][sec as usize] = Some(Placement {
+                    section: index as u32,
+                    offset: 0,
+                    merged: merged_index,
+                });
+                merged.maps.push(map);
+            }
+            sections[index].size = contents.size;
+            sections[index].align = align;
+            merged.contents.push((index as u32, contents));
         }
-        sections[index].size = size;
-        sections[index].align = align;
     }
 
     tracing::debug!(elapsed = ?timer.elapsed(), "place: sized and merged");
