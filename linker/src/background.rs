@@ -30,7 +30,17 @@ static DONE_FD: AtomicI32 = AtomicI32::new(-1);
 /// Lets the link of this process run in a forked child (the `rlink` binary's `main` only: a
 /// process that may have other threads must not fork).
 pub fn allow_fork() {
+    BINARY.store(true, Ordering::SeqCst);
     MAY_FORK.store(true, Ordering::SeqCst);
+}
+
+/// Set by the binary's `main` (with [`allow_fork`]) and never cleared: this process is the
+/// `rlink` command, which links once.
+static BINARY: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process is the `rlink` command (see [`allow_fork`]), not a library caller.
+pub fn is_binary() -> bool {
+    BINARY.load(Ordering::SeqCst)
 }
 
 /// Whether this is the forked child of a link, which may leave its clean-up to after

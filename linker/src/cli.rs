@@ -247,6 +247,13 @@ fn link_command(command: Command, formats: Formats) -> Result<()> {
     if let Some(n) = link.threads {
         pool = pool.num_threads(n);
     }
+    // The `rlink` binary links once and exits: its own thread is one of the pool's, so a
+    // link starts without waiting for a new thread to take it over (and -threads=1 makes no
+    // thread). rayon leaks such a pool's registry, which is nothing to a process about to
+    // exit but would be to a library caller linking again on the same thread.
+    if crate::background::is_binary() {
+        pool = pool.use_current_thread();
+    }
     let pool = pool.build().map_err(|e| {
         Error::new(format!(
             "cannot start {} threads: {e}",
