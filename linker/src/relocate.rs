@@ -339,34 +339,30 @@ const CHUNK_RELOCS: usize = 4096;
 /// The pieces of the pass. A non-loaded section is cut between two relocations only when its
 /// relocations are in offset order and the earlier one's field ends before the cut, so no two
 /// pieces touch one byte.
-fn tasks<A: Arch>(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<(Task, usize)> {
-    let per_object: Vec<Vec<(Task, usize)>> = res
+fn tasks<A: Arch>(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<Task> {
+    let per_object: Vec<Vec<Task>> = res
         .objects
         .par_iter()
         .per_item()
         .enumerate()
         .map(|(oi, o)| {
-            let mut out = vec![(Task::Loaded { obj: oi as u32 }, 0)];
+            let mut out = vec![Task::Loaded { obj: oi as u32 }];
             for (si, section) in o.sections.iter().enumerate() {
                 let Some(copied) = l.copied_section(oi, si) else {
                     continue;
                 };
-                let relocs = o.relocations[si];
                 if copied.place.alloc {
-                    out[0].1 += task_weight(section.data.len() as u64, relocs.len());
                     continue;
                 }
+                let relocs = o.relocations[si];
                 let size = section.data.len() as u64;
                 let mut cut = |from: (u64, usize), to: (u64, usize)| {
-                    out.push((
-                        Task::Chunk {
-                            obj: oi as u32,
-                            sec: si as u32,
-                            bytes: (from.0, to.0),
-                            relocs: (from.1 as u32, to.1 as u32),
-                        },
-                        task_weight(to.0 - from.0, to.1 - from.1),
-                    ))
+                    out.push(Task::Chunk {
+                        obj: oi as u32,
+                        sec: si as u32,
+                        bytes: (from.0, to.0),
+                        relocs: (from.1 as u32, to.1 as u32),
+                    })
                 };
                 let sorted = section.has(SectionFlags::RELOCS_SORTED);
                 let mut from = (0u64, 0usize);
@@ -396,12 +392,6 @@ fn tasks<A: Arch>(res: &Resolution<'_>, l: &impl OutputLayout) -> Vec<(Task, usi
     per_object.into_iter().flatten().collect()
 }
 
-/// A task's expected cost, for running the heaviest first: its bytes to copy, and its
-/// relocations at some 64 bytes' copying each.
-fn task_weight(bytes: u64, relocs: usize) -> usize {
-    (bytes as usize).saturating_add(relocs.saturating_mul(64))
-}
-
 /// Copies and relocates every object's sections into `out`; returns each object's dynamic
 /// relocations, in object order.
 pub fn relocate_sections<A: Arch>(
@@ -429,18 +419,15 @@ pub fn relocate_sections<A: Arch>(
     // call and every thread a TLB flush, and an archive has hundreds of members.
     let (files, file_of) = mapped_files(res);
     let remaining: Vec<AtomicU32> = files.iter().map(|_| AtomicU32::new(0)).collect();
-    for (task, _) in &tasks {
+    for task in &tasks {
         if let Some(f) = file_of[task.object()] {
             remaining[f as usize].fetch_add(1, Ordering::Relaxed);
         }
     }
-    // The heaviest first (a large object's code and data are one task, and in command-line
-    // order std's would come near the end): the pass then ends on small tasks, both threads
-    // busy to the last. Results come back in task order.
-    let done: Vec<Result<Option<ObjectDynRelocs>>> = crate::par::map_heaviest_first(
-        tasks,
-        |&(_, weight)| weight,
-        |(task, _)| {
+    let done: Vec<Option<ObjectDynRelocs>> = tasks
+        .par_iter()
+        .per_item()
+        .map(|&task| {
             let result = match task {
                 Task::Loaded { obj } => pass.loaded_sections::<A>(obj as usize, out).map(Some),
                 Task::Chunk {
@@ -460,9 +447,8 @@ pub fn relocate_sections<A: Arch>(
                 }
             }
             result
-        },
-    );
-    let done: Vec<Option<ObjectDynRelocs>> = done.into_iter().collect::<Result<_>>()?;
+        })
+        .collect::<Result<_>>()?;
     let per_object: Vec<ObjectDynRelocs> = done.into_iter().flatten().collect();
     Ok(per_object)
 }
