@@ -205,10 +205,10 @@ pub fn archive_members(data: &[u8]) -> Result<Vec<Member<'_>>> {
         // Every member the table names must be an object: a damaged one would otherwise be
         // skipped as "not an object" and its symbols reported undefined, with no word about
         // the archive.
+        let mut checked = std::collections::HashSet::new();
         // A member's symbols are listed together (in member order, as archivers write
         // them): the last offset seen answers most, before a hash lookup — std's rlib lists
         // tens of thousands of symbols in a handful of members.
-        let mut checked = std::collections::HashSet::new();
         let mut last = None;
         for symbol in symbols {
             let symbol =

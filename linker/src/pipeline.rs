@@ -682,8 +682,6 @@ fn undefined_globs<'a>(plan: &LinkPlan, candidates: &[Candidate<'a>]) -> Vec<&'a
     names
 }
 
-/// `-t` and `-y`: the inputs the link reads, and where traced names are referenced and
-/// defined, on standard output as GNU ld prints them.
 /// The globals the shared libraries name (reference or export), sorted: a C library's
 /// thousands of names are looked up in parallel, once, for every later use.
 fn library_globals(
@@ -711,6 +709,8 @@ fn library_globals(
     ids
 }
 
+/// `-t` and `-y`: the inputs the link reads, and where traced names are referenced and
+/// defined, on standard output as GNU ld prints them.
 fn trace(plan: &LinkPlan, res: &Resolution<'_>, shared: &[resolve::SharedInput<'_>]) {
     let elf = &plan.args.elf;
     if elf.trace {

@@ -950,12 +950,9 @@ fn finish(
             Ok((input, directives))
         })
         .collect::<Result<_>>()?;
-    let mut inputs = Vec::with_capacity(per_input.len());
-    let mut directives: Vec<SourcedDirective> = Vec::new();
-    for (input, found) in per_input {
-        inputs.push(input);
-        directives.extend(found);
-    }
+    let (inputs, found): (Vec<LoadedInput>, Vec<Vec<SourcedDirective>>) =
+        per_input.into_iter().unzip();
+    let mut directives: Vec<SourcedDirective> = found.into_iter().flatten().collect();
     directives.extend(extra_directives);
     Ok(LinkPlan {
         args,

@@ -174,12 +174,12 @@ pub(crate) fn build_dynamic_tables(
     let mut exports = hashed;
     let export_all = l.shared || l.export_all;
     let export_list = l.elf.export_list.clone();
-    let library_names = !res.library_globals.is_empty();
+    let library_globals = !res.library_globals.is_empty();
     let data_listed = l.elf.dynamic_list_data;
     if export_all
         || !l.named_exports.is_empty()
         || export_list.is_some()
-        || library_names
+        || library_globals
         || data_listed
     {
         // Unless every definition may be exported, only the names given and those the

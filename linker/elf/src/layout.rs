@@ -1069,13 +1069,14 @@ pub fn place<'r, 'a, A: ElfArch>(
     let merges_strings =
         |index: usize| sections[index].synth.is_none() && sections[index].entsize != 0;
     let packed_at = |index: usize| sections[index].name == ".eh_frame";
+    // Per section, in section order: its merged strings or its members' offsets (neither
+    // for a linker-made section).
     let (merges, sized) = rayon::join(
-        || -> Vec<(usize, Result<MergedStrings<'a>>)> {
+        || -> Vec<Option<Result<MergedStrings<'a>>>> {
             members
                 .iter()
                 .enumerate()
-                .filter(|&(index, _)| merges_strings(index))
-                .map(|(index, list)| (index, merge_strings(res, list)))
+                .map(|(index, list)| merges_strings(index).then(|| merge_strings(res, list)))
                 .collect()
         },
         || -> Vec<Option<Result<Sized>>> {
@@ -1091,45 +1092,33 @@ pub fn place<'r, 'a, A: ElfArch>(
         },
     );
     let mut merged: MergedSections<'a> = MergedSections::default();
-    let mut merges = merges.into_iter().peekable();
-    for (index, sized) in sized.into_iter().enumerate() {
-        let list = &members[index];
+    for (index, (strings, sized)) in merges.into_iter().zip(sized).enumerate() {
+        let members = members[index]
+            .iter()
+            .map(|&(_, obj, sec)| (obj as usize, sec as usize));
+        let mut place = |(obj, sec): (usize, usize), offset, merged| {
+            placements[obj][sec] = Some(Placement {
+                section: index as u32,
+                offset,
+                merged,
+            })
+        };
         if let Some(sized) = sized {
-            let Sized {
-                size,
-                align,
-                offsets,
-            } = sized?;
-            for (&(_, obj, sec), offset) in list.iter().zip(offsets) {
-                placements[obj as usize][sec as usize] = Some(Placement {
-                    section: index as u32,
-                    offset,
-                    merged: NOT_MERGED,
-                });
+            let sized = sized?;
+            for (member, offset) in members.zip(sized.offsets) {
+                place(member, offset, NOT_MERGED);
             }
-            sections[index].size = size;
-            sections[index].align = align;
-        } else if merges.peek().is_some_and(|(at, _)| *at == index) {
-            let Some((_, strings)) = merges.next() else {
-                continue;
-            };
-            let MergedStrings {
-                contents,
-                maps,
-                align,
-            } = strings?;
-            for (&(_, obj, sec), map) in list.iter().zip(maps) {
-                let merged_index = merged.maps.len() as u32;
-                placements[obj as usize][sec as usize] = Some(Placement {
-                    section: index as u32,
-                    offset: 0,
-                    merged: merged_index,
-                });
+            sections[index].size = sized.size;
+            sections[index].align = sized.align;
+        } else if let Some(strings) = strings {
+            let strings = strings?;
+            for (member, map) in members.zip(strings.maps) {
+                place(member, 0, merged.maps.len() as u32);
                 merged.maps.push(map);
             }
-            sections[index].size = contents.size;
-            sections[index].align = align;
-            merged.contents.push((index as u32, contents));
+            sections[index].size = strings.contents.size;
+            sections[index].align = strings.align;
+            merged.contents.push((index as u32, strings.contents));
         }
     }
 
